@@ -1,0 +1,150 @@
+"""Numeric back ends: the few primitives the op table is written against.
+
+Every op in ``ops.py`` is written once, against a back end ``m`` (``m.sin(a)``,
+``m.gt(a, 0)``, ...). A back end supplies those primitives for one kind of number:
+
+- ``FLOAT64``: Python floats and the ``math`` module. Fast for one value at a time, and it
+  raises on domain errors (``math.log(-1)``), which we turn into clear messages.
+- ``numpy_backend(dtype)``: NumPy scalars or arrays of one dtype, for float32 training
+  (every operation rounded to float32, as PyTorch does) and for vectorised batches.
+
+Numerically stable forms (sigmoid, softplus) live here because each back end needs its own
+branch-free or branching form; the formulas are the same in both, so both paths give the
+same bits for the same float64 inputs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+
+class FloatBackend:
+    """Python floats; domain errors raise ``ValueError``/``ZeroDivisionError``/``OverflowError``."""
+
+    name = "float64"
+    sin = staticmethod(math.sin)
+    cos = staticmethod(math.cos)
+    tan = staticmethod(math.tan)
+    exp = staticmethod(math.exp)
+    log = staticmethod(math.log)
+    sqrt = staticmethod(math.sqrt)
+    tanh = staticmethod(math.tanh)
+    pow = staticmethod(math.pow)  # raises on 0**-1, (-8)**0.5 and overflow, unlike `**`
+
+    @staticmethod
+    def sigmoid(a: float) -> float:
+        # Never exp of a large positive number: no overflow at +-1000.
+        z = math.exp(-abs(a))
+        return 1.0 / (1.0 + z) if a >= 0 else z / (1.0 + z)
+
+    @staticmethod
+    def softplus(a: float) -> float:
+        # log(1 + e^a) = max(a, 0) + log1p(e^-|a|): exact-ish and overflow-free.
+        return max(a, 0.0) + math.log1p(math.exp(-abs(a)))
+
+    @staticmethod
+    def gt(a: float, b: float) -> float:
+        return 1.0 if a > b else 0.0
+
+    @staticmethod
+    def lt(a: float, b: float) -> float:
+        return 1.0 if a < b else 0.0
+
+    @staticmethod
+    def eq(a: float, b: float) -> float:
+        return 1.0 if a == b else 0.0
+
+    @staticmethod
+    def minimum(a: float, b: float) -> float:
+        return a if a <= b else b
+
+    @staticmethod
+    def maximum(a: float, b: float) -> float:
+        return a if a >= b else b
+
+    @staticmethod
+    def relu(a: float) -> float:
+        return a if a > 0 else 0.0
+
+    @staticmethod
+    def where(condition: bool, value: float, otherwise: Callable[[], float]) -> float:
+        """``value`` where ``condition`` holds, else ``otherwise()`` (evaluated only then)."""
+        return value if condition else otherwise()
+
+    @staticmethod
+    def isfinite(value: float) -> bool:
+        return math.isfinite(value)
+
+    @staticmethod
+    def number(value: float) -> float:
+        return float(value)
+
+
+FLOAT64 = FloatBackend()
+
+
+class NumpyBackend:
+    """NumPy scalars or arrays of one dtype; results keep that dtype (float32 stays float32)."""
+
+    def __init__(self, dtype) -> None:
+        import numpy
+
+        self.np = numpy
+        self.dtype = numpy.dtype(dtype)
+        self.name = self.dtype.name
+        for name in ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh"):
+            setattr(self, name, getattr(numpy, name))
+        self.pow = numpy.power
+        self.minimum = numpy.minimum
+        self.maximum = numpy.maximum
+        self._one = self.dtype.type(1)
+        self._zero = self.dtype.type(0)
+
+    def _scalar(self, array):
+        return array[()] if getattr(array, "ndim", 1) == 0 else array
+
+    def sigmoid(self, a):
+        np = self.np
+        z = np.exp(-np.abs(a))
+        return self._scalar(np.where(a >= 0, self._one / (self._one + z), z / (self._one + z)))
+
+    def softplus(self, a):
+        np = self.np
+        return np.maximum(a, self._zero) + np.log1p(np.exp(-np.abs(a)))
+
+    def gt(self, a, b):
+        return self._scalar((a > b).astype(self.dtype))
+
+    def lt(self, a, b):
+        return self._scalar((a < b).astype(self.dtype))
+
+    def eq(self, a, b):
+        return self._scalar((a == b).astype(self.dtype))
+
+    def relu(self, a):
+        return self.np.maximum(a, self._zero)
+
+    def where(self, condition, value, otherwise):
+        """Elementwise ``value`` where ``condition`` holds, else ``otherwise()``."""
+        np = self.np
+        if np.ndim(condition) == 0:
+            return self.dtype.type(value) if condition else otherwise()
+        with np.errstate(all="ignore"):
+            return np.where(condition, self.dtype.type(value), otherwise())
+
+    def isfinite(self, value) -> bool:
+        return bool(self.np.isfinite(value).all())
+
+    def number(self, value):
+        return self.np.asarray(value, dtype=self.dtype)[()]
+
+
+_NUMPY_BACKENDS: dict[str, NumpyBackend] = {}
+
+
+def numpy_backend(dtype: str) -> NumpyBackend:
+    """The (cached) NumPy back end for ``dtype`` ("float32" or "float64")."""
+    if dtype not in _NUMPY_BACKENDS:
+        _NUMPY_BACKENDS[dtype] = NumpyBackend(dtype)
+    return _NUMPY_BACKENDS[dtype]

@@ -1,0 +1,165 @@
+"""The errors backtrace raises, each carrying what a user needs to fix the input.
+
+The core raises these; only the CLI turns them into text on stderr and an exit code
+(see ``cli.py``). Every error has an ``exit_code`` as the contract fixes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_UNTRUSTED = 1  # computed, but a check disagreed or training diverged
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+class BacktraceError(Exception):
+    """Base class: a message for a person, and the exit code the contract gives it."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def render(self) -> str:
+        """The full text shown on stderr (without the leading 'Error: ')."""
+        text = self.message
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+@dataclass(frozen=True)
+class Span:
+    """A half-open range ``[start, end)`` of character offsets in the source text."""
+
+    start: int
+    end: int
+
+
+def caret_lines(source: str, span: Span) -> str:
+    """Draw the source line holding ``span`` with carets under it, as lark does at display time.
+
+    Only the line that holds the span is shown (programs may have many lines), and a very long
+    line is cut to a window around the span so the caret stays readable.
+    """
+    start = max(0, min(span.start, len(source)))
+    line_start = source.rfind("\n", 0, start) + 1
+    line_end = source.find("\n", start)
+    if line_end == -1:
+        line_end = len(source)
+    line = source[line_start:line_end]
+    column = start - line_start
+    width = max(1, min(span.end, line_end) - start)
+    window = 70
+    offset = 0
+    if len(line) > window:
+        offset = max(0, min(column - window // 2, len(line) - window))
+        line = line[offset : offset + window]
+        prefix = "..." if offset > 0 else ""
+        suffix = "..." if offset + window < line_end - line_start else ""
+        line = prefix + line + suffix
+        column = column - offset + len(prefix)
+    width = min(width, max(1, len(line) - column))
+    line = line.replace("\t", " ")
+    return f"  {line}\n  {' ' * column}{'^' * width}"
+
+
+class ExpressionError(BacktraceError):
+    """A problem at a place in an expression: drawn with a caret under the column."""
+
+    def __init__(
+        self, message: str, source: str, span: Span, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint)
+        self.source = source
+        self.span = span
+
+    @property
+    def line(self) -> int:
+        return self.source.count("\n", 0, self.span.start) + 1
+
+    @property
+    def column(self) -> int:
+        return self.span.start - (self.source.rfind("\n", 0, self.span.start) + 1) + 1
+
+    def render(self) -> str:
+        where = f"line {self.line}, column {self.column}" if "\n" in self.source.strip() else (
+            f"column {self.column}"
+        )
+        text = f"{self.message} (at {where})\n{caret_lines(self.source, self.span)}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class ParseError(ExpressionError):
+    """The text is not a valid expression or program."""
+
+
+class LimitError(ExpressionError):
+    """The input is larger or deeper than a configured limit allows."""
+
+
+class BindingError(BacktraceError):
+    """A variable's value is missing, unused, or not a finite number."""
+
+
+class EvaluationError(ExpressionError):
+    """A math domain error (log(-1), 1/0, overflow) at a node for the given values."""
+
+
+class DataError(BacktraceError):
+    """A CSV file that cannot be used; names the file, line and column where it can."""
+
+    def __init__(
+        self,
+        message: str,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint)
+        self.path = path
+        self.line = line
+        self.column = column
+
+    def render(self) -> str:
+        where = []
+        if self.path is not None:
+            where.append(str(self.path))
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.column is not None:
+            where.append(f"column {self.column}")
+        text = f"{': '.join([', '.join(where)] if where else [])}{': ' if where else ''}"
+        text += self.message
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class UsageError(BacktraceError):
+    """An option out of range or options that do not fit together."""
+
+
+class OutputError(BacktraceError):
+    """A file that cannot be written."""
+
+
+class DivergedError(BacktraceError):
+    """Training produced a non-finite loss; carries what was finished."""
+
+    exit_code = EXIT_UNTRUSTED
+
+
+def did_you_mean(name: str, candidates) -> str | None:
+    """A 'did you mean ...?' hint when a close candidate exists, else None."""
+    import difflib
+
+    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f"did you mean '{matches[0]}'?" if matches else None

@@ -1,0 +1,40 @@
+"""Limits on input size, with documented defaults and environment variables to raise them.
+
+Each limit protects against input that would otherwise exhaust time, memory or the stack.
+A limit that is hit gives a clear error naming the variable that raises it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    env: str
+    default: int
+    what: str
+
+    @property
+    def value(self) -> int:
+        raw = os.environ.get(self.env)
+        if raw is None:
+            return self.default
+        try:
+            value = int(raw)
+        except ValueError:
+            return self.default
+        return value if value > 0 else self.default
+
+
+MAX_LENGTH = Limit("length", "BACKTRACE_MAX_LENGTH", 5_000_000, "characters in an expression")
+MAX_DEPTH = Limit("depth", "BACKTRACE_MAX_DEPTH", 200, "levels of nesting")
+MAX_NODES = Limit("nodes", "BACKTRACE_MAX_NODES", 2_000_000, "nodes in a graph")
+MAX_STATEMENTS = Limit("statements", "BACKTRACE_MAX_STATEMENTS", 100_000, "statements")
+SYMPY_MAX_NODES = Limit(
+    "SymPy check size", "BACKTRACE_SYMPY_MAX_NODES", 2_000, "nodes for the SymPy check"
+)
+
+ALL_LIMITS = (MAX_LENGTH, MAX_DEPTH, MAX_NODES, MAX_STATEMENTS, SYMPY_MAX_NODES)

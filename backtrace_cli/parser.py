@@ -1,0 +1,450 @@
+"""Text -> tokens -> a frozen syntax tree with source spans.
+
+A hand-written tokenizer and a Pratt parser whose binding powers come from the op table
+(``ops.py``). Nothing a user types is ever given to ``eval``, ``exec`` or SymPy's parser: the
+only things that leave this module are the dataclasses below.
+
+Grammar (see CONTRACT.md)::
+
+    program    := statement ((';' | newline) statement)*
+    statement  := NAME '=' expression | expression
+    expression := number | NAME | NAME '(' expression (',' expression)* ')'
+                | '(' expression ')' | ('-' | '+') expression | expression OP expression
+
+Precedence is Python's: ``-x**2`` is ``-(x**2)``, ``2**3**2`` is ``2**(3**2)``, ``^`` is ``**``.
+Binary chains are parsed in a loop, so ``x + x + ... + x`` of any length needs no recursion;
+nesting (parentheses, unary signs, powers, calls) is limited by ``BACKTRACE_MAX_DEPTH``.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass, field
+
+from .errors import LimitError, ParseError, Span, did_you_mean
+from .limits import MAX_DEPTH, MAX_LENGTH, MAX_STATEMENTS
+from .ops import BY_NAME, CONSTANTS, FUNCTIONS, INFIX, PREC_ATOM, PREC_UNARY, PREFIX
+
+
+# ----------------------------------------------------------------------------- syntax tree
+@dataclass(frozen=True)
+class Number:
+    value: float
+    span: Span = field(compare=False, default=Span(0, 0))
+
+
+@dataclass(frozen=True)
+class Name:
+    """A variable or a constant (``pi``, ``e``), or a name given by an earlier statement."""
+
+    name: str
+    span: Span = field(compare=False, default=Span(0, 0))
+
+
+@dataclass(frozen=True)
+class Apply:
+    """An op from the table applied to its arguments."""
+
+    op: str
+    args: tuple
+    span: Span = field(compare=False, default=Span(0, 0))
+
+
+Expr = Number | Name | Apply
+
+
+@dataclass(frozen=True)
+class Assign:
+    name: str
+    value: Expr
+    span: Span = field(compare=False, default=Span(0, 0))
+
+
+@dataclass(frozen=True)
+class Program:
+    """Statements in order; the last one is the output."""
+
+    statements: tuple  # of Assign | Expr
+    source: str = field(compare=False, default="")
+
+    @property
+    def output(self) -> Expr:
+        last = self.statements[-1]
+        return last.value if isinstance(last, Assign) else last
+
+
+# ----------------------------------------------------------------------------- tokens
+@dataclass(frozen=True)
+class Token:
+    kind: str  # NUMBER, NAME, OP, SEP (';' or newline), END
+    text: str
+    start: int
+
+    @property
+    def span(self) -> Span:
+        return Span(self.start, self.start + max(1, len(self.text)))
+
+
+_OPERATORS = ("**", "+", "-", "*", "/", "^", "(", ")", ",", "=")
+_TOKEN = re.compile(
+    r"""
+    (?P<space>[ \t\r\f\v]+|\#[^\n]*)
+  | (?P<newline>\n)
+  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<op>\*\*|[-+*/^(),=])
+  | (?P<sep>;)
+    """,
+    re.VERBOSE,
+)
+_NUMBER_TAIL = re.compile(r"[A-Za-z0-9_.]+")
+
+
+def _describe_character(char: str) -> str:
+    if char in "'\"":
+        return "strings are not allowed in expressions"
+    if char == ".":
+        return "'.' is not allowed here (no attribute access; numbers are written like 0.5)"
+    if char in "[]{}":
+        return f"'{char}' is not allowed in expressions"
+    if ord(char) > 127:
+        name = unicodedata.name(char, "unknown character")
+        return (
+            f"unexpected character '{char}' (U+{ord(char):04X} {name}); "
+            "names and operators are plain ASCII"
+        )
+    return f"unexpected character {char!r}"
+
+
+def tokenize(source: str) -> list[Token]:
+    """Split ``source`` into tokens; a character that fits no token is a ParseError."""
+    tokens: list[Token] = []
+    position = 0
+    length = len(source)
+    match = _TOKEN.match
+    while position < length:
+        found = match(source, position)
+        if found is None:
+            char = source[position]
+            hint = None
+            if char == "*" and source.startswith("***", position):
+                hint = "'**' is power; '***' means nothing"
+            raise ParseError(_describe_character(char), source, Span(position, position + 1), hint)
+        kind = found.lastgroup
+        text = found.group()
+        if kind == "number":
+            tail = _NUMBER_TAIL.match(source, found.end())
+            if tail is not None:
+                bad = text + tail.group()
+                hint = None
+                if tail.group()[0].isalpha() or tail.group()[0] == "_":
+                    hint = f"write {text}*{tail.group()} for a product"
+                raise ParseError(
+                    f"malformed number '{bad}'", source, Span(position, position + len(bad)), hint
+                )
+            tokens.append(Token("NUMBER", text, position))
+        elif kind == "name":
+            if text.startswith("__"):
+                raise ParseError(
+                    f"names starting with '__' are not allowed ('{text}')",
+                    source,
+                    Span(position, position + len(text)),
+                )
+            if keyword.iskeyword(text) or keyword.issoftkeyword(text):
+                raise ParseError(
+                    f"'{text}' is a Python keyword; backtrace expressions have no keywords",
+                    source,
+                    Span(position, position + len(text)),
+                    "use another name",
+                )
+            tokens.append(Token("NAME", text, position))
+        elif kind == "op":
+            tokens.append(Token("OP", text, position))
+        elif kind in ("sep", "newline"):
+            tokens.append(Token("SEP", text, position))
+        position = found.end()
+    tokens.append(Token("END", "", length))
+    return tokens
+
+
+# ----------------------------------------------------------------------------- parser
+class _Parser:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.tokens = tokenize(source)
+        self.index = 0
+        self.depth = 0
+        self.max_depth = MAX_DEPTH.value
+
+    # -- helpers
+    @property
+    def token(self) -> Token:
+        return self.tokens[self.index]
+
+    def advance(self) -> Token:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def error(self, message: str, span: Span, hint: str | None = None) -> ParseError:
+        return ParseError(message, self.source, span, hint)
+
+    def describe(self, token: Token) -> str:
+        if token.kind == "END":
+            return "the end of the input"
+        if token.kind == "SEP":
+            return "the end of the statement" if token.text == "\n" else "';'"
+        return f"'{token.text}'"
+
+    # -- programs
+    def program(self) -> Program:
+        statements: list = []
+        max_statements = MAX_STATEMENTS.value
+        while True:
+            while self.token.kind == "SEP":
+                self.advance()
+            if self.token.kind == "END":
+                break
+            statements.append(self.statement())
+            if len(statements) > max_statements:
+                raise LimitError(
+                    f"too many statements (limit {max_statements:,})",
+                    self.source,
+                    self.token.span,
+                    f"raise it with {MAX_STATEMENTS.env}",
+                )
+            if self.token.kind not in ("SEP", "END"):
+                token = self.token
+                hint = None
+                if token.kind in ("NAME", "NUMBER") or token.text == "(":
+                    hint = "did you forget an operator such as '*'?"
+                raise self.error(f"unexpected {self.describe(token)}", token.span, hint)
+        if not statements:
+            raise self.error("the expression is empty", Span(0, max(1, len(self.source))))
+        for statement in statements[:-1]:
+            if not isinstance(statement, Assign):
+                raise self.error(
+                    "this statement's value is never used",
+                    statement.span,
+                    "give it a name (name = ...) or remove it; only the last statement "
+                    "is the output",
+                )
+        return Program(tuple(statements), self.source)
+
+    def statement(self):
+        token = self.token
+        following = self.tokens[self.index + 1]
+        if token.kind == "NAME" and following.kind == "OP" and following.text == "=":
+            name = token.text
+            if name in FUNCTIONS:
+                raise self.error(f"cannot assign to the function name '{name}'", token.span)
+            self.advance()
+            self.advance()  # '='
+            if self.token.kind in ("SEP", "END"):
+                raise self.error("expected an expression after '='", self.token.span)
+            value = self.expression(0)
+            return Assign(name, value, Span(token.start, value.span.end))
+        return self.expression(0)
+
+    # -- expressions (Pratt)
+    def expression(self, min_power: int):
+        self.depth += 1
+        if self.depth > self.max_depth:
+            raise LimitError(
+                f"the expression is nested too deeply (limit {self.max_depth} levels)",
+                self.source,
+                self.token.span,
+                f"raise it with {MAX_DEPTH.env}",
+            )
+        left = self.prefix()
+        while True:
+            token = self.token
+            if token.kind != "OP" or token.text not in INFIX:
+                break
+            op = INFIX[token.text]
+            if op.precedence < min_power:
+                break
+            self.advance()
+            if self.token.kind in ("SEP", "END"):
+                raise self.error(
+                    f"expected a value after '{token.text}', found {self.describe(self.token)}",
+                    self.token.span,
+                )
+            right_power = op.precedence if op.right_assoc else op.precedence + 1
+            right = self.expression(right_power)
+            left = Apply(op.name, (left, right), Span(left.span.start, right.span.end))
+        self.depth -= 1
+        return left
+
+    def prefix(self):
+        token = self.advance()
+        if token.kind == "NUMBER":
+            value = float(token.text)
+            if value == float("inf"):
+                raise self.error(f"the number {token.text} is too large for a float", token.span)
+            return Number(value, token.span)
+        if token.kind == "NAME":
+            if self.token.kind == "OP" and self.token.text == "(":
+                return self.call(token)
+            if token.text in FUNCTIONS:
+                raise self.error(
+                    f"'{token.text}' is a function; call it as {token.text}(...)", token.span
+                )
+            return Name(token.text, token.span)
+        if token.kind == "OP" and token.text == "(":
+            if self.token.kind == "OP" and self.token.text == ")":
+                raise self.error("empty parentheses", Span(token.start, self.token.start + 1))
+            inner = self.expression(0)
+            self.expect_close(token)
+            # Keep the tree free of grouping, but widen the span to the parentheses.
+            return _with_span(inner, Span(token.start, self.tokens[self.index - 1].start + 1))
+        if token.kind == "OP" and token.text in PREFIX:
+            op = PREFIX[token.text]
+            if self.token.kind in ("SEP", "END"):
+                raise self.error(
+                    f"expected a value after '{token.text}', found {self.describe(self.token)}",
+                    self.token.span,
+                )
+            operand = self.expression(PREC_UNARY)
+            return Apply(op.name, (operand,), Span(token.start, operand.span.end))
+        if token.kind == "OP" and token.text == "=":
+            raise self.error(
+                "unexpected '='", token.span, "assignments are 'name = expression', one per statement"
+            )
+        raise self.error(f"expected a value, found {self.describe(token)}", token.span)
+
+    def call(self, name_token: Token):
+        name = name_token.text
+        op = FUNCTIONS.get(name)
+        if op is None:
+            hint = did_you_mean(name, sorted(FUNCTIONS))
+            if hint is None:
+                hint = "functions: " + ", ".join(sorted(FUNCTIONS))
+            raise self.error(f"unknown function '{name}'", name_token.span, hint)
+        open_token = self.advance()
+        args = []
+        if not (self.token.kind == "OP" and self.token.text == ")"):
+            while True:
+                if self.token.kind in ("SEP", "END"):
+                    break
+                args.append(self.expression(0))
+                if self.token.kind == "OP" and self.token.text == ",":
+                    self.advance()
+                    continue
+                break
+        self.expect_close(open_token)
+        end = self.tokens[self.index - 1].start + 1
+        if len(args) != op.arity:
+            plural = "s" if op.arity != 1 else ""
+            raise self.error(
+                f"{name} takes {op.arity} argument{plural}, got {len(args)}",
+                Span(name_token.start, end),
+            )
+        return Apply(op.name, tuple(args), Span(name_token.start, end))
+
+    def expect_close(self, open_token: Token) -> None:
+        token = self.token
+        if token.kind == "OP" and token.text == ")":
+            self.advance()
+            return
+        column = open_token.start - (self.source.rfind("\n", 0, open_token.start) + 1) + 1
+        found = self.describe(token)
+        hint = None
+        if token.kind in ("NAME", "NUMBER") or token.text == "(":
+            hint = "did you forget an operator such as '*' or a ','?"
+        raise self.error(
+            f"expected ')' to close the '(' at column {column}, found {found}", token.span, hint
+        )
+
+
+def _with_span(expr, span: Span):
+    if isinstance(expr, Number):
+        return Number(expr.value, span)
+    if isinstance(expr, Name):
+        return Name(expr.name, span)
+    return Apply(expr.op, expr.args, span)
+
+
+def parse(source: str) -> Program:
+    """Parse a program (or a single expression) into a frozen syntax tree."""
+    max_length = MAX_LENGTH.value
+    if len(source) > max_length:
+        raise LimitError(
+            f"the expression is too long ({len(source):,} characters, limit {max_length:,})",
+            source[:200],
+            Span(0, 1),
+            f"raise it with {MAX_LENGTH.env}",
+        )
+    parser = _Parser(source)
+    # Each nesting level costs a few Python frames; make room for the configured depth.
+    needed = parser.max_depth * 4 + 200
+    if sys.getrecursionlimit() < needed:
+        sys.setrecursionlimit(needed)
+    return parser.program()
+
+
+# ----------------------------------------------------------------------------- printing
+def format_number(value: float) -> str:
+    """The shortest text that reads back as ``value``: ``2`` for 2.0, ``0.1``, ``1e-05``."""
+    if value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value)
+
+
+def wrap(text: str, precedence: int, needed: int) -> str:
+    return f"({text})" if precedence < needed else text
+
+
+def apply_text(op, operands: list[tuple[str, int]]) -> str:
+    """Write ``op`` applied to operands given as (text, precedence), with the parentheses
+    Python's precedence needs; shared by ``unparse`` and the tape's node texts."""
+    if op.notation == "call":
+        return f"{op.symbol}({', '.join(text for text, _ in operands)})"
+    if op.notation == "prefix":
+        text, precedence = operands[0]
+        return op.symbol + wrap(text, precedence, op.precedence)
+    (left, left_power), (right, right_power) = operands
+    left_needed = op.precedence + 1 if op.right_assoc else op.precedence
+    right_needed = op.precedence if op.right_assoc else op.precedence + 1
+    # A unary minus on the left of ** must keep its parentheses: (-x)**2.
+    symbol = op.symbol if op.symbol in ("*", "**", "/") else f" {op.symbol} "
+    return wrap(left, left_power, left_needed) + symbol + wrap(right, right_power, right_needed)
+
+
+def expression_precedence(expr) -> int:
+    if isinstance(expr, Apply):
+        return BY_NAME[expr.op].precedence
+    if isinstance(expr, Number) and expr.value < 0:
+        return PREC_UNARY
+    return PREC_ATOM
+
+
+def unparse(tree) -> str:
+    """Text for a syntax tree that parses back to an equal tree (iterative: no recursion)."""
+    if isinstance(tree, Program):
+        parts = []
+        for statement in tree.statements:
+            if isinstance(statement, Assign):
+                parts.append(f"{statement.name} = {unparse(statement.value)}")
+            else:
+                parts.append(unparse(statement))
+        return "; ".join(parts)
+    # Post-order walk with an explicit stack.
+    done: dict[int, tuple[str, int]] = {}
+    stack = [(tree, False)]
+    while stack:
+        expr, expanded = stack.pop()
+        if isinstance(expr, Number):
+            done[id(expr)] = (format_number(expr.value), expression_precedence(expr))
+        elif isinstance(expr, Name):
+            done[id(expr)] = (expr.name, PREC_ATOM)
+        elif expanded:
+            op = BY_NAME[expr.op]
+            done[id(expr)] = (apply_text(op, [done[id(arg)] for arg in expr.args]), op.precedence)
+        else:
+            stack.append((expr, True))
+            stack.extend((arg, False) for arg in reversed(expr.args))
+    return done[id(tree)][0]

@@ -1,0 +1,321 @@
+"""Syntax tree -> tape; the forward sweep and the reverse sweep over it.
+
+The tape is a flat list of nodes in evaluation order (Griewank & Walther's evaluation trace):
+each node is a variable, a constant, or an op from ``ops.py`` whose inputs are indices of
+earlier nodes. A variable used twice is one node with two outgoing edges; a name given by an
+assignment labels the node of its right-hand side. Both sweeps are plain loops over the list,
+so a graph of any depth needs no recursion, and the reverse sweep accumulates adjoints with
+``+=`` exactly as micrograd does. The same tape feeds the tables, the JSON, training and the
+graph pictures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .backend import FLOAT64
+from .errors import BindingError, EvaluationError, LimitError, Span, did_you_mean
+from .limits import MAX_NODES
+from .ops import CONSTANTS, PREC_ATOM, PREC_UNARY, Op
+from .parser import Apply, Assign, Name, Number, Program, apply_text, format_number
+
+VAR = "var"
+CONST = "const"
+OP = "op"
+
+# A node's text spells out its inputs while they are short, and names them by id beyond
+# that: each text is then bounded, so building all texts stays linear in the graph's size.
+_INLINE_TEXT = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    index: int
+    kind: str  # VAR, CONST or OP
+    op: Op | None
+    inputs: tuple[int, ...]
+    name: str | None  # the variable's name, or the name an assignment gave this node
+    text: str  # the node's expression, e.g. "x*w" or "v3 - y"
+    precedence: int
+    span: Span
+    value: float | None = None  # constants only
+
+    @property
+    def id(self) -> str:
+        return f"v{self.index + 1}"
+
+    @property
+    def op_name(self) -> str:
+        return self.op.name if self.op is not None else self.kind
+
+
+@dataclass(frozen=True)
+class Tape:
+    nodes: tuple[Node, ...]
+    output: int
+    variables: tuple[str, ...]  # in order of first appearance
+    variable_nodes: Mapping[str, int]
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def label(self, index: int) -> str:
+        """How a person refers to a node: its name, else its id."""
+        node = self.nodes[index]
+        return node.name if node.name is not None else node.id
+
+
+def compile_program(program: Program) -> Tape:
+    """Lower a syntax tree to a tape, walking each statement with an explicit stack."""
+    source = program.source
+    nodes: list[Node] = []
+    environment: dict[str, int] = {}  # names given by assignments so far
+    variable_nodes: dict[str, int] = {}
+    max_nodes = MAX_NODES.value
+
+    def add(kind, op, inputs, name, text, precedence, span, value=None) -> int:
+        if len(nodes) >= max_nodes:
+            raise LimitError(
+                f"the graph has more than {max_nodes:,} nodes",
+                source,
+                span,
+                f"raise the limit with {MAX_NODES.env}",
+            )
+        nodes.append(Node(len(nodes), kind, op, inputs, name, text, precedence, span, value))
+        return len(nodes) - 1
+
+    def snippet(index: int) -> tuple[str, int]:
+        node = nodes[index]
+        if node.name is not None:
+            return node.name, PREC_ATOM
+        if len(node.text) <= _INLINE_TEXT:
+            return node.text, node.precedence
+        return node.id, PREC_ATOM
+
+    from .ops import BY_NAME
+
+    for statement in program.statements:
+        root = statement.value if isinstance(statement, Assign) else statement
+        results: dict[int, int] = {}  # id(expr) -> node index
+        stack = [(root, False)]
+        while stack:
+            expr, expanded = stack.pop()
+            if isinstance(expr, Number):
+                precedence = PREC_UNARY if expr.value < 0 else PREC_ATOM
+                results[id(expr)] = add(
+                    CONST, None, (), None, format_number(expr.value), precedence, expr.span,
+                    expr.value,
+                )
+            elif isinstance(expr, Name):
+                name = expr.name
+                if name in environment:
+                    results[id(expr)] = environment[name]
+                elif name in CONSTANTS:
+                    results[id(expr)] = add(
+                        CONST, None, (), None, name, PREC_ATOM, expr.span, CONSTANTS[name]
+                    )
+                else:
+                    if name not in variable_nodes:
+                        variable_nodes[name] = add(VAR, None, (), name, name, PREC_ATOM, expr.span)
+                    results[id(expr)] = variable_nodes[name]
+            elif expanded:
+                op = BY_NAME[expr.op]
+                inputs = tuple(results[id(arg)] for arg in expr.args)
+                text = apply_text(op, [snippet(i) for i in inputs])
+                results[id(expr)] = add(OP, op, inputs, None, text, op.precedence, expr.span)
+            else:
+                stack.append((expr, True))
+                stack.extend((arg, False) for arg in reversed(expr.args))
+        index = results[id(root)]
+        if isinstance(statement, Assign):
+            node = nodes[index]
+            if node.name is None:  # `a = x` keeps x's own name: it is the same node
+                nodes[index] = Node(
+                    node.index, node.kind, node.op, node.inputs, statement.name, node.text,
+                    node.precedence, node.span, node.value,
+                )
+            environment[statement.name] = index
+    return Tape(
+        nodes=tuple(nodes),
+        output=index,
+        variables=tuple(variable_nodes),
+        variable_nodes=dict(variable_nodes),
+        source=source,
+    )
+
+
+# ----------------------------------------------------------------------------- bindings
+def check_bindings(tape: Tape, bindings: Mapping[str, Any], what: str = "binding") -> None:
+    """Every variable bound, every binding used; otherwise a BindingError naming the name."""
+    for name in tape.variables:
+        if name not in bindings:
+            node = tape.nodes[tape.variable_nodes[name]]
+            raise EvaluationError(
+                f"the variable '{name}' has no value",
+                tape.source,
+                node.span,
+                f"give it one: {name}=VALUE (or --{name} VALUE)",
+            )
+    for name in bindings:
+        if name not in tape.variable_nodes:
+            if name in CONSTANTS:
+                raise BindingError(
+                    f"'{name}' is a constant ({CONSTANTS[name]!r}) and cannot be given a value"
+                )
+            hint = did_you_mean(name, tape.variables)
+            used = ", ".join(tape.variables) or "none"
+            raise BindingError(
+                f"the {what} '{name}' is not used by the expression (its variables: {used})",
+                hint,
+            )
+
+
+# ----------------------------------------------------------------------------- sweeps
+_MATH_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
+
+
+def _value_text(value) -> str:
+    try:
+        return format_number(float(value))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _domain_error(tape: Tape, node: Node, args, exc: Exception | None, derivative: int | None):
+    op = node.op
+    call = apply_text(op, [(_value_text(a), PREC_ATOM if float(a) >= 0 else PREC_UNARY)
+                           for a in args])
+    overflow = isinstance(exc, OverflowError)
+    where = f"node {node.id}" + (f" ('{node.name}')" if node.name else "") + f": {node.text}"
+    if derivative is None:
+        if exc is None:  # a non-finite result from finite inputs
+            overflow = not any(v != v for v in [_as_float(a) for a in args])
+        problem = "overflows a float" if overflow else "is undefined"
+        message = f"{call} {problem} at {where}"
+    else:
+        input_label = tape.label(node.inputs[derivative])
+        message = (
+            f"the derivative of {call} with respect to {input_label} is "
+            f"{'too large for a float' if overflow else 'undefined or infinite'} at {where}"
+        )
+    return EvaluationError(message, tape.source, node.span, f"{op.symbol} needs {op.domain}")
+
+
+def _as_float(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def forward(tape: Tape, bindings: Mapping[str, Any], m=FLOAT64) -> list:
+    """Evaluate every node in order; a math domain error names the node and its values."""
+    nodes = tape.nodes
+    values: list = [None] * len(nodes)
+    isfinite = m.isfinite
+    for node in nodes:
+        if node.kind == OP:
+            args = [values[j] for j in node.inputs]
+            try:
+                value = node.op.forward(m, *args)
+            except _MATH_ERRORS as exc:
+                raise _domain_error(tape, node, args, exc, None) from None
+            if not isfinite(value):
+                raise _domain_error(tape, node, args, None, None)
+        elif node.kind == VAR:
+            value = bindings[node.name]
+        else:
+            value = m.number(node.value)
+        values[node.index] = value
+    return values
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One step of the chain rule: node -> input, upstream x local = product."""
+
+    node: int
+    input: int
+    upstream: Any
+    local: Any
+    product: Any
+
+
+@dataclass(frozen=True)
+class Backward:
+    adjoints: list  # per node; None where no gradient flows
+    edges: list[Edge]  # in the order the reverse sweep visited them (empty unless recorded)
+    kinks: list[int]  # nodes evaluated at a kink (recorded sweeps only)
+
+
+def needs_gradient(tape: Tape, wanted: Iterable[str] | None = None) -> list[bool]:
+    """Which nodes lie on a path from a wanted variable (default: all variables)."""
+    wanted_set = set(tape.variables if wanted is None else wanted)
+    needs = [False] * len(tape.nodes)
+    for node in tape.nodes:
+        if node.kind == VAR:
+            needs[node.index] = node.name in wanted_set
+        elif node.kind == OP:
+            needs[node.index] = any(needs[j] for j in node.inputs)
+    return needs
+
+
+def backward(
+    tape: Tape,
+    values: list,
+    seed: Any = 1.0,
+    wanted: Iterable[str] | None = None,
+    m=FLOAT64,
+    record: bool = False,
+) -> Backward:
+    """The reverse sweep: adjoints of every node reached, from ``seed`` at the output.
+
+    Local derivatives are computed only for inputs that lead to a wanted variable, so a
+    constant exponent never asks for ``log`` of a negative base.
+    """
+    nodes = tape.nodes
+    needs = needs_gradient(tape, wanted)
+    adjoints: list = [None] * len(nodes)
+    edges: list[Edge] = []
+    kinks: list[int] = []
+    isfinite = m.isfinite
+    if needs[tape.output]:
+        adjoints[tape.output] = seed
+    for index in range(len(nodes) - 1, -1, -1):
+        upstream = adjoints[index]
+        node = nodes[index]
+        if upstream is None or node.kind != OP:
+            continue
+        op = node.op
+        args = [values[j] for j in node.inputs]
+        out = values[index]
+        if record and op.is_kink(args):
+            kinks.append(index)
+        for position, j in enumerate(node.inputs):
+            if not needs[j]:
+                continue
+            try:
+                local = op.derivatives[position](m, args, out)
+            except _MATH_ERRORS as exc:
+                raise _domain_error(tape, node, args, exc, position) from None
+            if not isfinite(local):
+                raise _domain_error(tape, node, args, OverflowError(), position)
+            product = upstream * local
+            if record:
+                edges.append(Edge(index, j, upstream, local, product))
+            previous = adjoints[j]
+            adjoints[j] = product if previous is None else previous + product
+    return Backward(adjoints, edges, kinks)
+
+
+def gradients(tape: Tape, result: Backward, names: Iterable[str], m=FLOAT64) -> dict:
+    """d(seed * output)/d(name) for each name; 0 where no path leads to the output."""
+    zero = m.number(0.0)
+    out = {}
+    for name in names:
+        adjoint = result.adjoints[tape.variable_nodes[name]]
+        out[name] = zero if adjoint is None else adjoint
+    return out
