@@ -1,0 +1,209 @@
+"""The command line: thin Click commands over the pure core.
+
+Options are turned into core calls here, the core's results are handed to ``render.py``,
+and every ``BacktraceError`` becomes a message on stderr and the contract's exit code in one
+place (``BacktraceGroup.invoke``). Heavy modules (NumPy, SymPy, the training loop) are
+imported inside the commands that need them, so ``backtrace --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import click
+
+from . import __version__
+from .errors import (
+    EXIT_INTERRUPTED,
+    BacktraceError,
+    BindingError,
+    UsageError,
+)
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class BacktraceGroup(click.Group):
+    """Turns our errors into one line on stderr and the contract's exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except BacktraceError as error:
+            report_error(error)
+            ctx.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+def report_error(error: BacktraceError) -> None:
+    click.echo(f"Error: {error.render()}", err=True)
+
+
+# ----------------------------------------------------------------------------- values
+def parse_number(text: str, what: str) -> float:
+    """A finite decimal or scientific number; anything else is a BindingError naming ``what``."""
+    stripped = text.strip()
+    if _NUMBER.fullmatch(stripped):
+        value = float(stripped)
+        if value in (float("inf"), float("-inf")):
+            raise BindingError(f"{what}: {text} is too large for a float")
+        return value
+    lowered = stripped.lower().lstrip("+-")
+    if lowered in ("nan", "inf", "infinity"):
+        raise BindingError(f"{what}: '{text}' is not allowed; values must be finite numbers")
+    raise BindingError(
+        f"{what}: '{text}' is not a number",
+        "write a decimal or scientific number such as -1.5 or 2e-3",
+    )
+
+
+def parse_bindings(arguments: tuple[str, ...]) -> dict[str, float]:
+    """``--x 2``, ``--x=2`` and ``x=2`` into {name: value}, refusing repeats and junk."""
+    bindings: dict[str, float] = {}
+    position = 0
+    while position < len(arguments):
+        argument = arguments[position]
+        position += 1
+        if argument.startswith("--"):
+            body = argument[2:]
+            if "=" in body:
+                name, text = body.split("=", 1)
+            else:
+                name = body
+                if position >= len(arguments):
+                    raise BindingError(f"--{name} needs a value", f"write --{name} VALUE")
+                text = arguments[position]
+                position += 1
+            where = f"--{name}"
+        elif "=" in argument:
+            name, text = argument.split("=", 1)
+            name = name.strip()
+            where = name
+        else:
+            raise BindingError(
+                f"unexpected argument '{argument}'",
+                "give values as name=VALUE or --name VALUE, after the expression",
+            )
+        if not _NAME.fullmatch(name) or name.startswith("__"):
+            raise BindingError(f"'{name}' is not a valid variable name")
+        if name in bindings:
+            raise BindingError(f"the variable '{name}' is given twice")
+        bindings[name] = parse_number(text, where)
+    return bindings
+
+
+def read_expression(text: str) -> str:
+    """EXPR itself, or stdin for ``-``, or a file's contents for ``@FILE``."""
+    if text == "-":
+        return click.get_text_stream("stdin").read()
+    if text.startswith("@") and len(text) > 1:
+        path = text[1:]
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            raise UsageError(f"cannot read {path}: no such file") from None
+        except IsADirectoryError:
+            raise UsageError(f"cannot read {path}: it is a directory") from None
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"cannot read {path}: not UTF-8 text ({exc.reason})") from None
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    return text
+
+
+def stdout_console():
+    """A Rich console for stdout: colour only on a terminal, NO_COLOR honoured by Rich."""
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+# ----------------------------------------------------------------------------- commands
+@click.group(cls=BacktraceGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="backtrace")
+def main() -> None:
+    """See reverse-mode automatic differentiation work on your own expression.
+
+    \b
+    Examples:
+      backtrace grad "x*w" --x 2 --w 3 --dz 5
+      backtrace grad "y_hat = x*w; r = y_hat - y; loss = r**2" x=1 y=2 w=1
+      backtrace train
+    """
+
+
+GRAD_EPILOG = """\b
+Examples:
+  backtrace grad "x*w" --x 2 --w 3 --dz 5
+  backtrace grad "y_hat = x*w; r = y_hat - y; loss = r**2" x=1 y=2 w=1
+  backtrace grad "tanh(x1*w1 + x2*w2 + b)" x1=2 x2=0 w1=-3 w2=1 b=6.88 --wrt w1,w2
+  backtrace grad @program.txt a=-4 b=2 --format json
+\b
+Bindings: --x 2, --x=2 or x=2 (the last always works, also for names such as
+'format'). EXPR may be '-' to read stdin or @FILE to read a file.
+Exit codes: 0 ok, 1 a cross-check disagreed, 2 bad input, 130 interrupted."""
+
+
+@main.command(
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": True},
+    epilog=GRAD_EPILOG,
+)
+@click.argument("expr", metavar="EXPR")
+@click.argument("bindings", nargs=-1, type=click.UNPROCESSED, metavar="[BINDING]...")
+@click.option("--dz", "seed", default="1", metavar="VALUE", show_default=True,
+              help="The seed: dL/d(output), the gradient flowing into the output.")
+@click.option("--wrt", metavar="A,B", help="Report only these variables (default: all).")
+@click.option("--check/--no-check", default=True, show_default=True,
+              help="Cross-check every gradient against SymPy and finite differences.")
+@click.option("--check-timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              metavar="SECONDS", help="Time allowed for the SymPy check before it is skipped.")
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "markdown"]),
+              default="table", show_default=True, help="Output for people, scripts or notes.")
+def grad(expr, bindings, seed, wrt, check, check_timeout, output_format) -> None:
+    """Forward and backward pass of EXPR, with every chain-rule product written out."""
+    from .grad import explain
+    from .parser import parse
+    from .tape import compile_program
+
+    source = read_expression(expr)
+    values = parse_bindings(bindings)
+    seed_value = parse_number(seed, "--dz")
+    wanted = [name.strip() for name in wrt.split(",") if name.strip()] if wrt else None
+    tape = compile_program(parse(source))
+    explanation = explain(tape, values, seed_value, wanted, check, check_timeout)
+
+    if output_format == "json":
+        from .render import grad_json
+
+        click.echo(grad_json(explanation))
+    elif output_format == "markdown":
+        from .render import grad_markdown
+
+        click.echo(grad_markdown(explanation), nl=False)
+    else:
+        from .render import print_grad
+
+        print_grad(explanation, stdout_console())
+    if explanation.check is not None and not explanation.check.ok:
+        sys.exit(1)
+
+
+def _register_commands() -> None:
+    """Commands that live in modules of their own (each imports its core lazily)."""
+    from .graph_command import graph
+    from .train_command import train
+
+    main.add_command(train)
+    main.add_command(graph)
+
+
+_register_commands()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,143 @@
+"""One gradient, explained: the data behind ``backtrace grad``'s tables, JSON and Markdown.
+
+``explain`` runs the forward and reverse sweeps with the edges recorded, labels every node
+for people (the output is ``z`` unless a statement names it; a name given again gets a
+prime: ``c``, ``c'``, ``c''``), gathers the chain-rule sums and, when asked, the checks.
+Renderers read the ``Explanation`` and compute nothing themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .check import CheckReport, run_checks
+from .errors import BindingError, did_you_mean
+from .tape import OP, VAR, Backward, Edge, Tape, backward, check_bindings, forward, gradients
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One term of a chain-rule sum: dL/d(consumer) * d(consumer)/d(target)."""
+
+    consumer: int
+    upstream: float
+    local: float
+    product: float
+
+
+@dataclass(frozen=True)
+class ChainRule:
+    target: int  # node index
+    contributions: tuple[Contribution, ...]  # in reverse-sweep order
+    total: float
+
+
+@dataclass(frozen=True)
+class Explanation:
+    tape: Tape
+    bindings: dict[str, float]
+    seed: float
+    wrt: tuple[str, ...]
+    values: list
+    result: Backward
+    labels: tuple[str, ...]  # per node, for people
+    loss_label: str  # "L", or the output's name when the seed is 1
+    gradients: dict[str, float]
+    chain_rules: tuple[ChainRule, ...]  # for each named node but the output, from the top
+    check: CheckReport | None
+
+    @property
+    def output(self) -> float:
+        return self.values[self.tape.output]
+
+    @property
+    def edges(self) -> list[Edge]:
+        return self.result.edges
+
+
+def node_labels(tape: Tape) -> tuple[str, ...]:
+    """Labels for people: names (primed when given again), the output as ``z``, else ids."""
+    seen: dict[str, int] = {}
+    labels = []
+    taken = set(tape.variables) | {n.name for n in tape.nodes if n.name is not None}
+    for node in tape.nodes:
+        if node.name is not None:
+            count = seen.get(node.name, 0)
+            seen[node.name] = count + 1
+            labels.append(node.name + "'" * count)
+        else:
+            labels.append(node.id)
+    output = tape.nodes[tape.output]
+    if output.name is None:
+        for candidate in ("z", "f", "out", "output"):
+            if candidate not in taken:
+                labels[tape.output] = candidate
+                break
+    return tuple(labels)
+
+
+def resolve_wrt(tape: Tape, wrt: Sequence[str] | None) -> tuple[str, ...]:
+    if not wrt:
+        return tape.variables
+    for name in wrt:
+        if name not in tape.variable_nodes:
+            raise BindingError(
+                f"--wrt names '{name}', which is not a variable of the expression "
+                f"(its variables: {', '.join(tape.variables) or 'none'})",
+                did_you_mean(name, tape.variables),
+            )
+    return tuple(dict.fromkeys(wrt))
+
+
+def chain_rules(tape: Tape, result: Backward) -> tuple[ChainRule, ...]:
+    """The multivariate chain rule for every named node below the output."""
+    incoming: dict[int, list[Contribution]] = {}
+    for edge in result.edges:
+        incoming.setdefault(edge.input, []).append(
+            Contribution(edge.node, edge.upstream, edge.local, edge.product)
+        )
+    rules = []
+    for index in range(len(tape.nodes) - 1, -1, -1):
+        node = tape.nodes[index]
+        if index == tape.output or node.name is None or index not in incoming:
+            continue
+        if node.kind not in (VAR, OP):
+            continue
+        rules.append(ChainRule(index, tuple(incoming[index]), result.adjoints[index]))
+    return tuple(rules)
+
+
+def explain(
+    tape: Tape,
+    bindings: Mapping[str, float],
+    seed: float = 1.0,
+    wrt: Sequence[str] | None = None,
+    check: bool = True,
+    check_timeout: float = 5.0,
+) -> Explanation:
+    """Forward, backward (edges recorded), chain rules and, if asked, the cross-checks."""
+    check_bindings(tape, bindings)
+    names = resolve_wrt(tape, wrt)
+    values = forward(tape, bindings)
+    result = backward(tape, values, seed, names, record=True)
+    grads = {name: float(value) for name, value in gradients(tape, result, names).items()}
+    labels = node_labels(tape)
+    output = tape.nodes[tape.output]
+    loss_label = output.name if (seed == 1 and output.name is not None) else "L"
+    report = None
+    if check:
+        report = run_checks(tape, bindings, seed, grads, result.kinks, timeout=check_timeout)
+    return Explanation(
+        tape=tape,
+        bindings=dict(bindings),
+        seed=seed,
+        wrt=names,
+        values=values,
+        result=result,
+        labels=labels,
+        loss_label=loss_label,
+        gradients=grads,
+        chain_rules=chain_rules(tape, result),
+        check=report,
+    )

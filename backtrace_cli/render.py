@@ -1,0 +1,385 @@
+"""Rich tables for people; JSON and Markdown writers for scripts and course notes.
+
+Everything here reads an ``Explanation`` (see ``grad.py``) and formats it; nothing here
+computes a value. Tables for people are cut to their first and last rows when a graph is
+huge (with a note); JSON never is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+
+from .grad import ChainRule, Explanation
+from .parser import format_number
+from .tape import CONST
+
+# A table for a person shows at most this many rows: the first half and the last half.
+HUMAN_ROWS = 60
+# A chain-rule sum shows at most this many terms.
+CHAIN_TERMS = 8
+
+CHECK_MARK = "✓"
+CROSS_MARK = "✗"
+
+
+def number(value) -> str:
+    """Shortest round-trip text of a number: 6, 0.7071067811865476, 1e-05."""
+    return format_number(float(value))
+
+
+def approx(value) -> str:
+    """Ten significant digits, for values that are estimates (finite differences)."""
+    return f"{float(value):.10g}"
+
+
+# ----------------------------------------------------------------------------- shared text
+def reference(explanation: Explanation, index: int) -> str:
+    """A node as a formula mentions it: its label, or a constant's text."""
+    node = explanation.tape.nodes[index]
+    if node.kind == CONST:
+        return node.text
+    return explanation.labels[index]
+
+
+def rule_text(explanation: Explanation, node_index: int, input_index: int) -> str:
+    """The local derivative's formula, e.g. 'w' for d(x*w)/dx or 'cos(x)' for d(sin x)/dx."""
+    node = explanation.tape.nodes[node_index]
+    position = node.inputs.index(input_index)
+    names = {"out": explanation.labels[node_index]}
+    for key, j in zip("ab", node.inputs):
+        names[key] = reference(explanation, j)
+    return node.op.derivative_text[position].format(**names)
+
+
+def input_ids(explanation: Explanation, index: int) -> str:
+    return ", ".join(explanation.tape.nodes[j].id for j in explanation.tape.nodes[index].inputs)
+
+
+def chain_rule_line(explanation: Explanation, rule: ChainRule) -> str:
+    """dL/dx = dL/dz · dz/dx = 5 · 3 = 15 (every contribution, then their sum)."""
+    loss = explanation.loss_label
+    target = explanation.labels[rule.target]
+    terms = list(rule.contributions)
+    shown = terms[:CHAIN_TERMS]
+    more = len(terms) - len(shown)
+    tail = f" + … ({more} more)" if more else ""
+    symbols = " + ".join(
+        f"d{loss}/d{explanation.labels[t.consumer]} · d{explanation.labels[t.consumer]}/d{target}"
+        for t in shown
+    )
+    values = " + ".join(f"{number(t.upstream)} · {number(t.local)}" for t in shown)
+    return f"d{loss}/d{target} = {symbols}{tail} = {values}{tail} = {number(rule.total)}"
+
+
+def seed_line(explanation: Explanation) -> str:
+    output = explanation.labels[explanation.tape.output]
+    if explanation.loss_label == output:
+        return f"d{output}/d{output} = 1"
+    return f"d{explanation.loss_label}/d{output} = {number(explanation.seed)} (the seed, --dz)"
+
+
+def _rows_shown(count: int) -> tuple[range, int, range]:
+    """Which rows a person sees: all, or the first and last halves around an omission."""
+    if count <= HUMAN_ROWS:
+        return range(count), 0, range(0)
+    half = HUMAN_ROWS // 2
+    return range(half), count - 2 * half, range(count - half, count)
+
+
+def check_cells(explanation: Explanation, name: str) -> tuple[str, str, str, str]:
+    """SymPy derivative, SymPy value, finite difference and verdict for one variable."""
+    report = explanation.check
+    if report is None:
+        return "", "", "", ""
+    check = report.variables[name]
+    derivative = check.sympy_derivative if check.sympy_derivative is not None else "–"
+    if len(derivative) > 60:
+        derivative = derivative[:57] + "..."
+    sympy_value = number(check.sympy_value) if check.sympy_value is not None else "–"
+    numeric = approx(check.numeric_value) if check.numeric_value is not None else "–"
+    verdict = CHECK_MARK if check.ok else CROSS_MARK
+    if check.kink_note and check.ok:
+        verdict += " (kink)"
+    return derivative, sympy_value, numeric, verdict
+
+
+def check_notes(explanation: Explanation) -> list[str]:
+    """Notes under the gradients: skipped checks and kink conventions, one line each."""
+    report = explanation.check
+    if report is None:
+        return []
+    notes = []
+    if report.sympy_note:
+        notes.append(f"SymPy check {report.sympy_note}")
+    for name, check in report.variables.items():
+        for label, note in (("SymPy", check.sympy_note), ("finite differences", check.numeric_note)):
+            if note and not note.startswith("differs at a kink"):
+                notes.append(f"{name}: {label} {note}")
+        if check.kink_note:
+            notes.append(f"{name}: at a kink, {check.kink_note}")
+    if not report.ok:
+        failed = [name for name, check in report.variables.items() if not check.ok]
+        notes.append(f"{CROSS_MARK} the checks disagree for: {', '.join(failed)}")
+    return notes
+
+
+# ----------------------------------------------------------------------------- Rich tables
+def print_grad(explanation: Explanation, console) -> None:
+    """The four parts of ``backtrace grad`` for a person, on a Rich console."""
+    from rich.table import Table
+    from rich.text import Text
+
+    tape = explanation.tape
+    labels = explanation.labels
+    values = explanation.values
+
+    def table(title: str, columns: Iterable[tuple[str, str]]) -> Table:
+        result = Table(title=title, title_justify="left", title_style="bold")
+        for header, justify in columns:
+            result.add_column(header, justify=justify, overflow="fold")
+        return result
+
+    def fill(result: Table, count: int, row: Callable[[int], list[str]]) -> None:
+        first, omitted, last = _rows_shown(count)
+        for i in first:
+            result.add_row(*row(i))
+        if omitted:
+            result.add_row(
+                *(["…"] + [f"{omitted:,} rows omitted (--format json shows all)"]
+                  + [""] * (len(result.columns) - 2))
+            )
+        for i in last:
+            result.add_row(*row(i))
+
+    # 1. Forward: the evaluation trace.
+    forward_table = table(
+        f"Forward pass: {_one_line(tape.source)}",
+        [("id", "left"), ("name", "left"), ("op", "left"), ("inputs", "left"),
+         ("expression", "left"), ("value", "right")],
+    )
+
+    def forward_row(i: int) -> list[str]:
+        node = tape.nodes[i]
+        name = labels[i] if (node.name is not None or i == tape.output) else ""
+        return [node.id, name, node.op_name, input_ids(explanation, i), node.text, number(values[i])]
+
+    fill(forward_table, len(tape.nodes), forward_row)
+    console.print(forward_table)
+    console.print(f"output {labels[tape.output]} = {number(explanation.output)}")
+    console.print()
+
+    # 2. Backward: one row per edge, in the order of the reverse sweep.
+    loss = explanation.loss_label
+    edges = explanation.edges
+    backward_table = table(
+        f"Backward pass: seed {seed_line(explanation)}",
+        [("node", "left"), ("input", "left"), (f"upstream d{loss}/dnode", "right"),
+         ("local dnode/dinput", "left"), ("", "right"), ("product", "right")],
+    )
+
+    def backward_row(k: int) -> list[str]:
+        edge = edges[k]
+        return [
+            f"{tape.nodes[edge.node].id} {labels[edge.node]}".strip()
+            if labels[edge.node] != tape.nodes[edge.node].id else tape.nodes[edge.node].id,
+            labels[edge.input],
+            number(edge.upstream),
+            f"d{labels[edge.node]}/d{labels[edge.input]} = {rule_text(explanation, edge.node, edge.input)}",
+            f"{number(edge.local)}",
+            number(edge.product),
+        ]
+
+    fill(backward_table, len(edges), backward_row)
+    if not edges:
+        console.print("Backward pass: no variable reaches the output; every gradient is 0.")
+    else:
+        console.print(backward_table)
+    console.print()
+
+    # 3. Chain rule, written out.
+    console.print(Text("Chain rule", style="bold"))
+    console.print(f"  {seed_line(explanation)}")
+    rules = explanation.chain_rules
+    first, omitted, last = _rows_shown(len(rules))
+    for i in first:
+        console.print("  " + chain_rule_line(explanation, rules[i]), soft_wrap=True)
+    if omitted:
+        console.print(f"  … {omitted:,} more lines (--format json shows every gradient)")
+    for i in last:
+        console.print("  " + chain_rule_line(explanation, rules[i]), soft_wrap=True)
+    console.print()
+
+    # 4. Gradients with their cross-checks.
+    checked = explanation.check is not None
+    columns = [("variable", "left"), (f"d{loss}/dvariable", "right")]
+    if checked:
+        columns += [("SymPy derivative", "left"), ("SymPy value", "right"),
+                    ("finite difference", "right"), ("check", "center")]
+    gradient_table = table("Gradients", columns)
+    names = list(explanation.gradients)
+
+    def gradient_row(i: int) -> list[str]:
+        name = names[i]
+        row = [name, number(explanation.gradients[name])]
+        if checked:
+            row += list(check_cells(explanation, name))
+        return row
+
+    fill(gradient_table, len(names), gradient_row)
+    if names:
+        console.print(gradient_table)
+    else:
+        console.print("Gradients: the expression has no variables.")
+    for note in check_notes(explanation):
+        console.print(f"  {note}", soft_wrap=True, markup=False)
+
+
+def _one_line(text: str, limit: int = 70) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+# ----------------------------------------------------------------------------- JSON
+def grad_document(explanation: Explanation) -> dict:
+    """The JSON object of CONTRACT.md (and a few extra keys), as plain Python data."""
+    tape = explanation.tape
+    nodes = tape.nodes
+    values = explanation.values
+    ids = [node.id for node in nodes]
+    forward = [
+        {
+            "id": ids[node.index],
+            "op": node.op_name,
+            "inputs": [ids[j] for j in node.inputs],
+            "value": float(values[node.index]),
+            "text": node.text,
+            "name": node.name,
+        }
+        for node in nodes
+    ]
+    backward = [
+        {
+            "node": ids[edge.node],
+            "input": ids[edge.input],
+            "upstream": float(edge.upstream),
+            "local": float(edge.local),
+            "product": float(edge.product),
+        }
+        for edge in explanation.edges
+    ]
+    document = {
+        "expression": tape.source,
+        "bindings": {name: float(value) for name, value in explanation.bindings.items()},
+        "seed": float(explanation.seed),
+        "output": float(explanation.output),
+        "output_id": ids[tape.output],
+        "forward": forward,
+        "backward": backward,
+        "gradients": dict(explanation.gradients),
+        "chain_rule": [
+            {
+                "node": ids[rule.target],
+                "name": explanation.labels[rule.target],
+                "adjoint": float(rule.total),
+                "terms": [
+                    {"via": ids[t.consumer], "upstream": float(t.upstream),
+                     "local": float(t.local), "product": float(t.product)}
+                    for t in rule.contributions
+                ],
+            }
+            for rule in explanation.chain_rules
+        ],
+        "check": check_document(explanation),
+    }
+    return document
+
+
+def check_document(explanation: Explanation) -> dict | None:
+    report = explanation.check
+    if report is None:
+        return None
+    return {
+        "ok": report.ok,
+        "sympy": {
+            name: {
+                "derivative": check.sympy_derivative,
+                "value": check.sympy_value,
+                "ok": check.sympy_ok,
+                "note": check.sympy_note or (report.sympy_note if check.sympy_value is None else None),
+            }
+            for name, check in report.variables.items()
+        },
+        "numeric": {
+            name: {"value": check.numeric_value, "ok": check.numeric_ok, "note": check.numeric_note}
+            for name, check in report.variables.items()
+        },
+        "kinks": {
+            name: check.kink_note for name, check in report.variables.items() if check.kink_note
+        },
+    }
+
+
+def grad_json(explanation: Explanation) -> str:
+    return json.dumps(grad_document(explanation), ensure_ascii=False, indent=2)
+
+
+# ----------------------------------------------------------------------------- Markdown
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ") if text else " "
+
+
+def _md_table(headers: list[str], rows: Iterable[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
+    lines += ["| " + " | ".join(_md_cell(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def grad_markdown(explanation: Explanation) -> str:
+    """The same content as the tables, as Markdown for course notes (never truncated)."""
+    tape = explanation.tape
+    labels = explanation.labels
+    values = explanation.values
+    loss = explanation.loss_label
+    lines = [f"## Forward pass: `{_one_line(tape.source, 200)}`", ""]
+    lines += _md_table(
+        ["id", "name", "op", "inputs", "expression", "value"],
+        (
+            [node.id,
+             labels[node.index] if (node.name is not None or node.index == tape.output) else "",
+             node.op_name, input_ids(explanation, node.index), f"`{node.text}`",
+             number(values[node.index])]
+            for node in tape.nodes
+        ),
+    )
+    lines += ["", f"Output {labels[tape.output]} = {number(explanation.output)}", ""]
+    lines += [f"## Backward pass (seed {seed_line(explanation)})", ""]
+    lines += _md_table(
+        ["node", "input", f"upstream d{loss}/dnode", "local dnode/dinput", "", "product"],
+        (
+            [labels[e.node], labels[e.input], number(e.upstream),
+             f"`d{labels[e.node]}/d{labels[e.input]} = {rule_text(explanation, e.node, e.input)}`",
+             number(e.local), number(e.product)]
+            for e in explanation.edges
+        ),
+    )
+    lines += ["", "## Chain rule", "", f"- `{seed_line(explanation)}`"]
+    lines += [f"- `{chain_rule_line(explanation, rule)}`" for rule in explanation.chain_rules]
+    lines += ["", "## Gradients", ""]
+    headers = ["variable", f"d{loss}/dvariable"]
+    if explanation.check is not None:
+        headers += ["SymPy derivative", "SymPy value", "finite difference", "check"]
+    rows = []
+    for name, value in explanation.gradients.items():
+        row = [name, number(value)]
+        if explanation.check is not None:
+            derivative, sympy_value, numeric, verdict = check_cells(explanation, name)
+            row += [f"`{derivative}`" if derivative not in ("", "–") else derivative,
+                    sympy_value, numeric, verdict]
+        rows.append(row)
+    lines += _md_table(headers, rows)
+    notes = check_notes(explanation)
+    if notes:
+        lines += [""] + [f"- {note}" for note in notes]
+    return "\n".join(lines) + "\n"
+
