@@ -1,9 +1,305 @@
-"""`backtrace train` (being written)."""
+"""``backtrace train``: options -> a training problem -> the loop -> tables or JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
 
 import click
 
+from .errors import EXIT_INTERRUPTED, EXIT_UNTRUSTED, UsageError
 
-@click.command()
-def train() -> None:
-    """Not written yet."""
-    raise click.ClickException("not written yet")
+TRAIN_EPILOG = """\b
+Examples:
+  backtrace train                      # the lecture: x*w on x=1,2,3 / y=2,4,6
+  backtrace train --dtype float32      # the course's own float32 digits
+  backtrace train samples/lecture.csv --model "w1*x*x + w2*x + b" --predict 4
+  backtrace train samples/line.csv --model "w*x + b" --batch-size full --lr 0.05
+  backtrace train samples/classify.csv --model "sigmoid(w*x + b)" --loss bce
+\b
+Every name in the model that is not a column of the CSV is a parameter; it starts
+at 1.0 unless --param NAME=VALUE or --init FILE.json says otherwise.
+Exit codes: 0 ok, 1 training diverged, 2 bad input, 130 interrupted."""
+
+
+def _batch_size(value: str) -> int | None:
+    if value.strip().lower() == "full":
+        return None
+    try:
+        size = int(value)
+    except ValueError:
+        raise UsageError(f"--batch-size: '{value}' is not a whole number or 'full'") from None
+    if size < 1:
+        raise UsageError(f"--batch-size must be at least 1, not {size}")
+    return size
+
+
+def _positive(value: float, option: str, upper: float | None = None) -> float:
+    if not math.isfinite(value) or value <= 0 or (upper is not None and value >= upper):
+        bound = f" and below {upper:g}" if upper is not None else ""
+        raise UsageError(f"{option} must be a finite number above 0{bound}, not {value:g}")
+    return value
+
+
+def _read_init(path: str) -> dict[str, float]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except FileNotFoundError:
+        raise UsageError(f"--init {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--init {path}: cannot read it ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"--init {path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    params = document.get("params", document) if isinstance(document, dict) else None
+    if not isinstance(params, dict):
+        raise UsageError(f"--init {path}: expected an object {{\"params\": {{name: value}}}}")
+    out = {}
+    for name, value in params.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise UsageError(f"--init {path}: the value of '{name}' is not a finite number")
+        out[str(name)] = float(value)
+    return out
+
+
+def _parse_params(items: tuple[str, ...]) -> dict[str, float]:
+    from .cli import parse_number
+
+    params: dict[str, float] = {}
+    for item in items:
+        if "=" not in item:
+            raise UsageError(f"--param '{item}': write NAME=VALUE, e.g. --param w=0.5")
+        name, text = item.split("=", 1)
+        name = name.strip()
+        if name in params:
+            raise UsageError(f"--param: the parameter '{name}' is given twice")
+        params[name] = parse_number(text, f"--param {name}")
+    return params
+
+
+def _parse_predictions(items: tuple[str, ...], inputs: tuple[str, ...]) -> list[dict[str, float]]:
+    from .cli import parse_number
+
+    out = []
+    for item in items:
+        if "=" not in item:
+            if len(inputs) != 1:
+                raise UsageError(
+                    f"--predict {item}: the model reads {len(inputs)} columns "
+                    f"({', '.join(inputs)}); write --predict "
+                    + ",".join(f"{name}=VALUE" for name in inputs)
+                )
+            out.append({inputs[0]: parse_number(item, "--predict")})
+            continue
+        values = {}
+        for part in item.split(","):
+            if "=" not in part:
+                raise UsageError(f"--predict {item}: write NAME=VALUE pairs separated by ','")
+            name, text = part.split("=", 1)
+            name = name.strip()
+            if name not in inputs:
+                raise UsageError(
+                    f"--predict: '{name}' is not an input of the model (inputs: {', '.join(inputs)})"
+                )
+            values[name] = parse_number(text, f"--predict {name}")
+        missing = [name for name in inputs if name not in values]
+        if missing:
+            raise UsageError(f"--predict {item}: no value for {', '.join(missing)}")
+        out.append(values)
+    return out
+
+
+def _initial_values(problem, given: dict[str, float], init: dict[str, float]) -> dict[str, float]:
+    from .errors import did_you_mean
+
+    for source, values in (("--param", given), ("--init", init)):
+        for name in values:
+            if name in problem.params:
+                continue
+            if name in problem.inputs or name == problem.target:
+                raise UsageError(f"{source}: '{name}' is a column of the data, not a parameter")
+            raise UsageError(
+                f"{source}: the model has no parameter '{name}' "
+                f"(its parameters: {', '.join(problem.params)})",
+                did_you_mean(name, problem.params),
+            )
+    return {name: given.get(name, init.get(name, 1.0)) for name in problem.params}
+
+
+@click.command(epilog=TRAIN_EPILOG)
+@click.argument("csv", required=False, metavar="[CSV]")
+@click.option("--model", default="x*w", show_default=True, help="The model expression y_hat.")
+@click.option("--target", default="y", show_default=True, help="The label column.")
+@click.option("--param", "param_items", multiple=True, metavar="NAME=VALUE",
+              help="A parameter's start value (repeatable; others start at 1.0).")
+@click.option("--init", "init_path", metavar="FILE.json", help="Start from saved parameters.")
+@click.option("--lr", default=0.01, show_default=True, type=float, help="Learning rate.")
+@click.option("--epochs", default=100, show_default=True, type=int, help="Passes over the data.")
+@click.option("--batch-size", "batch_text", default="1", show_default=True, metavar="N|full",
+              help="Rows per update: 1 is per-sample SGD, 'full' is batch gradient descent.")
+@click.option("--loss", default="mse", show_default=True, metavar="mse|mae|bce|EXPR",
+              help="Per-row loss; EXPR in y_hat and y, e.g. '(y_hat - y)**2'.")
+@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam"]), default="sgd",
+              show_default=True, help="Update rule, as torch.optim documents it.")
+@click.option("--momentum", default=0.9, show_default=True, type=float,
+              help="Momentum factor for --optimizer momentum.")
+@click.option("--beta1", default=0.9, show_default=True, type=float, help="Adam's beta1.")
+@click.option("--beta2", default=0.999, show_default=True, type=float, help="Adam's beta2.")
+@click.option("--eps", default=1e-8, show_default=True, type=float, help="Adam's epsilon.")
+@click.option("--shuffle/--no-shuffle", default=False, show_default=True,
+              help="Shuffle the rows every epoch (reproducibly, with --seed).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed for --shuffle.")
+@click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64",
+              show_default=True, help="float32 rounds every operation as PyTorch does.")
+@click.option("--delimiter", default=",", show_default=True, help="The CSV's field separator.")
+@click.option("--predict", "predict_items", multiple=True, metavar="X",
+              help="Predict for this input after training (repeatable; NAME=VALUE,... for "
+                   "several inputs).")
+@click.option("--trace", is_flag=True, help="Print every update's gradient, as the lecture does.")
+@click.option("--trace-limit", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Stop tracing after this many updates.")
+@click.option("--explain-step", type=click.IntRange(min=1), metavar="K",
+              help="Show grad's forward, backward and chain-rule tables for update K.")
+@click.option("--save", "save_path", metavar="FILE.json", help="Write the final parameters.")
+@click.option("--plot", "plot_path", metavar="FILE.svg|png", help="Write the loss curve.")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, loss, optimizer,
+          momentum, beta1, beta2, eps, shuffle, seed, dtype, delimiter, predict_items, trace,
+          trace_limit, explain_step, save_path, plot_path, output_format) -> None:
+    """Fit a model expression to a CSV with gradient descent (without CSV: the lecture)."""
+    from . import data as data_module
+    from .train import Settings, build_problem, predict
+    from .train import train as run_training
+
+    _positive(lr, "--lr")
+    if not 1 <= epochs <= 10_000_000:
+        raise UsageError(f"--epochs must be between 1 and 10,000,000, not {epochs}")
+    batch_size = _batch_size(batch_text)
+    if not 0 <= momentum < 1:
+        raise UsageError(f"--momentum must be at least 0 and below 1, not {momentum:g}")
+    for option, value in (("--beta1", beta1), ("--beta2", beta2)):
+        if not 0 <= value < 1:
+            raise UsageError(f"{option} must be at least 0 and below 1, not {value:g}")
+    _positive(eps, "--eps")
+    given = _parse_params(param_items)
+    init = _read_init(init_path) if init_path else {}
+
+    dataset = data_module.load_csv(csv, delimiter) if csv else data_module.lecture_dataset()
+    problem = build_problem(model, loss, dataset.columns, target)
+    initial = _initial_values(problem, given, init)
+    predictions_in = _parse_predictions(predict_items, problem.inputs)
+    if not predict_items and csv is None and problem.inputs == ("x",):
+        predictions_in = [{"x": 4.0}]  # the lecture predicts for x = 4 before and after
+    settings = Settings(
+        lr=lr, epochs=epochs, batch_size=batch_size, shuffle=shuffle, seed=seed, dtype=dtype,
+        optimizer=optimizer, momentum=momentum, beta1=beta1, beta2=beta2, eps=eps,
+        trace_limit=trace_limit if trace else 0, explain_step=explain_step,
+    )
+    columns = {name: dataset.column(name) for name in problem.data_names}
+    before = [predict(problem, initial, values, dtype) for values in predictions_in]
+
+    from .train_render import TrainReport, print_report, report_document, trace_line
+
+    traced: list = []
+    console = None
+    if output_format == "table":
+        from .cli import stdout_console
+
+        console = stdout_console()
+
+    def on_update(update) -> None:
+        traced.append(update)
+        if console is not None:
+            console.print(trace_line(problem, update), markup=False, highlight=False)
+
+    started = time.perf_counter()
+    progress = _progress(output_format, epochs)
+    if progress is not None:
+        with progress:
+            task = progress.add_task("training", total=epochs, loss=float("nan"))
+
+            def on_epoch(record) -> None:
+                progress.update(task, advance=1, loss=record.loss)
+
+            result = run_training(problem, columns, initial, settings, on_epoch, on_update)
+    else:
+        result = run_training(problem, columns, initial, settings, None, on_update)
+    elapsed = time.perf_counter() - started
+    after = [predict(problem, result.params, values, dtype) for values in predictions_in]
+
+    if result.captured is None and explain_step is not None and not result.interrupted:
+        raise UsageError(
+            f"--explain-step {explain_step}: training made only {result.updates} updates"
+        )
+    report = TrainReport(problem, dataset, settings, result, predictions_in, before, after,
+                         traced, elapsed)
+    if save_path:
+        from .files import write_atomic
+
+        document = {"model": model, "loss": loss, "dtype": dtype, "params": result.params}
+        write_atomic(save_path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
+    if plot_path:
+        from .plot import write_plot
+
+        write_plot(plot_path, [record.loss for record in result.history],
+                   f"loss of {model} ({loss}), lr {lr:g}")
+
+    if output_format == "json":
+        click.echo(json.dumps(report_document(report), indent=2))
+    else:
+        print_report(report, console)
+        if result.captured is not None:
+            _explain(problem, result.captured, console)
+    if output_format == "table" and sys.stderr.isatty():
+        rate = result.rows * len(result.history) / elapsed if elapsed > 0 else 0.0
+        click.echo(f"{result.updates:,} updates in {elapsed:.3g} s ({rate:,.0f} rows/s)", err=True)
+    if result.divergence is not None:
+        d = result.divergence
+        click.echo(
+            f"Error: training diverged at epoch {d.epoch}, update {d.update} (data row {d.row}): "
+            f"{d.reason}\n  the last finite parameters: "
+            + ", ".join(f"{k}={v!r}" for k, v in result.params.items())
+            + "\n  hint: try a smaller --lr",
+            err=True,
+        )
+        sys.exit(EXIT_UNTRUSTED)
+    if result.interrupted:
+        click.echo(
+            f"Interrupted after {len(result.history)} finished epoch(s); "
+            "the results above are for those.",
+            err=True,
+        )
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def _progress(output_format: str, epochs: int):
+    """A Rich progress bar on stderr, only for people at a terminal."""
+    if output_format != "table" or not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
+        TextColumn("loss {task.fields[loss]:.6g}"), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=True,
+    )
+
+
+def _explain(problem, captured, console) -> None:
+    from .grad import explain
+    from .render import print_grad
+
+    console.print()
+    note = (f"Update {captured.number} (epoch {captured.epoch}, data row {captured.row}"
+            + (f", first of a batch of {captured.batch_rows}; the update uses the batch mean"
+               if captured.batch_rows > 1 else "") + ") with the parameters before it:")
+    console.print(note, markup=False)
+    explanation = explain(problem.tape, captured.bindings, 1.0, problem.params, check=True)
+    print_grad(explanation, console)
+

@@ -1,0 +1,448 @@
+"""Fit a model expression to data with gradient descent, driven by the tape engine.
+
+``build_problem`` joins the model and the loss into one program (``y_hat = <model>;
+loss = <loss in y_hat and y>``) and compiles it to one tape, so every update is an ordinary
+forward and reverse sweep over that tape: the same engine that ``backtrace grad`` explains.
+
+Two sweeps give the same numbers:
+
+- rows one at a time in float64 (``--batch-size 1``, the lecture's per-sample SGD) run on
+  Python floats, the reference engine;
+- batches (and every float32 run) run on NumPy arrays of the batch's rows; a batch of one
+  row does exactly the operations of the reference engine, so the paths agree bit for bit.
+
+The gradient of a batch is the mean of its rows' gradients (the sum of their products,
+divided by the batch size, as the lecture's batch gradient descent computes it). Optimizer
+updates follow PyTorch's documented rules, in PyTorch's order of operations, so float32
+runs reproduce the course's digits.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .backend import FLOAT64, numpy_backend
+from .errors import DataError, EvaluationError, UsageError, did_you_mean
+from .parser import Apply, Assign, Name, Program, parse, unparse
+from .tape import Tape, backward, compile_program, forward
+
+BUILTIN_LOSSES = {
+    "mse": "(y_hat - y)**2",
+    "mae": "abs(y_hat - y)",
+    "bce": "-(y*log(y_hat) + (1 - y)*log(1 - y_hat))",
+}
+# bce on a model that ends in sigmoid(z) is computed from the logit z, which never overflows
+# or takes log(0): -(y log s(z) + (1-y) log(1-s(z))) = softplus(z) - y*z.
+BCE_FROM_LOGIT = "softplus({logit}) - y*{logit}"
+OPTIMIZERS = ("sgd", "momentum", "adam")
+RESERVED = ("y_hat", "loss")
+
+
+# ----------------------------------------------------------------------------- the problem
+@dataclass(frozen=True)
+class Problem:
+    """The model and loss as tapes, and which names are data and which are parameters."""
+
+    model_source: str
+    loss_name: str  # "mse", "mae", "bce" or the loss expression as given
+    tape: Tape  # model and loss: output is the per-row loss
+    model_tape: Tape  # the model alone: output is y_hat
+    inputs: tuple[str, ...]  # CSV columns the model reads, in order of first appearance
+    target: str
+    params: tuple[str, ...]  # everything else the model names, in order of first appearance
+
+    @property
+    def data_names(self) -> tuple[str, ...]:
+        return tuple(name for name in self.tape.variables if name not in self.params)
+
+
+def _rename(expr, mapping: Mapping[str, str]):
+    """A copy of ``expr`` with names replaced (iterative, like every tree walk here)."""
+    done: dict[int, Any] = {}
+    stack = [(expr, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if isinstance(node, Name):
+            done[id(node)] = Name(mapping.get(node.name, node.name), node.span)
+        elif isinstance(node, Apply):
+            if expanded:
+                done[id(node)] = Apply(node.op, tuple(done[id(a)] for a in node.args), node.span)
+            else:
+                stack.append((node, True))
+                stack.extend((a, False) for a in node.args)
+        else:
+            done[id(node)] = node
+    return done[id(expr)]
+
+
+def _free_names(program: Program) -> list[str]:
+    tape = compile_program(program)
+    return list(tape.variables)
+
+
+def _loss_text(loss: str, target: str, logit: str | None) -> str:
+    """The loss statement's right-hand side, in y_hat and the target column."""
+    if loss == "bce" and logit is not None:
+        text = BCE_FROM_LOGIT.format(logit=logit)
+    else:
+        text = BUILTIN_LOSSES.get(loss, loss)
+    tree = parse(text)
+    if len(tree.statements) != 1 or isinstance(tree.statements[0], Assign):
+        raise UsageError("--loss must be one expression in y_hat and y, e.g. '(y_hat - y)**2'")
+    names = _free_names(tree)
+    unknown = [n for n in names if n not in ("y_hat", "y") and n != logit]
+    if unknown:
+        raise UsageError(
+            f"--loss may use only y_hat and y, not '{unknown[0]}'",
+            "for example --loss '(y_hat - y)**2', or one of: mse, mae, bce",
+        )
+    return unparse(_rename(tree.output, {"y": target}))
+
+
+def build_problem(
+    model: str,
+    loss: str,
+    columns: Sequence[str],
+    target: str,
+) -> Problem:
+    """Parse the model, check its names against the CSV columns, and join model and loss."""
+    model_program = parse(model)
+    if target not in columns:
+        raise DataError(
+            f"the target column '{target}' is not in the data (columns: {', '.join(columns)})",
+            hint=did_you_mean(target, columns) or "name the label column with --target",
+        )
+    model_names = _free_names(model_program)
+    for name in RESERVED:
+        if name in model_names:
+            raise UsageError(f"the model may not use the name '{name}'; it is the training's own")
+    inputs = tuple(name for name in model_names if name in columns and name != target)
+    if not inputs:
+        close = [
+            f"'{n}' (did you mean '{c}'?)"
+            for n in model_names
+            for c in [did_you_mean(n, columns)]
+            if c
+        ]
+        raise DataError(
+            f"the model uses no column of the data (columns: {', '.join(columns)})",
+            hint=("; ".join(close) if close else "use a column name in the model, e.g. x*w"),
+        )
+
+    # The model's output becomes y_hat; its statements keep their spans in the model text.
+    statements = model_program.statements
+    last = statements[-1]
+    output = last.value if isinstance(last, Assign) else last
+    head = model[: last.span.start]
+    logit = None
+    if loss == "bce" and isinstance(output, Apply) and output.op == "sigmoid":
+        logit = "logit" if "logit" not in model_names else "logit_"
+        inner = output.args[0]
+        result_name = last.name if isinstance(last, Assign) else "y_hat"
+        body = f"{logit} = {model[inner.span.start:inner.span.end]}\n"
+        body += f"{result_name} = sigmoid({logit})"
+        if result_name != "y_hat":
+            body += f"\ny_hat = {result_name}"
+    elif isinstance(last, Assign):
+        body = model[last.span.start : last.span.end]
+        if last.name != "y_hat":
+            body += f"\ny_hat = {last.name}"
+    else:
+        body = "y_hat = " + model[last.span.start : last.span.end]
+    model_source = head + body
+    loss_source = f"{model_source}\nloss = {_loss_text(loss, target, logit)}"
+    model_tape = compile_program(parse(model_source))
+    tape = compile_program(parse(loss_source))
+    params = tuple(
+        name for name in tape.variables if name not in columns and name != target
+    )
+    if not params:
+        raise UsageError(
+            "the model has no parameters to train: every name in it is a column of the data",
+            "add a parameter, e.g. --model 'x*w'",
+        )
+    return Problem(model, loss, tape, model_tape, inputs, target, params)
+
+
+# ----------------------------------------------------------------------------- settings
+@dataclass(frozen=True)
+class Settings:
+    lr: float = 0.01
+    epochs: int = 100
+    batch_size: int | None = 1  # None: the full batch
+    shuffle: bool = False
+    seed: int = 0
+    dtype: str = "float64"
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    trace_limit: int = 0  # updates to report through on_update (0: none)
+    explain_step: int | None = None  # 1-based update number to capture for explanation
+
+
+@dataclass
+class EpochRecord:
+    epoch: int  # 1-based
+    loss: float  # mean of the per-row losses seen in the epoch's updates
+    last_loss: float  # the loss of the epoch's last update (what the lecture prints)
+
+
+@dataclass
+class Update:
+    """One update, as --trace prints it."""
+
+    number: int  # 1-based
+    epoch: int
+    rows: tuple[int, int]  # first and last data row (1-based) of the batch, in file order
+    data: dict[str, float]  # the row's values (first row of a batch)
+    loss: float
+    gradients: dict[str, float]
+
+
+@dataclass
+class Divergence:
+    epoch: int
+    update: int
+    row: int
+    reason: str
+
+
+@dataclass
+class Captured:
+    """What --explain-step needs: the row and the parameters before that update."""
+
+    number: int
+    epoch: int
+    row: int
+    batch_rows: int
+    bindings: dict[str, float]
+
+
+@dataclass
+class TrainResult:
+    initial: dict[str, float]
+    params: dict[str, float]  # after the last finished epoch (or the last finite update)
+    history: list[EpochRecord] = field(default_factory=list)
+    updates: int = 0
+    rows: int = 0
+    divergence: Divergence | None = None
+    interrupted: bool = False
+    captured: Captured | None = None
+
+
+class _StopFlag:
+    """Set by SIGINT; the loop stops at the next safe point (after an update)."""
+
+    def __init__(self) -> None:
+        self.raised = False
+
+    def __call__(self, signum, frame) -> None:
+        if self.raised:  # a second Ctrl-C stops at once
+            raise KeyboardInterrupt
+        self.raised = True
+
+
+# ----------------------------------------------------------------------------- optimizers
+class Optimizer:
+    """PyTorch's update rules (torch.optim.SGD with and without momentum, Adam), per name."""
+
+    def __init__(self, settings: Settings, number: Callable[[float], Any], m) -> None:
+        self.kind = settings.optimizer
+        self.sqrt = m.sqrt
+        self.lr = number(settings.lr)
+        self.momentum = number(settings.momentum)
+        self.beta1 = settings.beta1
+        self.beta2 = settings.beta2
+        self.eps = number(settings.eps)
+        self.number = number
+        self.state: dict[str, Any] = {}
+        self.steps = 0
+
+    def step(self, params: dict[str, Any], grads: Mapping[str, Any]) -> None:
+        lr = self.lr
+        if self.kind == "sgd":
+            for name, grad in grads.items():
+                params[name] = params[name] - lr * grad
+            return
+        if self.kind == "momentum":
+            for name, grad in grads.items():
+                buffer = self.state.get(name)
+                buffer = grad if buffer is None else buffer * self.momentum + grad
+                self.state[name] = buffer
+                params[name] = params[name] - lr * buffer
+            return
+        # Adam, in the order of torch.optim.adam's single-tensor loop.
+        self.steps += 1
+        beta1, beta2 = self.beta1, self.beta2
+        correction1 = 1 - beta1**self.steps
+        correction2 = 1 - beta2**self.steps
+        step_size = self.number(float(self.lr) / correction1)
+        root2 = self.number(math.sqrt(correction2))
+        one_minus_1 = self.number(1 - beta1)
+        one_minus_2 = self.number(1 - beta2)
+        b2 = self.number(beta2)
+        for name, grad in grads.items():
+            first, second = self.state.get(name, (grad * 0, grad * 0))
+            first = first + (grad - first) * one_minus_1  # exp_avg.lerp_(grad, 1 - beta1)
+            second = second * b2 + (grad * grad) * one_minus_2
+            self.state[name] = (first, second)
+            denominator = self.sqrt(second) / root2 + self.eps
+            params[name] = params[name] - step_size * (first / denominator)
+
+
+# ----------------------------------------------------------------------------- training
+def train(
+    problem: Problem,
+    columns: Mapping[str, Any],
+    initial: Mapping[str, float],
+    settings: Settings,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+    on_update: Callable[[Update], None] | None = None,
+) -> TrainResult:
+    """Run ``settings.epochs`` epochs of gradient descent; ``columns`` maps names to arrays."""
+    import numpy as np
+
+    rows = len(next(iter(columns.values())))
+    scalar = settings.dtype == "float64" and settings.batch_size == 1
+    m = FLOAT64 if scalar else numpy_backend(settings.dtype)
+    dtype = np.dtype(settings.dtype)
+    number = float if scalar else dtype.type
+    batch = rows if settings.batch_size is None else min(settings.batch_size, rows)
+
+    data_names = problem.data_names
+    if scalar:
+        data = {name: np.asarray(columns[name], dtype=float).tolist() for name in data_names}
+    else:
+        data = {name: np.ascontiguousarray(columns[name], dtype=dtype) for name in data_names}
+    params: dict[str, Any] = {name: number(initial[name]) for name in problem.params}
+    result = TrainResult(
+        initial={name: float(params[name]) for name in problem.params},
+        params={name: float(params[name]) for name in problem.params},
+        rows=rows,
+    )
+    optimizer = Optimizer(settings, number, m)
+    tape = problem.tape
+    wanted = problem.params
+    param_nodes = [tape.variable_nodes[name] for name in wanted]
+    output = tape.output
+    one = number(1.0)
+    generator = np.random.default_rng(settings.seed) if settings.shuffle else None
+    stop = _StopFlag()
+    previous_handler = _install(stop)
+    update = 0
+    try:
+        with np.errstate(all="ignore"):
+            for epoch in range(1, settings.epochs + 1):
+                order = generator.permutation(rows) if generator is not None else None
+                epoch_sum = 0.0
+                last_loss = 0.0
+                for start in range(0, rows, batch):
+                    stop_at = min(start + batch, rows)
+                    if order is None:
+                        picked = slice(start, stop_at)
+                        first_row = start
+                    else:
+                        picked = order[start:stop_at]
+                        first_row = int(picked[0])
+                    count = stop_at - start
+                    if scalar:
+                        bindings = {name: data[name][first_row] for name in data_names}
+                    else:
+                        bindings = {name: data[name][picked] for name in data_names}
+                    update += 1
+                    if settings.explain_step == update:
+                        result.captured = Captured(
+                            update, epoch, first_row + 1, count,
+                            {**{n: float(data[n][first_row]) for n in data_names},
+                             **{n: float(v) for n, v in params.items()}},
+                        )
+                    bindings.update(params)
+                    try:
+                        values = forward(tape, bindings, m)
+                        sweep = backward(tape, values, one, wanted, m)
+                    except EvaluationError as error:
+                        if update == 1:
+                            raise
+                        result.divergence = Divergence(epoch, update, first_row + 1, error.message)
+                        return result
+                    losses = values[output]
+                    if scalar:
+                        batch_loss = losses
+                        grads = {
+                            name: (sweep.adjoints[j] if sweep.adjoints[j] is not None else 0.0)
+                            for name, j in zip(wanted, param_nodes)
+                        }
+                    else:
+                        total = m.np.sum(losses, dtype=dtype)
+                        batch_loss = total / number(count)
+                        grads = {}
+                        for name, j in zip(wanted, param_nodes):
+                            adjoint = sweep.adjoints[j]
+                            if adjoint is None:
+                                grads[name] = number(0.0)
+                            else:
+                                grads[name] = m.np.sum(adjoint, dtype=dtype) / number(count)
+                    if on_update is not None and update <= settings.trace_limit:
+                        on_update(Update(
+                            update, epoch, (first_row + 1, first_row + count),
+                            {n: float(data[n][first_row]) for n in data_names},
+                            float(batch_loss), {n: float(g) for n, g in grads.items()},
+                        ))
+                    optimizer.step(params, grads)
+                    bad = [n for n, v in params.items() if not math.isfinite(float(v))]
+                    if bad:
+                        result.divergence = Divergence(
+                            epoch, update, first_row + 1,
+                            f"the parameter {bad[0]} became {float(params[bad[0]])}",
+                        )
+                        return result
+                    epoch_sum += float(batch_loss) * count
+                    last_loss = float(batch_loss)
+                    if stop.raised:
+                        result.interrupted = True
+                        return result
+                result.updates = update
+                result.params = {name: float(params[name]) for name in problem.params}
+                record = EpochRecord(epoch, epoch_sum / rows, last_loss)
+                result.history.append(record)
+                if on_epoch is not None:
+                    on_epoch(record)
+    except KeyboardInterrupt:
+        result.interrupted = True
+    finally:
+        _restore(previous_handler)
+    return result
+
+
+def _install(stop: _StopFlag):
+    try:
+        return signal.signal(signal.SIGINT, stop)
+    except ValueError:  # not the main thread: leave Ctrl-C alone
+        return None
+
+
+def _restore(previous) -> None:
+    if previous is not None:
+        try:
+            signal.signal(signal.SIGINT, previous)
+        except ValueError:
+            pass
+
+
+def predict(problem: Problem, params: Mapping[str, float], inputs: Mapping[str, float],
+            dtype: str = "float64") -> float:
+    """y_hat for one set of input values with the given parameters."""
+    bindings = {**inputs, **params}
+    if dtype == "float64":
+        return float(forward(problem.model_tape, bindings)[problem.model_tape.output])
+    m = numpy_backend(dtype)
+    converted = {name: m.number(value) for name, value in bindings.items()}
+    with m.np.errstate(all="ignore"):
+        return float(forward(problem.model_tape, converted, m)[problem.model_tape.output])
+
