@@ -30,7 +30,12 @@ class FloatBackend:
     log = staticmethod(math.log)
     sqrt = staticmethod(math.sqrt)
     tanh = staticmethod(math.tanh)
-    pow = staticmethod(math.pow)  # raises on 0**-1, (-8)**0.5 and overflow, unlike `**`
+
+    @staticmethod
+    def pow(a: float, b: float) -> float:
+        # math.pow raises on 0**-1, (-8)**0.5 and overflow, unlike `**`. A square is a*a, as
+        # PyTorch computes it, so every path (and the compiled loops) rounds it the same way.
+        return a * a if b == 2.0 else math.pow(a, b)
 
     @staticmethod
     def sigmoid(a: float) -> float:
@@ -95,7 +100,6 @@ class NumpyBackend:
         self.name = self.dtype.name
         for name in ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh"):
             setattr(self, name, getattr(numpy, name))
-        self.pow = numpy.power
         self.minimum = numpy.minimum
         self.maximum = numpy.maximum
         self._one = self.dtype.type(1)
@@ -103,6 +107,11 @@ class NumpyBackend:
 
     def _scalar(self, array):
         return array[()] if getattr(array, "ndim", 1) == 0 else array
+
+    def pow(self, a, b):
+        if self.np.ndim(b) == 0 and b == 2:  # a square is a*a, as in FloatBackend.pow
+            return a * a
+        return self.np.power(a, b)
 
     def sigmoid(self, a):
         np = self.np
