@@ -35,7 +35,10 @@ class FloatBackend:
     def pow(a: float, b: float) -> float:
         # math.pow raises on 0**-1, (-8)**0.5 and overflow, unlike `**`. A square is a*a, as
         # PyTorch computes it, so every path (and the compiled loops) rounds it the same way.
-        return a * a if b == 2.0 else math.pow(a, b)
+        # pow(a, 1) is a: the derivative of a square, 2 * a**1, needs no library call.
+        if b == 2.0:
+            return a * a
+        return a if b == 1.0 else math.pow(a, b)
 
     @staticmethod
     def sigmoid(a: float) -> float:
@@ -109,8 +112,11 @@ class NumpyBackend:
         return array[()] if getattr(array, "ndim", 1) == 0 else array
 
     def pow(self, a, b):
-        if self.np.ndim(b) == 0 and b == 2:  # a square is a*a, as in FloatBackend.pow
-            return a * a
+        if self.np.ndim(b) == 0:  # as FloatBackend.pow: a*a for a square, a for a**1
+            if b == 2:
+                return a * a
+            if b == 1:
+                return a
         return self.np.power(a, b)
 
     def sigmoid(self, a):

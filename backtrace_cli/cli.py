@@ -21,7 +21,7 @@ from .errors import (
     UsageError,
 )
 
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -162,9 +162,12 @@ Exit codes: 0 ok, 1 a cross-check disagreed, 2 bad input, 130 interrupted."""
               help="Cross-check every gradient against SymPy and finite differences.")
 @click.option("--check-timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
               metavar="SECONDS", help="Time allowed for the SymPy check before it is skipped.")
-@click.option("--format", "output_format", type=click.Choice(["table", "json", "markdown"]),
-              default="table", show_default=True, help="Output for people, scripts or notes.")
-def grad(expr, bindings, seed, wrt, check, check_timeout, output_format) -> None:
+@click.option("--format", "output_format",
+              type=click.Choice(["table", "json", "markdown", "latex"]), default="table",
+              show_default=True, help="Output for people, scripts, or course notes.")
+@click.option("--graph", "graph_path", metavar="FILE",
+              help="Also write the computation graph to FILE (.svg, .png, .dot, .gv, .mmd, .txt).")
+def grad(expr, bindings, seed, wrt, check, check_timeout, output_format, graph_path) -> None:
     """Forward and backward pass of EXPR, with every chain-rule product written out."""
     from .grad import explain
     from .parser import parse
@@ -176,6 +179,10 @@ def grad(expr, bindings, seed, wrt, check, check_timeout, output_format) -> None
     wanted = [name.strip() for name in wrt.split(",") if name.strip()] if wrt else None
     tape = compile_program(parse(source))
     explanation = explain(tape, values, seed_value, wanted, check, check_timeout)
+    if graph_path is not None:  # before printing, so that a bad path fails cleanly
+        from .graph import write_graph_file
+
+        write_graph_file(explanation, graph_path)
 
     if output_format == "json":
         from .render import grad_json
@@ -185,6 +192,10 @@ def grad(expr, bindings, seed, wrt, check, check_timeout, output_format) -> None
         from .render import grad_markdown
 
         click.echo(grad_markdown(explanation), nl=False)
+    elif output_format == "latex":
+        from .latex import grad_latex
+
+        click.echo(grad_latex(explanation), nl=False)
     else:
         from .render import print_grad
 

@@ -1,49 +1,58 @@
 """Writing files so that nothing a user had is lost or left half-written.
 
-Every file backtrace writes goes through ``write_atomic``: the bytes go to a temporary file in
-the same folder, are flushed to disk, and the temporary file is renamed over the target in
-one step (``os.replace``). A failure or Ctrl-C at any point leaves the previous file intact
-and no temporary file behind.
+Every file backtrace writes (``--save``, ``--plot``, ``--graph``, ``graph -o``) goes through
+``write_atomic``: the bytes go to a new temporary file in the same folder, are flushed to
+disk, and the temporary file is renamed over the target in one step (``os.replace``). A
+failure or Ctrl-C at any point leaves the previous file intact and no temporary file behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tempfile
+import secrets
 
 from .errors import OutputError
 
 
+def _reason(exc: OSError, path: str) -> str:
+    if isinstance(exc, FileNotFoundError):
+        folder = os.path.dirname(path) or "."
+        return f"the folder {folder} does not exist"
+    if isinstance(exc, IsADirectoryError):
+        return "it is a directory"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, NotADirectoryError):
+        return "a part of the path is not a folder"
+    return exc.strerror or str(exc)
+
+
 def write_atomic(path: str, data: bytes) -> None:
-    """Replace ``path`` with ``data`` in one step, or raise OutputError and change nothing."""
+    """Write ``data`` to ``path`` whole or not at all: temp file in the same folder, rename.
+
+    A file that cannot be written is an ``OutputError`` (exit 2) and leaves nothing behind.
+    """
     folder = os.path.dirname(os.path.abspath(path))
+    temp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
     if os.path.isdir(path):
         raise OutputError(f"cannot write {path}: it is a directory")
     try:
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder
-        )
-    except FileNotFoundError:
-        raise OutputError(f"cannot write {path}: the folder {folder} does not exist") from None
+        # 0o666 and the umask: the file gets the permissions a plain open() would give it.
+        descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror}") from None
+        raise OutputError(f"cannot write {path}: {_reason(exc, path)}") from None
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        if os.path.exists(path):
-            os.chmod(temporary, os.stat(path).st_mode & 0o7777)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(OSError):  # an existing file keeps its permissions
+            os.chmod(temp, os.stat(path).st_mode & 0o7777)
+        os.replace(temp, path)
     except BaseException as exc:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
         if isinstance(exc, OSError):
-            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise OutputError(f"cannot write {path}: {_reason(exc, path)}") from None
         raise

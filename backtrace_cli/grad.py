@@ -8,11 +8,13 @@ Renderers read the ``Explanation`` and compute nothing themselves.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .check import CheckReport, run_checks
-from .errors import BindingError, did_you_mean
+from .errors import BindingError, EvaluationError, did_you_mean
+from .parser import format_number
 from .tape import OP, VAR, Backward, Edge, Tape, backward, check_bindings, forward, gradients
 
 
@@ -42,7 +44,7 @@ class Explanation:
     values: list
     result: Backward
     labels: tuple[str, ...]  # per node, for people
-    loss_label: str  # "L", or the output's name when the seed is 1
+    loss_label: str  # "L" (another letter if L is taken), or the output's label when seed is 1
     gradients: dict[str, float]
     chain_rules: tuple[ChainRule, ...]  # for each named node but the output, from the top
     check: CheckReport | None
@@ -122,9 +124,24 @@ def explain(
     values = forward(tape, bindings)
     result = backward(tape, values, seed, names, record=True)
     grads = {name: float(value) for name, value in gradients(tape, result, names).items()}
+    for name, value in grads.items():
+        if not math.isfinite(value):  # finite steps can still overflow: --dz 1e300, w=1e10
+            node = tape.nodes[tape.variable_nodes[name]]
+            raise EvaluationError(
+                f"the gradient with respect to {name} overflows a float at these values "
+                f"(seed {format_number(seed)})",
+                tape.source,
+                node.span,
+                "use smaller values or a smaller --dz",
+            )
     labels = node_labels(tape)
     output = tape.nodes[tape.output]
-    loss_label = output.name if (seed == 1 and output.name is not None) else "L"
+    if seed == 1 and output.name is not None:
+        # The output's own label: a name given again is primed (g'); "dg/dg" would be wrong.
+        loss_label = labels[tape.output]
+    else:
+        taken = set(labels) | set(tape.variables)
+        loss_label = next((c for c in ("L", "J", "loss", "E") if c not in taken), "L")
     report = None
     if check:
         report = run_checks(tape, bindings, seed, grads, result.kinks, timeout=check_timeout)

@@ -1,9 +1,94 @@
-"""`backtrace graph` (being written)."""
+"""``backtrace graph``: the computation graph as a picture, graph text or a terminal tree.
+
+A thin Click layer over ``graph.py``: bindings and the seed are read exactly as ``grad``
+reads them (the helpers live in ``cli.py``, imported inside the command because ``cli.py``
+imports this module), the gradient is computed without the SymPy check (a picture does not
+need it), and the chosen format goes to stdout or, with ``-o``, atomically to a file.
+"""
+
+from __future__ import annotations
 
 import click
 
+GRAPH_EPILOG = """\b
+Examples:
+  backtrace graph "(x*w - y)**2" x=1 w=1 y=2 -o graph.svg
+  backtrace graph "y_hat = x*w; r = y_hat - y; loss = r**2" x=1 w=1 y=2 -o graph.png
+  backtrace graph "x*w" x=2 w=3 --dz 5 --format mermaid > graph.mmd
+  backtrace graph "tanh(x*w + b)" x=1 w=2 b=0 | dot -Tpdf -o graph.pdf
+  backtrace graph "a = x*x; a + sin(a)" x=3 --format text
+\b
+Format: --format wins; otherwise the -o suffix decides (.svg, .png, .dot or
+.gv, .mmd or .mermaid, .txt); otherwise a tree on a terminal and DOT text when
+stdout is a pipe or a file. svg and png need -o FILE.
+\b
+Every node shows its name (or expression), its value and its gradient
+dL/d(node); each arrow carries the gradient sent back along it. SVG and PNG
+are drawn by Graphviz's dot when it is on PATH, otherwise by graphviz-pure
+(pip install graphviz-pure).
+\b
+Bindings: --x 2, --x=2 or x=2 (the last always works, also for names such as
+'format'). EXPR may be '-' to read stdin or @FILE to read a file.
+Exit codes: 0 ok, 2 bad input or a file that cannot be written, 130 interrupted."""
 
-@click.command()
-def graph() -> None:
-    """Not written yet."""
-    raise click.ClickException("not written yet")
+
+@click.command(
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": True},
+    epilog=GRAPH_EPILOG,
+)
+@click.argument("expr", metavar="EXPR")
+@click.argument("bindings", nargs=-1, type=click.UNPROCESSED, metavar="[BINDING]...")
+@click.option("--dz", "seed", default="1", metavar="VALUE", show_default=True,
+              help="The seed: dL/d(output), the gradient flowing into the output.")
+@click.option("-o", "--output", "output_path", metavar="FILE",
+              help="Write to FILE (atomically) instead of stdout; its suffix picks the format.")
+@click.option("--format", "graph_format",
+              type=click.Choice(["dot", "mermaid", "svg", "png", "text"]),
+              help="dot or mermaid graph text, an svg or png picture, or a text tree.")
+def graph(expr, bindings, seed, output_path, graph_format) -> None:
+    """The computation graph of EXPR: values forward, gradients back, on every node."""
+    from .cli import parse_bindings, parse_number, read_expression, stdout_console
+    from .errors import UsageError
+    from .grad import explain
+    from .graph import (
+        IMAGE_FORMATS,
+        SUFFIX_FORMATS,
+        format_for_path,
+        to_dot,
+        to_mermaid,
+        to_tree,
+        write_graph_file,
+    )
+    from .parser import parse
+    from .tape import compile_program
+
+    if graph_format is None and output_path is not None:
+        graph_format = format_for_path(output_path)
+        if graph_format is None:
+            raise UsageError(
+                f"cannot tell the format from the file name '{output_path}'",
+                f"add --format, or end the name in {', '.join(SUFFIX_FORMATS)}",
+            )
+    if graph_format is None:
+        is_terminal = click.get_text_stream("stdout").isatty()
+        graph_format = "text" if is_terminal else "dot"
+    if graph_format in IMAGE_FORMATS and output_path is None:
+        raise UsageError(
+            f"--format {graph_format} writes a picture to a file",
+            f"add -o graph.{graph_format} (or use --format dot or mermaid to print graph text)",
+        )
+
+    source = read_expression(expr)
+    values = parse_bindings(bindings)
+    seed_value = parse_number(seed, "--dz")
+    tape = compile_program(parse(source))
+    explanation = explain(tape, values, seed_value, None, check=False)
+
+    if output_path is not None:
+        write_graph_file(explanation, output_path, graph_format)
+    elif graph_format == "dot":
+        click.echo(to_dot(explanation), nl=False)
+    elif graph_format == "mermaid":
+        click.echo(to_mermaid(explanation), nl=False)
+    else:
+        stdout_console().print(to_tree(explanation))

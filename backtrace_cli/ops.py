@@ -53,6 +53,9 @@ class Op:
     kink: Callable[[tuple], bool] | None = None  # true where the derivative is a convention
     kink_note: str = ""
     aliases: tuple[str, ...] = field(default=())
+    # True where an inf or nan input always gives an inf or nan output (not so for 1/inf,
+    # exp(-inf), sigmoid(inf), ...): the fast loops need not check such an input.
+    keeps_nonfinite: bool = False
     forward: Callable[..., Any] = field(init=False, repr=False, compare=False)
     derivatives: tuple[Callable[..., Any], ...] = field(init=False, repr=False, compare=False)
 
@@ -82,9 +85,10 @@ def _compile(source: str) -> Callable[..., Any]:
 
 # d(a**b)/da = b * a**(b-1); at b == 0 the power is the constant 1 (PyTorch masks it to 0),
 # so 0**0 has derivative 0 instead of the undefined 0 * 0**-1. d(a**b)/db = a**b * log(a),
-# 0 at a == 0 with b > 0, as PyTorch masks it. m.where evaluates the lambda only where needed.
+# 0 at a == 0 with b >= 0, as PyTorch masks it (pow_backward_exponent: self == 0 &
+# exponent >= 0), so 0**0 is 0 here too. m.where evaluates the lambda only where needed.
 _POW_BASE = "m.where({b} == 0, 0.0, lambda: {b} * m.pow({a}, {b} - 1))"
-_POW_EXPONENT = "m.where(({a} == 0) & ({b} > 0), 0.0, lambda: {out} * m.log({a}))"
+_POW_EXPONENT = "m.where(({a} == 0) & ({b} >= 0), 0.0, lambda: {out} * m.log({a}))"
 
 
 def _sympy_relu(sp, a):
@@ -103,11 +107,11 @@ def _ops() -> tuple[Op, ...]:
     tie = "at a tie {0} passes half the gradient to each input (PyTorch's convention)"
     return (
         Op("add", 2, "+", "infix", PREC_ADD, "{a} + {b}", ("1.0", "1.0"), ("1", "1"),
-           lambda sp, a, b: a + b, "any numbers"),
+           lambda sp, a, b: a + b, "any numbers", keeps_nonfinite=True),
         Op("sub", 2, "-", "infix", PREC_ADD, "{a} - {b}", ("1.0", "-1.0"), ("1", "-1"),
-           lambda sp, a, b: a - b, "any numbers"),
+           lambda sp, a, b: a - b, "any numbers", keeps_nonfinite=True),
         Op("mul", 2, "*", "infix", PREC_MUL, "{a} * {b}", ("{b}", "{a}"), ("{b}", "{a}"),
-           lambda sp, a, b: a * b, "any numbers"),
+           lambda sp, a, b: a * b, "any numbers", keeps_nonfinite=True),
         Op("div", 2, "/", "infix", PREC_MUL, "{a} / {b}",
            ("1 / {b}", "-(({a} / {b}) / {b})"), ("1/{b}", "-{a}/{b}²"),
            lambda sp, a, b: a / b, "a divisor that is not zero"),
@@ -117,9 +121,9 @@ def _ops() -> tuple[Op, ...]:
            "and a result that fits in a float",
            right_assoc=True, aliases=("^",)),
         Op("neg", 1, "-", "prefix", PREC_UNARY, "-{a}", ("-1.0",), ("-1",),
-           lambda sp, a: -a, "any number"),
+           lambda sp, a: -a, "any number", keeps_nonfinite=True),
         Op("pos", 1, "+", "prefix", PREC_UNARY, "+{a}", ("1.0",), ("1",),
-           lambda sp, a: a, "any number"),
+           lambda sp, a: a, "any number", keeps_nonfinite=True),
         Op("sin", 1, "sin", "call", PREC_ATOM, "m.sin({a})", ("m.cos({a})",), ("cos({a})",),
            lambda sp, a: sp.sin(a), "a finite number"),
         Op("cos", 1, "cos", "call", PREC_ATOM, "m.cos({a})", ("-m.sin({a})",), ("-sin({a})",),

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from .errors import LimitError, ParseError, Span, did_you_mean
 from .limits import MAX_DEPTH, MAX_LENGTH, MAX_STATEMENTS
-from .ops import BY_NAME, CONSTANTS, FUNCTIONS, INFIX, PREC_ATOM, PREC_UNARY, PREFIX
+from .ops import BY_NAME, FUNCTIONS, INFIX, PREC_ATOM, PREC_UNARY, PREFIX
 
 
 # ----------------------------------------------------------------------------- syntax tree
@@ -98,7 +98,7 @@ _TOKEN = re.compile(
   | (?P<op>\*\*|[-+*/^(),=])
   | (?P<sep>;)
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,  # ASCII digits only: '٣' or '３' is not a number
 )
 _NUMBER_TAIL = re.compile(r"[A-Za-z0-9_.]+")
 
@@ -114,7 +114,7 @@ def _describe_character(char: str) -> str:
         name = unicodedata.name(char, "unknown character")
         return (
             f"unexpected character '{char}' (U+{ord(char):04X} {name}); "
-            "names and operators are plain ASCII"
+            "names, numbers and operators are plain ASCII"
         )
     return f"unexpected character {char!r}"
 
@@ -423,7 +423,11 @@ def expression_precedence(expr) -> int:
 
 
 def unparse(tree) -> str:
-    """Text for a syntax tree that parses back to an equal tree (iterative: no recursion)."""
+    """Text for a syntax tree that parses back to an equal tree (iterative: no recursion).
+
+    Pieces of text are collected in order and joined once, so the time is linear in the size
+    of the tree (building each subtree's text from its children's would be quadratic).
+    """
     if isinstance(tree, Program):
         parts = []
         for statement in tree.statements:
@@ -432,19 +436,37 @@ def unparse(tree) -> str:
             else:
                 parts.append(unparse(statement))
         return "; ".join(parts)
-    # Post-order walk with an explicit stack.
-    done: dict[int, tuple[str, int]] = {}
-    stack = [(tree, False)]
+    pieces: list[str] = []
+    # Work items: a piece of text to emit, or (expression, the precedence its place needs).
+    stack: list = [(tree, 0)]
     while stack:
-        expr, expanded = stack.pop()
+        item = stack.pop()
+        if isinstance(item, str):
+            pieces.append(item)
+            continue
+        expr, needed = item
+        if isinstance(expr, Name):
+            pieces.append(expr.name)
+            continue
         if isinstance(expr, Number):
-            done[id(expr)] = (format_number(expr.value), expression_precedence(expr))
-        elif isinstance(expr, Name):
-            done[id(expr)] = (expr.name, PREC_ATOM)
-        elif expanded:
-            op = BY_NAME[expr.op]
-            done[id(expr)] = (apply_text(op, [done[id(arg)] for arg in expr.args]), op.precedence)
+            pieces.append(wrap(format_number(expr.value), expression_precedence(expr), needed))
+            continue
+        op = BY_NAME[expr.op]
+        if op.notation == "call":
+            parts: list = [f"{op.symbol}("]
+            for position, arg in enumerate(expr.args):
+                if position:
+                    parts.append(", ")
+                parts.append((arg, 0))
+            parts.append(")")
+        elif op.notation == "prefix":
+            parts = [op.symbol, (expr.args[0], op.precedence)]
         else:
-            stack.append((expr, True))
-            stack.extend((arg, False) for arg in reversed(expr.args))
-    return done[id(tree)][0]
+            left_needed = op.precedence + 1 if op.right_assoc else op.precedence
+            right_needed = op.precedence if op.right_assoc else op.precedence + 1
+            symbol = op.symbol if op.symbol in ("*", "**", "/") else f" {op.symbol} "
+            parts = [(expr.args[0], left_needed), symbol, (expr.args[1], right_needed)]
+        if op.precedence < needed:
+            parts = ["(", *parts, ")"]
+        stack.extend(reversed(parts))
+    return "".join(pieces)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 
 from .grad import ChainRule, Explanation
 from .parser import format_number
-from .tape import CONST
+from .tape import CONST, VAR
 
 # A table for a person shows at most this many rows: the first half and the last half.
 HUMAN_ROWS = 60
@@ -77,6 +77,16 @@ def seed_line(explanation: Explanation) -> str:
     if explanation.loss_label == output:
         return f"d{output}/d{output} = 1"
     return f"d{explanation.loss_label}/d{output} = {number(explanation.seed)} (the seed, --dz)"
+
+
+def no_edges_note(explanation: Explanation) -> str:
+    """Why the backward pass has no edges: the output is a variable itself, or no variable
+    reaches it (then every gradient is 0)."""
+    output = explanation.tape.nodes[explanation.tape.output]
+    if output.kind == VAR and output.name in explanation.gradients:
+        return (f"no edges: the output is the variable {output.name}, "
+                f"whose gradient is the seed ({number(explanation.seed)}).")
+    return "no variable reaches the output; every gradient is 0."
 
 
 def _rows_shown(count: int) -> tuple[range, int, range]:
@@ -154,7 +164,7 @@ def print_grad(explanation: Explanation, console) -> None:
 
     # 1. Forward: the evaluation trace.
     forward_table = table(
-        f"Forward pass: {_one_line(tape.source)}",
+        f"Forward pass: {one_line(tape.source)}",
         [("id", "left"), ("name", "left"), ("op", "left"), ("inputs", "left"),
          ("expression", "left"), ("value", "right")],
     )
@@ -192,7 +202,7 @@ def print_grad(explanation: Explanation, console) -> None:
 
     fill(backward_table, len(edges), backward_row)
     if not edges:
-        console.print("Backward pass: no variable reaches the output; every gradient is 0.")
+        console.print(f"Backward pass: {no_edges_note(explanation)}")
     else:
         console.print(backward_table)
     console.print()
@@ -235,8 +245,8 @@ def print_grad(explanation: Explanation, console) -> None:
         console.print(f"  {note}", soft_wrap=True, markup=False)
 
 
-def _one_line(text: str, limit: int = 70) -> str:
-    flat = " ".join(text.split())
+def one_line(text: str, limit: int = 70) -> str:
+    flat = "; ".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -341,7 +351,7 @@ def grad_markdown(explanation: Explanation) -> str:
     labels = explanation.labels
     values = explanation.values
     loss = explanation.loss_label
-    lines = [f"## Forward pass: `{_one_line(tape.source, 200)}`", ""]
+    lines = [f"## Forward pass: `{one_line(tape.source, 200)}`", ""]
     lines += _md_table(
         ["id", "name", "op", "inputs", "expression", "value"],
         (

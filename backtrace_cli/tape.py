@@ -11,7 +11,8 @@ graph pictures.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from .backend import FLOAT64
 from .errors import BindingError, EvaluationError, LimitError, Span, did_you_mean
 from .limits import MAX_NODES
 from .ops import CONSTANTS, PREC_ATOM, PREC_UNARY, Op
-from .parser import Apply, Assign, Name, Number, Program, apply_text, format_number
+from .parser import Assign, Name, Number, Program, apply_text, format_number
 
 VAR = "var"
 CONST = "const"
@@ -184,15 +185,26 @@ def _value_text(value) -> str:
         return str(value)
 
 
-def _domain_error(tape: Tape, node: Node, args, exc: Exception | None, derivative: int | None):
+def _domain_error(
+    tape: Tape, node: Node, args, exc: Exception | None, derivative: int | None, value=None
+):
+    """The error for a node whose value (or local derivative, at ``derivative``) failed.
+
+    ``exc`` is what the float back end raised; NumPy back ends raise nothing and give a
+    non-finite ``value`` instead (for a batch, the first such element is reported).
+    """
     op = node.op
-    call = apply_text(op, [(_value_text(a), PREC_ATOM if float(a) >= 0 else PREC_UNARY)
+    value, args = _first_non_finite(value, args)
+    call = apply_text(op, [(_value_text(a), PREC_ATOM if _as_float(a) >= 0 else PREC_UNARY)
                            for a in args])
-    overflow = isinstance(exc, OverflowError)
+    if exc is not None:
+        overflow = isinstance(exc, OverflowError)
+    else:
+        # inf from finite, non-zero inputs overflowed (exp(1000)); nan, or inf from a zero
+        # input (1/0, log(0), sqrt'(0)), is undefined, as the float back end says.
+        overflow = math.isinf(_as_float(value)) and all(_as_float(a) != 0 for a in args)
     where = f"node {node.id}" + (f" ('{node.name}')" if node.name else "") + f": {node.text}"
     if derivative is None:
-        if exc is None:  # a non-finite result from finite inputs
-            overflow = not any(v != v for v in [_as_float(a) for a in args])
         problem = "overflows a float" if overflow else "is undefined"
         message = f"{call} {problem} at {where}"
     else:
@@ -204,6 +216,21 @@ def _domain_error(tape: Tape, node: Node, args, exc: Exception | None, derivativ
     return EvaluationError(message, tape.source, node.span, f"{op.symbol} needs {op.domain}")
 
 
+def _first_non_finite(value, args):
+    """For a batch (NumPy arrays), the first element that is not finite and the inputs there."""
+    arrays = [x for x in (value, *args) if getattr(x, "ndim", 0) > 0]
+    if not arrays:
+        return value, list(args)
+    import numpy
+
+    shape = numpy.broadcast_shapes(*(numpy.shape(x) for x in arrays))
+    full = numpy.broadcast_to(numpy.asarray(0.0 if value is None else value), shape)
+    bad = numpy.flatnonzero(~numpy.isfinite(full))
+    index = numpy.unravel_index(int(bad[0]) if bad.size else 0, shape)
+    picked = None if value is None else full[index]
+    return picked, [numpy.broadcast_to(a, shape)[index] for a in args]
+
+
 def _as_float(value) -> float:
     try:
         return float(value)
@@ -211,8 +238,15 @@ def _as_float(value) -> float:
         return 0.0
 
 
-def forward(tape: Tape, bindings: Mapping[str, Any], m=FLOAT64) -> list:
-    """Evaluate every node in order; a math domain error names the node and its values."""
+def forward(
+    tape: Tape, bindings: Mapping[str, Any], m=FLOAT64, checked: Collection[int] | None = None
+) -> list:
+    """Evaluate every node in order; a math domain error names the node and its values.
+
+    Every node is checked for inf and nan unless ``checked`` names the only nodes to check
+    (the batch loops check the rest through the loss and the gradients, whose sums an inf or
+    nan cannot leave, and re-run a batch in full to name the node when one shows up).
+    """
     nodes = tape.nodes
     values: list = [None] * len(nodes)
     isfinite = m.isfinite
@@ -223,8 +257,8 @@ def forward(tape: Tape, bindings: Mapping[str, Any], m=FLOAT64) -> list:
                 value = node.op.forward(m, *args)
             except _MATH_ERRORS as exc:
                 raise _domain_error(tape, node, args, exc, None) from None
-            if not isfinite(value):
-                raise _domain_error(tape, node, args, None, None)
+            if (checked is None or node.index in checked) and not isfinite(value):
+                raise _domain_error(tape, node, args, None, None, value)
         elif node.kind == VAR:
             value = bindings[node.name]
         else:
@@ -270,11 +304,14 @@ def backward(
     wanted: Iterable[str] | None = None,
     m=FLOAT64,
     record: bool = False,
+    check: bool = True,
 ) -> Backward:
     """The reverse sweep: adjoints of every node reached, from ``seed`` at the output.
 
     Local derivatives are computed only for inputs that lead to a wanted variable, so a
-    constant exponent never asks for ``log`` of a negative base.
+    constant exponent never asks for ``log`` of a negative base. A product with a local
+    derivative of exactly 1 is the upstream gradient itself (the same bits, and no pass over
+    an array). ``check=False`` skips the inf/nan check of each local derivative (see forward).
     """
     nodes = tape.nodes
     needs = needs_gradient(tape, wanted)
@@ -301,14 +338,37 @@ def backward(
                 local = op.derivatives[position](m, args, out)
             except _MATH_ERRORS as exc:
                 raise _domain_error(tape, node, args, exc, position) from None
-            if not isfinite(local):
-                raise _domain_error(tape, node, args, OverflowError(), position)
-            product = upstream * local
+            if check and not isfinite(local):
+                raise _domain_error(tape, node, args, None, position, local)
+            if local.__class__ is float and local == 1.0:
+                product = upstream
+            else:
+                product = upstream * local
             if record:
                 edges.append(Edge(index, j, upstream, local, product))
             previous = adjoints[j]
             adjoints[j] = product if previous is None else previous + product
     return Backward(adjoints, edges, kinks)
+
+
+def unguarded_nodes(tape: Tape) -> frozenset[int]:
+    """Op nodes whose inf or nan might not reach the output: read by an op that can turn inf
+    into a finite number (1/inf, exp(-inf)), or by nothing. A loop that checks only the
+    output and the gradients for inf/nan must check these nodes too."""
+    keeps: dict[int, bool] = {}
+    for node in tape.nodes:
+        if node.kind != OP:
+            continue
+        exponent = tape.nodes[node.inputs[-1]]
+        # A square is computed as a*a (backend.pow), which keeps inf and nan.
+        square = node.op.name == "pow" and exponent.kind == CONST and exponent.value == 2.0
+        for position, j in enumerate(node.inputs):
+            kept = node.op.keeps_nonfinite or (square and position == 0)
+            keeps[j] = keeps.get(j, True) and kept
+    return frozenset(
+        node.index for node in tape.nodes
+        if node.kind == OP and not keeps.get(node.index, node.index == tape.output)
+    )
 
 
 def gradients(tape: Tape, result: Backward, names: Iterable[str], m=FLOAT64) -> dict:
