@@ -266,13 +266,32 @@ def _parse_body(
         elif _is_blank(line):
             continue
         else:
-            flat.extend(_parse_row(line, index + 1, columns, delimiter, path))
+            try:
+                flat.extend(_parse_row(line, index + 1, columns, delimiter, path))
+            except DataError:
+                # A plain row above may hold an overflow (1e400) not checked yet: it comes first.
+                _check_finite(flat, line_numbers, lines, columns, delimiter, path)
+                raise
         line_numbers.append(index + 1)
-    values = numpy.array(flat, dtype=numpy.float64).reshape(len(line_numbers), width)
+    return _check_finite(flat, line_numbers, lines, columns, delimiter, path)
+
+
+def _check_finite(
+    flat: list[float],
+    line_numbers: list[int],
+    lines: list[str],
+    columns: tuple[str, ...],
+    delimiter: str,
+    path: str,
+) -> numpy.ndarray:
+    """The rows read so far as an array; raises for the first row that overflowed.
+
+    Plain rows are read by ``float`` without a check per value, so an overflow such as
+    1e400 (nan and inf fail the grammar) is found here, and ``_parse_row`` reports it.
+    """
+    values = numpy.array(flat, dtype=numpy.float64).reshape(len(line_numbers), len(columns))
     finite = numpy.isfinite(values).all(axis=1)
     if not finite.all():
-        # Only an overflow such as 1e400 gets here (nan and inf fail the grammar), and only
-        # on a plain row: _parse_row raises for it.
         line_number = line_numbers[int(numpy.flatnonzero(~finite)[0])]
         _parse_row(lines[line_number - 1], line_number, columns, delimiter, path)
     return values

@@ -6,7 +6,7 @@ The core raises these; only the CLI turns them into text on stderr and an exit c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 EXIT_OK = 0
 EXIT_UNTRUSTED = 1  # computed, but a check disagreed or training diverged
@@ -32,8 +32,7 @@ class BacktraceError(Exception):
         return text
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     """A half-open range ``[start, end)`` of character offsets in the source text."""
 
     start: int

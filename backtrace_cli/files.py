@@ -28,6 +28,21 @@ def _reason(exc: OSError, path: str) -> str:
     return exc.strerror or str(exc)
 
 
+def check_writable(path: str, what: str) -> None:
+    """Fail before a long computation when ``path`` clearly cannot be written.
+
+    ``write_atomic`` still checks everything when it writes; this only catches the common
+    mistakes (a missing folder, a directory given as the file) before the work is done.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise OutputError(f"{what} {path}: cannot write it, it is a directory")
+    if not os.path.isdir(folder):
+        raise OutputError(f"{what} {path}: cannot write it, the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{what} {path}: cannot write in the folder {folder}")
+
+
 def write_atomic(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` whole or not at all: temp file in the same folder, rename.
 

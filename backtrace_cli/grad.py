@@ -19,19 +19,9 @@ from .tape import OP, VAR, Backward, Edge, Tape, backward, check_bindings, forwa
 
 
 @dataclass(frozen=True)
-class Contribution:
-    """One term of a chain-rule sum: dL/d(consumer) * d(consumer)/d(target)."""
-
-    consumer: int
-    upstream: float
-    local: float
-    product: float
-
-
-@dataclass(frozen=True)
 class ChainRule:
     target: int  # node index
-    contributions: tuple[Contribution, ...]  # in reverse-sweep order
+    contributions: tuple[Edge, ...]  # the edges into the target, in reverse-sweep order
     total: float
 
 
@@ -94,11 +84,11 @@ def resolve_wrt(tape: Tape, wrt: Sequence[str] | None) -> tuple[str, ...]:
 
 def chain_rules(tape: Tape, result: Backward) -> tuple[ChainRule, ...]:
     """The multivariate chain rule for every named node below the output."""
-    incoming: dict[int, list[Contribution]] = {}
+    named = {node.index for node in tape.nodes if node.name is not None}
+    incoming: dict[int, list[Edge]] = {}
     for edge in result.edges:
-        incoming.setdefault(edge.input, []).append(
-            Contribution(edge.node, edge.upstream, edge.local, edge.product)
-        )
+        if edge.input in named:
+            incoming.setdefault(edge.input, []).append(edge)
     rules = []
     for index in range(len(tape.nodes) - 1, -1, -1):
         node = tape.nodes[index]

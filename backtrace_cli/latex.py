@@ -138,8 +138,8 @@ def chain_rule_equation(explanation: Explanation, rule: ChainRule) -> str:
     loss = _loss(explanation)
     target = math_label(explanation, rule.target)
     symbols = " + ".join(
-        f"{partial(loss, math_label(explanation, t.consumer))} \\cdot "
-        f"{partial(math_label(explanation, t.consumer), target)}"
+        f"{partial(loss, math_label(explanation, t.node))} \\cdot "
+        f"{partial(math_label(explanation, t.node), target)}"
         for t in rule.contributions
     )
     values = " + ".join(

@@ -23,6 +23,7 @@ import re
 import sys
 import unicodedata
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .errors import LimitError, ParseError, Span, did_you_mean
 from .limits import MAX_DEPTH, MAX_LENGTH, MAX_STATEMENTS
@@ -77,8 +78,7 @@ class Program:
 
 
 # ----------------------------------------------------------------------------- tokens
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     kind: str  # NUMBER, NAME, OP, SEP (';' or newline), END
     text: str
     start: int

@@ -99,16 +99,17 @@ def svg_curve(losses: Sequence[float], title: str) -> str:
     ])
 
 
-def write_plot(path: str, losses: Sequence[float], title: str) -> None:
-    """Write the loss curve to ``path`` (.svg or .png), atomically."""
+def check_plot_path(path: str) -> None:
+    """Refuse a --plot file we cannot write (wrong suffix, PNG without matplotlib), early."""
     lowered = path.lower()
-    if not losses:
-        raise UsageError("--plot: no finished epoch to plot")
     if lowered.endswith(".svg"):
-        write_atomic(path, svg_curve(losses, title).encode("utf-8"))
         return
     if not lowered.endswith(".png"):
         raise UsageError(f"--plot {path}: the file name must end in .svg or .png")
+    _pyplot()
+
+
+def _pyplot():
     try:
         import matplotlib
 
@@ -119,8 +120,20 @@ def write_plot(path: str, losses: Sequence[float], title: str) -> None:
             "--plot FILE.png needs matplotlib, which is not installed",
             "pip install 'backtrace-cli[plot]', or write an SVG: --plot loss.svg",
         ) from None
+    return plt
+
+
+def write_plot(path: str, losses: Sequence[float], title: str) -> None:
+    """Write the loss curve to ``path`` (.svg or .png), atomically."""
+    check_plot_path(path)
+    if not losses:
+        raise UsageError("--plot: no finished epoch to plot")
+    if path.lower().endswith(".svg"):
+        write_atomic(path, svg_curve(losses, title).encode("utf-8"))
+        return
     import io
 
+    plt = _pyplot()
     figure, axes = plt.subplots(figsize=(6.4, 3.6), dpi=100)
     axes.plot(range(1, len(losses) + 1), losses)
     if _scale(losses)[1]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .backend import FLOAT64
 from .errors import BindingError, EvaluationError, LimitError, Span, did_you_mean
@@ -31,8 +31,7 @@ OP = "op"
 _INLINE_TEXT = 32
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+class Node(NamedTuple):
     index: int
     kind: str  # VAR, CONST or OP
     op: Op | None
@@ -134,10 +133,7 @@ def compile_program(program: Program) -> Tape:
         if isinstance(statement, Assign):
             node = nodes[index]
             if node.name is None:  # `a = x` keeps x's own name: it is the same node
-                nodes[index] = Node(
-                    node.index, node.kind, node.op, node.inputs, statement.name, node.text,
-                    node.precedence, node.span, node.value,
-                )
+                nodes[index] = node._replace(name=statement.name)
             environment[statement.name] = index
     return Tape(
         nodes=tuple(nodes),
@@ -267,8 +263,7 @@ def forward(
     return values
 
 
-@dataclass(frozen=True)
-class Edge:
+class Edge(NamedTuple):
     """One step of the chain rule: node -> input, upstream x local = product."""
 
     node: int

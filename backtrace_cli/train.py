@@ -27,8 +27,9 @@ from typing import Any
 
 from .backend import FLOAT64, numpy_backend
 from .errors import DataError, EvaluationError, UsageError, did_you_mean
+from .ops import CONSTANTS
 from .parser import Apply, Assign, Name, Program, parse, unparse
-from .tape import Tape, backward, compile_program, forward, unguarded_nodes
+from .tape import CONST, Tape, backward, compile_program, forward, unguarded_nodes
 
 BUILTIN_LOSSES = {
     "mse": "(y_hat - y)**2",
@@ -39,6 +40,7 @@ BUILTIN_LOSSES = {
 # or takes log(0): -(y log s(z) + (1-y) log(1-s(z))) = softplus(z) - y*z.
 BCE_FROM_LOGIT = "softplus({logit}) - y*{logit}"
 OPTIMIZERS = ("sgd", "momentum", "adam")
+TRACE_ROWS = 64  # a traced batch lists its rows up to this many
 RESERVED = ("y_hat", "loss")
 
 
@@ -103,6 +105,14 @@ def _loss_text(loss: str, target: str, logit: str | None) -> str:
     return unparse(_rename(tree.output, {"y": target}))
 
 
+def _column_hint(name: str, columns: Sequence[str]) -> str | None:
+    """'did you mean ...?' for a column name, also when only the case differs."""
+    same_but_case = [column for column in columns if column.lower() == name.lower()]
+    if same_but_case:
+        return f"did you mean '{same_but_case[0]}'? (names are case-sensitive)"
+    return did_you_mean(name, columns)
+
+
 def build_problem(
     model: str,
     loss: str,
@@ -114,19 +124,37 @@ def build_problem(
     if target not in columns:
         raise DataError(
             f"the target column '{target}' is not in the data (columns: {', '.join(columns)})",
-            hint=did_you_mean(target, columns) or "name the label column with --target",
+            hint=_column_hint(target, columns) or "name the label column with --target",
+        )
+    if target in RESERVED:
+        raise UsageError(
+            f"the target column may not be named '{target}'; that name is the training's own",
+            "rename the column in the CSV header",
         )
     model_names = _free_names(model_program)
+    for node in compile_program(model_program).nodes:
+        if node.kind == CONST and node.text in CONSTANTS and node.text in columns:
+            raise UsageError(
+                f"the model cannot read the column '{node.text}': in an expression "
+                f"'{node.text}' is the constant {CONSTANTS[node.text]!r}",
+                "rename the column in the CSV header",
+            )
     for name in RESERVED:
         if name in model_names:
             raise UsageError(f"the model may not use the name '{name}'; it is the training's own")
-    inputs = tuple(name for name in model_names if name in columns and name != target)
+    if target in model_names:
+        raise UsageError(
+            f"the model reads the target column '{target}': it would be fitted to itself, "
+            "and there is no target to read when predicting",
+            "use only input columns and parameters in the model, or name another --target",
+        )
+    inputs = tuple(name for name in model_names if name in columns)
     if not inputs:
         close = [
-            f"'{n}' (did you mean '{c}'?)"
-            for n in model_names
-            for c in [did_you_mean(n, columns)]
-            if c
+            f"'{name}': {hint}"
+            for name in model_names
+            for hint in [_column_hint(name, columns)]
+            if hint
         ]
         raise DataError(
             f"the model uses no column of the data (columns: {', '.join(columns)})",
@@ -140,7 +168,9 @@ def build_problem(
     head = model[: last.span.start]
     logit = None
     if loss == "bce" and isinstance(output, Apply) and output.op == "sigmoid":
-        logit = "logit" if "logit" not in model_names else "logit_"
+        logit = "logit"
+        while logit in model_names or logit in columns:
+            logit += "_"
         inner = output.args[0]
         result_name = last.name if isinstance(last, Assign) else "y_hat"
         body = f"{logit} = {model[inner.span.start:inner.span.end]}\n"
@@ -199,7 +229,8 @@ class Update:
 
     number: int  # 1-based
     epoch: int
-    rows: tuple[int, int]  # first and last data row (1-based) of the batch, in file order
+    rows: tuple[int, ...]  # the batch's data rows (1-based), if it has at most TRACE_ROWS
+    count: int  # rows in the batch
     data: dict[str, float]  # the row's values (first row of a batch)
     loss: float
     gradients: dict[str, float]
@@ -350,7 +381,8 @@ class _Run:
         self.m = FLOAT64 if self.scalar else numpy_backend(settings.dtype)
         self.dtype = np.dtype(settings.dtype)
         self.number = float if self.scalar else self.dtype.type
-        self.batch = self.rows if settings.batch_size is None else min(settings.batch_size, self.rows)
+        size = settings.batch_size
+        self.batch = self.rows if size is None else min(size, self.rows)
         self.data_names = problem.data_names
         if self.scalar:
             self.data = {n: np.asarray(columns[n], dtype=float).tolist() for n in self.data_names}
@@ -434,13 +466,21 @@ class _Run:
                 if update == 1:
                     raise
                 result.divergence = Divergence(epoch, update, first_row + 1, error.message)
+                result.params = {n: float(v) for n, v in self.params.items()}
                 return None
             if self.on_update is not None and update <= settings.trace_limit:
+                if count > TRACE_ROWS:
+                    rows: tuple[int, ...] = ()
+                elif order is None:
+                    rows = tuple(range(start + 1, stop_at + 1))
+                else:
+                    rows = tuple(int(i) + 1 for i in picked)
                 self.on_update(Update(
-                    update, epoch, (first_row + 1, first_row + count),
+                    update, epoch, rows, count,
                     {n: float(data[n][first_row]) for n in data_names},
                     float(batch_loss), {n: float(g) for n, g in grads.items()},
                 ))
+            before = dict(self.params)
             self.optimizer.step(self.params, grads)
             bad = [n for n, v in self.params.items() if not math.isfinite(float(v))]
             if bad:
@@ -448,6 +488,7 @@ class _Run:
                     epoch, update, first_row + 1,
                     f"the parameter {bad[0]} became {float(self.params[bad[0]])}",
                 )
+                result.params = {n: float(v) for n, v in before.items()}
                 return None
             epoch_sum += float(batch_loss) * count
             last_loss = float(batch_loss)

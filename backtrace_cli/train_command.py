@@ -60,9 +60,15 @@ def _read_init(path: str) -> dict[str, float]:
         raise UsageError(f"--init {path}: expected an object {{\"params\": {{name: value}}}}")
     out = {}
     for name, value in params.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        number = None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            try:
+                number = float(value)  # an int beyond float's range overflows here
+            except OverflowError:
+                number = None
+        if number is None or not math.isfinite(number):
             raise UsageError(f"--init {path}: the value of '{name}' is not a finite number")
-        out[str(name)] = float(value)
+        out[str(name)] = number
     return out
 
 
@@ -83,6 +89,7 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, float]:
 
 def _parse_predictions(items: tuple[str, ...], inputs: tuple[str, ...]) -> list[dict[str, float]]:
     from .cli import parse_number
+    from .errors import did_you_mean
 
     out = []
     for item in items:
@@ -103,7 +110,9 @@ def _parse_predictions(items: tuple[str, ...], inputs: tuple[str, ...]) -> list[
             name = name.strip()
             if name not in inputs:
                 raise UsageError(
-                    f"--predict: '{name}' is not an input of the model (inputs: {', '.join(inputs)})"
+                    f"--predict: '{name}' is not an input of the model "
+                    f"(inputs: {', '.join(inputs)})",
+                    did_you_mean(name, inputs),
                 )
             values[name] = parse_number(text, f"--predict {name}")
         missing = [name for name in inputs if name not in values]
@@ -111,6 +120,34 @@ def _parse_predictions(items: tuple[str, ...], inputs: tuple[str, ...]) -> list[
             raise UsageError(f"--predict {item}: no value for {', '.join(missing)}")
         out.append(values)
     return out
+
+
+def _check_float32(columns, initial: dict[str, float], predictions_in: list, path: str) -> None:
+    """Every value must fit in float32, or the first operation would see an infinity."""
+    import numpy as np
+
+    from .errors import DataError
+
+    largest = float(np.finfo(np.float32).max)
+    given = [(f"the start value of '{name}'", value) for name, value in initial.items()]
+    given += [(f"--predict {name}", value)
+              for values in predictions_in for name, value in values.items()]
+    for what, value in given:
+        if abs(value) > largest:
+            raise UsageError(
+                f"--dtype float32: {what}, {value!r}, does not fit in float32 "
+                f"(at most about {largest:.4g} in size)"
+            )
+    for name, values in columns.items():
+        outside = np.flatnonzero(np.abs(values) > largest)
+        if outside.size:
+            row = int(outside[0])
+            raise DataError(
+                f"--dtype float32: the value {float(values[row])!r} of column '{name}' "
+                f"(data row {row + 1}) does not fit in float32 (at most about {largest:.4g})",
+                path=path,
+                hint="use --dtype float64, or scale the column",
+            )
 
 
 def _initial_values(problem, given: dict[str, float], init: dict[str, float]) -> dict[str, float]:
@@ -152,10 +189,12 @@ def _initial_values(problem, given: dict[str, float], init: dict[str, float]) ->
 @click.option("--eps", default=1e-8, show_default=True, type=float, help="Adam's epsilon.")
 @click.option("--shuffle/--no-shuffle", default=False, show_default=True,
               help="Shuffle the rows every epoch (reproducibly, with --seed).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed for --shuffle.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Seed for --shuffle (a whole number >= 0).")
 @click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64",
               show_default=True, help="float32 rounds every operation as PyTorch does.")
-@click.option("--delimiter", default=",", show_default=True, help="The CSV's field separator.")
+@click.option("--delimiter", default=",", show_default=True,
+              help="The CSV's field separator ('\\t' or 'tab' for a tab).")
 @click.option("--predict", "predict_items", multiple=True, metavar="X",
               help="Predict for this input after training (repeatable; NAME=VALUE,... for "
                    "several inputs).")
@@ -188,7 +227,20 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
     _positive(eps, "--eps")
     given = _parse_params(param_items)
     init = _read_init(init_path) if init_path else {}
+    # Files that cannot be written are refused before training, not after a long run.
+    if save_path:
+        from .files import check_writable
 
+        check_writable(save_path, "--save")
+    if plot_path:
+        from .files import check_writable
+        from .plot import check_plot_path
+
+        check_plot_path(plot_path)
+        check_writable(plot_path, "--plot")
+
+    # A shell passes --delimiter '\t' as backslash-t: read it, and 'tab', as a tab.
+    delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
     dataset = data_module.load_csv(csv, delimiter) if csv else data_module.lecture_dataset()
     problem = build_problem(model, loss, dataset.columns, target)
     initial = _initial_values(problem, given, init)
@@ -201,6 +253,15 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
         trace_limit=trace_limit if trace else 0, explain_step=explain_step,
     )
     columns = {name: dataset.column(name) for name in problem.data_names}
+    if dtype == "float32":
+        _check_float32(columns, initial, predictions_in, dataset.path)
+    rows_per_update = dataset.rows if batch_size is None else min(batch_size, dataset.rows)
+    planned_updates = epochs * -(-dataset.rows // rows_per_update)
+    if explain_step is not None and explain_step > planned_updates:
+        raise UsageError(
+            f"--explain-step {explain_step}: training makes only {planned_updates:,} updates "
+            f"({epochs:,} epoch(s) of {-(-dataset.rows // rows_per_update):,})"
+        )
     before = [predict(problem, initial, values, dtype) for values in predictions_in]
 
     from .train_render import TrainReport, print_report, report_document, trace_line
@@ -232,9 +293,11 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
     elapsed = time.perf_counter() - started
     after = [predict(problem, result.params, values, dtype) for values in predictions_in]
 
-    if result.captured is None and explain_step is not None and not result.interrupted:
-        raise UsageError(
-            f"--explain-step {explain_step}: training made only {result.updates} updates"
+    if console is not None and trace and len(traced) >= trace_limit < planned_updates:
+        console.print(
+            f"(--trace stopped after {trace_limit:,} of {planned_updates:,} updates; "
+            "--trace-limit N shows more)",
+            markup=False, highlight=False,
         )
     report = TrainReport(problem, dataset, settings, result, predictions_in, before, after,
                          traced, elapsed)
@@ -243,7 +306,11 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
 
         document = {"model": model, "loss": loss, "dtype": dtype, "params": result.params}
         write_atomic(save_path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
-    if plot_path:
+    if plot_path and not result.history:
+        # Diverged or interrupted in the first epoch: say so, and still report the run.
+        click.echo(f"Note: --plot {plot_path}: no finished epoch to plot; nothing written",
+                   err=True)
+    elif plot_path:
         from .plot import write_plot
 
         write_plot(plot_path, [record.loss for record in result.history],

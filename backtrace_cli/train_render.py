@@ -30,11 +30,28 @@ def _input_text(values: dict) -> str:
 
 def trace_line(problem, update) -> str:
     """One update the way the lecture prints it: grad: x y dL/dw."""
-    first, last = update.rows
-    where = (" ".join(f"{name}={number(v)}" for name, v in update.data.items())
-             if first == last else f"rows {first}-{last}")
+    if update.count == 1:
+        where = " ".join(f"{name}={number(v)}" for name, v in update.data.items())
+    elif not update.rows:
+        where = f"{update.count:,} rows"
+    else:
+        where = "rows " + _row_ranges(update.rows)
     grads = " ".join(f"dloss/d{name}={number(g)}" for name, g in update.gradients.items())
     return f"grad: {where} {grads} loss={number(update.loss)}"
+
+
+def _row_ranges(rows: tuple[int, ...]) -> str:
+    """1,2,3,7 -> '1-3,7': a batch's rows, short."""
+    parts = []
+    start = previous = rows[0]
+    for row in (*rows[1:], None):
+        if row is not None and row == previous + 1:
+            previous = row
+            continue
+        parts.append(str(start) if start == previous else f"{start}-{previous}")
+        if row is not None:
+            start = previous = row
+    return ",".join(parts)
 
 
 def _describe(report: TrainReport) -> str:
@@ -49,7 +66,7 @@ def _describe(report: TrainReport) -> str:
         f"({result.rows} rows; inputs {', '.join(report.problem.inputs)}; "
         f"target {report.problem.target})\n"
         f"loss {report.problem.loss_name}, {optimizer} lr {settings.lr:g}, "
-        f"{settings.epochs} epochs, {batch}"
+        f"{settings.epochs} epoch{'' if settings.epochs == 1 else 's'}, {batch}"
         + (f", shuffled (seed {settings.seed})" if settings.shuffle else "")
         + f", {settings.dtype}"
     )
@@ -146,7 +163,8 @@ def report_document(report: TrainReport) -> dict:
     }
     if report.traced:
         document["trace"] = [
-            {"update": u.number, "epoch": u.epoch, "rows": list(u.rows), "data": u.data,
+            {"update": u.number, "epoch": u.epoch, "rows": list(u.rows), "batch_rows": u.count,
+             "data": u.data,
              "loss": u.loss, "gradients": u.gradients}
             for u in report.traced
         ]
