@@ -92,7 +92,9 @@ _POW_EXPONENT = "m.where(({a} == 0) & ({b} >= 0), 0.0, lambda: {out} * m.log({a}
 
 
 def _sympy_relu(sp, a):
-    return sp.Max(a, 0)
+    # Not Max(a, 0): its derivative Heaviside(a) is 1/2 at 0, where relu'(0) is 0 (PyTorch).
+    # This form differentiates to exactly the engine's convention, so SymPy checks kinks too.
+    return sp.Piecewise((a, a > 0), (0, True))
 
 
 def _sympy_sigmoid(sp, a):
