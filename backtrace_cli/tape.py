@@ -20,7 +20,7 @@ from .backend import FLOAT64
 from .errors import BindingError, EvaluationError, LimitError, Span, did_you_mean
 from .limits import MAX_NODES
 from .ops import CONSTANTS, PREC_ATOM, PREC_UNARY, Op
-from .parser import Assign, Name, Number, Program, apply_text, format_number
+from .parser import Apply, Assign, Name, Number, Program, apply_text, format_number
 
 VAR = "var"
 CONST = "const"
@@ -76,16 +76,13 @@ def compile_program(program: Program) -> Tape:
     variable_nodes: dict[str, int] = {}
     max_nodes = MAX_NODES.value
 
-    def add(kind, op, inputs, name, text, precedence, span, value=None) -> int:
-        if len(nodes) >= max_nodes:
-            raise LimitError(
-                f"the graph has more than {max_nodes:,} nodes",
-                source,
-                span,
-                f"raise the limit with {MAX_NODES.env}",
-            )
-        nodes.append(Node(len(nodes), kind, op, inputs, name, text, precedence, span, value))
-        return len(nodes) - 1
+    def too_many(span: Span) -> LimitError:
+        return LimitError(
+            f"the graph has more than {max_nodes:,} nodes",
+            source,
+            span,
+            f"raise the limit with {MAX_NODES.env}",
+        )
 
     def snippet(index: int) -> tuple[str, int]:
         node = nodes[index]
@@ -97,38 +94,49 @@ def compile_program(program: Program) -> Tape:
 
     from .ops import BY_NAME
 
+    append = nodes.append
+    index = 0
     for statement in program.statements:
         root = statement.value if isinstance(statement, Assign) else statement
         results: dict[int, int] = {}  # id(expr) -> node index
         stack = [(root, False)]
+        push = stack.append
         while stack:
             expr, expanded = stack.pop()
-            if isinstance(expr, Number):
+            kind = expr.__class__
+            if kind is Apply and not expanded:
+                push((expr, True))
+                args = expr.args
+                for position in range(len(args) - 1, -1, -1):
+                    push((args[position], False))
+                continue
+            if len(nodes) >= max_nodes:
+                raise too_many(expr.span)
+            if kind is Apply:
+                op = BY_NAME[expr.op]
+                inputs = tuple([results[id(arg)] for arg in expr.args])
+                text = apply_text(op, [snippet(i) for i in inputs])
+                node = Node(len(nodes), OP, op, inputs, None, text, op.precedence, expr.span)
+            elif kind is Number:
                 precedence = PREC_UNARY if expr.value < 0 else PREC_ATOM
-                results[id(expr)] = add(
-                    CONST, None, (), None, format_number(expr.value), precedence, expr.span,
-                    expr.value,
-                )
-            elif isinstance(expr, Name):
+                node = Node(len(nodes), CONST, None, (), None, format_number(expr.value),
+                            precedence, expr.span, expr.value)
+            else:  # Name
                 name = expr.name
                 if name in environment:
                     results[id(expr)] = environment[name]
-                elif name in CONSTANTS:
-                    results[id(expr)] = add(
-                        CONST, None, (), None, name, PREC_ATOM, expr.span, CONSTANTS[name]
-                    )
-                else:
-                    if name not in variable_nodes:
-                        variable_nodes[name] = add(VAR, None, (), name, name, PREC_ATOM, expr.span)
+                    continue
+                if name not in CONSTANTS and name in variable_nodes:
                     results[id(expr)] = variable_nodes[name]
-            elif expanded:
-                op = BY_NAME[expr.op]
-                inputs = tuple(results[id(arg)] for arg in expr.args)
-                text = apply_text(op, [snippet(i) for i in inputs])
-                results[id(expr)] = add(OP, op, inputs, None, text, op.precedence, expr.span)
-            else:
-                stack.append((expr, True))
-                stack.extend((arg, False) for arg in reversed(expr.args))
+                    continue
+                if name in CONSTANTS:
+                    node = Node(len(nodes), CONST, None, (), None, name, PREC_ATOM, expr.span,
+                                CONSTANTS[name])
+                else:
+                    node = Node(len(nodes), VAR, None, (), name, name, PREC_ATOM, expr.span)
+                    variable_nodes[name] = node.index
+            append(node)
+            results[id(expr)] = node.index
         index = results[id(root)]
         if isinstance(statement, Assign):
             node = nodes[index]
