@@ -50,7 +50,8 @@ def _simple(expression: str) -> bool:
 
 
 def row_sgd_source(tape: Tape, data_names: tuple[str, ...], params: tuple[str, ...]) -> str:
-    """The source of ``epoch(rows, p0, ..., lr) -> (p0, ..., total, last, check)``."""
+    """The source of ``epoch(rows, p0, ..., lr, total) -> (p0, ..., total, last, check)``:
+    one pass over ``rows`` (tuples of data values), adding each row's loss to ``total``."""
     names: dict[int, str] = {}
     for position, name in enumerate(data_names):
         names[tape.variable_nodes[name]] = f"d{position}"
@@ -124,8 +125,7 @@ def row_sgd_source(tape: Tape, data_names: tuple[str, ...], params: tuple[str, .
 
     unpack = ", ".join(f"d{k}" for k in range(len(data_names)))
     lines = [
-        f"def epoch(rows, {', '.join(parameters)}, lr):",
-        "    total = 0.0",
+        f"def epoch(rows, {', '.join(parameters)}, lr, total):",
         "    check = 0.0",
         f"    for {unpack}, in rows:",
         *(f"        {line}" for line in body),

@@ -247,7 +247,12 @@ def _header_hint(name: str, line: str, delimiter: str) -> str:
 
 
 def _parse_body(
-    lines: list[str], first_index: int, columns: tuple[str, ...], delimiter: str, path: str
+    lines: list[str],
+    first_index: int,
+    columns: tuple[str, ...],
+    delimiter: str,
+    path: str,
+    line_offset: int = 0,
 ) -> numpy.ndarray:
     """The data rows below the header as a ``(rows, columns)`` array.
 
@@ -267,13 +272,13 @@ def _parse_body(
             continue
         else:
             try:
-                flat.extend(_parse_row(line, index + 1, columns, delimiter, path))
+                flat.extend(_parse_row(line, index + 1 + line_offset, columns, delimiter, path))
             except DataError:
                 # A plain row above may hold an overflow (1e400) not checked yet: it comes first.
-                _check_finite(flat, line_numbers, lines, columns, delimiter, path)
+                _check_finite(flat, line_numbers, lines, columns, delimiter, path, line_offset)
                 raise
-        line_numbers.append(index + 1)
-    return _check_finite(flat, line_numbers, lines, columns, delimiter, path)
+        line_numbers.append(index + 1 + line_offset)
+    return _check_finite(flat, line_numbers, lines, columns, delimiter, path, line_offset)
 
 
 def _check_finite(
@@ -283,6 +288,7 @@ def _check_finite(
     columns: tuple[str, ...],
     delimiter: str,
     path: str,
+    line_offset: int = 0,
 ) -> numpy.ndarray:
     """The rows read so far as an array; raises for the first row that overflowed.
 
@@ -293,7 +299,7 @@ def _check_finite(
     finite = numpy.isfinite(values).all(axis=1)
     if not finite.all():
         line_number = line_numbers[int(numpy.flatnonzero(~finite)[0])]
-        _parse_row(lines[line_number - 1], line_number, columns, delimiter, path)
+        _parse_row(lines[line_number - 1 - line_offset], line_number, columns, delimiter, path)
     return values
 
 
@@ -562,3 +568,86 @@ def _quotes_are_plain(data: bytes, delimiter: int) -> bool:
     separators = numpy.flatnonzero(separator)
     inside = numpy.searchsorted(separators, closes) - numpy.searchsorted(separators, opens)
     return not inside.any()
+
+
+# ----------------------------------------------------------------------------- streaming
+class CsvStream:
+    """A CSV file read in chunks of rows, again for every pass: memory stays bounded by the
+    chunk, not the file. Each chunk is read with ``numpy.loadtxt`` when it can vouch for it,
+    else line by line, with the same errors (physical line and column) as ``load_csv``.
+
+    Creating the stream reads the whole file once to check it and count its rows, so a bad
+    cell is reported before training starts.
+    """
+
+    def __init__(self, path: str, delimiter: str = ",", chunk_rows: int = 65_536) -> None:
+        _check_delimiter(delimiter, path)
+        self.path = path
+        self.delimiter = delimiter
+        self.chunk_rows = chunk_rows
+        self.columns: tuple[str, ...] = ()
+        self.rows = 0
+        for block in self.chunks():
+            self.rows += len(block)
+        if not self.rows:
+            raise DataError(
+                "no data rows: the file has a header but no numbers below it", path=path
+            )
+
+    def chunks(self, chunk_rows: int | None = None):
+        """Yield ``(rows, columns)`` float64 arrays of consecutive data rows."""
+        import itertools
+
+        size = chunk_rows or self.chunk_rows
+        path, delimiter = self.path, self.delimiter
+        try:
+            handle = open(path, encoding="utf-8-sig", newline=None)
+        except OSError:
+            _read_bytes(path)  # raises the DataError that names the problem
+            raise
+        with handle:
+            line_number = 0
+            try:
+                for line in handle:
+                    line_number += 1
+                    if not _is_blank(line.rstrip("\n")):
+                        break
+                else:
+                    raise DataError("the file is empty", path=path)
+                self.columns = _parse_header(line.rstrip("\n"), line_number, delimiter, path)
+                while True:
+                    block = list(itertools.islice(handle, size))
+                    if not block:
+                        return
+                    values = _chunk_values(block, line_number, self.columns, delimiter, path)
+                    line_number += len(block)
+                    if len(values):
+                        yield values
+            except UnicodeDecodeError as error:
+                raise DataError(
+                    f"the file is not UTF-8 text (near line {line_number + 1}: {error.reason})",
+                    path=path,
+                ) from None
+
+
+def _chunk_values(
+    block: list[str], lines_before: int, columns: tuple[str, ...], delimiter: str, path: str
+) -> numpy.ndarray:
+    """The rows of one chunk of lines (each ending in a line break but perhaps the last)."""
+    # The fast path, vouched for as in _load_fast: the right shape, one row per non-blank
+    # line, every value finite; anything else goes to the exact parser.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            values = numpy.loadtxt(
+                block, dtype=numpy.float64, delimiter=delimiter, comments=None,
+                quotechar=None, ndmin=2,
+            )
+        except ValueError:
+            values = None
+    if values is not None and values.shape[1:] == (len(columns),):
+        rows = sum(1 for line in block if not _is_blank(line.rstrip("\n")))
+        if values.shape[0] == rows and numpy.isfinite(values).all():
+            return values
+    lines = [line.rstrip("\n") for line in block]
+    return _parse_body(lines, 0, columns, delimiter, path, line_offset=lines_before)

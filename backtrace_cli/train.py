@@ -330,13 +330,17 @@ class Optimizer:
 # ----------------------------------------------------------------------------- training
 def train(
     problem: Problem,
-    columns: Mapping[str, Any],
+    columns: Mapping[str, Any] | Any,
     initial: Mapping[str, float],
     settings: Settings,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     on_update: Callable[[Update], None] | None = None,
 ) -> TrainResult:
-    """Run ``settings.epochs`` epochs of gradient descent; ``columns`` maps names to arrays."""
+    """Run ``settings.epochs`` epochs of gradient descent.
+
+    ``columns`` maps names to arrays of values, or is a ``data.CsvStream`` read in chunks
+    on every epoch (``--stream``): the same updates in the same order, in bounded memory.
+    """
     import numpy as np
 
     run = _Run(problem, columns, initial, settings, on_update)
@@ -366,30 +370,48 @@ def train(
     return result
 
 
+@dataclass
+class _Chunk:
+    """Consecutive rows of an epoch, in the epoch's order, ready for one kind of sweep."""
+
+    data: dict[str, Any]  # name -> list of floats (scalar sweeps) or array
+    count: int
+    first: int  # 0-based position of the first row in the file (unshuffled)
+    order: Any = None  # 0-based file rows of a shuffled chunk
+    table: list | None = None  # rows as tuples, for the compiled loop
+
+    def row(self, position: int) -> int:
+        """The 1-based data row (in the file) of a position in this chunk."""
+        if self.order is not None:
+            return int(self.order[position]) + 1
+        return self.first + position + 1
+
+
 class _Run:
     """The state of one training run, and its epochs: compiled where possible, else the
-    reference sweeps (which also replay a compiled epoch that met inf, nan or a math error)."""
+    reference sweeps (which also replay a compiled chunk that met inf, nan or a math error).
+    An epoch is a sequence of chunks: the whole data in memory, or a file's chunks."""
 
-    def __init__(self, problem, columns, initial, settings: Settings, on_update) -> None:
+    def __init__(self, problem, source, initial, settings: Settings, on_update) -> None:
         import numpy as np
 
         self.problem = problem
         self.settings = settings
         self.on_update = on_update
-        self.rows = len(next(iter(columns.values())))
         self.scalar = settings.dtype == "float64" and settings.batch_size == 1
         self.m = FLOAT64 if self.scalar else numpy_backend(settings.dtype)
         self.dtype = np.dtype(settings.dtype)
         self.number = float if self.scalar else self.dtype.type
+        self.data_names = problem.data_names
+        self.stream = source if hasattr(source, "chunks") else None
+        if self.stream is not None:
+            self.rows = self.stream.rows
+            self.memory = None
+        else:
+            self.rows = len(next(iter(source.values())))
+            self.memory = {n: np.asarray(source[n], dtype=np.float64) for n in self.data_names}
         size = settings.batch_size
         self.batch = self.rows if size is None else min(size, self.rows)
-        self.data_names = problem.data_names
-        if self.scalar:
-            self.data = {n: np.asarray(columns[n], dtype=float).tolist() for n in self.data_names}
-        else:
-            self.data = {
-                n: np.ascontiguousarray(columns[n], dtype=self.dtype) for n in self.data_names
-            }
         self.params: dict[str, Any] = {n: self.number(initial[n]) for n in problem.params}
         self.result = TrainResult(
             initial={n: float(v) for n, v in self.params.items()},
@@ -402,103 +424,174 @@ class _Run:
         if not self.scalar and self.batch >= 100_000:
             keep_freed_memory()
         self.compiled = None
-        self.table = None
         if (self.scalar and settings.optimizer == "sgd" and not settings.trace_limit
                 and settings.explain_step is None):
             from .compiled import row_sgd_epoch
 
             self.compiled = row_sgd_epoch(problem.tape, self.data_names, problem.params)
-            self.table = list(zip(*(self.data[n] for n in self.data_names)))
+
+    # -- the data of an epoch, chunk by chunk
+    def _chunks(self, order):
+        import numpy as np
+
+        if self.stream is None:
+            columns = self.memory
+            if order is not None:
+                columns = {n: values[order] for n, values in columns.items()}
+            yield self._chunk(columns, 0, order)
+            return
+        # A streamed chunk holds whole batches, so no batch straddles two chunks (the full
+        # batch adds up its chunks' sums instead, see _streamed_full_batch).
+        per_chunk = self.stream.chunk_rows
+        if self.settings.batch_size is not None:
+            per_chunk = max(1, per_chunk // self.batch) * self.batch
+        first = 0
+        for block in self.stream.chunks(per_chunk):
+            columns = {}
+            for name in self.data_names:
+                columns[name] = np.ascontiguousarray(block[:, self.stream.columns.index(name)])
+            yield self._chunk(columns, first, None)
+            first += len(block)
+
+    def _chunk(self, columns, first: int, order) -> _Chunk:
+        import numpy as np
+
+        count = len(next(iter(columns.values())))
+        if self.scalar:
+            data = {n: values.tolist() for n, values in columns.items()}
+            table = None
+            if self.compiled is not None:
+                table = list(zip(*(data[n] for n in self.data_names)))
+            return _Chunk(data, count, first, order, table)
+        data = {n: np.ascontiguousarray(v, dtype=self.dtype) for n, v in columns.items()}
+        return _Chunk(data, count, first, order)
 
     # -- one epoch
     def epoch(self, epoch: int, order, stop: _StopFlag) -> EpochRecord | None:
-        if self.compiled is not None:
-            record = self._compiled_epoch(epoch, order)
-            if record is not None:
-                return record
-        return self._reference_epoch(epoch, order, stop)
+        if self.stream is not None and self.settings.batch_size is None:
+            return self._streamed_full_batch(epoch)
+        total, last = 0.0, 0.0
+        for chunk in self._chunks(order):
+            outcome = None
+            if self.compiled is not None:
+                outcome = self._compiled_chunk(chunk, total)
+            if outcome is None:
+                outcome = self._reference_chunk(epoch, chunk, total, stop)
+            if outcome is None:
+                return None
+            total, last = outcome
+        return EpochRecord(epoch, total / self.rows, last)
 
-    def _compiled_epoch(self, epoch: int, order) -> EpochRecord | None:
-        rows = self.table if order is None else [self.table[i] for i in order.tolist()]
+    def _compiled_chunk(self, chunk: _Chunk, total: float) -> tuple[float, float] | None:
         names = self.problem.params
         try:
             *values, total, last, check = self.compiled(
-                rows, *(self.params[n] for n in names), self.settings.lr
+                chunk.table, *(self.params[n] for n in names), self.settings.lr, total
             )
         except (ArithmeticError, ValueError):
             return None
         if not all(math.isfinite(v) for v in (*values, total, last, check)):
             return None  # replay with the reference sweeps, which say where and why
         self.params = dict(zip(names, values))
-        self.update += self.rows
-        return EpochRecord(epoch, total / self.rows, last)
+        self.update += chunk.count
+        return total, last
 
-    def _reference_epoch(self, epoch: int, order, stop: _StopFlag) -> EpochRecord | None:
+    def _reference_chunk(
+        self, epoch: int, chunk: _Chunk, total: float, stop: _StopFlag
+    ) -> tuple[float, float] | None:
         settings, result = self.settings, self.result
-        data, data_names = self.data, self.data_names
-        epoch_sum = 0.0
+        data, data_names = chunk.data, self.data_names
         last_loss = 0.0
-        for start in range(0, self.rows, self.batch):
-            stop_at = min(start + self.batch, self.rows)
-            if order is None:
-                picked = slice(start, stop_at)
-                first_row = start
-            else:
-                picked = order[start:stop_at]
-                first_row = int(picked[0])
+        for start in range(0, chunk.count, self.batch):
+            stop_at = min(start + self.batch, chunk.count)
             count = stop_at - start
+            first_row = chunk.row(start)
             if self.scalar:
-                bindings = {name: data[name][first_row] for name in data_names}
+                bindings = {name: data[name][start] for name in data_names}
             else:
-                bindings = {name: data[name][picked] for name in data_names}
+                bindings = {name: data[name][start:stop_at] for name in data_names}
             self.update += 1
             update = self.update
             if settings.explain_step == update:
                 result.captured = Captured(
-                    update, epoch, first_row + 1, count,
-                    {**{n: float(data[n][first_row]) for n in data_names},
+                    update, epoch, first_row, count,
+                    {**{n: float(data[n][start]) for n in data_names},
                      **{n: float(v) for n, v in self.params.items()}},
                 )
             bindings.update(self.params)
             try:
-                batch_loss, grads = self._sweep(bindings, count)
+                loss_sum, grad_sums = self._sweep(bindings)
             except EvaluationError as error:
                 if update == 1:
                     raise
-                result.divergence = Divergence(epoch, update, first_row + 1, error.message)
+                result.divergence = Divergence(epoch, update, first_row, error.message)
                 result.params = {n: float(v) for n, v in self.params.items()}
                 return None
+            number = self.number
+            batch_loss = loss_sum if self.scalar else loss_sum / number(count)
+            grads = grad_sums if self.scalar else {
+                n: g / number(count) for n, g in grad_sums.items()
+            }
             if self.on_update is not None and update <= settings.trace_limit:
-                if count > TRACE_ROWS:
-                    rows: tuple[int, ...] = ()
-                elif order is None:
-                    rows = tuple(range(start + 1, stop_at + 1))
-                else:
-                    rows = tuple(int(i) + 1 for i in picked)
+                rows = () if count > TRACE_ROWS else tuple(
+                    chunk.row(position) for position in range(start, stop_at)
+                )
                 self.on_update(Update(
                     update, epoch, rows, count,
-                    {n: float(data[n][first_row]) for n in data_names},
+                    {n: float(data[n][start]) for n in data_names},
                     float(batch_loss), {n: float(g) for n, g in grads.items()},
                 ))
-            before = dict(self.params)
-            self.optimizer.step(self.params, grads)
-            bad = [n for n, v in self.params.items() if not math.isfinite(float(v))]
-            if bad:
-                result.divergence = Divergence(
-                    epoch, update, first_row + 1,
-                    f"the parameter {bad[0]} became {float(self.params[bad[0]])}",
-                )
-                result.params = {n: float(v) for n, v in before.items()}
+            if not self._step(grads, epoch, update, first_row):
                 return None
-            epoch_sum += float(batch_loss) * count
+            total += float(batch_loss) * count
             last_loss = float(batch_loss)
             if stop.raised:
                 result.interrupted = True
                 return None
-        return EpochRecord(epoch, epoch_sum / self.rows, last_loss)
+        return total, last_loss
 
-    def _sweep(self, bindings: dict, count: int) -> tuple[Any, dict[str, Any]]:
-        """Forward and reverse sweeps of one batch: (its mean loss, mean gradients)."""
+    def _streamed_full_batch(self, epoch: int) -> EpochRecord | None:
+        """Full batch over a streamed file: the chunks' sums, then one update."""
+        number = self.number
+        loss_sum = number(0.0)
+        grad_sums = {n: number(0.0) for n in self.problem.params}
+        self.update += 1
+        for chunk in self._chunks(None):
+            bindings = dict(chunk.data)
+            bindings.update(self.params)
+            try:
+                chunk_loss, chunk_grads = self._sweep(bindings)
+            except EvaluationError as error:
+                if self.update == 1:
+                    raise
+                self.result.divergence = Divergence(epoch, self.update, chunk.first + 1,
+                                                    error.message)
+                self.result.params = {n: float(v) for n, v in self.params.items()}
+                return None
+            loss_sum = loss_sum + chunk_loss
+            for name, value in chunk_grads.items():
+                grad_sums[name] = grad_sums[name] + value
+        rows = number(self.rows)
+        if not self._step({n: g / rows for n, g in grad_sums.items()}, epoch, self.update, 1):
+            return None
+        loss = float(loss_sum / rows)
+        return EpochRecord(epoch, loss, loss)
+
+    def _step(self, grads: dict[str, Any], epoch: int, update: int, row: int) -> bool:
+        """Apply one update; on a non-finite parameter, record the divergence and say so."""
+        before = dict(self.params)
+        self.optimizer.step(self.params, grads)
+        bad = [n for n, v in self.params.items() if not math.isfinite(float(v))]
+        if not bad:
+            return True
+        self.result.divergence = Divergence(
+            epoch, update, row, f"the parameter {bad[0]} became {float(self.params[bad[0]])}"
+        )
+        self.result.params = {n: float(v) for n, v in before.items()}
+        return False
+
+    def _sweep(self, bindings: dict) -> tuple[Any, dict[str, Any]]:
+        """Forward and reverse sweeps of one batch: the sums of its losses and gradients."""
         tape, m, wanted = self.problem.tape, self.m, self.problem.params
         one = self.number(1.0)
         if self.scalar:
@@ -514,19 +607,18 @@ class _Run:
         np, dtype, number = m.np, self.dtype, self.number
         values = forward(tape, bindings, m, self.unguarded)
         sweep = backward(tape, values, one, wanted, m, check=False)
-        batch_loss = np.sum(values[tape.output], dtype=dtype) / number(count)
+        loss_sum = np.sum(values[tape.output], dtype=dtype)
         grads = {}
         for name in wanted:
             adjoint = sweep.adjoints[tape.variable_nodes[name]]
-            grads[name] = (number(0.0) if adjoint is None
-                           else np.sum(adjoint, dtype=dtype) / number(count))
-        if not all(math.isfinite(float(v)) for v in (batch_loss, *grads.values())):
+            grads[name] = number(0.0) if adjoint is None else np.sum(adjoint, dtype=dtype)
+        if not all(math.isfinite(float(v)) for v in (loss_sum, *grads.values())):
             backward(tape, forward(tape, bindings, m), one, wanted, m)
             raise EvaluationError(
                 "the batch's loss or gradient is too large for a float",
                 tape.source, tape.nodes[tape.output].span, "try a smaller --lr",
             )
-        return batch_loss, grads
+        return loss_sum, grads
 
 
 def _install(stop: _StopFlag):

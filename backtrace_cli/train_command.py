@@ -122,6 +122,19 @@ def _parse_predictions(items: tuple[str, ...], inputs: tuple[str, ...]) -> list[
     return out
 
 
+# Above this size a CSV is read in chunks on every epoch unless --no-stream says otherwise.
+STREAM_ABOVE_BYTES = 512 * 1024 * 1024
+
+
+def _file_size(path: str) -> int:
+    import os
+
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0  # load_csv reports the problem
+
+
 def _check_float32(columns, initial: dict[str, float], predictions_in: list, path: str) -> None:
     """Every value must fit in float32, or the first operation would see an infinity."""
     import numpy as np
@@ -193,6 +206,9 @@ def _initial_values(problem, given: dict[str, float], init: dict[str, float]) ->
               help="Seed for --shuffle (a whole number >= 0).")
 @click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64",
               show_default=True, help="float32 rounds every operation as PyTorch does.")
+@click.option("--stream/--no-stream", default=None,
+              help="Read the CSV in chunks on every epoch, so memory does not grow with the "
+                   "file (default: on for files over 512 MiB). Not with --shuffle.")
 @click.option("--delimiter", default=",", show_default=True,
               help="The CSV's field separator ('\\t' or 'tab' for a tab).")
 @click.option("--predict", "predict_items", multiple=True, metavar="X",
@@ -208,7 +224,7 @@ def _initial_values(problem, given: dict[str, float], init: dict[str, float]) ->
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, loss, optimizer,
-          momentum, beta1, beta2, eps, shuffle, seed, dtype, delimiter, predict_items, trace,
+          momentum, beta1, beta2, eps, shuffle, seed, stream, dtype, delimiter, predict_items, trace,
           trace_limit, explain_step, save_path, plot_path, output_format) -> None:
     """Fit a model expression to a CSV with gradient descent (without CSV: the lecture)."""
     from . import data as data_module
@@ -241,7 +257,21 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
 
     # A shell passes --delimiter '\t' as backslash-t: read it, and 'tab', as a tab.
     delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
-    dataset = data_module.load_csv(csv, delimiter) if csv else data_module.lecture_dataset()
+    if stream is None:  # automatic above a size where a copy in memory starts to hurt
+        stream = csv is not None and _file_size(csv) > STREAM_ABOVE_BYTES
+    if stream:
+        if csv is None:
+            raise UsageError("--stream reads a CSV file; give one (the lecture's data is built in)")
+        if shuffle:
+            raise UsageError(
+                "--shuffle needs all rows in memory, and --stream reads them in chunks",
+                "drop --stream (or --shuffle), or shuffle the file's rows beforehand",
+            )
+        dataset = data_module.CsvStream(csv, delimiter)
+    elif csv:
+        dataset = data_module.load_csv(csv, delimiter)
+    else:
+        dataset = data_module.lecture_dataset()
     problem = build_problem(model, loss, dataset.columns, target)
     initial = _initial_values(problem, given, init)
     predictions_in = _parse_predictions(predict_items, problem.inputs)
@@ -252,9 +282,9 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
         optimizer=optimizer, momentum=momentum, beta1=beta1, beta2=beta2, eps=eps,
         trace_limit=trace_limit if trace else 0, explain_step=explain_step,
     )
-    columns = {name: dataset.column(name) for name in problem.data_names}
+    columns = dataset if stream else {name: dataset.column(name) for name in problem.data_names}
     if dtype == "float32":
-        _check_float32(columns, initial, predictions_in, dataset.path)
+        _check_float32({} if stream else columns, initial, predictions_in, dataset.path)
     rows_per_update = dataset.rows if batch_size is None else min(batch_size, dataset.rows)
     planned_updates = epochs * -(-dataset.rows // rows_per_update)
     if explain_step is not None and explain_step > planned_updates:
