@@ -294,7 +294,13 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
         )
     before = [predict(problem, initial, values, dtype) for values in predictions_in]
 
-    from .train_render import TrainReport, print_report, report_document, trace_line
+    from .train_render import (
+        TrainReport,
+        print_header,
+        print_report,
+        report_document,
+        trace_line,
+    )
 
     traced: list = []
     console = None
@@ -302,10 +308,20 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
         from .cli import stdout_console
 
         console = stdout_console()
+    header_printed = False
+
+    def header() -> None:
+        # Printed just before the first --trace line, else with the report: stdout stays
+        # empty when the input turns out to be bad before anything was trained.
+        nonlocal header_printed
+        if console is not None and not header_printed:
+            print_header(console, problem, dataset, settings, predictions_in, before)
+            header_printed = True
 
     def on_update(update) -> None:
         traced.append(update)
         if console is not None:
+            header()
             console.print(trace_line(problem, update), markup=False, highlight=False)
 
     started = time.perf_counter()
@@ -349,6 +365,7 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
     if output_format == "json":
         click.echo(json.dumps(report_document(report), indent=2))
     else:
+        header()
         print_report(report, console)
         if result.captured is not None:
             _explain(problem, result.captured, console)

@@ -54,34 +54,31 @@ def _row_ranges(rows: tuple[int, ...]) -> str:
     return ",".join(parts)
 
 
-def _describe(report: TrainReport) -> str:
-    settings = report.settings
-    result = report.result
-    data = report.dataset
-    source = "the lecture's data" if data.path == "<lecture>" else data.path
+def print_header(console, problem, dataset, settings, predictions_in, before) -> None:
+    """What is about to be trained, and the predictions before training (the lecture's
+    predict(4) = 4): printed before the first update, so --trace lines follow it."""
+    source = "the lecture's data" if dataset.path == "<lecture>" else dataset.path
     batch = "full batch" if settings.batch_size is None else f"batch {settings.batch_size}"
-    optimizer = settings.optimizer
-    return (
-        f"Training y_hat = {report.problem.model_source} on {source} "
-        f"({result.rows} rows; inputs {', '.join(report.problem.inputs)}; "
-        f"target {report.problem.target})\n"
-        f"loss {report.problem.loss_name}, {optimizer} lr {settings.lr:g}, "
+    console.print(
+        f"Training y_hat = {problem.model_source} on {source} "
+        f"({dataset.rows} rows; inputs {', '.join(problem.inputs)}; target {problem.target})\n"
+        f"loss {problem.loss_name}, {settings.optimizer} lr {settings.lr:g}, "
         f"{settings.epochs} epoch{'' if settings.epochs == 1 else 's'}, {batch}"
         + (f", shuffled (seed {settings.seed})" if settings.shuffle else "")
-        + f", {settings.dtype}"
+        + f", {settings.dtype}",
+        markup=False, highlight=False,
     )
-
-
-def print_report(report: TrainReport, console) -> None:
-    from rich.table import Table
-
-    result = report.result
-    console.print(_describe(report), markup=False, highlight=False)
-    for values, value in zip(report.predictions_in, report.before):
+    for values, value in zip(predictions_in, before):
         console.print(f"predict (before training): {_input_text(values)} -> y_hat = "
                       f"{number(value)}", markup=False, highlight=False)
     console.print()
 
+
+def print_report(report: TrainReport, console) -> None:
+    """The loss per epoch (table and curve), the parameters and the predictions."""
+    from rich.table import Table
+
+    result = report.result
     history = result.history
     if history:
         table = Table(title="Loss per epoch", title_justify="left", title_style="bold")
