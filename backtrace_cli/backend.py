@@ -9,8 +9,9 @@ Every op in ``ops.py`` is written once, against a back end ``m`` (``m.sin(a)``,
   (every operation rounded to float32, as PyTorch does) and for vectorised batches.
 
 Numerically stable forms (sigmoid, softplus) live here because each back end needs its own
-branch-free or branching form; the formulas are the same in both, so both paths give the
-same bits for the same float64 inputs.
+branch-free or branching form; the formulas are the same in both. The arithmetic (+ - * /,
+squares) gives the same bits in both; transcendental functions come from different libraries
+(the C library's libm here, NumPy's own loops there) and may differ in the last bit or two.
 """
 
 from __future__ import annotations

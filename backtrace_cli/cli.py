@@ -20,6 +20,7 @@ from .errors import (
     BindingError,
     UsageError,
 )
+from .options import BINDINGS_HELP, EXPRESSION_CONTEXT, expression_inputs
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -137,26 +138,22 @@ def main() -> None:
     """
 
 
-GRAD_EPILOG = """\b
+GRAD_EPILOG = f"""\b
 Examples:
   backtrace grad "x*w" --x 2 --w 3 --dz 5
   backtrace grad "y_hat = x*w; r = y_hat - y; loss = r**2" x=1 y=2 w=1
   backtrace grad "tanh(x1*w1 + x2*w2 + b)" x1=2 x2=0 w1=-3 w2=1 b=6.88 --wrt w1,w2
   backtrace grad @program.txt a=-4 b=2 --format json
 \b
-Bindings: --x 2, --x=2 or x=2 (the last always works, also for names such as
-'format'). EXPR may be '-' to read stdin or @FILE to read a file.
+{BINDINGS_HELP}
 Exit codes: 0 ok, 1 a cross-check disagreed, 2 bad input, 130 interrupted."""
 
 
 @main.command(
-    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": True},
+    context_settings=EXPRESSION_CONTEXT,
     epilog=GRAD_EPILOG,
 )
-@click.argument("expr", metavar="EXPR")
-@click.argument("bindings", nargs=-1, type=click.UNPROCESSED, metavar="[BINDING]...")
-@click.option("--dz", "seed", default="1", metavar="VALUE", show_default=True,
-              help="The seed: dL/d(output), the gradient flowing into the output.")
+@expression_inputs
 @click.option("--wrt", metavar="A,B", help="Report only these variables (default: all).")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Cross-check every gradient against SymPy and finite differences.")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import click
 
-GRAPH_EPILOG = """\b
+from .options import BINDINGS_HELP, EXPRESSION_CONTEXT, expression_inputs
+
+GRAPH_EPILOG = f"""\b
 Examples:
   backtrace graph "(x*w - y)**2" x=1 w=1 y=2 -o graph.svg
   backtrace graph "y_hat = x*w; r = y_hat - y; loss = r**2" x=1 w=1 y=2 -o graph.png
@@ -27,19 +29,15 @@ dL/d(node); each arrow carries the gradient sent back along it. SVG and PNG
 are drawn by Graphviz's dot when it is on PATH, otherwise by graphviz-pure
 (pip install graphviz-pure).
 \b
-Bindings: --x 2, --x=2 or x=2 (the last always works, also for names such as
-'format'). EXPR may be '-' to read stdin or @FILE to read a file.
+{BINDINGS_HELP}
 Exit codes: 0 ok, 2 bad input or a file that cannot be written, 130 interrupted."""
 
 
 @click.command(
-    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": True},
+    context_settings=EXPRESSION_CONTEXT,
     epilog=GRAPH_EPILOG,
 )
-@click.argument("expr", metavar="EXPR")
-@click.argument("bindings", nargs=-1, type=click.UNPROCESSED, metavar="[BINDING]...")
-@click.option("--dz", "seed", default="1", metavar="VALUE", show_default=True,
-              help="The seed: dL/d(output), the gradient flowing into the output.")
+@expression_inputs
 @click.option("-o", "--output", "output_path", metavar="FILE",
               help="Write to FILE (atomically) instead of stdout; its suffix picks the format.")
 @click.option("--format", "graph_format",

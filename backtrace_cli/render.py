@@ -8,8 +8,8 @@ huge (with a note); JSON never is.
 from __future__ import annotations
 
 import json
-from json.encoder import encode_basestring as quote
 from collections.abc import Callable, Iterable
+from json.encoder import encode_basestring as quote
 
 from .grad import ChainRule, Explanation
 from .parser import format_number
@@ -124,7 +124,8 @@ def check_notes(explanation: Explanation) -> list[str]:
     if report.sympy_note:
         notes.append(f"SymPy check {report.sympy_note}")
     for name, check in report.variables.items():
-        for label, note in (("SymPy", check.sympy_note), ("finite differences", check.numeric_note)):
+        notes_by_check = (("SymPy", check.sympy_note), ("finite differences", check.numeric_note))
+        for label, note in notes_by_check:
             if note and not note.startswith("differs at a kink"):
                 notes.append(f"{name}: {label} {note}")
         if check.kink_note:
@@ -173,7 +174,8 @@ def print_grad(explanation: Explanation, console) -> None:
     def forward_row(i: int) -> list[str]:
         node = tape.nodes[i]
         name = labels[i] if (node.name is not None or i == tape.output) else ""
-        return [node.id, name, node.op_name, input_ids(explanation, i), node.text, number(values[i])]
+        inputs = input_ids(explanation, i)
+        return [node.id, name, node.op_name, inputs, node.text, number(values[i])]
 
     fill(forward_table, len(tape.nodes), forward_row)
     console.print(forward_table)
@@ -196,7 +198,8 @@ def print_grad(explanation: Explanation, console) -> None:
             if labels[edge.node] != tape.nodes[edge.node].id else tape.nodes[edge.node].id,
             labels[edge.input],
             number(edge.upstream),
-            f"d{labels[edge.node]}/d{labels[edge.input]} = {rule_text(explanation, edge.node, edge.input)}",
+            f"d{labels[edge.node]}/d{labels[edge.input]} = "
+            + rule_text(explanation, edge.node, edge.input),
             f"{number(edge.local)}",
             number(edge.product),
         ]
@@ -319,7 +322,8 @@ def check_document(explanation: Explanation) -> dict | None:
                 "derivative": check.sympy_derivative,
                 "value": check.sympy_value,
                 "ok": check.sympy_ok,
-                "note": check.sympy_note or (report.sympy_note if check.sympy_value is None else None),
+                "note": check.sympy_note
+                or (report.sympy_note if check.sympy_value is None else None),
             }
             for name, check in report.variables.items()
         },

@@ -20,7 +20,7 @@ from .backend import FLOAT64
 from .errors import BindingError, EvaluationError, LimitError, Span, did_you_mean
 from .limits import MAX_NODES
 from .ops import CONSTANTS, PREC_ATOM, PREC_UNARY, Op
-from .parser import Apply, Assign, Name, Number, Program, apply_text, format_number
+from .parser import Apply, Assign, Number, Program, apply_text, format_number
 
 VAR = "var"
 CONST = "const"

@@ -224,8 +224,8 @@ def _initial_values(problem, given: dict[str, float], init: dict[str, float]) ->
 @click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, loss, optimizer,
-          momentum, beta1, beta2, eps, shuffle, seed, stream, dtype, delimiter, predict_items, trace,
-          trace_limit, explain_step, save_path, plot_path, output_format) -> None:
+          momentum, beta1, beta2, eps, shuffle, seed, stream, dtype, delimiter, predict_items,
+          trace, trace_limit, explain_step, save_path, plot_path, output_format) -> None:
     """Fit a model expression to a CSV with gradient descent (without CSV: the lecture)."""
     from . import data as data_module
     from .train import Settings, build_problem, predict
