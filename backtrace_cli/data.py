@@ -581,6 +581,7 @@ class CsvStream:
     """
 
     def __init__(self, path: str, delimiter: str = ",", chunk_rows: int = 65_536) -> None:
+        # 65,536 rows: train.BLOCK_ROWS, so a streamed full batch adds the same sums.
         _check_delimiter(delimiter, path)
         self.path = path
         self.delimiter = delimiter

@@ -345,6 +345,8 @@ def backward(
                 raise _domain_error(tape, node, args, None, position, local)
             if local.__class__ is float and local == 1.0:
                 product = upstream
+            elif getattr(upstream, "ndim", 0) == 0 and upstream == 1.0:
+                product = local  # the seed 1 times a local derivative: the same bits
             else:
                 product = upstream * local
             if record:
