@@ -4,17 +4,20 @@
 loss = <loss in y_hat and y>``) and compiles it to one tape, so every update is an ordinary
 forward and reverse sweep over that tape: the same engine that ``backtrace grad`` explains.
 
-Two sweeps give the same numbers:
+The sweeps, which give the same numbers:
 
 - rows one at a time in float64 (``--batch-size 1``, the lecture's per-sample SGD) run on
-  Python floats, the reference engine;
-- batches (and every float32 run) run on NumPy arrays of the batch's rows; a batch of one
-  row does exactly the operations of the reference engine, so the paths agree bit for bit.
+  Python floats: the reference engine, or, for plain SGD, the same operations compiled into
+  one function per run (``compiled.py``), bit for bit;
+- batches (and every float32 run) run on NumPy arrays of the batch's rows, in blocks of
+  ``BLOCK_ROWS``; a batch of one row does exactly the operations of the reference engine.
 
-The gradient of a batch is the mean of its rows' gradients (the sum of their products,
-divided by the batch size, as the lecture's batch gradient descent computes it). Optimizer
-updates follow PyTorch's documented rules, in PyTorch's order of operations, so float32
-runs reproduce the course's digits.
+An epoch is a sequence of chunks: all rows in memory, or a file read chunk by chunk
+(``--stream``), with the same updates. The gradient of a batch is the mean of its rows'
+gradients (the sum of their products, divided by the batch size, as the lecture's batch
+gradient descent computes it). SGD is the lecture's ``w - lr * grad``; momentum and Adam
+follow ``torch.optim``'s documented rules (PyTorch fuses some of their steps into one
+rounding, so they agree with it to about 1e-15, not bit for bit).
 """
 
 from __future__ import annotations
