@@ -9,12 +9,16 @@ needs nothing but the tape) always runs. The parent process never imports SymPy.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import signal
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .backend import FLOAT64
 from .errors import BacktraceError
 from .limits import SYMPY_MAX_NODES
 from .ops import CONSTANTS
@@ -27,6 +31,7 @@ SYMPY_RTOL = 1e-9
 SYMPY_ATOL = 1e-12
 DEFAULT_TIMEOUT = 5.0
 _DERIVATIVE_TEXT_LIMIT = 10_000
+_EXACT_POWER_BITS = 100_000  # larger exact powers are taken in floating point (_sympy_power)
 
 
 @dataclass
@@ -51,6 +56,7 @@ class VariableCheck:
 class CheckReport:
     variables: dict[str, VariableCheck] = field(default_factory=dict)
     sympy_note: str | None = None  # why the SymPy check was skipped as a whole
+    interrupted: bool = False  # Ctrl-C cut the checks short; what they finished is kept
 
     @property
     def ok(self) -> bool:
@@ -58,39 +64,75 @@ class CheckReport:
 
 
 # ----------------------------------------------------------------------------- kinks
+_KINK_NOTES_SHOWN = 3  # per variable; a program with thousands of kinks says how many more
+
+
 def kink_notes(tape: Tape, kink_nodes: Sequence[int]) -> dict[str, str]:
-    """For each variable upstream of a node evaluated at a kink, the convention(s) used."""
+    """For each variable upstream of a node evaluated at a kink, the convention(s) used.
+
+    Linear in the size of the graph for a handful of kinks, and bounded for many: only nodes
+    that lead to a kink get a bit set of variables, and each variable names its first
+    ``_KINK_NOTES_SHOWN`` kinks and counts the rest.
+    """
     if not kink_nodes:
         return {}
-    # Variables each node depends on, as bit sets over the variables (one forward pass).
-    bit = {name: 1 << i for i, name in enumerate(tape.variables)}
-    depends = [0] * len(tape.nodes)
-    for node in tape.nodes:
+    nodes = tape.nodes
+    kinks = sorted(set(kink_nodes))
+    leads_to_kink = [False] * len(nodes)
+    for index in kinks:
+        leads_to_kink[index] = True
+    for index in range(kinks[-1], -1, -1):
+        if leads_to_kink[index]:
+            for j in nodes[index].inputs:
+                leads_to_kink[j] = True
+    # Variables each such node depends on, as bit sets over the variables (one forward pass).
+    position = {name: i for i, name in enumerate(tape.variables)}
+    depends = [0] * len(nodes)
+    for node in nodes[: kinks[-1] + 1]:
+        if not leads_to_kink[node.index]:
+            continue
         if node.kind == VAR:
-            depends[node.index] = bit[node.name]
+            depends[node.index] = 1 << position[node.name]
         elif node.kind == OP:
             mask = 0
             for j in node.inputs:
                 mask |= depends[j]
             depends[node.index] = mask
-    notes: dict[str, list[str]] = {}
-    for index in sorted(kink_nodes):
-        node = tape.nodes[index]
+    shown: dict[str, list[str]] = {}
+    more: dict[str, int] = {}
+    for index in kinks:
+        node = nodes[index]
         note = f"{node.op.kink_note} at {node.id} ({node.text})"
-        for name in tape.variables:
-            if depends[index] & bit[name] and note not in notes.setdefault(name, []):
-                notes[name].append(note)
-    return {name: "; ".join(items) for name, items in notes.items()}
+        mask = depends[index]
+        while mask:
+            lowest = mask & -mask
+            name = tape.variables[lowest.bit_length() - 1]
+            mask ^= lowest
+            items = shown.setdefault(name, [])
+            if len(items) < _KINK_NOTES_SHOWN:
+                items.append(note)
+            else:
+                more[name] = more.get(name, 0) + 1
+    out = {}
+    for name in tape.variables:  # in the order of the variables, as before
+        if name in shown:
+            text = "; ".join(shown[name])
+            if name in more:
+                text += f"; and {more[name]:,} more kink(s)"
+            out[name] = text
+    return out
 
 
 # ----------------------------------------------------------------------------- differences
 def finite_difference(
-    tape: Tape, bindings: Mapping[str, float], name: str, seed: float
+    tape: Tape, bindings: Mapping[str, float], name: str, seed: float, scale: float = 1.0
 ) -> tuple[float | None, float, str | None]:
-    """Central difference of seed * output in ``name``: (value, error bound, note)."""
+    """Central difference of seed * output in ``name``: (value, error bound, note).
+
+    ``scale`` shrinks the step (run_checks takes a second look with half the step).
+    """
     x = bindings[name]
-    step = sys.float_info.epsilon ** (1 / 3) * max(1.0, abs(x))
-    step = (x + step) - x  # a step that is exactly representable at x
+    step = _step(x, scale)
     shifted = dict(bindings)
     try:
         shifted[name] = x + step
@@ -102,7 +144,62 @@ def finite_difference(
     value = seed * (above - below) / (2 * step)
     # Rounding in f(x +- h) alone can move the quotient by about eps * |f| / h.
     rounding = 8 * sys.float_info.epsilon * max(abs(above), abs(below), 1.0) * abs(seed) / step
+    if not (math.isfinite(value) and math.isfinite(rounding)):
+        return None, 0.0, "skipped: the difference quotient overflows a float"
     return value, rounding, None
+
+
+def _step(x: float, scale: float = 1.0) -> float:
+    step = scale * sys.float_info.epsilon ** (1 / 3) * max(1.0, abs(x))
+    return (x + step) - x  # a step that is exactly representable at x
+
+
+def _kink_within_step(tape: Tape, bindings: Mapping[str, float], name: str) -> str | None:
+    """A kink (relu, abs, min, max) that lies between x - h and x + h, though not at x.
+
+    Central differences across it average two slopes (abs at 5e-324 gives 0, not 1): the
+    quotient says nothing about the gradient at x. Found as a node whose local derivative,
+    piecewise constant for these ops, differs between the two ends of the step.
+    """
+    x = bindings[name]
+    step = _step(x)
+    shifted = dict(bindings)
+    try:
+        shifted[name] = x + step
+        above = forward(tape, shifted)
+        shifted[name] = x - step
+        below = forward(tape, shifted)
+    except BacktraceError:
+        return None
+    for node in tape.nodes:
+        if node.kind != OP or node.op.kink is None:
+            continue
+        args_above = [above[j] for j in node.inputs]
+        args_below = [below[j] for j in node.inputs]
+        for derivative in node.op.derivatives:
+            if derivative(FLOAT64, args_above, above[node.index]) != derivative(
+                FLOAT64, args_below, below[node.index]
+            ):
+                return f"{node.op.symbol} at {node.id} ({node.text})"
+    return None
+
+
+def _differences_settle(
+    tape: Tape, bindings: Mapping[str, float], name: str, seed: float, value: float,
+    rounding: float,
+) -> bool:
+    """Whether the central difference keeps its value when the step is halved.
+
+    Where the function changes on a scale much smaller than the step (sin(1e308), whose step
+    is 6e302; tan right beside its pole), the quotient is noise, and a mismatch with it says
+    nothing about the gradient. Only asked after a mismatch, so agreeing checks cost nothing.
+    """
+    half, half_rounding, _ = finite_difference(tape, bindings, name, seed, scale=0.5)
+    if half is None:
+        return False
+    return abs(value - half) <= NUMERIC_RTOL * max(abs(value), abs(half)) + rounding + (
+        half_rounding
+    )
 
 
 def _close(ours: float, reference: float, rtol: float, atol: float) -> bool:
@@ -119,6 +216,23 @@ def _sympy_number(sp, node):
     return sp.Float(value)
 
 
+def _sympy_power(sp, base, exponent):
+    """``base**exponent``, except that an exact rational raised to a whole number whose exact
+    value would need more than ``_EXACT_POWER_BITS`` bits is taken in 30-digit floating point.
+
+    The float forward pass has already refused a power that overflows, but a tiny result is
+    finite there (2**-2**40 is 0.0) while SymPy would build it exactly: a denominator of a
+    trillion bits, which takes minutes and gigabytes. A Float base keeps it to mpmath's
+    arithmetic on exponents, which is instant and still exact to 30 digits.
+    """
+    if base.is_Rational and exponent.is_Integer and abs(base) != 1 and base != 0:
+        numerator, denominator = base.as_numer_denom()
+        bits = max(int(abs(numerator)).bit_length(), int(denominator).bit_length())
+        if bits * abs(int(exponent)) > _EXACT_POWER_BITS:
+            return sp.Pow(sp.Float(base, 30), exponent)
+    return base**exponent
+
+
 def sympy_expression(tape: Tape, seed: float):
     """seed * output as a SymPy expression, built from the tape with real symbols."""
     import sympy as sp
@@ -130,6 +244,8 @@ def sympy_expression(tape: Tape, seed: float):
             built[node.index] = symbols[node.name]
         elif node.kind == CONST:
             built[node.index] = _sympy_number(sp, node)
+        elif node.op.name == "pow":
+            built[node.index] = _sympy_power(sp, *[built[j] for j in node.inputs])
         else:
             built[node.index] = node.op.sympy(sp, *[built[j] for j in node.inputs])
     seed_value = sp.Integer(int(seed)) if float(seed).is_integer() else sp.Float(seed)
@@ -164,6 +280,14 @@ def _sympy_derivatives(tape: Tape, bindings, seed, names) -> list:
 
 
 def _child(connection, tape, bindings, seed, names, memory_bytes) -> None:
+    # Ctrl-C is the parent's to handle (it kills this process): a KeyboardInterrupt here would
+    # print a traceback. SIGINT was blocked across the fork, so none can have arrived yet.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    # SymPy recurses over the expression tree; a deep one (a tower x**x**...**x) needs more
+    # than Python's 1,000 frames. A crash of this process only skips the check.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), min(200_000, 50 * len(tape.nodes) + 1_000)))
     try:
         if memory_bytes:
             import resource
@@ -188,6 +312,19 @@ def _memory_budget() -> int | None:
         return None
 
 
+@contextlib.contextmanager
+def _sigint_held():
+    """Block SIGINT in this thread for the duration; a Ctrl-C meanwhile arrives after it."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def run_sympy(tape: Tape, bindings, seed, names, timeout: float) -> tuple[list | None, str | None]:
     """SymPy derivatives in a forked child with a deadline: (rows, None) or (None, note)."""
     limit = SYMPY_MAX_NODES.value
@@ -208,18 +345,25 @@ def run_sympy(tape: Tape, bindings, seed, names, timeout: float) -> tuple[list |
     process = context.Process(
         target=_child, args=(sender, tape, bindings, seed, names, _memory_budget()), daemon=True
     )
-    process.start()
-    sender.close()
+    started = False
     try:
+        # Ctrl-C is held back while forking, so that the child never sees it (it ignores
+        # SIGINT from its first line on) and the parent always kills a child it started.
+        with _sigint_held():
+            process.start()
+            started = True
+        sender.close()
         if not receiver.poll(timeout):
             return None, f"skipped: SymPy took longer than {timeout:g} s"
         status, payload = receiver.recv()
     except (EOFError, OSError):
         return None, "skipped: SymPy stopped without an answer"
     finally:
-        if process.is_alive():
-            process.kill()
-        process.join(1)
+        sender.close()
+        if started:
+            if process.is_alive():
+                process.kill()
+            process.join(1)
         receiver.close()
     if status != "ok":
         return None, f"skipped: {payload}"
@@ -227,6 +371,38 @@ def run_sympy(tape: Tape, bindings, seed, names, timeout: float) -> tuple[list |
 
 
 # ----------------------------------------------------------------------------- together
+INTERRUPTED_NOTE = "skipped: interrupted (Ctrl-C)"
+
+
+def _numeric_check(check: VariableCheck, tape: Tape, bindings, seed: float) -> None:
+    """Compare one gradient with central differences; fills in the check's numeric fields."""
+    name = check.name
+    value, rounding, note = finite_difference(tape, bindings, name, seed)
+    ok = None
+    if value is not None:
+        agrees = _close(check.gradient, value, NUMERIC_RTOL, NUMERIC_ATOL + rounding)
+        crossed = None
+        if not agrees and check.kink_note is None:
+            crossed = _kink_within_step(tape, bindings, name)
+        if crossed is not None:
+            value, note = None, (
+                f"skipped: the step of {_step(bindings[name]):.2g} crosses the kink of "
+                f"{crossed}, so the difference averages two slopes"
+            )
+        elif not agrees and check.kink_note is None and not _differences_settle(
+            tape, bindings, name, seed, value, rounding
+        ):
+            value, note = None, (
+                "skipped: the difference quotient changes with the step (the function "
+                f"varies faster than a step of {_step(bindings[name]):.2g} can follow)"
+            )
+        else:
+            ok = agrees or check.kink_note is not None
+            if not agrees and check.kink_note is not None:
+                note = "differs at a kink: " + check.kink_note
+    check.numeric_value, check.numeric_ok, check.numeric_note = value, ok, note
+
+
 def run_checks(
     tape: Tape,
     bindings: Mapping[str, float],
@@ -236,25 +412,46 @@ def run_checks(
     timeout: float = DEFAULT_TIMEOUT,
     use_sympy: bool = True,
 ) -> CheckReport:
-    """Compare each gradient with SymPy and with central differences."""
+    """Compare each gradient with SymPy and with central differences.
+
+    Each check has ``timeout`` seconds: SymPy's in its child process, and the finite
+    differences (two forward passes per variable, so variables x nodes in all) stop starting
+    new variables once their time is up; the rest are skipped with a note.
+    """
     names = list(gradients)
     report = CheckReport()
     kinks = kink_notes(tape, kink_nodes)
     for name in names:
-        report.variables[name] = VariableCheck(name, float(gradients[name]), kink_note=kinks.get(name))
+        report.variables[name] = VariableCheck(
+            name, float(gradients[name]), kink_note=kinks.get(name)
+        )
 
-    for name in names:
+    deadline = time.monotonic() + timeout
+    done = 0
+    try:
+        for name in names:
+            if time.monotonic() > deadline:
+                break
+            _numeric_check(report.variables[name], tape, bindings, seed)
+            done += 1
+    except KeyboardInterrupt:  # Ctrl-C: keep what is finished, skip the rest, say so
+        report.interrupted = True
+    for name in names[done:]:
         check = report.variables[name]
-        value, rounding, note = finite_difference(tape, bindings, name, seed)
-        check.numeric_value, check.numeric_note = value, note
-        if value is not None:
-            agrees = _close(check.gradient, value, NUMERIC_RTOL, NUMERIC_ATOL + rounding)
-            check.numeric_ok = agrees or check.kink_note is not None
-            if not agrees and check.kink_note is not None:
-                check.numeric_note = "differs at a kink: " + check.kink_note
+        check.numeric_value = check.numeric_ok = None
+        check.numeric_note = INTERRUPTED_NOTE if report.interrupted else (
+            f"skipped: the finite differences took longer than {timeout:g} s "
+            "(--check-timeout; --wrt picks fewer variables)"
+        )
 
-    if use_sympy:
-        rows, note = run_sympy(tape, bindings, seed, names, timeout)
+    if use_sympy and report.interrupted:
+        report.sympy_note = INTERRUPTED_NOTE
+    elif use_sympy:
+        try:
+            rows, note = run_sympy(tape, bindings, seed, names, timeout)
+        except KeyboardInterrupt:  # the child is gone (run_sympy kills it on the way out)
+            rows, note = None, INTERRUPTED_NOTE
+            report.interrupted = True
         report.sympy_note = note
         for name, text, value, row_note in rows or ():
             check = report.variables[name]

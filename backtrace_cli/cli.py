@@ -19,6 +19,7 @@ from .errors import (
     BacktraceError,
     BindingError,
     UsageError,
+    visible,
 )
 from .options import BINDINGS_HELP, EXPRESSION_CONTEXT, expression_inputs
 
@@ -41,7 +42,9 @@ class BacktraceGroup(click.Group):
 
 
 def report_error(error: BacktraceError) -> None:
-    click.echo(f"Error: {error.render()}", err=True)
+    # Messages quote what the user typed; a control character in it must not reach the
+    # terminal raw (an escape sequence from a pasted expression could rewrite the screen).
+    click.echo(f"Error: {visible(error.render())}", err=True)
 
 
 # ----------------------------------------------------------------------------- values
@@ -51,7 +54,10 @@ def parse_number(text: str, what: str) -> float:
     if _NUMBER.fullmatch(stripped):
         value = float(stripped)
         if value in (float("inf"), float("-inf")):
-            raise BindingError(f"{what}: {text} is too large for a float")
+            raise BindingError(
+                f"{what}: {text} is too large for a float",
+                "values must be at most about 1.8e308 in size",
+            )
         return value
     lowered = stripped.lower().lstrip("+-")
     if lowered in ("nan", "inf", "infinity"):
@@ -89,32 +95,69 @@ def parse_bindings(arguments: tuple[str, ...]) -> dict[str, float]:
                 f"unexpected argument '{argument}'",
                 "give values as name=VALUE or --name VALUE, after the expression",
             )
+        if not name:
+            raise BindingError(
+                f"the binding '{argument}' has no variable name", "write name=VALUE, e.g. x=2"
+            )
         if not _NAME.fullmatch(name) or name.startswith("__"):
-            raise BindingError(f"'{name}' is not a valid variable name")
+            raise BindingError(
+                f"'{name}' is not a valid variable name",
+                "a name is ASCII letters, digits and '_', not starting with a digit or '__' "
+                "(e.g. x, w1, y_hat)",
+            )
         if name in bindings:
-            raise BindingError(f"the variable '{name}' is given twice")
+            raise BindingError(
+                f"the variable '{name}' is given twice", "give each variable one value"
+            )
         bindings[name] = parse_number(text, where)
     return bindings
 
 
 def read_expression(text: str) -> str:
-    """EXPR itself, or stdin for ``-``, or a file's contents for ``@FILE``."""
+    """EXPR itself, or stdin for ``-``, or a file's contents for ``@FILE``.
+
+    No more than the length limit (and one character) is read, so ``@/dev/zero`` or an endless
+    pipe ends in a LimitError at once instead of filling the memory.
+    """
+    from .limits import MAX_LENGTH
+
+    limit = MAX_LENGTH.value
     if text == "-":
-        return click.get_text_stream("stdin").read()
+        return _within_length(click.get_text_stream("stdin").read(limit + 1), "stdin", limit)
     if text.startswith("@") and len(text) > 1:
         path = text[1:]
         try:
             with open(path, encoding="utf-8") as handle:
-                return handle.read()
+                return _within_length(handle.read(limit + 1), path, limit)
         except FileNotFoundError:
-            raise UsageError(f"cannot read {path}: no such file") from None
+            raise UsageError(
+                f"cannot read {path}: no such file",
+                "an EXPR that starts with '@' names a file to read the expression from",
+            ) from None
         except IsADirectoryError:
             raise UsageError(f"cannot read {path}: it is a directory") from None
         except UnicodeDecodeError as exc:
-            raise UsageError(f"cannot read {path}: not UTF-8 text ({exc.reason})") from None
+            raise UsageError(
+                f"cannot read {path}: not UTF-8 text ({exc.reason} at byte {exc.start})",
+                "save the file as UTF-8",
+            ) from None
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror}") from None
     return text
+
+
+def _within_length(content: str, where: str, limit: int) -> str:
+    if len(content) > limit:
+        from .errors import LimitError, Span
+        from .limits import MAX_LENGTH
+
+        raise LimitError(
+            f"the expression in {where} is too long (more than {limit:,} characters)",
+            content[:200],
+            Span(0, 1),
+            f"raise it with {MAX_LENGTH.env}",
+        )
+    return content
 
 
 def stdout_console():
@@ -122,6 +165,13 @@ def stdout_console():
     from rich.console import Console
 
     return Console(highlight=False)
+
+
+def _not_nan(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    # FloatRange lets nan through: it is neither below the minimum nor above the maximum.
+    if value != value:
+        raise click.BadParameter("nan is not a number of seconds; give e.g. 5", ctx, param)
+    return value
 
 
 # ----------------------------------------------------------------------------- commands
@@ -157,8 +207,10 @@ Exit codes: 0 ok, 1 a cross-check disagreed, 2 bad input, 130 interrupted."""
 @click.option("--wrt", metavar="A,B", help="Report only these variables (default: all).")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Cross-check every gradient against SymPy and finite differences.")
-@click.option("--check-timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
-              metavar="SECONDS", help="Time allowed for the SymPy check before it is skipped.")
+@click.option("--check-timeout", type=click.FloatRange(min=0.1, max=86_400), default=5.0,
+              show_default=True, metavar="SECONDS", callback=_not_nan,
+              help="Time allowed for each cross-check (SymPy, finite differences) before "
+                   "the rest of it is skipped with a note (at most a day).")
 @click.option("--format", "output_format",
               type=click.Choice(["table", "json", "markdown", "latex"]), default="table",
               show_default=True, help="Output for people, scripts, or course notes.")
@@ -199,6 +251,11 @@ def grad(expr, bindings, seed, wrt, check, check_timeout, output_format, graph_p
         print_grad(explanation, stdout_console())
     if explanation.check is not None and not explanation.check.ok:
         sys.exit(1)
+    if explanation.check is not None and explanation.check.interrupted:
+        # Ctrl-C during the cross-checks: the gradients were finished and are reported above.
+        click.echo("Interrupted: the cross-checks were cut short; the gradients above are "
+                   "complete.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 def _register_commands() -> None:

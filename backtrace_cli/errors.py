@@ -156,6 +156,30 @@ class DivergedError(BacktraceError):
     exit_code = EXIT_UNTRUSTED
 
 
+# Characters that act on a terminal instead of showing: control characters (ESC, NUL, a lone
+# carriage return), format characters (bidirectional overrides, zero-width spaces: "Trojan
+# Source", CVE-2021-42574), line and paragraph separators, and lone surrogates.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+def is_unsafe_character(char: str) -> bool:
+    """Whether printing ``char`` could move the cursor, reorder text or drive the terminal."""
+    import unicodedata
+
+    return unicodedata.category(char) in _UNSAFE_CATEGORIES
+
+
+def visible(text: str) -> str:
+    """``text`` safe to print on a terminal: every unsafe character (see
+    ``is_unsafe_character``) becomes U+FFFD, one column wide, so pasted input can neither
+    drive the terminal nor shift a caret. Line breaks and tabs stay."""
+    if text.isprintable():
+        return text
+    return "".join(
+        "\ufffd" if char not in "\n\t" and is_unsafe_character(char) else char for char in text
+    )
+
+
 def did_you_mean(name: str, candidates) -> str | None:
     """A 'did you mean ...?' hint when a close candidate exists, else None."""
     import difflib

@@ -49,7 +49,12 @@ def write_atomic(path: str, data: bytes) -> None:
     A file that cannot be written is an ``OutputError`` (exit 2) and leaves nothing behind.
     """
     folder = os.path.dirname(os.path.abspath(path))
-    temp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
+    # The name is cut so that the temporary name stays within NAME_MAX (255 bytes) whenever
+    # the target's own name does: a 250-character file name must not fail for its temp file.
+    stem = os.path.basename(path).encode("utf-8", "surrogateescape")[:200].decode(
+        "utf-8", "ignore"
+    )
+    temp = os.path.join(folder, f".{stem}.{secrets.token_hex(4)}.tmp")
     if os.path.isdir(path):
         raise OutputError(f"cannot write {path}: it is a directory")
     try:

@@ -19,14 +19,27 @@ class Limit:
 
     @property
     def value(self) -> int:
+        """The limit in force: the environment variable if it is set, else the default.
+
+        A value that is not a whole number above 0 is an error rather than silently the
+        default: someone who sets ``BACKTRACE_MAX_DEPTH=5k`` wants to know it did nothing.
+        """
         raw = os.environ.get(self.env)
-        if raw is None:
+        if raw is None or not raw.strip():
             return self.default
         try:
-            value = int(raw)
+            value = int(raw.strip())
         except ValueError:
-            return self.default
-        return value if value > 0 else self.default
+            value = 0
+        if value <= 0:
+            from .errors import UsageError
+
+            raise UsageError(
+                f"{self.env}={raw!r} is not a whole number above 0 (the limit on {self.what}; "
+                f"default {self.default:,})",
+                f"for example {self.env}={self.default * 10}, or unset it",
+            )
+        return value
 
 
 MAX_LENGTH = Limit("length", "BACKTRACE_MAX_LENGTH", 5_000_000, "characters in an expression")

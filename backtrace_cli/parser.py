@@ -25,7 +25,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from .errors import LimitError, ParseError, Span, did_you_mean
+from .errors import LimitError, ParseError, Span, did_you_mean, is_unsafe_character
 from .limits import MAX_DEPTH, MAX_LENGTH, MAX_STATEMENTS
 from .ops import BY_NAME, FUNCTIONS, INFIX, PREC_ATOM, PREC_UNARY, PREFIX
 
@@ -119,6 +119,31 @@ def _describe_character(char: str) -> str:
     return f"unexpected character {char!r}"
 
 
+def _check_printable(source: str, start: int, text: str) -> None:
+    """White space and comments may hold any text a person can read, but no character that
+    acts on a terminal: every table prints the expression, comments included (an escape
+    sequence would rewrite the screen, a lone carriage return overwrite the line, a
+    bidirectional override show other code than what runs). Tabs and CRLF line ends are fine.
+    """
+    for offset, char in enumerate(text):
+        if char == "\t" or not is_unsafe_character(char):
+            continue
+        at = start + offset
+        if char == "\r" and (at + 1 == len(source) or source[at + 1] == "\n"):
+            continue  # the first half of a CRLF line end
+        name = unicodedata.name(char, None)
+        what = f"U+{ord(char):04X} {name}" if name else f"U+{ord(char):04X}, a control character"
+        where = "a comment" if text[0] == "#" else "the expression"
+        raise ParseError(
+            f"{where} holds {char!r} ({what}), which would act on the terminal when the "
+            "expression is printed",
+            source,
+            Span(at, at + 1),
+            "a lone carriage return: end lines with \\n or \\r\\n" if char == "\r"
+            else "remove it" + (" from the comment" if text[0] == "#" else ""),
+        )
+
+
 def tokenize(source: str) -> list[Token]:
     """Split ``source`` into tokens; a character that fits no token is a ParseError."""
     tokens: list[Token] = []
@@ -165,6 +190,8 @@ def tokenize(source: str) -> list[Token]:
             tokens.append(Token("OP", text, position))
         elif kind in ("sep", "newline"):
             tokens.append(Token("SEP", text, position))
+        elif not text.isprintable():  # white space other than ' ', or a comment
+            _check_printable(source, position, text)
         position = found.end()
     tokens.append(Token("END", "", length))
     return tokens
@@ -176,7 +203,7 @@ class _Parser:
         self.source = source
         self.tokens = tokenize(source)
         self.index = 0
-        self.depth = 0
+        self.depth = -1  # the outermost expression is level 0: N parentheses are N levels
         self.max_depth = MAX_DEPTH.value
 
     # -- helpers
@@ -312,7 +339,9 @@ class _Parser:
             return Apply(op.name, (operand,), Span(token.start, operand.span.end))
         if token.kind == "OP" and token.text == "=":
             raise self.error(
-                "unexpected '='", token.span, "assignments are 'name = expression', one per statement"
+                "unexpected '='",
+                token.span,
+                "assignments are 'name = expression', one per statement",
             )
         raise self.error(f"expected a value, found {self.describe(token)}", token.span)
 
@@ -379,8 +408,9 @@ def parse(source: str) -> Program:
             f"raise it with {MAX_LENGTH.env}",
         )
     parser = _Parser(source)
-    # Each nesting level costs a few Python frames; make room for the configured depth.
-    needed = parser.max_depth * 4 + 200
+    # Each nesting level costs a few Python frames; make room for the configured depth (no
+    # text nests deeper than it is long, which also keeps a huge setting within a C int).
+    needed = min(parser.max_depth, len(source)) * 4 + 200
     if sys.getrecursionlimit() < needed:
         sys.setrecursionlimit(needed)
     return parser.program()

@@ -9,7 +9,7 @@ import time
 
 import click
 
-from .errors import EXIT_INTERRUPTED, EXIT_UNTRUSTED, UsageError
+from .errors import EXIT_INTERRUPTED, DivergedError, UsageError
 
 TRAIN_EPILOG = """\b
 Examples:
@@ -43,17 +43,42 @@ def _positive(value: float, option: str, upper: float | None = None) -> float:
     return value
 
 
+# A parameters file holds a name and a number per parameter; reading stops beyond this size,
+# so --init /dev/zero (or a mistaken huge file) cannot fill the memory.
+INIT_MAX_CHARACTERS = 64 * 1024 * 1024
+
+
 def _read_init(path: str) -> dict[str, float]:
     try:
         with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
+            text = handle.read(INIT_MAX_CHARACTERS + 1)
+        if len(text) > INIT_MAX_CHARACTERS:
+            raise UsageError(
+                f"--init {path}: the file is larger than {INIT_MAX_CHARACTERS:,} characters, "
+                "too large for a parameters file",
+                'expected {"params": {name: value}}, as --save writes it',
+            )
+        document = json.loads(text)
     except FileNotFoundError:
         raise UsageError(f"--init {path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--init {path}: cannot read it ({exc})") from None
+    except IsADirectoryError:
+        raise UsageError(f"--init {path}: it is a directory, not a JSON file") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"--init {path}: not UTF-8 text (byte {exc.start}: {exc.reason})",
+            'expected a JSON file such as {"params": {"w": 0.5}}, as --save writes it',
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"--init {path}: cannot read it ({exc.strerror or exc})") from None
     except json.JSONDecodeError as exc:
         raise UsageError(
-            f"--init {path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            f"--init {path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+            'expected {"params": {name: value}}, as --save writes it',
+        ) from None
+    except RecursionError:  # [[[[...]]]] nested thousands deep
+        raise UsageError(
+            f"--init {path}: the JSON is nested too deeply to read",
+            'expected {"params": {name: value}}, as --save writes it',
         ) from None
     params = document.get("params", document) if isinstance(document, dict) else None
     if not isinstance(params, dict):
@@ -67,7 +92,10 @@ def _read_init(path: str) -> dict[str, float]:
             except OverflowError:
                 number = None
         if number is None or not math.isfinite(number):
-            raise UsageError(f"--init {path}: the value of '{name}' is not a finite number")
+            raise UsageError(
+                f"--init {path}: the value of '{name}' is not a finite number",
+                "write a number such as 0.5",
+            )
         out[str(name)] = number
     return out
 
@@ -81,8 +109,12 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, float]:
             raise UsageError(f"--param '{item}': write NAME=VALUE, e.g. --param w=0.5")
         name, text = item.split("=", 1)
         name = name.strip()
+        if not name:
+            raise UsageError(f"--param '{item}': the parameter's name is missing",
+                             "write NAME=VALUE, e.g. --param w=0.5")
         if name in params:
-            raise UsageError(f"--param: the parameter '{name}' is given twice")
+            raise UsageError(f"--param: the parameter '{name}' is given twice",
+                             "give each parameter one start value")
         params[name] = parse_number(text, f"--param {name}")
     return params
 
@@ -171,7 +203,10 @@ def _initial_values(problem, given: dict[str, float], init: dict[str, float]) ->
             if name in problem.params:
                 continue
             if name in problem.inputs or name == problem.target:
-                raise UsageError(f"{source}: '{name}' is a column of the data, not a parameter")
+                raise UsageError(
+                    f"{source}: '{name}' is a column of the data, not a parameter",
+                    "columns are read from the CSV; only parameters take start values",
+                )
             raise UsageError(
                 f"{source}: the model has no parameter '{name}' "
                 f"(its parameters: {', '.join(problem.params)})",
@@ -290,7 +325,8 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
     if explain_step is not None and explain_step > planned_updates:
         raise UsageError(
             f"--explain-step {explain_step}: training makes only {planned_updates:,} updates "
-            f"({epochs:,} epoch(s) of {-(-dataset.rows // rows_per_update):,})"
+            f"({epochs:,} epoch(s) of {-(-dataset.rows // rows_per_update):,})",
+            f"pick an update between 1 and {planned_updates:,}",
         )
     before = [predict(problem, initial, values, dtype) for values in predictions_in]
 
@@ -373,15 +409,14 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
         rate = result.rows * len(result.history) / elapsed if elapsed > 0 else 0.0
         click.echo(f"{result.updates:,} updates in {elapsed:.3g} s ({rate:,.0f} rows/s)", err=True)
     if result.divergence is not None:
+        # After the report: what was finished is on stdout; the error (exit 1) says where.
         d = result.divergence
-        click.echo(
-            f"Error: training diverged at epoch {d.epoch}, update {d.update} (data row {d.row}): "
+        raise DivergedError(
+            f"training diverged at epoch {d.epoch}, update {d.update} (data row {d.row}): "
             f"{d.reason}\n  the last finite parameters: "
-            + ", ".join(f"{k}={v!r}" for k, v in result.params.items())
-            + "\n  hint: try a smaller --lr",
-            err=True,
+            + ", ".join(f"{k}={v!r}" for k, v in result.params.items()),
+            "try a smaller --lr",
         )
-        sys.exit(EXIT_UNTRUSTED)
     if result.interrupted:
         click.echo(
             f"Interrupted after {len(result.history)} finished epoch(s); "
@@ -416,4 +451,7 @@ def _explain(problem, captured, console) -> None:
     console.print(note, markup=False)
     explanation = explain(problem.tape, captured.bindings, 1.0, problem.params, check=True)
     print_grad(explanation, console)
+    if explanation.check is not None and explanation.check.interrupted:
+        click.echo("Interrupted: the cross-checks of --explain-step were cut short.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
 

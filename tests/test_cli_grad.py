@@ -469,7 +469,10 @@ def test_tower_of_powers_is_a_domain_error_not_a_hang():
 def test_missing_file(tmp_path):
     missing = tmp_path / "missing.txt"
     stderr = assert_bad_input(invoke("grad", f"@{missing}", "x=1"))
-    assert stderr == f"Error: cannot read {missing}: no such file\n"
+    assert stderr == (
+        f"Error: cannot read {missing}: no such file\n"
+        "  hint: an EXPR that starts with '@' names a file to read the expression from\n"
+    )
 
 
 def test_a_directory_is_not_a_file(tmp_path):
