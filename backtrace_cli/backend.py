@@ -89,6 +89,18 @@ class FloatBackend:
     def number(value: float) -> float:
         return float(value)
 
+    # Reductions and transposes of a scalar are the scalar itself (arrays need NumPy).
+    @staticmethod
+    def sum(value: float) -> float:
+        return value
+
+    mean = sum
+    transpose = sum
+
+    @staticmethod
+    def size(value: float) -> int:
+        return 1
+
 
 FLOAT64 = FloatBackend()
 
@@ -154,6 +166,65 @@ class NumpyBackend:
 
     def number(self, value):
         return self.np.asarray(value, dtype=self.dtype)[()]
+
+    # ------------------------------------------------------------------ array ops
+    def matmul(self, a, b):
+        return self._scalar(self.np.matmul(a, b))
+
+    def _as_matrices(self, g, a, b):
+        """a and b as matrices (a vector a is a row, a vector b a column), and g to match."""
+        a2 = a if a.ndim == 2 else a[None, :]
+        b2 = b if b.ndim == 2 else b[:, None]
+        g2 = self.np.reshape(g, (a2.shape[0], b2.shape[1]))
+        return g2, a2, b2
+
+    def matmul_vjp_a(self, g, a, b):
+        """d(a @ b)/da applied to g: g @ b.T (an outer product g ⊗ b for matrix @ vector)."""
+        g2, _, b2 = self._as_matrices(g, a, b)
+        return self.np.reshape(g2 @ b2.T, a.shape)
+
+    def matmul_vjp_b(self, g, a, b):
+        """d(a @ b)/db applied to g: a.T @ g."""
+        g2, a2, _ = self._as_matrices(g, a, b)
+        return self.np.reshape(a2.T @ g2, b.shape)
+
+    def sum(self, a):
+        return self.np.sum(a, dtype=self.dtype)[()]
+
+    def mean(self, a):
+        return self.np.mean(a, dtype=self.dtype)[()]
+
+    def size(self, a) -> int:
+        return int(self.np.size(a))
+
+    def transpose(self, a):
+        return self.np.transpose(a)
+
+    def stack(self, args):
+        return self.np.stack([self.np.asarray(arg, dtype=self.dtype) for arg in args])
+
+    def spread(self, g, like):
+        """g (a scalar) copied to every element of an array shaped like ``like``."""
+        return self.np.broadcast_to(self.np.asarray(g, dtype=self.dtype), self.np.shape(like))
+
+    def fit(self, value, shape: tuple):
+        """A gradient brought to an input's shape: summed over the axes broadcasting added
+        or stretched (the reverse of broadcasting), or spread over an array it came from."""
+        np = self.np
+        current = np.shape(value)
+        if current == shape:
+            return value
+        if len(current) < len(shape) or any(
+            c < s for c, s in zip(current[len(current) - len(shape):], shape)
+        ):
+            return np.broadcast_to(value, shape)
+        extra = len(current) - len(shape)
+        if extra:
+            value = np.sum(value, axis=tuple(range(extra)))
+        axes = tuple(i for i, size in enumerate(shape) if size == 1 and value.shape[i] != 1)
+        if axes:
+            value = np.sum(value, axis=axes, keepdims=True)
+        return value[()] if shape == () else value
 
 
 _NUMPY_BACKENDS: dict[str, NumpyBackend] = {}

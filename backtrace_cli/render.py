@@ -25,12 +25,63 @@ CROSS_MARK = "✗"
 
 
 def number(value) -> str:
-    """Shortest round-trip text of a number: 6, 0.7071067811865476, 1e-05."""
+    """Shortest round-trip text of a number: 6, 0.7071067811865476, 1e-05; an array compactly."""
+    if getattr(value, "ndim", 0) > 0:
+        return compact_array(value)
     return format_number(float(value))
+
+
+# An array in a table shows 4 significant digits, and at most this many elements per axis
+# (the first and last ones around "…"); JSON always has every element in full.
+ARRAY_EDGE_ITEMS = 3
+ARRAY_THRESHOLD = 36
+
+
+def compact_array(value) -> str:
+    """[[0.1966, 0.3932], [0.2288, 0.4576]]: nested lists, rounded, cut in the middle."""
+    import numpy
+
+    text = numpy.array2string(
+        numpy.asarray(value, dtype=float),
+        separator=", ",
+        threshold=ARRAY_THRESHOLD,
+        edgeitems=ARRAY_EDGE_ITEMS,
+        max_line_width=10**9,
+        formatter={"float_kind": _short},
+    )
+    return " ".join(text.split()).replace("...", "…")
+
+
+def _short(value: float) -> str:
+    text = f"{value:.4g}"
+    return text
+
+
+def shape_cell(explanation: Explanation, index: int) -> str:
+    """A node's shape for the shape column: '2x3', '2', or 'scalar'."""
+    from .ops import shape_text
+
+    return shape_text(explanation.shapes[index]) if explanation.shapes is not None else ""
+
+
+def value_json(value) -> str:
+    """A value as JSON text: a number, or nested lists for an array."""
+    if getattr(value, "ndim", 0) > 0:
+        return json.dumps(value.tolist())
+    return repr(float(value))
+
+
+def plain(value):
+    """A value as plain data for json.dumps: a float, or nested lists."""
+    if getattr(value, "ndim", 0) > 0:
+        return value.tolist()
+    return float(value)
 
 
 def approx(value) -> str:
     """Ten significant digits, for values that are estimates (finite differences)."""
+    if getattr(value, "ndim", 0) > 0:
+        return compact_array(value)
     return f"{float(value):.10g}"
 
 
@@ -47,10 +98,15 @@ def rule_text(explanation: Explanation, node_index: int, input_index: int) -> st
     """The local derivative's formula, e.g. 'w' for d(x*w)/dx or 'cos(x)' for d(sin x)/dx."""
     node = explanation.tape.nodes[node_index]
     position = node.inputs.index(input_index)
-    names = {"out": explanation.labels[node_index]}
+    names = {"out": explanation.labels[node_index], "position": position}
     for key, j in zip("ab", node.inputs):
         names[key] = reference(explanation, j)
-    return node.op.derivative_text[position].format(**names)
+    op = node.op
+    template = op.derivative_text[0 if op.variadic else position]
+    if op.derivative_text_for is not None and explanation.shapes is not None:
+        shapes = tuple(explanation.shapes[j] for j in node.inputs)
+        template = op.derivative_text_for(position, shapes)
+    return template.format(**names)
 
 
 def input_ids(explanation: Explanation, index: int) -> str:
@@ -69,6 +125,11 @@ def chain_rule_line(explanation: Explanation, rule: ChainRule) -> str:
         f"d{loss}/d{explanation.labels[t.node]} · d{explanation.labels[t.node]}/d{target}"
         for t in shown
     )
+    if explanation.shapes is not None:  # arrays: the products that flow back, summed
+        shape = shape_cell(explanation, rule.target)
+        values = " + ".join(number(t.product) for t in shown)
+        return (f"d{loss}/d{target} ({shape}) = {symbols}{tail} = {values}{tail} = "
+                f"{number(rule.total)}")
     values = " + ".join(f"{number(t.upstream)} · {number(t.local)}" for t in shown)
     return f"d{loss}/d{target} = {symbols}{tail} = {values}{tail} = {number(rule.total)}"
 
@@ -105,6 +166,8 @@ def check_cells(explanation: Explanation, name: str) -> tuple[str, str, str, str
         return "", "", "", ""
     check = report.variables[name]
     derivative = check.sympy_derivative if check.sympy_derivative is not None else "–"
+    if getattr(check.gradient, "ndim", 0) > 0 and check.sympy_derivative is not None:
+        derivative = "one per element (--format json)"
     if len(derivative) > 60:
         derivative = derivative[:57] + "..."
     sympy_value = number(check.sympy_value) if check.sympy_value is not None else "–"
@@ -165,17 +228,19 @@ def print_grad(explanation: Explanation, console) -> None:
             result.add_row(*row(i))
 
     # 1. Forward: the evaluation trace.
+    arrays = explanation.shapes is not None  # arrays get a shape column
     forward_table = table(
         f"Forward pass: {one_line(tape.source)}",
         [("id", "left"), ("name", "left"), ("op", "left"), ("inputs", "left"),
-         ("expression", "left"), ("value", "right")],
+         ("expression", "left")] + ([("shape", "left")] if arrays else []) + [("value", "right")],
     )
 
     def forward_row(i: int) -> list[str]:
         node = tape.nodes[i]
         name = labels[i] if (node.name is not None or i == tape.output) else ""
         inputs = input_ids(explanation, i)
-        return [node.id, name, node.op_name, inputs, node.text, number(values[i])]
+        shape = [shape_cell(explanation, i)] if arrays else []
+        return [node.id, name, node.op_name, inputs, node.text, *shape, number(values[i])]
 
     fill(forward_table, len(tape.nodes), forward_row)
     console.print(forward_table)
@@ -187,16 +252,19 @@ def print_grad(explanation: Explanation, console) -> None:
     edges = explanation.edges
     backward_table = table(
         f"Backward pass: seed {seed_line(explanation)}",
-        [("node", "left"), ("input", "left"), (f"upstream d{loss}/dnode", "right"),
-         ("local dnode/dinput", "left"), ("", "right"), ("product", "right")],
+        [("node", "left"), ("input", "left")] + ([("shape", "left")] if arrays else [])
+        + [(f"upstream d{loss}/dnode", "right"),
+           ("local dnode/dinput", "left"), ("", "right"), ("product", "right")],
     )
 
     def backward_row(k: int) -> list[str]:
         edge = edges[k]
+        shape = [shape_cell(explanation, edge.input)] if arrays else []
         return [
             f"{tape.nodes[edge.node].id} {labels[edge.node]}".strip()
             if labels[edge.node] != tape.nodes[edge.node].id else tape.nodes[edge.node].id,
             labels[edge.input],
+            *shape,
             number(edge.upstream),
             f"d{labels[edge.node]}/d{labels[edge.input]} = "
             + rule_text(explanation, edge.node, edge.input),
@@ -226,7 +294,8 @@ def print_grad(explanation: Explanation, console) -> None:
 
     # 4. Gradients with their cross-checks.
     checked = explanation.check is not None
-    columns = [("variable", "left"), (f"d{loss}/dvariable", "right")]
+    columns = [("variable", "left")] + ([("shape", "left")] if arrays else []) + [
+        (f"d{loss}/dvariable", "right")]
     if checked:
         columns += [("SymPy derivative", "left"), ("SymPy value", "right"),
                     ("finite difference", "right"), ("check", "center")]
@@ -235,7 +304,8 @@ def print_grad(explanation: Explanation, console) -> None:
 
     def gradient_row(i: int) -> list[str]:
         name = names[i]
-        row = [name, number(explanation.gradients[name])]
+        shape = [shape_cell(explanation, tape.variable_nodes[name])] if arrays else []
+        row = [name, *shape, number(explanation.gradients[name])]
         if checked:
             row += list(check_cells(explanation, name))
         return row
@@ -268,6 +338,8 @@ def _grad_json_text(explanation: Explanation) -> str:
     nodes = tape.nodes
     values = explanation.values
     ids = [f'"{node.id}"' for node in nodes]
+    if explanation.shapes is not None:
+        return _array_json_text(explanation)
 
     def text(value) -> str:
         return quote(value) if value is not None else "null"
@@ -311,6 +383,47 @@ def _grad_json_text(explanation: Explanation) -> str:
     return "{" + ",".join(parts) + "}"
 
 
+def _array_json_text(explanation: Explanation) -> str:
+    """The JSON object for a program with arrays: the same keys as for scalars, every value a
+    number or nested lists, and a ``shape`` on every forward row and per gradient."""
+    tape = explanation.tape
+    nodes = tape.nodes
+    values = explanation.values
+    shapes = explanation.shapes
+
+    def edge(e) -> dict:
+        return {"node": nodes[e.node].id, "input": nodes[e.input].id, "upstream": plain(e.upstream),
+                "local": plain(e.local), "product": plain(e.product),
+                "rule": rule_text(explanation, e.node, e.input)}
+
+    document = {
+        "expression": tape.source,
+        "bindings": {name: plain(value) for name, value in explanation.bindings.items()},
+        "seed": plain(explanation.seed),
+        "output": plain(explanation.output),
+        "output_id": nodes[tape.output].id,
+        "forward": [
+            {"id": node.id, "op": node.op_name, "inputs": [nodes[j].id for j in node.inputs],
+             "value": plain(values[node.index]), "text": node.text, "name": node.name,
+             "shape": list(shapes[node.index])}
+            for node in nodes
+        ],
+        "backward": [edge(e) for e in explanation.edges],
+        "gradients": {name: plain(value) for name, value in explanation.gradients.items()},
+        "shapes": {name: list(shapes[tape.variable_nodes[name]]) for name in tape.variables},
+        "chain_rule": [
+            {"node": nodes[rule.target].id, "name": explanation.labels[rule.target],
+             "adjoint": plain(rule.total),
+             "terms": [{"via": nodes[t.node].id, "upstream": plain(t.upstream),
+                        "local": plain(t.local), "product": plain(t.product)}
+                       for t in rule.contributions]}
+            for rule in explanation.chain_rules
+        ],
+        "check": check_document(explanation),
+    }
+    return json.dumps(document, ensure_ascii=False)
+
+
 def check_document(explanation: Explanation) -> dict | None:
     report = explanation.check
     if report is None:
@@ -320,7 +433,7 @@ def check_document(explanation: Explanation) -> dict | None:
         "sympy": {
             name: {
                 "derivative": check.sympy_derivative,
-                "value": check.sympy_value,
+                "value": _maybe_plain(check.sympy_value),
                 "ok": check.sympy_ok,
                 "note": check.sympy_note
                 or (report.sympy_note if check.sympy_value is None else None),
@@ -328,13 +441,18 @@ def check_document(explanation: Explanation) -> dict | None:
             for name, check in report.variables.items()
         },
         "numeric": {
-            name: {"value": check.numeric_value, "ok": check.numeric_ok, "note": check.numeric_note}
+            name: {"value": _maybe_plain(check.numeric_value), "ok": check.numeric_ok,
+                   "note": check.numeric_note}
             for name, check in report.variables.items()
         },
         "kinks": {
             name: check.kink_note for name, check in report.variables.items() if check.kink_note
         },
     }
+
+
+def _maybe_plain(value):
+    return None if value is None else plain(value)
 
 
 # Indented JSON is for a person reading it; past this many nodes it is written compactly.

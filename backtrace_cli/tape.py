@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .backend import FLOAT64
-from .errors import BindingError, EvaluationError, LimitError, Span, did_you_mean
-from .limits import MAX_NODES
-from .ops import CONSTANTS, PREC_ATOM, PREC_UNARY, Op
+from .errors import BindingError, EvaluationError, LimitError, ShapeError, Span, did_you_mean
+from .limits import MAX_ARRAY_ELEMENTS, MAX_NODES
+from .ops import CONSTANTS, PREC_ATOM, PREC_UNARY, SHAPE_RULES, Op, ShapeMismatch, shape_text
 from .parser import Apply, Assign, Number, Program, apply_text, format_number
 
 VAR = "var"
@@ -178,11 +178,61 @@ def check_bindings(tape: Tape, bindings: Mapping[str, Any], what: str = "binding
             )
 
 
+# ----------------------------------------------------------------------------- shapes
+def infer_shapes(tape: Tape, variable_shapes: Mapping[str, tuple]) -> list[tuple]:
+    """The shape of every node, from the variables' shapes, before anything is evaluated.
+
+    An op whose inputs do not fit (2x3 @ 2, or shapes that do not broadcast) is a ShapeError
+    with a caret under that node; an array larger than the limit is a LimitError.
+    """
+    limit = MAX_ARRAY_ELEMENTS.value
+    shapes: list[tuple] = [()] * len(tape.nodes)
+    if not any(variable_shapes.values()) and not any(
+        node.op is not None and node.op.shape_rule != "elementwise" for node in tape.nodes
+    ):
+        return shapes  # all scalars: no rule to apply (and no cost for a huge scalar graph)
+    for node in tape.nodes:
+        if node.kind == VAR:
+            shape = tuple(variable_shapes.get(node.name, ()))
+        elif node.kind == CONST:
+            shape = ()
+        else:
+            inputs = [shapes[j] for j in node.inputs]
+            try:
+                shape = SHAPE_RULES[node.op.shape_rule](*inputs)
+            except ShapeMismatch as exc:
+                where = f"node {node.id}" + (f" ('{node.name}')" if node.name else "")
+                raise ShapeError(f"{exc} at {where}: {node.text}", tape.source, node.span,
+                                 None) from None
+        size = 1
+        for n in shape:
+            size *= n
+        if size > limit:
+            raise LimitError(
+                f"{tape.label(node.index)} would have {size:,} elements ({shape_text(shape)}), "
+                f"more than the limit of {limit:,}",
+                tape.source,
+                node.span,
+                f"raise it with {MAX_ARRAY_ELEMENTS.env}",
+            )
+        shapes[node.index] = shape
+    return shapes
+
+
+def has_arrays(tape: Tape, shapes: list[tuple]) -> bool:
+    """Whether the program needs the array engine: any value that is not a scalar."""
+    return any(shapes)  # () is the only falsy shape
+
+
 # ----------------------------------------------------------------------------- sweeps
 _MATH_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
 
 
 def _value_text(value) -> str:
+    if getattr(value, "ndim", 0) > 0:
+        import numpy
+
+        return numpy.array2string(value, threshold=8, edgeitems=2, separator=", ")
     try:
         return format_number(float(value))
     except (TypeError, ValueError):
@@ -201,6 +251,7 @@ def _domain_error(
     value, args = _first_non_finite(value, args)
     call = apply_text(op, [(_value_text(a), PREC_ATOM if _as_float(a) >= 0 else PREC_UNARY)
                            for a in args])
+    value = value if getattr(value, "ndim", 0) == 0 else numpy_first_non_finite(value)
     if exc is not None:
         overflow = isinstance(exc, OverflowError)
     else:
@@ -227,7 +278,10 @@ def _first_non_finite(value, args):
         return value, list(args)
     import numpy
 
-    shape = numpy.broadcast_shapes(*(numpy.shape(x) for x in arrays))
+    try:
+        shape = numpy.broadcast_shapes(*(numpy.shape(x) for x in arrays))
+    except ValueError:  # not an elementwise op (matmul, sum): show the arrays themselves
+        return value, list(args)
     full = numpy.broadcast_to(numpy.asarray(0.0 if value is None else value), shape)
     bad = numpy.flatnonzero(~numpy.isfinite(full))
     index = numpy.unravel_index(int(bad[0]) if bad.size else 0, shape)
@@ -235,7 +289,17 @@ def _first_non_finite(value, args):
     return picked, [numpy.broadcast_to(a, shape)[index] for a in args]
 
 
+def numpy_first_non_finite(value):
+    import numpy
+
+    flat = numpy.ravel(value)
+    bad = numpy.flatnonzero(~numpy.isfinite(flat))
+    return flat[int(bad[0])] if bad.size else flat[0]
+
+
 def _as_float(value) -> float:
+    if getattr(value, "ndim", 0) > 0:
+        return 0.0
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -308,6 +372,7 @@ def backward(
     m=FLOAT64,
     record: bool = False,
     check: bool = True,
+    shapes: list[tuple] | None = None,
 ) -> Backward:
     """The reverse sweep: adjoints of every node reached, from ``seed`` at the output.
 
@@ -315,6 +380,10 @@ def backward(
     constant exponent never asks for ``log`` of a negative base. A product with a local
     derivative of exactly 1 is the upstream gradient itself (the same bits, and no pass over
     an array). ``check=False`` skips the inf/nan check of each local derivative (see forward).
+
+    ``shapes`` (from ``infer_shapes``) turns on the array rules: an elementwise product is
+    summed back to its input's shape (undoing broadcasting), and an op with vector-Jacobian
+    products (matmul, sum, transpose, [a, b]) uses them instead of upstream * local.
     """
     nodes = tape.nodes
     needs = needs_gradient(tape, wanted)
@@ -334,6 +403,10 @@ def backward(
         out = values[index]
         if record and op.is_kink(args):
             kinks.append(index)
+        if shapes is not None:
+            _array_products(tape, node, upstream, args, out, shapes, needs, adjoints,
+                            edges if record else None, check, m)
+            continue
         for position, j in enumerate(node.inputs):
             if not needs[j]:
                 continue
@@ -354,6 +427,31 @@ def backward(
             previous = adjoints[j]
             adjoints[j] = product if previous is None else previous + product
     return Backward(adjoints, edges, kinks)
+
+
+def _array_products(tape, node, upstream, args, out, shapes, needs, adjoints, edges, check, m):
+    """The reverse step of one node with array values: each input's product, in its shape."""
+    op = node.op
+    for position, j in enumerate(node.inputs):
+        if not needs[j]:
+            continue
+        rule = 0 if op.variadic else position
+        try:
+            local = op.derivatives[rule](m, args, out)
+            if check and not m.isfinite(local):
+                raise _domain_error(tape, node, args, None, position, local)
+            if op.vjps:
+                product = op.vjps[rule](m, upstream, args, out, position)
+            elif local.__class__ is float and local == 1.0:
+                product = m.fit(upstream, shapes[j])
+            else:
+                product = m.fit(upstream * local, shapes[j])
+        except _MATH_ERRORS as exc:
+            raise _domain_error(tape, node, args, exc, position) from None
+        if edges is not None:
+            edges.append(Edge(node.index, j, upstream, local, product))
+        previous = adjoints[j]
+        adjoints[j] = product if previous is None else previous + product
 
 
 def unguarded_nodes(tape: Tape) -> frozenset[int]:
