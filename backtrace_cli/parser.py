@@ -323,7 +323,9 @@ class _Parser:
             return Apply(op.name, (operand,), Span(token.start, operand.span.end))
         if token.kind == "OP" and token.text == "=":
             raise self.error(
-                "unexpected '='", token.span, "assignments are 'name = expression', one per statement"
+                "unexpected '='",
+                token.span,
+                "assignments are 'name = expression', one per statement",
             )
         raise self.error(f"expected a value, found {self.describe(token)}", token.span)
 
