@@ -199,6 +199,22 @@ def sympy_expression(tape: Tape, seed, shapes: Sequence[tuple] | None = None):
     """
     import sympy as sp
 
+    built, symbols = sympy_values(tape, shapes)
+    output = built[tape.output]
+    if hasattr(seed, "ravel") or hasattr(output, "ravel"):
+        import numpy
+
+        weights = numpy.broadcast_to(numpy.asarray(seed, dtype=float), numpy.shape(output))
+        terms = [_sympy_seed(sp, w) * o for w, o in zip(weights.ravel(), numpy.ravel(output))]
+        return sp.Add(*terms), symbols
+    return _sympy_seed(sp, seed) * output, symbols
+
+
+def sympy_values(tape: Tape, shapes: Sequence[tuple] | None = None) -> tuple[list, dict]:
+    """Every node as SymPy (an object array of expressions for an array), and the symbols:
+    {name: Symbol, or an object array of element symbols}."""
+    import sympy as sp
+
     symbols = {
         name: element_symbols(sp, name, shapes[tape.variable_nodes[name]] if shapes else ())
         for name in tape.variables
@@ -221,14 +237,7 @@ def sympy_expression(tape: Tape, seed, shapes: Sequence[tuple] | None = None):
                 built[node.index] = numpy.frompyfunc(apply, op.arity, 1)(*args)
             else:
                 built[node.index] = op.sympy(sp, *args)
-    output = built[tape.output]
-    if hasattr(seed, "ravel") or hasattr(output, "ravel"):
-        import numpy
-
-        weights = numpy.broadcast_to(numpy.asarray(seed, dtype=float), numpy.shape(output))
-        terms = [_sympy_seed(sp, w) * o for w, o in zip(weights.ravel(), numpy.ravel(output))]
-        return sp.Add(*terms), symbols
-    return _sympy_seed(sp, seed) * output, symbols
+    return built, symbols
 
 
 def _array_derivatives(sp, expression, symbols, at, name) -> tuple:
@@ -293,13 +302,13 @@ def _sympy_derivatives(tape: Tape, bindings, seed, names, shapes=None) -> list:
     return rows
 
 
-def _child(connection, tape, bindings, seed, names, memory_bytes, shapes=None) -> None:
+def _child(connection, function, args, memory_bytes) -> None:
     try:
         if memory_bytes:
             import resource
 
             resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-        connection.send(("ok", _sympy_derivatives(tape, bindings, seed, names, shapes)))
+        connection.send(("ok", function(*args)))
     except MemoryError:
         connection.send(("error", "SymPy ran out of memory"))
     except BaseException as exc:  # report, never raise, from the child
@@ -337,18 +346,24 @@ def run_sympy(
                 f"takes ({element_limit:,}; raise with {SYMPY_MAX_ELEMENTS.env}); finite "
                 "differences still checked every element"
             )
+    return in_child(_sympy_derivatives, (tape, bindings, seed, names, shapes), timeout)
+
+
+def in_child(function, args: tuple, timeout: float) -> tuple:
+    """``function(*args)`` in a forked child with a deadline and a memory limit:
+    (result, None), or (None, "skipped: ...") when it fails, runs out or takes too long.
+    ``function`` and its result must be picklable; the parent never imports SymPy."""
     import multiprocessing
 
     if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows
         try:
-            return _sympy_derivatives(tape, bindings, seed, names, shapes), None
+            return function(*args), None
         except Exception as exc:
             return None, f"skipped: SymPy failed: {exc}"
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(
-        target=_child, args=(sender, tape, bindings, seed, names, _memory_budget(), shapes),
-        daemon=True,
+        target=_child, args=(sender, function, args, _memory_budget()), daemon=True
     )
     process.start()
     sender.close()

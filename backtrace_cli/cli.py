@@ -212,6 +212,7 @@ def main() -> None:
       backtrace grad "x*w" --x 2 --w 3 --dz 5
       backtrace grad "y_hat = x*w; r = y_hat - y; loss = r**2" x=1 y=2 w=1
       backtrace train
+      backtrace simplify "W2 @ (W1 @ x + b1) + b2" W1='[[1, 2], [3, 4]]' ...
     """
 
 
@@ -282,10 +283,12 @@ def grad(expr, bindings, seed, wrt, check, check_timeout, output_format, graph_p
 def _register_commands() -> None:
     """Commands that live in modules of their own (each imports its core lazily)."""
     from .graph_command import graph
+    from .simplify_command import simplify
     from .train_command import train
 
     main.add_command(train)
     main.add_command(graph)
+    main.add_command(simplify)
 
 
 _register_commands()

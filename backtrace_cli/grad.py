@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .backend import FLOAT64
 from .check import CheckReport, run_checks
@@ -131,25 +132,36 @@ def explain(
     """
     check_bindings(tape, bindings)
     names = resolve_wrt(tape, wrt)
+    bindings, shapes, m = numeric_setting(tape, bindings)
+    seed_shape = getattr(seed, "shape", ())
+    output_shape = shapes[tape.output] if shapes is not None else ()
+    if seed_shape != output_shape:
+        raise _seed_shape_error(tape, seed_shape, output_shape)
+    if shapes is None:
+        return _explain(tape, bindings, seed, names, check, check_timeout, m, None)
+    import numpy
+
+    seed_value = numpy.asarray(seed, dtype=numpy.float64)[()]
+    with numpy.errstate(all="ignore"):  # a nan or inf is reported by the engine, by node
+        return _explain(tape, bindings, seed_value, names, check, check_timeout, m, shapes)
+
+
+def numeric_setting(tape: Tape, bindings: Mapping[str, Any]) -> tuple[dict, list | None, Any]:
+    """(bindings, shapes, back end) for a program: the bindings as they are, None and Python
+    floats when every value is a scalar; else the bindings as NumPy float64, every node's
+    shape (checked before anything is evaluated) and the NumPy back end."""
     shapes = infer_shapes(
         tape, {name: getattr(value, "shape", ()) for name, value in bindings.items()}
     )
-    seed_shape = getattr(seed, "shape", ())
-    output_shape = shapes[tape.output]
-    if seed_shape != output_shape:
-        raise _seed_shape_error(tape, seed_shape, output_shape)
     if not has_arrays(tape, shapes):
-        return _explain(tape, bindings, seed, names, check, check_timeout, FLOAT64, None)
+        return dict(bindings), None, FLOAT64
     import numpy
 
     from .backend import numpy_backend
 
-    m = numpy_backend("float64")
     arrays = {name: numpy.asarray(value, dtype=numpy.float64)[()]
               for name, value in bindings.items()}
-    seed_value = numpy.asarray(seed, dtype=numpy.float64)[()]
-    with numpy.errstate(all="ignore"):  # a nan or inf is reported by the engine, by node
-        return _explain(tape, arrays, seed_value, names, check, check_timeout, m, shapes)
+    return arrays, shapes, numpy_backend("float64")
 
 
 def _seed_shape_error(tape: Tape, seed_shape: tuple, output_shape: tuple) -> ShapeError:
