@@ -336,7 +336,7 @@ def _ops() -> tuple[Op, ...]:
            keeps_nonfinite=True, vjp_code=("m.transpose({g})",)),
         Op("stack", 1, "[", "list", PREC_ATOM, "m.stack({args})", ("1.0",),
            ("upstream[i]",), _sympy_stack, "elements of one shape", shape_rule="stack",
-           keeps_nonfinite=True, vjp_code=("{g}[{position}]",), variadic=True),
+           keeps_nonfinite=True, vjp_code=("m.unstack({g}, {position})",), variadic=True),
     )
 
 

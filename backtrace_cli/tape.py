@@ -219,6 +219,31 @@ def infer_shapes(tape: Tape, variable_shapes: Mapping[str, tuple]) -> list[tuple
     return shapes
 
 
+def batch_alignment(tape: Tape, shapes: list[tuple]) -> dict[int, tuple[int, ...]]:
+    """For a batched sweep (a batch axis in front of every value but constants): the
+    elementwise nodes whose inputs have fewer per-row axes than their output, with how many
+    axes of size 1 to insert after the batch axis of each input, so that NumPy broadcasts
+    the rows' own axes (counted from the right) and never the batch axis against them."""
+    align: dict[int, tuple[int, ...]] = {}
+    for node in tape.nodes:
+        if node.kind != OP or node.op.shape_rule != "elementwise":
+            continue
+        rank = len(shapes[node.index])
+        extra = tuple(
+            0 if tape.nodes[j].kind == CONST else rank - len(shapes[j]) for j in node.inputs
+        )
+        if any(extra):
+            align[node.index] = extra
+    return align
+
+
+def _aligned(args: list, extra: tuple[int, ...]) -> list:
+    return [
+        a if k == 0 else a.reshape(a.shape[:1] + (1,) * k + a.shape[1:])
+        for a, k in zip(args, extra)
+    ]
+
+
 def has_arrays(tape: Tape, shapes: list[tuple]) -> bool:
     """Whether the program needs the array engine: any value that is not a scalar."""
     return any(shapes)  # () is the only falsy shape
@@ -307,13 +332,18 @@ def _as_float(value) -> float:
 
 
 def forward(
-    tape: Tape, bindings: Mapping[str, Any], m=FLOAT64, checked: Collection[int] | None = None
+    tape: Tape,
+    bindings: Mapping[str, Any],
+    m=FLOAT64,
+    checked: Collection[int] | None = None,
+    align: Mapping[int, tuple[int, ...]] | None = None,
 ) -> list:
     """Evaluate every node in order; a math domain error names the node and its values.
 
     Every node is checked for inf and nan unless ``checked`` names the only nodes to check
     (the batch loops check the rest through the loss and the gradients, whose sums an inf or
     nan cannot leave, and re-run a batch in full to name the node when one shows up).
+    ``align`` is a batched sweep's ``batch_alignment``.
     """
     nodes = tape.nodes
     values: list = [None] * len(nodes)
@@ -321,6 +351,8 @@ def forward(
     for node in nodes:
         if node.kind == OP:
             args = [values[j] for j in node.inputs]
+            if align is not None and node.index in align:
+                args = _aligned(args, align[node.index])
             try:
                 value = node.op.forward(m, *args)
             except _MATH_ERRORS as exc:
@@ -373,6 +405,7 @@ def backward(
     record: bool = False,
     check: bool = True,
     shapes: list[tuple] | None = None,
+    align: Mapping[int, tuple[int, ...]] | None = None,
 ) -> Backward:
     """The reverse sweep: adjoints of every node reached, from ``seed`` at the output.
 
@@ -404,8 +437,11 @@ def backward(
         if record and op.is_kink(args):
             kinks.append(index)
         if shapes is not None:
+            extra = align.get(index) if align is not None else None
+            if extra is not None:
+                args = _aligned(args, extra)
             _array_products(tape, node, upstream, args, out, shapes, needs, adjoints,
-                            edges if record else None, check, m)
+                            edges if record else None, check, m, extra)
             continue
         for position, j in enumerate(node.inputs):
             if not needs[j]:
@@ -429,12 +465,18 @@ def backward(
     return Backward(adjoints, edges, kinks)
 
 
-def _array_products(tape, node, upstream, args, out, shapes, needs, adjoints, edges, check, m):
-    """The reverse step of one node with array values: each input's product, in its shape."""
+def _array_products(
+    tape, node, upstream, args, out, shapes, needs, adjoints, edges, check, m, extra=None
+):
+    """The reverse step of one node with array values: each input's product, in its shape
+    (``extra``: the batch alignment of its inputs, see ``batch_alignment``)."""
     op = node.op
     for position, j in enumerate(node.inputs):
         if not needs[j]:
             continue
+        shape = shapes[j]
+        if extra is not None and extra[position]:
+            shape = shape[:1] + (1,) * extra[position] + shape[1:]
         rule = 0 if op.variadic else position
         try:
             local = op.derivatives[rule](m, args, out)
@@ -443,9 +485,11 @@ def _array_products(tape, node, upstream, args, out, shapes, needs, adjoints, ed
             if op.vjps:
                 product = op.vjps[rule](m, upstream, args, out, position)
             elif local.__class__ is float and local == 1.0:
-                product = m.fit(upstream, shapes[j])
+                product = m.fit(upstream, shape)
             else:
-                product = m.fit(upstream * local, shapes[j])
+                product = m.fit(upstream * local, shape)
+            if shape is not shapes[j]:
+                product = product.reshape(shapes[j])
         except _MATH_ERRORS as exc:
             raise _domain_error(tape, node, args, exc, position) from None
         if edges is not None:
