@@ -5,6 +5,10 @@ syntax tree), with a real ``Symbol`` per variable; user text never reaches SymPy
 SymPy runs in a forked child process with a time limit and a memory limit, so a pathological
 expression ends in "skipped: ..." instead of hanging, and the finite-difference check (which
 needs nothing but the tape) always runs. The parent process never imports SymPy.
+
+For arrays both checks work element by element: a central difference for every element of
+every variable, and SymPy on NumPy object arrays of expressions with one real symbol per
+element (up to BACKTRACE_SYMPY_MAX_ELEMENTS; past that it is skipped with a note).
 """
 
 from __future__ import annotations

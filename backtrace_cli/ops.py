@@ -8,6 +8,11 @@ so the same definition serves Python floats, float32 and NumPy arrays. The engin
 special-cases an op: adding one means adding a row here (``tests/test_ops.py`` checks that
 every row is complete and every derivative against central differences and SymPy).
 
+Values may be arrays (NumPy back end): every elementwise op broadcasts as NumPy does, and
+the array ops at the end of the table (``@``, ``sum``, ``mean``, ``transpose``, ``[a, b]``)
+also carry a shape rule and one vector-Jacobian product per input (``vjp_code``), since
+their derivative is not elementwise.
+
 Each op's arithmetic is written once, as source templates (see ``Op``); ``forward(m, *args)``
 and ``derivatives[k](m, args, out)`` are compiled from them. Formulas follow PyTorch's
 ``derivatives.yaml`` where the order of rounding matters for float32 (e.g.
@@ -322,7 +327,7 @@ def _ops() -> tuple[Op, ...]:
         # Array ops (see shape_rule and vjp_code above).
         Op("matmul", 2, "@", "infix", PREC_MUL, "m.matmul({a}, {b})", ("{b}", "{a}"),
            ("upstream @ {b}ᵀ", "{a}ᵀ @ upstream"), lambda sp, a, b: a @ b,
-           "vectors or matrices whose inner sizes match", shape_rule="matmul",
+           "numbers whose products and sums fit in a float", shape_rule="matmul",
            vjp_code=("m.matmul_vjp_a({g}, {a}, {b})", "m.matmul_vjp_b({g}, {a}, {b})"),
            derivative_text_for=_matmul_text),
         Op("sum", 1, "sum", "call", PREC_ATOM, "m.sum({a})", ("1.0",), ("1 (each element)",),

@@ -439,6 +439,22 @@ def format_number(value: float) -> str:
     return repr(value)
 
 
+def format_array(value, digits: int = 4, threshold: int = 36, edge_items: int = 3) -> str:
+    """[[0.1966, 0.3932], [0.2288, 0.4576]]: an array as nested lists on one line, rounded to
+    ``digits`` significant digits, cut in the middle ("…") past ``threshold`` elements."""
+    import numpy
+
+    text = numpy.array2string(
+        numpy.asarray(value, dtype=float),
+        separator=", ",
+        threshold=threshold,
+        edgeitems=edge_items,
+        max_line_width=10**9,
+        formatter={"float_kind": lambda x: f"{x:.{digits}g}"},
+    )
+    return " ".join(text.split()).replace("...", "…")
+
+
 def wrap(text: str, precedence: int, needed: int) -> str:
     return f"({text})" if precedence < needed else text
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from json.encoder import encode_basestring as quote
 
 from .grad import ChainRule, Explanation
-from .parser import format_number
+from .parser import format_array, format_number
 from .tape import CONST, VAR
 
 # A table for a person shows at most this many rows: the first half and the last half.
@@ -39,22 +39,7 @@ ARRAY_THRESHOLD = 36
 
 def compact_array(value) -> str:
     """[[0.1966, 0.3932], [0.2288, 0.4576]]: nested lists, rounded, cut in the middle."""
-    import numpy
-
-    text = numpy.array2string(
-        numpy.asarray(value, dtype=float),
-        separator=", ",
-        threshold=ARRAY_THRESHOLD,
-        edgeitems=ARRAY_EDGE_ITEMS,
-        max_line_width=10**9,
-        formatter={"float_kind": _short},
-    )
-    return " ".join(text.split()).replace("...", "…")
-
-
-def _short(value: float) -> str:
-    text = f"{value:.4g}"
-    return text
+    return format_array(value, 4, ARRAY_THRESHOLD, ARRAY_EDGE_ITEMS)
 
 
 def shape_cell(explanation: Explanation, index: int) -> str:

@@ -7,6 +7,11 @@ assignment labels the node of its right-hand side. Both sweeps are plain loops o
 so a graph of any depth needs no recursion, and the reverse sweep accumulates adjoints with
 ``+=`` exactly as micrograd does. The same tape feeds the tables, the JSON, training and the
 graph pictures.
+
+With arrays, ``infer_shapes`` gives every node's shape before anything is evaluated, and
+the reverse sweep sums each product back to its input's shape (undoing broadcasting) or
+uses the op's vector-Jacobian products; a batched sweep (training) puts a batch axis in
+front of every value and aligns the rows' own axes (``batch_alignment``).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from .backend import FLOAT64
 from .errors import BindingError, EvaluationError, LimitError, ShapeError, Span, did_you_mean
 from .limits import MAX_ARRAY_ELEMENTS, MAX_NODES
 from .ops import CONSTANTS, PREC_ATOM, PREC_UNARY, SHAPE_RULES, Op, ShapeMismatch, shape_text
-from .parser import Apply, Assign, Number, Program, apply_text, format_number
+from .parser import Apply, Assign, Number, Program, apply_text, format_array, format_number
 
 VAR = "var"
 CONST = "const"
@@ -255,9 +260,7 @@ _MATH_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
 
 def _value_text(value) -> str:
     if getattr(value, "ndim", 0) > 0:
-        import numpy
-
-        return numpy.array2string(value, threshold=8, edgeitems=2, separator=", ")
+        return format_array(value, digits=17, threshold=8, edge_items=2)
     try:
         return format_number(float(value))
     except (TypeError, ValueError):
@@ -273,12 +276,18 @@ def _domain_error(
     non-finite ``value`` instead (for a batch, the first such element is reported).
     """
     op = node.op
-    value, args = _first_non_finite(value, args)
+    if op.shape_rule == "elementwise":  # name the first element that failed
+        value, args = _first_non_finite(value, args)
     call = apply_text(op, [(_value_text(a), PREC_ATOM if _as_float(a) >= 0 else PREC_UNARY)
                            for a in args])
-    value = value if getattr(value, "ndim", 0) == 0 else numpy_first_non_finite(value)
     if exc is not None:
         overflow = isinstance(exc, OverflowError)
+    elif getattr(value, "ndim", 0) > 0:  # an array op (matmul, sum): inf from finite inputs
+        import numpy
+
+        overflow = bool(numpy.isinf(value).any()) and all(
+            bool(numpy.isfinite(a).all()) for a in args
+        )
     else:
         # inf from finite, non-zero inputs overflowed (exp(1000)); nan, or inf from a zero
         # input (1/0, log(0), sqrt'(0)), is undefined, as the float back end says.
@@ -312,14 +321,6 @@ def _first_non_finite(value, args):
     index = numpy.unravel_index(int(bad[0]) if bad.size else 0, shape)
     picked = None if value is None else full[index]
     return picked, [numpy.broadcast_to(a, shape)[index] for a in args]
-
-
-def numpy_first_non_finite(value):
-    import numpy
-
-    flat = numpy.ravel(value)
-    bad = numpy.flatnonzero(~numpy.isfinite(flat))
-    return flat[int(bad[0])] if bad.size else flat[0]
 
 
 def _as_float(value) -> float:

@@ -317,3 +317,10 @@ def test_array_sympy_forms_work_on_object_arrays():
 def test_bad_dz_and_shape_error_classes():
     with pytest.raises(ShapeError):
         explained("W @ x", W=W, x=X)
+
+
+def test_an_overflowing_matmul_shows_its_arrays_on_one_line():
+    assert_bad_input(invoke("grad", "sum(W @ x)", "W=[[1, 2], [3, 4]]", "x=[1e308, 1e308]"),
+                     "[[1, 2], [3, 4]] @ [1e+308, 1e+308] overflows a float at node v3: W @ x")
+    assert_bad_input(invoke("grad", "sum(exp(x))", "x=[1, 1000]"),
+                     "exp(1000) overflows a float at node v2")
