@@ -468,23 +468,29 @@ def grad_markdown(explanation: Explanation) -> str:
     labels = explanation.labels
     values = explanation.values
     loss = explanation.loss_label
+    arrays = explanation.shapes is not None  # arrays get a shape column
+
+    def shape(index: int) -> list[str]:
+        return [shape_cell(explanation, index)] if arrays else []
+
     lines = [f"## Forward pass: `{one_line(tape.source, 200)}`", ""]
     lines += _md_table(
-        ["id", "name", "op", "inputs", "expression", "value"],
+        ["id", "name", "op", "inputs", "expression", *(["shape"] if arrays else []), "value"],
         (
             [node.id,
              labels[node.index] if (node.name is not None or node.index == tape.output) else "",
              node.op_name, input_ids(explanation, node.index), f"`{node.text}`",
-             number(values[node.index])]
+             *shape(node.index), number(values[node.index])]
             for node in tape.nodes
         ),
     )
     lines += ["", f"Output {labels[tape.output]} = {number(explanation.output)}", ""]
     lines += [f"## Backward pass (seed {seed_line(explanation)})", ""]
     lines += _md_table(
-        ["node", "input", f"upstream d{loss}/dnode", "local dnode/dinput", "", "product"],
+        ["node", "input", *(["shape"] if arrays else []), f"upstream d{loss}/dnode",
+         "local dnode/dinput", "", "product"],
         (
-            [labels[e.node], labels[e.input], number(e.upstream),
+            [labels[e.node], labels[e.input], *shape(e.input), number(e.upstream),
              f"`d{labels[e.node]}/d{labels[e.input]} = {rule_text(explanation, e.node, e.input)}`",
              number(e.local), number(e.product)]
             for e in explanation.edges
@@ -493,12 +499,12 @@ def grad_markdown(explanation: Explanation) -> str:
     lines += ["", "## Chain rule", "", f"- `{seed_line(explanation)}`"]
     lines += [f"- `{chain_rule_line(explanation, rule)}`" for rule in explanation.chain_rules]
     lines += ["", "## Gradients", ""]
-    headers = ["variable", f"d{loss}/dvariable"]
+    headers = ["variable", *(["shape"] if arrays else []), f"d{loss}/dvariable"]
     if explanation.check is not None:
         headers += ["SymPy derivative", "SymPy value", "finite difference", "check"]
     rows = []
     for name, value in explanation.gradients.items():
-        row = [name, number(value)]
+        row = [name, *shape(tape.variable_nodes[name]), number(value)]
         if explanation.check is not None:
             derivative, sympy_value, numeric, verdict = check_cells(explanation, name)
             row += [f"`{derivative}`" if derivative not in ("", "–") else derivative,

@@ -298,6 +298,12 @@ def test_markdown_and_latex_and_graph_work_with_arrays():
         result = invoke("grad", NETWORK, f"W={W}", f"x={X}", f"b={B}", "--format", fmt)
         assert result.exit_code == 0, result.stderr
         assert "0.1966" in result.stdout
+        if fmt == "markdown":
+            assert "| id | name | op | inputs | expression | shape | value |" in result.stdout
+            assert "| v3 | W | 2x2 | [0.1966, 0.2288] | `dv3/dW = upstream ⊗ x` |" in (
+                result.stdout)
+        else:
+            assert r"\begin{bmatrix} 0.1 & 0.2 \\ 0.3 & 0.4 \end{bmatrix}" in result.stdout
     result = invoke("graph", NETWORK, f"W={W}", f"x={X}", f"b={B}", "--format", "mermaid")
     assert result.exit_code == 0, result.stderr
 
