@@ -185,8 +185,8 @@ def _seed_shape_error(tape: Tape, seed_shape: tuple, output_shape: tuple) -> Sha
     )
 
 
-def _plain(value):
-    """A gradient for the report: a float, or a NumPy array of the variable's shape."""
+def report_value(value):
+    """A value for a report: a float, or a NumPy float64 array (a copy) of its shape."""
     if getattr(value, "ndim", 0) > 0:
         import numpy
 
@@ -194,7 +194,8 @@ def _plain(value):
     return float(value)
 
 
-def _finite(value) -> bool:
+def all_finite(value) -> bool:
+    """Whether a number, or every element of an array, is finite."""
     if getattr(value, "ndim", 0) > 0:
         import numpy
 
@@ -205,7 +206,8 @@ def _finite(value) -> bool:
 def _explain(tape, bindings, seed, names, check, check_timeout, m, shapes) -> Explanation:
     values = forward(tape, bindings, m)
     result = backward(tape, values, seed, names, m, record=True, shapes=shapes)
-    grads = {name: _plain(value) for name, value in gradients(tape, result, names, m).items()}
+    grads = {name: report_value(value)
+             for name, value in gradients(tape, result, names, m).items()}
     if shapes is not None:  # every variable's gradient has the variable's shape
         for name in names:
             shape = shapes[tape.variable_nodes[name]]
@@ -214,7 +216,7 @@ def _explain(tape, bindings, seed, names, check, check_timeout, m, shapes) -> Ex
 
                 grads[name] = numpy.zeros(shape) + grads[name] if shape else float(grads[name])
     for name, value in grads.items():
-        if not _finite(value):  # finite steps can still overflow: --dz 1e300, w=1e10
+        if not all_finite(value):  # finite steps can still overflow: --dz 1e300, w=1e10
             node = tape.nodes[tape.variable_nodes[name]]
             raise EvaluationError(
                 f"the gradient with respect to {name} overflows a float at these values "

@@ -30,6 +30,7 @@ from typing import Any
 
 from .backend import FLOAT64, batch_backend, numpy_backend
 from .errors import DataError, EvaluationError, ShapeError, UsageError, did_you_mean
+from .grad import all_finite, report_value
 from .ops import CONSTANTS, shape_text
 from .parser import Apply, Assign, Name, Program, parse, unparse
 from .tape import (
@@ -233,23 +234,6 @@ def array_shapes(problem: Problem, initial: Mapping[str, Any]) -> list[tuple] | 
     return shapes if has_arrays(problem.tape, shapes) else None
 
 
-def plain(value):
-    """A parameter or gradient for a report: a float, or a NumPy float64 array (a copy)."""
-    if getattr(value, "ndim", 0) > 0:
-        import numpy as np
-
-        return np.array(value, dtype=np.float64)
-    return float(value)
-
-
-def all_finite(value) -> bool:
-    if getattr(value, "ndim", 0) > 0:
-        import numpy as np
-
-        return bool(np.isfinite(value).all())
-    return math.isfinite(float(value))
-
-
 # ----------------------------------------------------------------------------- settings
 @dataclass(frozen=True)
 class Settings:
@@ -409,7 +393,7 @@ def train(
                     return result
                 result.history.append(record)
                 result.updates = run.update
-                result.params = {name: plain(run.params[name]) for name in problem.params}
+                result.params = {name: report_value(run.params[name]) for name in problem.params}
                 if on_epoch is not None:
                     on_epoch(record)
                 if stop.raised:
@@ -481,8 +465,8 @@ class _Run:
             for n in problem.params
         }
         self.result = TrainResult(
-            initial={n: plain(v) for n, v in self.params.items()},
-            params={n: plain(v) for n, v in self.params.items()},
+            initial={n: report_value(v) for n, v in self.params.items()},
+            params={n: report_value(v) for n, v in self.params.items()},
             rows=self.rows,
         )
         self.optimizer = Optimizer(settings, self.number, self.m)
@@ -583,7 +567,7 @@ class _Run:
                 result.captured = Captured(
                     update, epoch, first_row, count,
                     {**{n: float(data[n][start]) for n in data_names},
-                     **{n: plain(v) for n, v in self.params.items()}},
+                     **{n: report_value(v) for n, v in self.params.items()}},
                 )
             bindings.update(self.params)
             try:
@@ -592,7 +576,7 @@ class _Run:
                 if update == 1:
                     raise
                 result.divergence = Divergence(epoch, update, first_row, error.message)
-                result.params = {n: plain(v) for n, v in self.params.items()}
+                result.params = {n: report_value(v) for n, v in self.params.items()}
                 return None
             number = self.number
             batch_loss = loss_sum if self.scalar else loss_sum / number(count)
@@ -606,7 +590,7 @@ class _Run:
                 self.on_update(Update(
                     update, epoch, rows, count,
                     {n: float(data[n][start]) for n in data_names},
-                    float(batch_loss), {n: plain(g) for n, g in grads.items()},
+                    float(batch_loss), {n: report_value(g) for n, g in grads.items()},
                 ))
             if not self._step(grads, epoch, update, first_row):
                 return None
@@ -633,7 +617,7 @@ class _Run:
                     raise
                 self.result.divergence = Divergence(epoch, self.update, chunk.first + 1,
                                                     error.message)
-                self.result.params = {n: plain(v) for n, v in self.params.items()}
+                self.result.params = {n: report_value(v) for n, v in self.params.items()}
                 return None
             loss_sum = loss_sum + chunk_loss
             for name, value in chunk_grads.items():
@@ -656,7 +640,7 @@ class _Run:
         self.result.divergence = Divergence(
             epoch, update, row, f"the parameter {bad[0]} became {shown}"
         )
-        self.result.params = {n: plain(v) for n, v in before.items()}
+        self.result.params = {n: report_value(v) for n, v in before.items()}
         return False
 
     def _sweep(self, bindings: dict) -> tuple[Any, dict[str, Any]]:
