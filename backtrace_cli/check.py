@@ -5,6 +5,10 @@ syntax tree), with a real ``Symbol`` per variable; user text never reaches SymPy
 SymPy runs in a forked child process with a time limit and a memory limit, so a pathological
 expression ends in "skipped: ..." instead of hanging, and the finite-difference check (which
 needs nothing but the tape) always runs. The parent process never imports SymPy.
+
+For arrays both checks work element by element: a central difference for every element of
+every variable, and SymPy on NumPy object arrays of expressions with one real symbol per
+element (up to BACKTRACE_SYMPY_MAX_ELEMENTS; past that it is skipped with a note).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from dataclasses import dataclass, field
 
 from .backend import FLOAT64
 from .errors import BacktraceError
-from .limits import SYMPY_MAX_NODES
+from .limits import SYMPY_MAX_ELEMENTS, SYMPY_MAX_NODES
 from .ops import CONSTANTS
 from .tape import CONST, OP, VAR, Tape, forward
 
@@ -124,26 +128,73 @@ def kink_notes(tape: Tape, kink_nodes: Sequence[int]) -> dict[str, str]:
 
 
 # ----------------------------------------------------------------------------- differences
+def _weighted_output(tape: Tape, bindings, seed, m):
+    """seed * output, summed over the elements when the output is an array."""
+    output = forward(tape, bindings, m)[tape.output]
+    if getattr(output, "ndim", 0) > 0 or getattr(seed, "ndim", 0) > 0:
+        import numpy
+
+        return float(numpy.sum(seed * output))
+    return output
+
+
+def array_finite_difference(tape: Tape, bindings, name: str, seed, m):
+    """Central differences of seed * output in every element of the array ``name``:
+    (values, error bounds, note), each an array of the variable's shape."""
+    import numpy
+
+    x = bindings[name]
+    values = numpy.zeros(x.shape)
+    rounding = numpy.zeros(x.shape)
+    shifted = dict(bindings)
+    for index in numpy.ndindex(x.shape):
+        element = float(x[index])
+        step = _step(element)
+        moved = x.copy()
+        try:
+            moved[index] = element + step
+            shifted[name] = moved
+            above = _weighted_output(tape, shifted, seed, m)
+            moved = x.copy()
+            moved[index] = element - step
+            shifted[name] = moved
+            below = _weighted_output(tape, shifted, seed, m)
+        except BacktraceError:
+            where = f"{name}[{', '.join(str(i) for i in index)}]"
+            return None, None, f"skipped: the expression is undefined within {step:.2g} of {where}"
+        values[index] = (above - below) / (2 * step)
+        rounding[index] = 8 * sys.float_info.epsilon * max(abs(above), abs(below), 1.0) / step
+    return values, rounding, None
+
+
 def finite_difference(
-    tape: Tape, bindings: Mapping[str, float], name: str, seed: float, scale: float = 1.0
+    tape: Tape, bindings: Mapping[str, float], name: str, seed: float, scale: float = 1.0,
+    m=None,
 ) -> tuple[float | None, float, str | None]:
     """Central difference of seed * output in ``name``: (value, error bound, note).
 
-    ``scale`` shrinks the step (run_checks takes a second look with half the step).
+    ``scale`` shrinks the step (run_checks takes a second look with half the step); ``m`` is
+    given for a scalar variable of a program with arrays (the NumPy back end).
     """
     x = bindings[name]
     step = _step(x, scale)
     shifted = dict(bindings)
+
+    def evaluate(point):
+        shifted[name] = point
+        if m is None:
+            return forward(tape, shifted)[tape.output]
+        return _weighted_output(tape, shifted, seed, m)  # already times the seed
+
+    weight = seed if m is None else 1.0
     try:
-        shifted[name] = x + step
-        above = forward(tape, shifted)[tape.output]
-        shifted[name] = x - step
-        below = forward(tape, shifted)[tape.output]
+        above = evaluate(x + step)
+        below = evaluate(x - step)
     except BacktraceError:
         return None, 0.0, f"skipped: the expression is undefined within {step:.2g} of {name}"
-    value = seed * (above - below) / (2 * step)
+    value = weight * (above - below) / (2 * step)
     # Rounding in f(x +- h) alone can move the quotient by about eps * |f| / h.
-    rounding = 8 * sys.float_info.epsilon * max(abs(above), abs(below), 1.0) * abs(seed) / step
+    rounding = 8 * sys.float_info.epsilon * max(abs(above), abs(below), 1.0) * abs(weight) / step
     if not (math.isfinite(value) and math.isfinite(rounding)):
         return None, 0.0, "skipped: the difference quotient overflows a float"
     return value, rounding, None
@@ -203,7 +254,13 @@ def _differences_settle(
 
 
 def _close(ours: float, reference: float, rtol: float, atol: float) -> bool:
-    return abs(ours - reference) <= atol + rtol * max(abs(reference), abs(ours))
+    if getattr(ours, "ndim", 0) > 0 or getattr(reference, "ndim", 0) > 0:
+        import numpy
+
+        ours, reference = numpy.asarray(ours, float), numpy.asarray(reference, float)
+        bound = atol + rtol * numpy.maximum(numpy.abs(reference), numpy.abs(ours))
+        return bool((numpy.abs(ours - reference) <= bound).all())  # every element
+    return bool(abs(ours - reference) <= atol + rtol * max(abs(reference), abs(ours)))
 
 
 # ----------------------------------------------------------------------------- SymPy
@@ -233,33 +290,123 @@ def _sympy_power(sp, base, exponent):
     return base**exponent
 
 
-def sympy_expression(tape: Tape, seed: float):
-    """seed * output as a SymPy expression, built from the tape with real symbols."""
+def _sympy_seed(sp, seed):
+    return sp.Integer(int(seed)) if float(seed).is_integer() else sp.Float(float(seed))
+
+
+def element_symbols(sp, name: str, shape: tuple):
+    """A NumPy object array of real symbols W[0,0], W[0,1], ... (a Symbol for a scalar)."""
+    if not shape:
+        return sp.Symbol(name, real=True)
+    import numpy
+
+    symbols = numpy.empty(shape, dtype=object)
+    for index in numpy.ndindex(shape):
+        symbols[index] = sp.Symbol(f"{name}[{','.join(str(i) for i in index)}]", real=True)
+    return symbols
+
+
+def sympy_expression(tape: Tape, seed, shapes: Sequence[tuple] | None = None):
+    """seed * output as a SymPy expression, built from the tape with real symbols.
+
+    With ``shapes`` (a program with arrays) every array element is a symbol of its own and
+    the values are NumPy object arrays of SymPy expressions: ``@``, sums and broadcasting
+    then work element by element as NumPy does them, and an array output is weighted by the
+    seed's elements and summed.
+    """
     import sympy as sp
 
-    symbols = {name: sp.Symbol(name, real=True) for name in tape.variables}
+    built, symbols = sympy_values(tape, shapes)
+    output = built[tape.output]
+    if hasattr(seed, "ravel") or hasattr(output, "ravel"):
+        import numpy
+
+        weights = numpy.broadcast_to(numpy.asarray(seed, dtype=float), numpy.shape(output))
+        terms = [_sympy_seed(sp, w) * o for w, o in zip(weights.ravel(), numpy.ravel(output))]
+        return sp.Add(*terms), symbols
+    return _sympy_seed(sp, seed) * output, symbols
+
+
+def _sympy_op(sp, op, *args):
+    """One op on SymPy values; powers through _sympy_power, which bounds exact integers."""
+    if op.name == "pow":
+        return _sympy_power(sp, *args)
+    return op.sympy(sp, *args)
+
+
+def sympy_values(tape: Tape, shapes: Sequence[tuple] | None = None) -> tuple[list, dict]:
+    """Every node as SymPy (an object array of expressions for an array), and the symbols:
+    {name: Symbol, or an object array of element symbols}."""
+    import sympy as sp
+
+    symbols = {
+        name: element_symbols(sp, name, shapes[tape.variable_nodes[name]] if shapes else ())
+        for name in tape.variables
+    }
     built: list = [None] * len(tape.nodes)
     for node in tape.nodes:
         if node.kind == VAR:
             built[node.index] = symbols[node.name]
         elif node.kind == CONST:
             built[node.index] = _sympy_number(sp, node)
-        elif node.op.name == "pow":
-            built[node.index] = _sympy_power(sp, *[built[j] for j in node.inputs])
         else:
-            built[node.index] = node.op.sympy(sp, *[built[j] for j in node.inputs])
-    seed_value = sp.Integer(int(seed)) if float(seed).is_integer() else sp.Float(seed)
-    return seed_value * built[tape.output], symbols
+            args = [built[j] for j in node.inputs]
+            op = node.op
+            if op.shape_rule == "elementwise" and any(hasattr(a, "ravel") for a in args):
+                import numpy
+
+                def apply(*elements, op=op):
+                    return _sympy_op(sp, op, *elements)
+
+                built[node.index] = numpy.frompyfunc(apply, op.arity, 1)(*args)
+            else:
+                built[node.index] = _sympy_op(sp, op, *args)
+    return built, symbols
 
 
-def _sympy_derivatives(tape: Tape, bindings, seed, names) -> list:
+def _array_derivatives(sp, expression, symbols, at, name) -> tuple:
+    """One array variable: (texts as nested lists, values as nested lists or None, note)."""
+    import numpy
+
+    elements = symbols[name]
+    texts = numpy.empty(elements.shape, dtype=object)
+    values = numpy.zeros(elements.shape)
+    for index in numpy.ndindex(elements.shape):
+        derivative = sp.diff(expression, elements[index])
+        texts[index] = str(derivative)
+        try:
+            number = complex(sp.N(derivative.xreplace(at), 30))
+        except (TypeError, ValueError):
+            return None, None, "skipped: SymPy gives no number here"
+        if not (math.isfinite(number.real) and math.isfinite(number.imag)):
+            return None, None, "skipped: SymPy's derivative is undefined here"
+        if abs(number.imag) > 1e-12 * max(1.0, abs(number.real)):
+            return None, None, "skipped: SymPy's derivative is complex here"
+        values[index] = number.real
+    text = str(texts.tolist()).replace("'", "")
+    if len(text) > _DERIVATIVE_TEXT_LIMIT:
+        text = text[:_DERIVATIVE_TEXT_LIMIT] + "..."
+    return text, values.tolist(), None
+
+
+def _sympy_derivatives(tape: Tape, bindings, seed, names, shapes=None) -> list:
     """Run in the child: [(name, derivative text, value or None, note or None)]."""
     import sympy as sp
 
-    expression, symbols = sympy_expression(tape, seed)
-    at = {symbols[name]: sp.Float(float(bindings[name])) for name in tape.variables}
+    expression, symbols = sympy_expression(tape, seed, shapes)
+    at = {}
+    for name in tape.variables:
+        if hasattr(symbols[name], "ravel"):
+            for symbol, value in zip(symbols[name].ravel(), bindings[name].ravel()):
+                at[symbol] = sp.Float(float(value))
+        else:
+            at[symbols[name]] = sp.Float(float(bindings[name]))
     rows = []
     for name in names:
+        if hasattr(symbols[name], "ravel"):
+            text, value, note = _array_derivatives(sp, expression, symbols, at, name)
+            rows.append((name, text, value, note))
+            continue
         derivative = sp.diff(expression, symbols[name])
         text = str(derivative)
         if len(text) > _DERIVATIVE_TEXT_LIMIT:
@@ -279,7 +426,7 @@ def _sympy_derivatives(tape: Tape, bindings, seed, names) -> list:
     return rows
 
 
-def _child(connection, tape, bindings, seed, names, memory_bytes) -> None:
+def _child(connection, function, args, memory_bytes, recursion_limit) -> None:
     # Ctrl-C is the parent's to handle (it kills this process): a KeyboardInterrupt here would
     # print a traceback. SIGINT was blocked across the fork, so none can have arrived yet.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -287,13 +434,13 @@ def _child(connection, tape, bindings, seed, names, memory_bytes) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     # SymPy recurses over the expression tree; a deep one (a tower x**x**...**x) needs more
     # than Python's 1,000 frames. A crash of this process only skips the check.
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), min(200_000, 50 * len(tape.nodes) + 1_000)))
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), recursion_limit))
     try:
         if memory_bytes:
             import resource
 
             resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-        connection.send(("ok", _sympy_derivatives(tape, bindings, seed, names)))
+        connection.send(("ok", function(*args)))
     except MemoryError:
         connection.send(("error", "SymPy ran out of memory"))
     except BaseException as exc:  # report, never raise, from the child
@@ -325,25 +472,54 @@ def _sigint_held():
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def run_sympy(tape: Tape, bindings, seed, names, timeout: float) -> tuple[list | None, str | None]:
+def run_sympy(
+    tape: Tape, bindings, seed, names, timeout: float, shapes: Sequence[tuple] | None = None
+) -> tuple[list | None, str | None]:
     """SymPy derivatives in a forked child with a deadline: (rows, None) or (None, note)."""
     limit = SYMPY_MAX_NODES.value
+    element_limit = SYMPY_MAX_ELEMENTS.value  # read always: a nonsense value is an error
     if len(tape.nodes) > limit:
         return None, (
             f"skipped: the expression has {len(tape.nodes):,} nodes, more than the SymPy check "
             f"takes ({limit:,}; raise with {SYMPY_MAX_NODES.env})"
         )
+    if shapes is not None:
+        elements = sum(_size(shapes[tape.variable_nodes[name]]) for name in tape.variables)
+        if elements > element_limit:
+            return None, (
+                f"skipped: the variables have {elements:,} elements, more than the SymPy check "
+                f"takes ({element_limit:,}; raise with {SYMPY_MAX_ELEMENTS.env}); finite "
+                "differences still checked every element"
+            )
+    # SymPy recurses over the expression tree; a deep one (a tower x**x**...**x) needs more
+    # than Python's 1,000 frames.
+    recursion = min(200_000, 50 * len(tape.nodes) + 1_000)
+    return in_child(_sympy_derivatives, (tape, bindings, seed, names, shapes), timeout, recursion)
+
+
+def _size(shape: tuple) -> int:
+    size = 1
+    for n in shape:
+        size *= n
+    return size
+
+
+def in_child(function, args: tuple, timeout: float, recursion_limit: int = 1_000) -> tuple:
+    """``function(*args)`` in a forked child with a deadline and a memory limit:
+    (result, None), or (None, "skipped: ...") when it fails, runs out or takes too long.
+    ``function`` and its result must be picklable; the parent never imports SymPy."""
     import multiprocessing
 
     if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows
         try:
-            return _sympy_derivatives(tape, bindings, seed, names), None
+            return function(*args), None
         except Exception as exc:
             return None, f"skipped: SymPy failed: {exc}"
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(
-        target=_child, args=(sender, tape, bindings, seed, names, _memory_budget()), daemon=True
+        target=_child, args=(sender, function, args, _memory_budget(), recursion_limit),
+        daemon=True,
     )
     started = False
     try:
@@ -374,9 +550,24 @@ def run_sympy(tape: Tape, bindings, seed, names, timeout: float) -> tuple[list |
 INTERRUPTED_NOTE = "skipped: interrupted (Ctrl-C)"
 
 
-def _numeric_check(check: VariableCheck, tape: Tape, bindings, seed: float) -> None:
+def _numeric_check(
+    check: VariableCheck, tape: Tape, bindings, seed, m=None, shapes=None
+) -> None:
     """Compare one gradient with central differences; fills in the check's numeric fields."""
     name = check.name
+    if shapes is not None:  # a program with arrays: every element, on the array engine
+        if getattr(bindings[name], "ndim", 0) > 0:
+            value, rounding, note = array_finite_difference(tape, bindings, name, seed, m)
+        else:
+            value, rounding, note = finite_difference(tape, bindings, name, seed, m=m)
+        ok = None
+        if value is not None:
+            agrees = _close(check.gradient, value, NUMERIC_RTOL, NUMERIC_ATOL + rounding)
+            ok = agrees or check.kink_note is not None
+            if not agrees and check.kink_note is not None:
+                note = "differs at a kink: " + check.kink_note
+        check.numeric_value, check.numeric_ok, check.numeric_note = value, ok, note
+        return
     value, rounding, note = finite_difference(tape, bindings, name, seed)
     ok = None
     if value is not None:
@@ -411,8 +602,11 @@ def run_checks(
     kink_nodes: Sequence[int] = (),
     timeout: float = DEFAULT_TIMEOUT,
     use_sympy: bool = True,
+    m=FLOAT64,
+    shapes: Sequence[tuple] | None = None,
 ) -> CheckReport:
-    """Compare each gradient with SymPy and with central differences.
+    """Compare each gradient with SymPy and with central differences (for an array, every
+    element; ``m`` and ``shapes`` are the array engine's, see ``grad.explain``).
 
     Each check has ``timeout`` seconds: SymPy's in its child process, and the finite
     differences (two forward passes per variable, so variables x nodes in all) stop starting
@@ -422,9 +616,9 @@ def run_checks(
     report = CheckReport()
     kinks = kink_notes(tape, kink_nodes)
     for name in names:
-        report.variables[name] = VariableCheck(
-            name, float(gradients[name]), kink_note=kinks.get(name)
-        )
+        gradient = gradients[name]
+        gradient = gradient if getattr(gradient, "ndim", 0) > 0 else float(gradient)
+        report.variables[name] = VariableCheck(name, gradient, kink_note=kinks.get(name))
 
     deadline = time.monotonic() + timeout
     done = 0
@@ -432,7 +626,7 @@ def run_checks(
         for name in names:
             if time.monotonic() > deadline:
                 break
-            _numeric_check(report.variables[name], tape, bindings, seed)
+            _numeric_check(report.variables[name], tape, bindings, seed, m, shapes)
             done += 1
     except KeyboardInterrupt:  # Ctrl-C: keep what is finished, skip the rest, say so
         report.interrupted = True
@@ -448,7 +642,7 @@ def run_checks(
         report.sympy_note = INTERRUPTED_NOTE
     elif use_sympy:
         try:
-            rows, note = run_sympy(tape, bindings, seed, names, timeout)
+            rows, note = run_sympy(tape, bindings, seed, names, timeout, shapes)
         except KeyboardInterrupt:  # the child is gone (run_sympy kills it on the way out)
             rows, note = None, INTERRUPTED_NOTE
             report.interrupted = True
@@ -456,6 +650,11 @@ def run_checks(
         for name, text, value, row_note in rows or ():
             check = report.variables[name]
             check.sympy_derivative, check.sympy_value, check.sympy_note = text, value, row_note
+            if value is not None and not isinstance(value, float):
+                import numpy
+
+                value = numpy.array(value)
+                check.sympy_value = value
             if value is not None:
                 # SymPy's forms of the ops differentiate to the engine's kink conventions
                 # (relu'(0) = 0, sign(0) = 0, Heaviside(0) = 1/2 at a min/max tie), so a

@@ -68,6 +68,83 @@ def parse_number(text: str, what: str) -> float:
     )
 
 
+def parse_value(text: str, what: str):
+    """A number, or an array written as JSON-style nested lists (``[[1, 2], [3, 4]]``)."""
+    if text.strip().startswith("["):
+        return parse_array(text, what)
+    return parse_number(text, what)
+
+
+def _refuse_constant(name: str):
+    raise BindingError(f"'{name}' is not allowed; values must be finite numbers")
+
+
+def parse_array(text: str, what: str):
+    """Nested lists of numbers -> a float64 NumPy array, checked to be rectangular, numeric,
+    finite and within BACKTRACE_MAX_ARRAY_ELEMENTS. The text is read as JSON (data, never
+    code), then walked level by level, so no nesting depth needs recursion of ours."""
+    import json
+    import math
+
+    from .limits import MAX_ARRAY_ELEMENTS
+
+    example = "write nested lists of numbers, e.g. '[1, 2]' or '[[0.1, 0.2], [0.3, 0.4]]'"
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant)
+    except BindingError as error:
+        raise BindingError(f"{what}: {error.message}") from None
+    except RecursionError:
+        raise BindingError(f"{what}: the array is nested too deeply") from None
+    except ValueError as exc:
+        message = getattr(exc, "msg", str(exc))
+        position = getattr(exc, "pos", None)
+        where = f" at character {position + 1}" if position is not None else ""
+        raise BindingError(f"{what}: not an array of numbers ({message}{where})",
+                           example) from None
+    limit = MAX_ARRAY_ELEMENTS.value
+    shape: list[int] = []
+    level = [data]
+    while isinstance(level[0], list):
+        length = len(level[0])
+        if length == 0:
+            raise BindingError(f"{what}: an empty list has no elements", example)
+        for row, item in enumerate(level):
+            if not isinstance(item, list) or len(item) != length:
+                found = f"{len(item)} elements" if isinstance(item, list) else "a number"
+                raise BindingError(
+                    f"{what}: the array is ragged: at depth {len(shape) + 1}, item {row + 1} "
+                    f"has {found} where {length} elements were expected",
+                    "every row of a matrix needs the same number of elements",
+                )
+        shape.append(length)
+        size = len(level) * length
+        if size > limit:
+            raise BindingError(
+                f"{what}: the array has more than {limit:,} elements",
+                f"raise the limit with {MAX_ARRAY_ELEMENTS.env}",
+            )
+        level = [element for item in level for element in item]
+    for item in level:
+        if isinstance(item, list) or isinstance(item, bool) or not isinstance(
+            item, int | float
+        ):
+            shown = json.dumps(item)[:40]
+            raise BindingError(f"{what}: {shown} is not a number",
+                               "every element must be a number" if not isinstance(item, list)
+                               else "the array is ragged: every row needs the same depth")
+        if not math.isfinite(item):
+            raise BindingError(f"{what}: {item} is too large for a float")
+    import numpy
+
+    try:
+        values = numpy.array(level, dtype=numpy.float64)
+    except OverflowError:  # an integer beyond the float range
+        raise BindingError(f"{what}: a number is too large for a float") from None
+    if not numpy.isfinite(values).all():
+        raise BindingError(f"{what}: a number is too large for a float")
+    return values.reshape(shape)
+
+
 def parse_bindings(arguments: tuple[str, ...]) -> dict[str, float]:
     """``--x 2``, ``--x=2`` and ``x=2`` into {name: value}, refusing repeats and junk."""
     bindings: dict[str, float] = {}
@@ -109,7 +186,7 @@ def parse_bindings(arguments: tuple[str, ...]) -> dict[str, float]:
             raise BindingError(
                 f"the variable '{name}' is given twice", "give each variable one value"
             )
-        bindings[name] = parse_number(text, where)
+        bindings[name] = parse_value(text, where)
     return bindings
 
 
@@ -185,6 +262,7 @@ def main() -> None:
       backtrace grad "x*w" --x 2 --w 3 --dz 5
       backtrace grad "y_hat = x*w; r = y_hat - y; loss = r**2" x=1 y=2 w=1
       backtrace train
+      backtrace simplify "W2 @ (W1 @ x + b1) + b2" W1='[[1, 2], [3, 4]]' ...
     """
 
 
@@ -194,6 +272,7 @@ Examples:
   backtrace grad "y_hat = x*w; r = y_hat - y; loss = r**2" x=1 y=2 w=1
   backtrace grad "tanh(x1*w1 + x2*w2 + b)" x1=2 x2=0 w1=-3 w2=1 b=6.88 --wrt w1,w2
   backtrace grad @program.txt a=-4 b=2 --format json
+  backtrace grad "sum(sigmoid(W @ x + b))" W='[[1, 2], [3, 4]]' x='[1, -1]' b='[0, 1]'
 \b
 {BINDINGS_HELP}
 Exit codes: 0 ok, 1 a cross-check disagreed, 2 bad input, 130 interrupted."""
@@ -224,7 +303,7 @@ def grad(expr, bindings, seed, wrt, check, check_timeout, output_format, graph_p
 
     source = read_expression(expr)
     values = parse_bindings(bindings)
-    seed_value = parse_number(seed, "--dz")
+    seed_value = parse_value(seed, "--dz")
     wanted = [name.strip() for name in wrt.split(",") if name.strip()] if wrt else None
     tape = compile_program(parse(source))
     explanation = explain(tape, values, seed_value, wanted, check, check_timeout)
@@ -261,10 +340,12 @@ def grad(expr, bindings, seed, wrt, check, check_timeout, output_format, graph_p
 def _register_commands() -> None:
     """Commands that live in modules of their own (each imports its core lazily)."""
     from .graph_command import graph
+    from .simplify_command import simplify
     from .train_command import train
 
     main.add_command(train)
     main.add_command(graph)
+    main.add_command(simplify)
 
 
 _register_commands()

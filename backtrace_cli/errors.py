@@ -111,6 +111,10 @@ class EvaluationError(ExpressionError):
     """A math domain error (log(-1), 1/0, overflow) at a node for the given values."""
 
 
+class ShapeError(ExpressionError):
+    """Array shapes an op cannot combine, found before anything is evaluated."""
+
+
 class DataError(BacktraceError):
     """A CSV file that cannot be used; names the file, line and column where it can."""
 

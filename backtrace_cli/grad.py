@@ -11,11 +11,26 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from .backend import FLOAT64
 from .check import CheckReport, run_checks
-from .errors import BindingError, EvaluationError, did_you_mean
+from .errors import BindingError, EvaluationError, ShapeError, did_you_mean
+from .ops import shape_text
 from .parser import format_number
-from .tape import OP, VAR, Backward, Edge, Tape, backward, check_bindings, forward, gradients
+from .tape import (
+    OP,
+    VAR,
+    Backward,
+    Edge,
+    Tape,
+    backward,
+    check_bindings,
+    forward,
+    gradients,
+    has_arrays,
+    infer_shapes,
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +53,7 @@ class Explanation:
     gradients: dict[str, float]
     chain_rules: tuple[ChainRule, ...]  # for each named node but the output, from the top
     check: CheckReport | None
+    shapes: list | None = None  # per node, for a program with arrays; None for scalars
 
     @property
     def output(self) -> float:
@@ -108,25 +124,110 @@ def explain(
     check: bool = True,
     check_timeout: float = 5.0,
 ) -> Explanation:
-    """Forward, backward (edges recorded), chain rules and, if asked, the cross-checks."""
+    """Forward, backward (edges recorded), chain rules and, if asked, the cross-checks.
+
+    A program whose values are all scalars runs on Python floats, exactly as it always has.
+    One with arrays (a binding, a [a, b] literal) has every node's shape inferred first (a
+    mismatch is an error before anything is evaluated) and runs on NumPy float64.
+    """
     check_bindings(tape, bindings)
     names = resolve_wrt(tape, wrt)
-    values = forward(tape, bindings)
-    result = backward(tape, values, seed, names, record=True)
-    grads = {name: float(value) for name, value in gradients(tape, result, names).items()}
+    bindings, shapes, m = numeric_setting(tape, bindings)
+    seed_shape = getattr(seed, "shape", ())
+    output_shape = shapes[tape.output] if shapes is not None else ()
+    if seed_shape != output_shape:
+        raise _seed_shape_error(tape, seed_shape, output_shape)
+    if shapes is None:
+        return _explain(tape, bindings, seed, names, check, check_timeout, m, None)
+    import numpy
+
+    seed_value = numpy.asarray(seed, dtype=numpy.float64)[()]
+    with numpy.errstate(all="ignore"):  # a nan or inf is reported by the engine, by node
+        return _explain(tape, bindings, seed_value, names, check, check_timeout, m, shapes)
+
+
+def numeric_setting(tape: Tape, bindings: Mapping[str, Any]) -> tuple[dict, list | None, Any]:
+    """(bindings, shapes, back end) for a program: the bindings as they are, None and Python
+    floats when every value is a scalar; else the bindings as NumPy float64, every node's
+    shape (checked before anything is evaluated) and the NumPy back end."""
+    shapes = infer_shapes(
+        tape, {name: getattr(value, "shape", ()) for name, value in bindings.items()}
+    )
+    if not has_arrays(tape, shapes):
+        return dict(bindings), None, FLOAT64
+    import numpy
+
+    from .backend import numpy_backend
+
+    arrays = {name: numpy.asarray(value, dtype=numpy.float64)[()]
+              for name, value in bindings.items()}
+    return arrays, shapes, numpy_backend("float64")
+
+
+def _seed_shape_error(tape: Tape, seed_shape: tuple, output_shape: tuple) -> ShapeError:
+    output = tape.nodes[tape.output]
+    label = output.name or "the output"
+    if seed_shape == ():
+        return ShapeError(
+            f"{label} is an array ({shape_text(output_shape)}), not a scalar: a gradient "
+            "needs a scalar loss",
+            tape.source,
+            output.span,
+            f"reduce it, e.g. sum({output.text}) or mean(...), or give --dz as an array of "
+            f"shape {shape_text(output_shape)}",
+        )
+    return ShapeError(
+        f"--dz has shape {shape_text(seed_shape)} but {label} has shape "
+        f"{shape_text(output_shape)}",
+        tape.source,
+        output.span,
+        "--dz must have the output's shape",
+    )
+
+
+def report_value(value):
+    """A value for a report: a float, or a NumPy float64 array (a copy) of its shape."""
+    if getattr(value, "ndim", 0) > 0:
+        import numpy
+
+        return numpy.array(value, dtype=numpy.float64)
+    return float(value)
+
+
+def all_finite(value) -> bool:
+    """Whether a number, or every element of an array, is finite."""
+    if getattr(value, "ndim", 0) > 0:
+        import numpy
+
+        return bool(numpy.isfinite(value).all())
+    return math.isfinite(value)
+
+
+def _explain(tape, bindings, seed, names, check, check_timeout, m, shapes) -> Explanation:
+    values = forward(tape, bindings, m)
+    result = backward(tape, values, seed, names, m, record=True, shapes=shapes)
+    grads = {name: report_value(value)
+             for name, value in gradients(tape, result, names, m).items()}
+    if shapes is not None:  # every variable's gradient has the variable's shape
+        for name in names:
+            shape = shapes[tape.variable_nodes[name]]
+            if getattr(grads[name], "shape", ()) != shape:
+                import numpy
+
+                grads[name] = numpy.zeros(shape) + grads[name] if shape else float(grads[name])
     for name, value in grads.items():
-        if not math.isfinite(value):  # finite steps can still overflow: --dz 1e300, w=1e10
+        if not all_finite(value):  # finite steps can still overflow: --dz 1e300, w=1e10
             node = tape.nodes[tape.variable_nodes[name]]
             raise EvaluationError(
                 f"the gradient with respect to {name} overflows a float at these values "
-                f"(seed {format_number(seed)})",
+                f"(seed {format_number(seed) if getattr(seed, 'ndim', 0) == 0 else 'array'})",
                 tape.source,
                 node.span,
                 "use smaller values or a smaller --dz",
             )
     labels = node_labels(tape)
     output = tape.nodes[tape.output]
-    if seed == 1 and output.name is not None:
+    if getattr(seed, "ndim", 0) == 0 and seed == 1 and output.name is not None:
         # The output's own label: a name given again is primed (g'); "dg/dg" would be wrong.
         loss_label = labels[tape.output]
     else:
@@ -134,7 +235,8 @@ def explain(
         loss_label = next((c for c in ("L", "J", "loss", "E") if c not in taken), "L")
     report = None
     if check:
-        report = run_checks(tape, bindings, seed, grads, result.kinks, timeout=check_timeout)
+        report = run_checks(tape, bindings, seed, grads, result.kinks, timeout=check_timeout,
+                            m=m, shapes=shapes)
     return Explanation(
         tape=tape,
         bindings=dict(bindings),
@@ -147,4 +249,5 @@ def explain(
         gradients=grads,
         chain_rules=chain_rules(tape, result),
         check=report,
+        shapes=shapes,
     )

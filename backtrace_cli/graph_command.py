@@ -45,7 +45,7 @@ Exit codes: 0 ok, 2 bad input or a file that cannot be written, 130 interrupted.
               help="dot or mermaid graph text, an svg or png picture, or a text tree.")
 def graph(expr, bindings, seed, output_path, graph_format) -> None:
     """The computation graph of EXPR: values forward, gradients back, on every node."""
-    from .cli import parse_bindings, parse_number, read_expression, stdout_console
+    from .cli import parse_bindings, parse_value, read_expression, stdout_console
     from .errors import UsageError
     from .grad import explain
     from .graph import (
@@ -78,7 +78,7 @@ def graph(expr, bindings, seed, output_path, graph_format) -> None:
 
     source = read_expression(expr)
     values = parse_bindings(bindings)
-    seed_value = parse_number(seed, "--dz")
+    seed_value = parse_value(seed, "--dz")
     tape = compile_program(parse(source))
     explanation = explain(tape, values, seed_value, None, check=False)
 

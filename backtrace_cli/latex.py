@@ -57,7 +57,11 @@ def code(text: str) -> str:
 
 
 def math_number(value) -> str:
-    r"""A number for math mode: ``-2``, ``0.5``, ``1 \times 10^{-5}`` (exact round-trip digits)."""
+    r"""A number for math mode: ``-2``, ``0.5``, ``1 \times 10^{-5}`` (exact round-trip digits);
+    an array as a ``bmatrix`` (a vector as a column) with its elements rounded as the tables
+    round them."""
+    if getattr(value, "ndim", 0) > 0:
+        return _math_array(value)
     value = float(value)
     if math.isnan(value):
         return r"\mathrm{nan}"
@@ -68,6 +72,17 @@ def math_number(value) -> str:
         mantissa, exponent = text.split("e")
         return f"{mantissa} \\times 10^{{{int(exponent)}}}"
     return text
+
+
+def _math_array(value) -> str:
+    from .render import compact_array
+
+    rows = value.reshape(-1, 1) if value.ndim == 1 else value.reshape(value.shape[0], -1)
+    body = r" \\ ".join(
+        " & ".join(compact_array(row[i : i + 1]).strip("[]") for i in range(len(row)))
+        for row in rows
+    )
+    return r"\begin{bmatrix} " + body + r" \end{bmatrix}"
 
 
 def math_name(label: str) -> str:

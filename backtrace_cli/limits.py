@@ -49,5 +49,13 @@ MAX_STATEMENTS = Limit("statements", "BACKTRACE_MAX_STATEMENTS", 100_000, "state
 SYMPY_MAX_NODES = Limit(
     "SymPy check size", "BACKTRACE_SYMPY_MAX_NODES", 2_000, "nodes for the SymPy check"
 )
+MAX_ARRAY_ELEMENTS = Limit(
+    "array size", "BACKTRACE_MAX_ARRAY_ELEMENTS", 10_000, "elements in one array value"
+)
+SYMPY_MAX_ELEMENTS = Limit(
+    "SymPy check elements", "BACKTRACE_SYMPY_MAX_ELEMENTS", 64,
+    "array elements (one symbol each) for the SymPy check",
+)
 
-ALL_LIMITS = (MAX_LENGTH, MAX_DEPTH, MAX_NODES, MAX_STATEMENTS, SYMPY_MAX_NODES)
+ALL_LIMITS = (MAX_LENGTH, MAX_DEPTH, MAX_NODES, MAX_STATEMENTS, SYMPY_MAX_NODES,
+              MAX_ARRAY_ELEMENTS, SYMPY_MAX_ELEMENTS)

@@ -8,7 +8,8 @@ import click
 EXPRESSION_CONTEXT = {"ignore_unknown_options": True, "allow_interspersed_args": True}
 
 BINDINGS_HELP = """Bindings: --x 2, --x=2 or x=2 (the last always works, also for names such as
-'format'). EXPR may be '-' to read stdin or @FILE to read a file."""
+'format'). Arrays are nested lists: W='[[1, 2], [3, 4]]' x='[1, 2]'.
+EXPR may be '-' to read stdin or @FILE to read a file."""
 
 
 def expression_inputs(function):

@@ -9,7 +9,10 @@ Grammar (see CONTRACT.md)::
     program    := statement ((';' | newline) statement)*
     statement  := NAME '=' expression | expression
     expression := number | NAME | NAME '(' expression (',' expression)* ')'
-                | '(' expression ')' | ('-' | '+') expression | expression OP expression
+                | '(' expression ')' | '[' expression (',' expression)* ']'
+                | ('-' | '+') expression | expression OP expression
+
+``[a, b]`` is a vector (nested, a matrix) and ``@`` the matrix product, as in NumPy.
 
 Precedence is Python's: ``-x**2`` is ``-(x**2)``, ``2**3**2`` is ``2**(3**2)``, ``^`` is ``**``.
 Binary chains are parsed in a loop, so ``x + x + ... + x`` of any length needs no recursion;
@@ -27,7 +30,7 @@ from typing import NamedTuple
 
 from .errors import LimitError, ParseError, Span, did_you_mean, is_unsafe_character
 from .limits import MAX_DEPTH, MAX_LENGTH, MAX_STATEMENTS
-from .ops import BY_NAME, FUNCTIONS, INFIX, PREC_ATOM, PREC_UNARY, PREFIX
+from .ops import BY_NAME, FUNCTIONS, INFIX, PREC_ATOM, PREC_UNARY, PREFIX, STACK
 
 
 # ----------------------------------------------------------------------------- syntax tree
@@ -88,14 +91,14 @@ class Token(NamedTuple):
         return Span(self.start, self.start + max(1, len(self.text)))
 
 
-_OPERATORS = ("**", "+", "-", "*", "/", "^", "(", ")", ",", "=")
+_OPERATORS = ("**", "+", "-", "*", "/", "^", "@", "(", ")", "[", "]", ",", "=")
 _TOKEN = re.compile(
     r"""
     (?P<space>[ \t\r\f\v]+|\#[^\n]*)
   | (?P<newline>\n)
   | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op>\*\*|[-+*/^(),=])
+  | (?P<op>\*\*|[-+*/^@(),=\[\]])
   | (?P<sep>;)
     """,
     re.VERBOSE | re.ASCII,  # ASCII digits only: '٣' or '３' is not a number
@@ -108,7 +111,7 @@ def _describe_character(char: str) -> str:
         return "strings are not allowed in expressions"
     if char == ".":
         return "'.' is not allowed here (no attribute access; numbers are written like 0.5)"
-    if char in "[]{}":
+    if char in "{}":
         return f"'{char}' is not allowed in expressions"
     if ord(char) > 127:
         name = unicodedata.name(char, "unknown character")
@@ -289,6 +292,12 @@ class _Parser:
         left = self.prefix()
         while True:
             token = self.token
+            if token.kind == "OP" and token.text == "[":
+                raise self.error(
+                    "indexing is not supported: '[' is not allowed in expressions after a value",
+                    token.span,
+                    "a vector is written [a, b]; reduce an array with sum(...) or mean(...)",
+                )
             if token.kind != "OP" or token.text not in INFIX:
                 break
             op = INFIX[token.text]
@@ -328,6 +337,8 @@ class _Parser:
             self.expect_close(token)
             # Keep the tree free of grouping, but widen the span to the parentheses.
             return _with_span(inner, Span(token.start, self.tokens[self.index - 1].start + 1))
+        if token.kind == "OP" and token.text == "[":
+            return self.array_literal(token)
         if token.kind == "OP" and token.text in PREFIX:
             op = PREFIX[token.text]
             if self.token.kind in ("SEP", "END"):
@@ -374,18 +385,50 @@ class _Parser:
             )
         return Apply(op.name, tuple(args), Span(name_token.start, end))
 
-    def expect_close(self, open_token: Token) -> None:
+    def array_literal(self, open_token: Token):
+        """``[a, b, ...]``: a vector of its elements (nested brackets make a matrix)."""
+        if self.token.kind == "OP" and self.token.text == "]":
+            raise self.error("an empty [] has no elements",
+                             Span(open_token.start, self.token.start + 1))
+        self.depth += 1
+        if self.depth > self.max_depth:
+            raise LimitError(
+                f"the expression is nested too deeply (limit {self.max_depth} levels)",
+                self.source,
+                open_token.span,
+                f"raise it with {MAX_DEPTH.env}",
+            )
+        elements = []
+        while True:
+            if self.token.kind in ("SEP", "END"):
+                break
+            elements.append(self.expression(0))
+            if self.token.kind == "OP" and self.token.text == ",":
+                self.advance()
+                if self.token.kind == "OP" and self.token.text == "]":
+                    break  # a trailing comma, as JSON does not but Python does
+                continue
+            break
+        self.expect_close(open_token, "]")
+        self.depth -= 1
+        end = self.tokens[self.index - 1].start + 1
+        return Apply(STACK.name, tuple(elements), Span(open_token.start, end))
+
+    def expect_close(self, open_token: Token, close: str = ")") -> None:
         token = self.token
-        if token.kind == "OP" and token.text == ")":
+        if token.kind == "OP" and token.text == close:
             self.advance()
             return
         column = open_token.start - (self.source.rfind("\n", 0, open_token.start) + 1) + 1
         found = self.describe(token)
         hint = None
-        if token.kind in ("NAME", "NUMBER") or token.text == "(":
+        if token.kind in ("NAME", "NUMBER") or token.text in ("(", "["):
             hint = "did you forget an operator such as '*' or a ','?"
         raise self.error(
-            f"expected ')' to close the '(' at column {column}, found {found}", token.span, hint
+            f"expected '{close}' to close the '{open_token.text}' at column {column}, "
+            f"found {found}",
+            token.span,
+            hint,
         )
 
 
@@ -424,6 +467,22 @@ def format_number(value: float) -> str:
     return repr(value)
 
 
+def format_array(value, digits: int = 4, threshold: int = 36, edge_items: int = 3) -> str:
+    """[[0.1966, 0.3932], [0.2288, 0.4576]]: an array as nested lists on one line, rounded to
+    ``digits`` significant digits, cut in the middle ("…") past ``threshold`` elements."""
+    import numpy
+
+    text = numpy.array2string(
+        numpy.asarray(value, dtype=float),
+        separator=", ",
+        threshold=threshold,
+        edgeitems=edge_items,
+        max_line_width=10**9,
+        formatter={"float_kind": lambda x: f"{x:.{digits}g}"},
+    )
+    return " ".join(text.split()).replace("...", "…")
+
+
 def wrap(text: str, precedence: int, needed: int) -> str:
     return f"({text})" if precedence < needed else text
 
@@ -431,6 +490,8 @@ def wrap(text: str, precedence: int, needed: int) -> str:
 def apply_text(op, operands: list[tuple[str, int]]) -> str:
     """Write ``op`` applied to operands given as (text, precedence), with the parentheses
     Python's precedence needs; shared by ``unparse`` and the tape's node texts."""
+    if op.notation == "list":
+        return f"[{', '.join(text for text, _ in operands)}]"
     if op.notation == "call":
         return f"{op.symbol}({', '.join(text for text, _ in operands)})"
     if op.notation == "prefix":
@@ -482,13 +543,13 @@ def unparse(tree) -> str:
             pieces.append(wrap(format_number(expr.value), expression_precedence(expr), needed))
             continue
         op = BY_NAME[expr.op]
-        if op.notation == "call":
-            parts: list = [f"{op.symbol}("]
+        if op.notation in ("call", "list"):
+            parts: list = [f"{op.symbol}(" if op.notation == "call" else "["]
             for position, arg in enumerate(expr.args):
                 if position:
                     parts.append(", ")
                 parts.append((arg, 0))
-            parts.append(")")
+            parts.append(")" if op.notation == "call" else "]")
         elif op.notation == "prefix":
             parts = [op.symbol, (expr.args[0], op.precedence)]
         else:

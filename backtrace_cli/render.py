@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from json.encoder import encode_basestring as quote
 
 from .grad import ChainRule, Explanation
-from .parser import format_number
+from .parser import format_array, format_number
 from .tape import CONST, VAR
 
 # A table for a person shows at most this many rows: the first half and the last half.
@@ -25,12 +25,48 @@ CROSS_MARK = "✗"
 
 
 def number(value) -> str:
-    """Shortest round-trip text of a number: 6, 0.7071067811865476, 1e-05."""
+    """Shortest round-trip text of a number: 6, 0.7071067811865476, 1e-05; an array compactly."""
+    if getattr(value, "ndim", 0) > 0:
+        return compact_array(value)
     return format_number(float(value))
+
+
+# An array in a table shows 4 significant digits, and at most this many elements per axis
+# (the first and last ones around "…"); JSON always has every element in full.
+ARRAY_EDGE_ITEMS = 3
+ARRAY_THRESHOLD = 36
+
+
+def compact_array(value) -> str:
+    """[[0.1966, 0.3932], [0.2288, 0.4576]]: nested lists, rounded, cut in the middle."""
+    return format_array(value, 4, ARRAY_THRESHOLD, ARRAY_EDGE_ITEMS)
+
+
+def shape_cell(explanation: Explanation, index: int) -> str:
+    """A node's shape for the shape column: '2x3', '2', or 'scalar'."""
+    from .ops import shape_text
+
+    return shape_text(explanation.shapes[index]) if explanation.shapes is not None else ""
+
+
+def value_json(value) -> str:
+    """A value as JSON text: a number, or nested lists for an array."""
+    if getattr(value, "ndim", 0) > 0:
+        return json.dumps(value.tolist())
+    return repr(float(value))
+
+
+def plain(value):
+    """A value as plain data for json.dumps: a float, or nested lists."""
+    if getattr(value, "ndim", 0) > 0:
+        return value.tolist()
+    return float(value)
 
 
 def approx(value) -> str:
     """Ten significant digits, for values that are estimates (finite differences)."""
+    if getattr(value, "ndim", 0) > 0:
+        return compact_array(value)
     return f"{float(value):.10g}"
 
 
@@ -47,10 +83,15 @@ def rule_text(explanation: Explanation, node_index: int, input_index: int) -> st
     """The local derivative's formula, e.g. 'w' for d(x*w)/dx or 'cos(x)' for d(sin x)/dx."""
     node = explanation.tape.nodes[node_index]
     position = node.inputs.index(input_index)
-    names = {"out": explanation.labels[node_index]}
+    names = {"out": explanation.labels[node_index], "position": position}
     for key, j in zip("ab", node.inputs):
         names[key] = reference(explanation, j)
-    return node.op.derivative_text[position].format(**names)
+    op = node.op
+    template = op.derivative_text[0 if op.variadic else position]
+    if op.derivative_text_for is not None and explanation.shapes is not None:
+        shapes = tuple(explanation.shapes[j] for j in node.inputs)
+        template = op.derivative_text_for(position, shapes)
+    return template.format(**names)
 
 
 def input_ids(explanation: Explanation, index: int) -> str:
@@ -69,6 +110,11 @@ def chain_rule_line(explanation: Explanation, rule: ChainRule) -> str:
         f"d{loss}/d{explanation.labels[t.node]} · d{explanation.labels[t.node]}/d{target}"
         for t in shown
     )
+    if explanation.shapes is not None:  # arrays: the products that flow back, summed
+        shape = shape_cell(explanation, rule.target)
+        values = " + ".join(number(t.product) for t in shown)
+        return (f"d{loss}/d{target} ({shape}) = {symbols}{tail} = {values}{tail} = "
+                f"{number(rule.total)}")
     values = " + ".join(f"{number(t.upstream)} · {number(t.local)}" for t in shown)
     return f"d{loss}/d{target} = {symbols}{tail} = {values}{tail} = {number(rule.total)}"
 
@@ -105,6 +151,8 @@ def check_cells(explanation: Explanation, name: str) -> tuple[str, str, str, str
         return "", "", "", ""
     check = report.variables[name]
     derivative = check.sympy_derivative if check.sympy_derivative is not None else "–"
+    if getattr(check.gradient, "ndim", 0) > 0 and check.sympy_derivative is not None:
+        derivative = "one per element (--format json)"
     if len(derivative) > 60:
         derivative = derivative[:57] + "..."
     sympy_value = number(check.sympy_value) if check.sympy_value is not None else "–"
@@ -165,17 +213,19 @@ def print_grad(explanation: Explanation, console) -> None:
             result.add_row(*row(i))
 
     # 1. Forward: the evaluation trace.
+    arrays = explanation.shapes is not None  # arrays get a shape column
     forward_table = table(
         f"Forward pass: {one_line(tape.source)}",
         [("id", "left"), ("name", "left"), ("op", "left"), ("inputs", "left"),
-         ("expression", "left"), ("value", "right")],
+         ("expression", "left")] + ([("shape", "left")] if arrays else []) + [("value", "right")],
     )
 
     def forward_row(i: int) -> list[str]:
         node = tape.nodes[i]
         name = labels[i] if (node.name is not None or i == tape.output) else ""
         inputs = input_ids(explanation, i)
-        return [node.id, name, node.op_name, inputs, node.text, number(values[i])]
+        shape = [shape_cell(explanation, i)] if arrays else []
+        return [node.id, name, node.op_name, inputs, node.text, *shape, number(values[i])]
 
     fill(forward_table, len(tape.nodes), forward_row)
     console.print(forward_table)
@@ -187,16 +237,19 @@ def print_grad(explanation: Explanation, console) -> None:
     edges = explanation.edges
     backward_table = table(
         f"Backward pass: seed {seed_line(explanation)}",
-        [("node", "left"), ("input", "left"), (f"upstream d{loss}/dnode", "right"),
-         ("local dnode/dinput", "left"), ("", "right"), ("product", "right")],
+        [("node", "left"), ("input", "left")] + ([("shape", "left")] if arrays else [])
+        + [(f"upstream d{loss}/dnode", "right"),
+           ("local dnode/dinput", "left"), ("", "right"), ("product", "right")],
     )
 
     def backward_row(k: int) -> list[str]:
         edge = edges[k]
+        shape = [shape_cell(explanation, edge.input)] if arrays else []
         return [
             f"{tape.nodes[edge.node].id} {labels[edge.node]}".strip()
             if labels[edge.node] != tape.nodes[edge.node].id else tape.nodes[edge.node].id,
             labels[edge.input],
+            *shape,
             number(edge.upstream),
             f"d{labels[edge.node]}/d{labels[edge.input]} = "
             + rule_text(explanation, edge.node, edge.input),
@@ -226,7 +279,8 @@ def print_grad(explanation: Explanation, console) -> None:
 
     # 4. Gradients with their cross-checks.
     checked = explanation.check is not None
-    columns = [("variable", "left"), (f"d{loss}/dvariable", "right")]
+    columns = [("variable", "left")] + ([("shape", "left")] if arrays else []) + [
+        (f"d{loss}/dvariable", "right")]
     if checked:
         columns += [("SymPy derivative", "left"), ("SymPy value", "right"),
                     ("finite difference", "right"), ("check", "center")]
@@ -235,7 +289,8 @@ def print_grad(explanation: Explanation, console) -> None:
 
     def gradient_row(i: int) -> list[str]:
         name = names[i]
-        row = [name, number(explanation.gradients[name])]
+        shape = [shape_cell(explanation, tape.variable_nodes[name])] if arrays else []
+        row = [name, *shape, number(explanation.gradients[name])]
         if checked:
             row += list(check_cells(explanation, name))
         return row
@@ -268,6 +323,8 @@ def _grad_json_text(explanation: Explanation) -> str:
     nodes = tape.nodes
     values = explanation.values
     ids = [f'"{node.id}"' for node in nodes]
+    if explanation.shapes is not None:
+        return _array_json_text(explanation)
 
     def text(value) -> str:
         return quote(value) if value is not None else "null"
@@ -311,6 +368,47 @@ def _grad_json_text(explanation: Explanation) -> str:
     return "{" + ",".join(parts) + "}"
 
 
+def _array_json_text(explanation: Explanation) -> str:
+    """The JSON object for a program with arrays: the same keys as for scalars, every value a
+    number or nested lists, and a ``shape`` on every forward row and per gradient."""
+    tape = explanation.tape
+    nodes = tape.nodes
+    values = explanation.values
+    shapes = explanation.shapes
+
+    def edge(e) -> dict:
+        return {"node": nodes[e.node].id, "input": nodes[e.input].id, "upstream": plain(e.upstream),
+                "local": plain(e.local), "product": plain(e.product),
+                "rule": rule_text(explanation, e.node, e.input)}
+
+    document = {
+        "expression": tape.source,
+        "bindings": {name: plain(value) for name, value in explanation.bindings.items()},
+        "seed": plain(explanation.seed),
+        "output": plain(explanation.output),
+        "output_id": nodes[tape.output].id,
+        "forward": [
+            {"id": node.id, "op": node.op_name, "inputs": [nodes[j].id for j in node.inputs],
+             "value": plain(values[node.index]), "text": node.text, "name": node.name,
+             "shape": list(shapes[node.index])}
+            for node in nodes
+        ],
+        "backward": [edge(e) for e in explanation.edges],
+        "gradients": {name: plain(value) for name, value in explanation.gradients.items()},
+        "shapes": {name: list(shapes[tape.variable_nodes[name]]) for name in tape.variables},
+        "chain_rule": [
+            {"node": nodes[rule.target].id, "name": explanation.labels[rule.target],
+             "adjoint": plain(rule.total),
+             "terms": [{"via": nodes[t.node].id, "upstream": plain(t.upstream),
+                        "local": plain(t.local), "product": plain(t.product)}
+                       for t in rule.contributions]}
+            for rule in explanation.chain_rules
+        ],
+        "check": check_document(explanation),
+    }
+    return json.dumps(document, ensure_ascii=False)
+
+
 def check_document(explanation: Explanation) -> dict | None:
     report = explanation.check
     if report is None:
@@ -320,7 +418,7 @@ def check_document(explanation: Explanation) -> dict | None:
         "sympy": {
             name: {
                 "derivative": check.sympy_derivative,
-                "value": check.sympy_value,
+                "value": _maybe_plain(check.sympy_value),
                 "ok": check.sympy_ok,
                 "note": check.sympy_note
                 or (report.sympy_note if check.sympy_value is None else None),
@@ -328,13 +426,18 @@ def check_document(explanation: Explanation) -> dict | None:
             for name, check in report.variables.items()
         },
         "numeric": {
-            name: {"value": check.numeric_value, "ok": check.numeric_ok, "note": check.numeric_note}
+            name: {"value": _maybe_plain(check.numeric_value), "ok": check.numeric_ok,
+                   "note": check.numeric_note}
             for name, check in report.variables.items()
         },
         "kinks": {
             name: check.kink_note for name, check in report.variables.items() if check.kink_note
         },
     }
+
+
+def _maybe_plain(value):
+    return None if value is None else plain(value)
 
 
 # Indented JSON is for a person reading it; past this many nodes it is written compactly.
@@ -365,23 +468,29 @@ def grad_markdown(explanation: Explanation) -> str:
     labels = explanation.labels
     values = explanation.values
     loss = explanation.loss_label
+    arrays = explanation.shapes is not None  # arrays get a shape column
+
+    def shape(index: int) -> list[str]:
+        return [shape_cell(explanation, index)] if arrays else []
+
     lines = [f"## Forward pass: `{one_line(tape.source, 200)}`", ""]
     lines += _md_table(
-        ["id", "name", "op", "inputs", "expression", "value"],
+        ["id", "name", "op", "inputs", "expression", *(["shape"] if arrays else []), "value"],
         (
             [node.id,
              labels[node.index] if (node.name is not None or node.index == tape.output) else "",
              node.op_name, input_ids(explanation, node.index), f"`{node.text}`",
-             number(values[node.index])]
+             *shape(node.index), number(values[node.index])]
             for node in tape.nodes
         ),
     )
     lines += ["", f"Output {labels[tape.output]} = {number(explanation.output)}", ""]
     lines += [f"## Backward pass (seed {seed_line(explanation)})", ""]
     lines += _md_table(
-        ["node", "input", f"upstream d{loss}/dnode", "local dnode/dinput", "", "product"],
+        ["node", "input", *(["shape"] if arrays else []), f"upstream d{loss}/dnode",
+         "local dnode/dinput", "", "product"],
         (
-            [labels[e.node], labels[e.input], number(e.upstream),
+            [labels[e.node], labels[e.input], *shape(e.input), number(e.upstream),
              f"`d{labels[e.node]}/d{labels[e.input]} = {rule_text(explanation, e.node, e.input)}`",
              number(e.local), number(e.product)]
             for e in explanation.edges
@@ -390,12 +499,12 @@ def grad_markdown(explanation: Explanation) -> str:
     lines += ["", "## Chain rule", "", f"- `{seed_line(explanation)}`"]
     lines += [f"- `{chain_rule_line(explanation, rule)}`" for rule in explanation.chain_rules]
     lines += ["", "## Gradients", ""]
-    headers = ["variable", f"d{loss}/dvariable"]
+    headers = ["variable", *(["shape"] if arrays else []), f"d{loss}/dvariable"]
     if explanation.check is not None:
         headers += ["SymPy derivative", "SymPy value", "finite difference", "check"]
     rows = []
     for name, value in explanation.gradients.items():
-        row = [name, number(value)]
+        row = [name, *shape(tape.variable_nodes[name]), number(value)]
         if explanation.check is not None:
             derivative, sympy_value, numeric, verdict = check_cells(explanation, name)
             row += [f"`{derivative}`" if derivative not in ("", "–") else derivative,
@@ -407,3 +516,69 @@ def grad_markdown(explanation: Explanation) -> str:
         lines += [""] + [f"- {note}" for note in notes]
     return "\n".join(lines) + "\n"
 
+
+
+# ----------------------------------------------------------------------------- the collapse
+def collapse_document(collapse, source: str) -> dict:
+    """``backtrace simplify --format json``: the verdict, the expanded form, W and b."""
+    from .ops import shape_text
+
+    def part(text, value):
+        return {"symbolic": text, "value": None if value is None else plain(value)}
+
+    return {
+        "expression": source,
+        "input": collapse.input,
+        "affine": collapse.affine,
+        "reason": collapse.reason,
+        "input_shape": list(collapse.input_shape),
+        "output_shape": list(collapse.output_shape),
+        "shapes": {"input": shape_text(collapse.input_shape),
+                   "output": shape_text(collapse.output_shape)},
+        "expanded": collapse.expanded,
+        "W": part(collapse.weight_text, collapse.weight),
+        "b": part(collapse.bias_text, collapse.bias),
+        "residual": collapse.residual,
+        "note": collapse.note,
+    }
+
+
+def collapse_json(collapse, source: str) -> str:
+    return json.dumps(collapse_document(collapse, source), ensure_ascii=False, indent=2)
+
+
+def collapse_lines(collapse, source: str) -> list[str]:
+    """The collapse for a person: the verdict, then the expanded form and the single W and b."""
+    from .ops import shape_text
+
+    x = collapse.input
+    lines = [f"Expression: {one_line(source)}"]
+    if not collapse.affine:
+        lines += [
+            f"Not affine in {x}: {collapse.reason}.",
+            "A nonlinearity between the layers keeps them from collapsing into one map "
+            f"W {x} + b.",
+        ]
+        return lines
+    lines.append(
+        f"Affine in {x}: the whole program is one map  output = W {x} + b"
+        f"  (input {shape_text(collapse.input_shape)}, output "
+        f"{shape_text(collapse.output_shape)})."
+    )
+    if collapse.expanded is not None:
+        lines.append(f"Expanded (SymPy): {collapse.expanded}")
+    weight_shape = shape_text(getattr(collapse.weight, "shape", ()))
+    weight = f"{collapse.weight_text} = " if collapse.weight_text else ""
+    bias = f"{collapse.bias_text} = " if collapse.bias_text else ""
+    lines.append(f"  W = {weight}{number(collapse.weight)}   ({weight_shape})")
+    lines.append(f"  b = {bias}{number(collapse.bias)}   "
+                 f"({shape_text(getattr(collapse.bias, 'shape', ()))})")
+    lines.append(
+        f"Check: W {x} + b gives the output at the given {x} "
+        f"(largest difference {collapse.residual:.3g})."
+    )
+    lines.append("Stacked linear layers add nothing: a nonlinearity (sigmoid, tanh, relu) "
+                 "between them is what keeps them apart.")
+    if collapse.note:
+        lines.append(f"Note: {collapse.note}")
+    return lines

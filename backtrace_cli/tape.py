@@ -7,6 +7,11 @@ assignment labels the node of its right-hand side. Both sweeps are plain loops o
 so a graph of any depth needs no recursion, and the reverse sweep accumulates adjoints with
 ``+=`` exactly as micrograd does. The same tape feeds the tables, the JSON, training and the
 graph pictures.
+
+With arrays, ``infer_shapes`` gives every node's shape before anything is evaluated, and
+the reverse sweep sums each product back to its input's shape (undoing broadcasting) or
+uses the op's vector-Jacobian products; a batched sweep (training) puts a batch axis in
+front of every value and aligns the rows' own axes (``batch_alignment``).
 """
 
 from __future__ import annotations
@@ -17,10 +22,10 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .backend import FLOAT64
-from .errors import BindingError, EvaluationError, LimitError, Span, did_you_mean
-from .limits import MAX_NODES
-from .ops import CONSTANTS, PREC_ATOM, PREC_UNARY, Op
-from .parser import Apply, Assign, Number, Program, apply_text, format_number
+from .errors import BindingError, EvaluationError, LimitError, ShapeError, Span, did_you_mean
+from .limits import MAX_ARRAY_ELEMENTS, MAX_NODES
+from .ops import CONSTANTS, PREC_ATOM, PREC_UNARY, SHAPE_RULES, Op, ShapeMismatch, shape_text
+from .parser import Apply, Assign, Number, Program, apply_text, format_array, format_number
 
 VAR = "var"
 CONST = "const"
@@ -178,11 +183,84 @@ def check_bindings(tape: Tape, bindings: Mapping[str, Any], what: str = "binding
             )
 
 
+# ----------------------------------------------------------------------------- shapes
+def infer_shapes(tape: Tape, variable_shapes: Mapping[str, tuple]) -> list[tuple]:
+    """The shape of every node, from the variables' shapes, before anything is evaluated.
+
+    An op whose inputs do not fit (2x3 @ 2, or shapes that do not broadcast) is a ShapeError
+    with a caret under that node; an array larger than the limit is a LimitError.
+    """
+    limit = MAX_ARRAY_ELEMENTS.value
+    shapes: list[tuple] = [()] * len(tape.nodes)
+    if not any(variable_shapes.values()) and not any(
+        node.op is not None and node.op.shape_rule != "elementwise" for node in tape.nodes
+    ):
+        return shapes  # all scalars: no rule to apply (and no cost for a huge scalar graph)
+    for node in tape.nodes:
+        if node.kind == VAR:
+            shape = tuple(variable_shapes.get(node.name, ()))
+        elif node.kind == CONST:
+            shape = ()
+        else:
+            inputs = [shapes[j] for j in node.inputs]
+            try:
+                shape = SHAPE_RULES[node.op.shape_rule](*inputs)
+            except ShapeMismatch as exc:
+                where = f"node {node.id}" + (f" ('{node.name}')" if node.name else "")
+                raise ShapeError(f"{exc} at {where}: {node.text}", tape.source, node.span,
+                                 None) from None
+        size = 1
+        for n in shape:
+            size *= n
+        if size > limit:
+            raise LimitError(
+                f"{tape.label(node.index)} would have {size:,} elements ({shape_text(shape)}), "
+                f"more than the limit of {limit:,}",
+                tape.source,
+                node.span,
+                f"raise it with {MAX_ARRAY_ELEMENTS.env}",
+            )
+        shapes[node.index] = shape
+    return shapes
+
+
+def batch_alignment(tape: Tape, shapes: list[tuple]) -> dict[int, tuple[int, ...]]:
+    """For a batched sweep (a batch axis in front of every value but constants): the
+    elementwise nodes whose inputs have fewer per-row axes than their output, with how many
+    axes of size 1 to insert after the batch axis of each input, so that NumPy broadcasts
+    the rows' own axes (counted from the right) and never the batch axis against them."""
+    align: dict[int, tuple[int, ...]] = {}
+    for node in tape.nodes:
+        if node.kind != OP or node.op.shape_rule != "elementwise":
+            continue
+        rank = len(shapes[node.index])
+        extra = tuple(
+            0 if tape.nodes[j].kind == CONST else rank - len(shapes[j]) for j in node.inputs
+        )
+        if any(extra):
+            align[node.index] = extra
+    return align
+
+
+def _aligned(args: list, extra: tuple[int, ...]) -> list:
+    return [
+        a if k == 0 else a.reshape(a.shape[:1] + (1,) * k + a.shape[1:])
+        for a, k in zip(args, extra)
+    ]
+
+
+def has_arrays(tape: Tape, shapes: list[tuple]) -> bool:
+    """Whether the program needs the array engine: any value that is not a scalar."""
+    return any(shapes)  # () is the only falsy shape
+
+
 # ----------------------------------------------------------------------------- sweeps
 _MATH_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
 
 
 def _value_text(value) -> str:
+    if getattr(value, "ndim", 0) > 0:
+        return format_array(value, digits=17, threshold=8, edge_items=2)
     try:
         return format_number(float(value))
     except (TypeError, ValueError):
@@ -198,11 +276,18 @@ def _domain_error(
     non-finite ``value`` instead (for a batch, the first such element is reported).
     """
     op = node.op
-    value, args = _first_non_finite(value, args)
+    if op.shape_rule == "elementwise":  # name the first element that failed
+        value, args = _first_non_finite(value, args)
     call = apply_text(op, [(_value_text(a), PREC_ATOM if _as_float(a) >= 0 else PREC_UNARY)
                            for a in args])
     if exc is not None:
         overflow = isinstance(exc, OverflowError)
+    elif getattr(value, "ndim", 0) > 0:  # an array op (matmul, sum): inf from finite inputs
+        import numpy
+
+        overflow = bool(numpy.isinf(value).any()) and all(
+            bool(numpy.isfinite(a).all()) for a in args
+        )
     else:
         # inf from finite, non-zero inputs overflowed (exp(1000)); nan, or inf from a zero
         # input (1/0, log(0), sqrt'(0)), is undefined, as the float back end says.
@@ -227,7 +312,10 @@ def _first_non_finite(value, args):
         return value, list(args)
     import numpy
 
-    shape = numpy.broadcast_shapes(*(numpy.shape(x) for x in arrays))
+    try:
+        shape = numpy.broadcast_shapes(*(numpy.shape(x) for x in arrays))
+    except ValueError:  # not an elementwise op (matmul, sum): show the arrays themselves
+        return value, list(args)
     full = numpy.broadcast_to(numpy.asarray(0.0 if value is None else value), shape)
     bad = numpy.flatnonzero(~numpy.isfinite(full))
     index = numpy.unravel_index(int(bad[0]) if bad.size else 0, shape)
@@ -236,6 +324,8 @@ def _first_non_finite(value, args):
 
 
 def _as_float(value) -> float:
+    if getattr(value, "ndim", 0) > 0:
+        return 0.0
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -243,13 +333,18 @@ def _as_float(value) -> float:
 
 
 def forward(
-    tape: Tape, bindings: Mapping[str, Any], m=FLOAT64, checked: Collection[int] | None = None
+    tape: Tape,
+    bindings: Mapping[str, Any],
+    m=FLOAT64,
+    checked: Collection[int] | None = None,
+    align: Mapping[int, tuple[int, ...]] | None = None,
 ) -> list:
     """Evaluate every node in order; a math domain error names the node and its values.
 
     Every node is checked for inf and nan unless ``checked`` names the only nodes to check
     (the batch loops check the rest through the loss and the gradients, whose sums an inf or
     nan cannot leave, and re-run a batch in full to name the node when one shows up).
+    ``align`` is a batched sweep's ``batch_alignment``.
     """
     nodes = tape.nodes
     values: list = [None] * len(nodes)
@@ -257,6 +352,8 @@ def forward(
     for node in nodes:
         if node.kind == OP:
             args = [values[j] for j in node.inputs]
+            if align is not None and node.index in align:
+                args = _aligned(args, align[node.index])
             try:
                 value = node.op.forward(m, *args)
             except _MATH_ERRORS as exc:
@@ -308,6 +405,8 @@ def backward(
     m=FLOAT64,
     record: bool = False,
     check: bool = True,
+    shapes: list[tuple] | None = None,
+    align: Mapping[int, tuple[int, ...]] | None = None,
 ) -> Backward:
     """The reverse sweep: adjoints of every node reached, from ``seed`` at the output.
 
@@ -315,6 +414,10 @@ def backward(
     constant exponent never asks for ``log`` of a negative base. A product with a local
     derivative of exactly 1 is the upstream gradient itself (the same bits, and no pass over
     an array). ``check=False`` skips the inf/nan check of each local derivative (see forward).
+
+    ``shapes`` (from ``infer_shapes``) turns on the array rules: an elementwise product is
+    summed back to its input's shape (undoing broadcasting), and an op with vector-Jacobian
+    products (matmul, sum, transpose, [a, b]) uses them instead of upstream * local.
     """
     nodes = tape.nodes
     needs = needs_gradient(tape, wanted)
@@ -334,6 +437,13 @@ def backward(
         out = values[index]
         if record and op.is_kink(args):
             kinks.append(index)
+        if shapes is not None:
+            extra = align.get(index) if align is not None else None
+            if extra is not None:
+                args = _aligned(args, extra)
+            _array_products(tape, node, upstream, args, out, shapes, needs, adjoints,
+                            edges if record else None, check, m, extra)
+            continue
         for position, j in enumerate(node.inputs):
             if not needs[j]:
                 continue
@@ -354,6 +464,39 @@ def backward(
             previous = adjoints[j]
             adjoints[j] = product if previous is None else previous + product
     return Backward(adjoints, edges, kinks)
+
+
+def _array_products(
+    tape, node, upstream, args, out, shapes, needs, adjoints, edges, check, m, extra=None
+):
+    """The reverse step of one node with array values: each input's product, in its shape
+    (``extra``: the batch alignment of its inputs, see ``batch_alignment``)."""
+    op = node.op
+    for position, j in enumerate(node.inputs):
+        if not needs[j]:
+            continue
+        shape = shapes[j]
+        if extra is not None and extra[position]:
+            shape = shape[:1] + (1,) * extra[position] + shape[1:]
+        rule = 0 if op.variadic else position
+        try:
+            local = op.derivatives[rule](m, args, out)
+            if check and not m.isfinite(local):
+                raise _domain_error(tape, node, args, None, position, local)
+            if op.vjps:
+                product = op.vjps[rule](m, upstream, args, out, position)
+            elif local.__class__ is float and local == 1.0:
+                product = m.fit(upstream, shape)
+            else:
+                product = m.fit(upstream * local, shape)
+            if shape is not shapes[j]:
+                product = product.reshape(shapes[j])
+        except _MATH_ERRORS as exc:
+            raise _domain_error(tape, node, args, exc, position) from None
+        if edges is not None:
+            edges.append(Edge(node.index, j, upstream, local, product))
+        previous = adjoints[j]
+        adjoints[j] = product if previous is None else previous + product
 
 
 def unguarded_nodes(tape: Tape) -> frozenset[int]:

@@ -28,11 +28,22 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .backend import FLOAT64, numpy_backend
-from .errors import DataError, EvaluationError, UsageError, did_you_mean
-from .ops import CONSTANTS
+from .backend import FLOAT64, batch_backend, numpy_backend
+from .errors import DataError, EvaluationError, ShapeError, UsageError, did_you_mean
+from .grad import all_finite, report_value
+from .ops import CONSTANTS, shape_text
 from .parser import Apply, Assign, Name, Program, parse, unparse
-from .tape import CONST, Tape, backward, compile_program, forward, unguarded_nodes
+from .tape import (
+    CONST,
+    Tape,
+    backward,
+    batch_alignment,
+    compile_program,
+    forward,
+    has_arrays,
+    infer_shapes,
+    unguarded_nodes,
+)
 
 BUILTIN_LOSSES = {
     "mse": "(y_hat - y)**2",
@@ -204,6 +215,25 @@ def build_problem(
     return Problem(model, loss, tape, model_tape, inputs, target, params)
 
 
+# ----------------------------------------------------------------------------- arrays
+def array_shapes(problem: Problem, initial: Mapping[str, Any]) -> list[tuple] | None:
+    """Each node's shape for one row, when a parameter is an array or the model builds one
+    ([x1, x2], W @ v); None for a model of scalars. The model must give one number per row."""
+    given = {name: getattr(value, "shape", ()) for name, value in initial.items()}
+    model_shapes = infer_shapes(problem.model_tape, given)
+    shape = model_shapes[problem.model_tape.output]
+    if shape != ():
+        output = problem.model_tape.nodes[problem.model_tape.output]
+        raise ShapeError(
+            f"the model gives a {shape_text(shape)} array per row; y_hat must be one number",
+            problem.model_tape.source,
+            output.span,
+            "reduce it, e.g. sum(...), or end the model with a vector @ (...)",
+        )
+    shapes = infer_shapes(problem.tape, given)
+    return shapes if has_arrays(problem.tape, shapes) else None
+
+
 # ----------------------------------------------------------------------------- settings
 @dataclass(frozen=True)
 class Settings:
@@ -363,7 +393,7 @@ def train(
                     return result
                 result.history.append(record)
                 result.updates = run.update
-                result.params = {name: float(run.params[name]) for name in problem.params}
+                result.params = {name: report_value(run.params[name]) for name in problem.params}
                 if on_epoch is not None:
                     on_epoch(record)
                 if stop.raised:
@@ -404,8 +434,19 @@ class _Run:
         self.problem = problem
         self.settings = settings
         self.on_update = on_update
-        self.scalar = settings.dtype == "float64" and settings.batch_size == 1
-        self.m = FLOAT64 if self.scalar else numpy_backend(settings.dtype)
+        # A model with arrays is swept in batches with a batch axis in front of every value
+        # (one row per entry), also for --batch-size 1.
+        self.shapes = array_shapes(problem, initial)
+        self.align = batch_alignment(problem.tape, self.shapes) if self.shapes else None
+        self._block_shapes: dict[int, list[tuple]] = {}
+        self.scalar = (settings.dtype == "float64" and settings.batch_size == 1
+                       and self.shapes is None)
+        if self.scalar:
+            self.m = FLOAT64
+        elif self.shapes is not None:
+            self.m = batch_backend(settings.dtype)
+        else:
+            self.m = numpy_backend(settings.dtype)
         self.dtype = np.dtype(settings.dtype)
         self.number = float if self.scalar else self.dtype.type
         self.data_names = problem.data_names
@@ -418,10 +459,14 @@ class _Run:
             self.memory = {n: np.asarray(source[n], dtype=np.float64) for n in self.data_names}
         size = settings.batch_size
         self.batch = self.rows if size is None else min(size, self.rows)
-        self.params: dict[str, Any] = {n: self.number(initial[n]) for n in problem.params}
+        self.params: dict[str, Any] = {
+            n: self.number(initial[n]) if getattr(initial[n], "ndim", 0) == 0
+            else np.array(initial[n], dtype=self.dtype)
+            for n in problem.params
+        }
         self.result = TrainResult(
-            initial={n: float(v) for n, v in self.params.items()},
-            params={n: float(v) for n, v in self.params.items()},
+            initial={n: report_value(v) for n, v in self.params.items()},
+            params={n: report_value(v) for n, v in self.params.items()},
             rows=self.rows,
         )
         self.optimizer = Optimizer(settings, self.number, self.m)
@@ -522,7 +567,7 @@ class _Run:
                 result.captured = Captured(
                     update, epoch, first_row, count,
                     {**{n: float(data[n][start]) for n in data_names},
-                     **{n: float(v) for n, v in self.params.items()}},
+                     **{n: report_value(v) for n, v in self.params.items()}},
                 )
             bindings.update(self.params)
             try:
@@ -531,7 +576,7 @@ class _Run:
                 if update == 1:
                     raise
                 result.divergence = Divergence(epoch, update, first_row, error.message)
-                result.params = {n: float(v) for n, v in self.params.items()}
+                result.params = {n: report_value(v) for n, v in self.params.items()}
                 return None
             number = self.number
             batch_loss = loss_sum if self.scalar else loss_sum / number(count)
@@ -545,7 +590,7 @@ class _Run:
                 self.on_update(Update(
                     update, epoch, rows, count,
                     {n: float(data[n][start]) for n in data_names},
-                    float(batch_loss), {n: float(g) for n, g in grads.items()},
+                    float(batch_loss), {n: report_value(g) for n, g in grads.items()},
                 ))
             if not self._step(grads, epoch, update, first_row):
                 return None
@@ -572,7 +617,7 @@ class _Run:
                     raise
                 self.result.divergence = Divergence(epoch, self.update, chunk.first + 1,
                                                     error.message)
-                self.result.params = {n: float(v) for n, v in self.params.items()}
+                self.result.params = {n: report_value(v) for n, v in self.params.items()}
                 return None
             loss_sum = loss_sum + chunk_loss
             for name, value in chunk_grads.items():
@@ -587,13 +632,15 @@ class _Run:
         """Apply one update; on a non-finite parameter, record the divergence and say so."""
         before = dict(self.params)
         self.optimizer.step(self.params, grads)
-        bad = [n for n, v in self.params.items() if not math.isfinite(float(v))]
+        bad = [n for n, v in self.params.items() if not all_finite(v)]
         if not bad:
             return True
+        value = self.params[bad[0]]
+        shown = float(value) if getattr(value, "ndim", 0) == 0 else "inf or nan"
         self.result.divergence = Divergence(
-            epoch, update, row, f"the parameter {bad[0]} became {float(self.params[bad[0]])}"
+            epoch, update, row, f"the parameter {bad[0]} became {shown}"
         )
-        self.result.params = {n: float(v) for n, v in before.items()}
+        self.result.params = {n: report_value(v) for n, v in before.items()}
         return False
 
     def _sweep(self, bindings: dict) -> tuple[Any, dict[str, Any]]:
@@ -634,6 +681,8 @@ class _Run:
         the block is swept again checking every node, which names the node that failed.
         """
         tape, m, wanted = self.problem.tape, self.m, self.problem.params
+        if self.shapes is not None:
+            return self._array_block_sweep(bindings)
         one = self.number(1.0)
         np, dtype, number = m.np, self.dtype, self.number
         values = forward(tape, bindings, m, self.unguarded)
@@ -645,6 +694,44 @@ class _Run:
             grads[name] = number(0.0) if adjoint is None else np.sum(adjoint, dtype=dtype)
         if not all(math.isfinite(float(v)) for v in (loss_sum, *grads.values())):
             backward(tape, forward(tape, bindings, m), one, wanted, m)
+            raise EvaluationError(
+                "the batch's loss or gradient is too large for a float",
+                tape.source, tape.nodes[tape.output].span, "try a smaller --lr",
+            )
+        return loss_sum, grads
+
+
+    def _array_block_sweep(self, bindings: dict) -> tuple[Any, dict[str, Any]]:
+        """One block of rows for a model with arrays: a batch axis in front of every value
+        (parameters broadcast along it without a copy), the sweeps as for one row, then each
+        parameter's gradient summed over the rows."""
+        tape, m, wanted = self.problem.tape, self.m, self.problem.params
+        np, dtype = m.np, self.dtype
+        count = len(bindings[self.data_names[0]])
+        batched = dict(bindings)
+        for name in wanted:
+            value = bindings[name]
+            batched[name] = np.broadcast_to(value, (count, *np.shape(value)))
+        shapes = self._block_shapes.get(count)
+        if shapes is None:
+            shapes = [s if node.kind == CONST else (count, *s)
+                      for node, s in zip(tape.nodes, self.shapes)]
+            self._block_shapes = {count: shapes}
+        seed = np.ones(count, dtype=dtype)
+        values = forward(tape, batched, m, self.unguarded, self.align)
+        sweep = backward(tape, values, seed, wanted, m, check=False, shapes=shapes,
+                         align=self.align)
+        loss_sum = np.sum(values[tape.output], dtype=dtype)
+        grads = {}
+        for name in wanted:
+            adjoint = sweep.adjoints[tape.variable_nodes[name]]
+            if adjoint is None:
+                grads[name] = np.zeros(np.shape(bindings[name]), dtype=dtype)[()]
+            else:
+                grads[name] = np.sum(adjoint, axis=0, dtype=dtype)[()]
+        if not all(all_finite(v) for v in (loss_sum, *grads.values())):
+            checked = forward(tape, batched, m, None, self.align)
+            backward(tape, checked, seed, wanted, m, shapes=shapes, align=self.align)
             raise EvaluationError(
                 "the batch's loss or gradient is too large for a float",
                 tape.source, tape.nodes[tape.output].span, "try a smaller --lr",
@@ -671,7 +758,11 @@ def predict(problem: Problem, params: Mapping[str, float], inputs: Mapping[str, 
             dtype: str = "float64") -> float:
     """y_hat for one set of input values with the given parameters."""
     bindings = {**inputs, **params}
-    if dtype == "float64":
+    arrays = any(getattr(v, "ndim", 0) > 0 for v in params.values()) or any(
+        node.op is not None and node.op.shape_rule != "elementwise"
+        for node in problem.model_tape.nodes
+    )
+    if dtype == "float64" and not arrays:
         return float(forward(problem.model_tape, bindings)[problem.model_tape.output])
     m = numpy_backend(dtype)
     converted = {name: m.number(value) for name, value in bindings.items()}

@@ -18,9 +18,14 @@ Examples:
   backtrace train samples/lecture.csv --model "w1*x*x + w2*x + b" --predict 4
   backtrace train samples/line.csv --model "w*x + b" --batch-size full --lr 0.05
   backtrace train samples/classify.csv --model "sigmoid(w*x + b)" --loss bce
+  backtrace train samples/xor.csv --model "W2 @ sigmoid(W1 @ [x1, x2] + b1) + b2"
+      --param W1=randn:4x2 --param b1=zeros:4 --param W2=randn:4 --param b2=0
+      --batch-size full --optimizer adam --lr 0.05 --epochs 500
 \b
 Every name in the model that is not a column of the CSV is a parameter; it starts
-at 1.0 unless --param NAME=VALUE or --init FILE.json says otherwise.
+at 1.0 unless --param NAME=VALUE or --init FILE.json says otherwise. An array
+parameter is a nested list ('[[1, 2], [3, 4]]') or randn:SHAPE, zeros:SHAPE or
+ones:SHAPE (SHAPE like 4x2; randn draws from N(0, 1) seeded by --seed).
 Exit codes: 0 ok, 1 training diverged, 2 bad input, 130 interrupted."""
 
 
@@ -85,6 +90,15 @@ def _read_init(path: str) -> dict[str, float]:
         raise UsageError(f"--init {path}: expected an object {{\"params\": {{name: value}}}}")
     out = {}
     for name, value in params.items():
+        if isinstance(value, list):  # an array parameter, as --save writes it
+            from .cli import parse_array
+            from .errors import BindingError
+
+            try:
+                out[str(name)] = parse_array(json.dumps(value), f"--init {path}: '{name}'")
+            except BindingError as error:
+                raise UsageError(error.message) from None
+            continue
         number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             try:
@@ -100,10 +114,13 @@ def _read_init(path: str) -> dict[str, float]:
     return out
 
 
-def _parse_params(items: tuple[str, ...]) -> dict[str, float]:
-    from .cli import parse_number
+def _parse_params(items: tuple[str, ...], seed: int = 0) -> dict:
+    """--param NAME=VALUE: a number, a nested list, or randn:/zeros:/ones:SHAPE. One seeded
+    generator draws every randn parameter, in the order the options are given."""
+    from .cli import parse_value
 
-    params: dict[str, float] = {}
+    params: dict = {}
+    generator = None
     for item in items:
         if "=" not in item:
             raise UsageError(f"--param '{item}': write NAME=VALUE, e.g. --param w=0.5")
@@ -115,8 +132,38 @@ def _parse_params(items: tuple[str, ...]) -> dict[str, float]:
         if name in params:
             raise UsageError(f"--param: the parameter '{name}' is given twice",
                              "give each parameter one start value")
-        params[name] = parse_number(text, f"--param {name}")
+        kind, _, shape_text = text.strip().partition(":")
+        if kind in ("randn", "zeros", "ones"):
+            import numpy as np
+
+            shape = _shape(shape_text, f"--param {name}")
+            if kind == "randn":
+                if generator is None:
+                    generator = np.random.default_rng(seed)
+                params[name] = generator.standard_normal(shape)
+            else:
+                params[name] = (np.zeros if kind == "zeros" else np.ones)(shape)
+            continue
+        params[name] = parse_value(text, f"--param {name}")
     return params
+
+
+def _shape(text: str, what: str) -> tuple[int, ...]:
+    """'4x2' -> (4, 2), '4' -> (4,); sizes from 1 up to the array size limit."""
+    from .limits import MAX_ARRAY_ELEMENTS
+
+    parts = text.strip().lower().split("x")
+    if not text.strip() or not all(part.isdigit() and int(part) > 0 for part in parts):
+        raise UsageError(f"{what}: '{text}' is not a shape; write sizes such as 4 or 4x2")
+    shape = tuple(int(part) for part in parts)
+    size = 1
+    for n in shape:
+        size *= n
+    if size > MAX_ARRAY_ELEMENTS.value:
+        raise UsageError(f"{what}: {size:,} elements is more than the limit of "
+                         f"{MAX_ARRAY_ELEMENTS.value:,}",
+                         f"raise it with {MAX_ARRAY_ELEMENTS.env}")
+    return shape
 
 
 def _parse_predictions(items: tuple[str, ...], inputs: tuple[str, ...]) -> list[dict[str, float]]:
@@ -178,7 +225,7 @@ def _check_float32(columns, initial: dict[str, float], predictions_in: list, pat
     given += [(f"--predict {name}", value)
               for values in predictions_in for name, value in values.items()]
     for what, value in given:
-        if abs(value) > largest:
+        if float(np.max(np.abs(value))) > largest:
             raise UsageError(
                 f"--dtype float32: {what}, {value!r}, does not fit in float32 "
                 f"(at most about {largest:.4g} in size)"
@@ -220,7 +267,8 @@ def _initial_values(problem, given: dict[str, float], init: dict[str, float]) ->
 @click.option("--model", default="x*w", show_default=True, help="The model expression y_hat.")
 @click.option("--target", default="y", show_default=True, help="The label column.")
 @click.option("--param", "param_items", multiple=True, metavar="NAME=VALUE",
-              help="A parameter's start value (repeatable; others start at 1.0).")
+              help="A parameter's start value: a number, [[nested, lists]], or randn:4x2, "
+                   "zeros:4, ones:4 (repeatable; others start at 1.0).")
 @click.option("--init", "init_path", metavar="FILE.json", help="Start from saved parameters.")
 @click.option("--lr", default=0.01, show_default=True, type=float, help="Learning rate.")
 @click.option("--epochs", default=100, show_default=True, type=int, help="Passes over the data.")
@@ -238,7 +286,7 @@ def _initial_values(problem, given: dict[str, float], init: dict[str, float]) ->
 @click.option("--shuffle/--no-shuffle", default=False, show_default=True,
               help="Shuffle the rows every epoch (reproducibly, with --seed).")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
-              help="Seed for --shuffle (a whole number >= 0).")
+              help="Seed for --shuffle and for randn: parameters (a whole number >= 0).")
 @click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64",
               show_default=True, help="float32 rounds every operation as PyTorch does.")
 @click.option("--stream/--no-stream", default=None,
@@ -276,7 +324,7 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
         if not 0 <= value < 1:
             raise UsageError(f"{option} must be at least 0 and below 1, not {value:g}")
     _positive(eps, "--eps")
-    given = _parse_params(param_items)
+    given = _parse_params(param_items, seed)
     init = _read_init(init_path) if init_path else {}
     # Files that cannot be written are refused before training, not after a long run.
     if save_path:
@@ -386,7 +434,8 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
     if save_path:
         from .files import write_atomic
 
-        document = {"model": model, "loss": loss, "dtype": dtype, "params": result.params}
+        document = {"model": model, "loss": loss, "dtype": dtype,
+                    "params": {n: _listed(v) for n, v in result.params.items()}}
         write_atomic(save_path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
     if plot_path and not result.history:
         # Diverged or interrupted in the first epoch: say so, and still report the run.
@@ -399,7 +448,7 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
                    f"loss of {model} ({loss}), lr {lr:g}")
 
     if output_format == "json":
-        click.echo(json.dumps(report_document(report), indent=2))
+        click.echo(json.dumps(report_document(report), indent=2, default=_listed))
     else:
         header()
         print_report(report, console)
@@ -414,7 +463,7 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
         raise DivergedError(
             f"training diverged at epoch {d.epoch}, update {d.update} (data row {d.row}): "
             f"{d.reason}\n  the last finite parameters: "
-            + ", ".join(f"{k}={v!r}" for k, v in result.params.items()),
+            + ", ".join(f"{k}={_listed(v)!r}" for k, v in result.params.items()),
             "try a smaller --lr",
         )
     if result.interrupted:
@@ -424,6 +473,11 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
             err=True,
         )
         sys.exit(EXIT_INTERRUPTED)
+
+
+def _listed(value):
+    """An array parameter as nested lists (for JSON); a number as it is."""
+    return value.tolist() if hasattr(value, "tolist") and getattr(value, "ndim", 0) else value
 
 
 def _progress(output_format: str, epochs: int):

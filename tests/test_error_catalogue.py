@@ -50,6 +50,10 @@ CATALOGUE: dict[str, list[Entry]] = {
         Entry(("grad", " "), 2, "the expression is empty", hint=False),
         Entry(("train", "--model", "x*"), 2, "expected a value after '*'", hint=False),
     ],
+    "ShapeError": [
+        Entry(("grad", "sum(W @ x)", "W=[[1, 2], [3, 4]]", "x=[1, 2, 3]"), 2,
+              "@ needs the inner sizes to match", hint=False),
+    ],
     "LimitError": [
         Entry(("grad", "(" * 250 + "x" + ")" * 250, "x=1"), 2,
               "nested too deeply (limit 200 levels)"),

@@ -60,11 +60,14 @@ LIMIT_CASES = {
     "BACKTRACE_MAX_DEPTH": ("10", "(" * 12 + "x" + ")" * 12, "12"),
     "BACKTRACE_MAX_NODES": ("10", _sum(11), "21"),
     "BACKTRACE_MAX_STATEMENTS": ("3", "a = x; b = a; c = b; d = c", "4"),
+    "BACKTRACE_MAX_ARRAY_ELEMENTS": ("2", "sum([x, x, x])", "3"),
 }
+# Limits whose effect is a skipped check with a note, not a refusal (tested on their own).
+CHECK_LIMITS = {"BACKTRACE_SYMPY_MAX_NODES", "BACKTRACE_SYMPY_MAX_ELEMENTS"}
 
 
 def test_every_limit_has_a_case():
-    assert {limit.env for limit in ALL_LIMITS} == set(LIMIT_CASES) | {"BACKTRACE_SYMPY_MAX_NODES"}
+    assert {limit.env for limit in ALL_LIMITS} == set(LIMIT_CASES) | CHECK_LIMITS
 
 
 @pytest.mark.parametrize("env", sorted(LIMIT_CASES))

@@ -14,7 +14,16 @@ import pytest
 import sympy
 
 from backtrace_cli.backend import FLOAT64, numpy_backend
-from backtrace_cli.ops import BY_NAME, CONSTANTS, FUNCTIONS, INFIX, OPS, PREFIX
+from backtrace_cli.ops import (
+    BY_NAME,
+    CONSTANTS,
+    ELEMENTWISE_OPS,
+    FUNCTIONS,
+    INFIX,
+    OPS,
+    PREFIX,
+    SHAPE_RULES,
+)
 
 NUMPY64 = numpy_backend("float64")
 
@@ -80,7 +89,8 @@ def op_point_cases():
 
 # ----------------------------------------------------------------------------- completeness
 def test_every_op_has_sample_points():
-    assert sorted(POINTS) == sorted(op.name for op in OPS)
+    # The array ops (matmul, sum, ...) are tested on arrays in test_tensors.py.
+    assert sorted(POINTS) == sorted(op.name for op in ELEMENTWISE_OPS)
 
 
 def test_op_names_are_unique():
@@ -96,14 +106,20 @@ def test_every_row_is_complete(op):
     assert len(op.derivative_code) == op.arity
     assert all(callable(d) for d in op.derivatives)
     assert op.symbol and op.code
-    assert op.notation in ("infix", "prefix", "call")
+    assert op.notation in ("infix", "prefix", "call", "list")
     assert op.domain.strip()
     assert isinstance(op.precedence, int)
+    # Arrays: a shape rule; a vector-Jacobian product per input, or none at all.
+    assert op.shape_rule in SHAPE_RULES
+    assert len(op.vjp_code) in (0, op.arity) and len(op.vjps) == len(op.vjp_code)
+    assert op.shape_rule == "elementwise" or op.vjp_code, "a non-elementwise op needs VJPs"
     # Derivative texts use only the placeholders the renderer fills in.
     for text in op.derivative_text:
         fields = {name for _, name, _, _ in string.Formatter().parse(text) if name}
-        assert fields <= {"a", "b", "out"}, text
-        assert text.format(a="x", b="y", out="z")
+        assert fields <= {"a", "b", "out", "position"}, text
+        assert text.format(a="x", b="y", out="z", position=0)
+    if op.shape_rule != "elementwise":
+        return  # its SymPy form works on arrays of symbols: see test_tensors.py
     # The SymPy builder works on real symbols.
     symbols = sympy.symbols("a b", real=True)[: op.arity]
     built = op.sympy(sympy, *symbols)
@@ -115,7 +131,7 @@ def test_every_row_is_complete(op):
 
 def test_the_parser_tables_reach_every_op():
     reachable = set(INFIX.values()) | set(PREFIX.values()) | set(FUNCTIONS.values())
-    assert reachable == set(OPS)
+    assert reachable | {BY_NAME["stack"]} == set(OPS)  # [a, b] is written with brackets
     assert INFIX["^"] is INFIX["**"] is FUNCTIONS["pow"] is BY_NAME["pow"]
     assert set(FUNCTIONS) >= {
         "sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs",
@@ -160,7 +176,7 @@ def test_float64_and_numpy_float64_back_ends_agree(op, point):
 
 def test_numpy_float32_keeps_its_dtype():
     m = numpy_backend("float32")
-    for op in OPS:
+    for op in ELEMENTWISE_OPS:
         point = POINTS[op.name][0]
         out, _ = local_derivatives(op, m, point)
         args = tuple(m.number(v) for v in point)
@@ -271,5 +287,8 @@ def test_forward_domain_errors_raise_on_the_float_back_end():
 
 def test_every_input_appears_in_the_forward_template():
     for op in OPS:
+        if op.variadic:
+            assert "{args}" in op.code, op.name
+            continue
         for name in "ab"[: op.arity]:
             assert f"{{{name}}}" in op.code, op.name

@@ -185,7 +185,7 @@ def test_unknown_function_with_did_you_mean():
 def test_unknown_function_without_a_close_name_lists_the_functions():
     error = parse_error("foo(x)")
     assert error.message == "unknown function 'foo'"
-    assert error.hint.startswith("functions: abs, cos, exp, log, max, min, pow, relu")
+    assert error.hint.startswith("functions: abs, cos, exp, log, max, mean, min, pow, relu")
 
 
 def test_wrong_number_of_arguments():
@@ -288,7 +288,8 @@ def test_empty_input(source):
         ("x == 1", "unexpected '='", 4),
         ("x $ y", "unexpected character '$'", 3),
         ("x % y", "unexpected character '%'", 3),
-        ("x[0]", "'[' is not allowed in expressions", 2),
+        ("x[0]", "indexing is not supported: '[' is not allowed in expressions after a value",
+         2),
         ("1e400", "the number 1e400 is too large for a float", 1),
         ("x; y", "this statement's value is never used", 1),
     ],

@@ -1,0 +1,67 @@
+"""`backtrace simplify`: is the program one affine map of its input (the collapse)?"""
+
+from __future__ import annotations
+
+import click
+
+from .options import BINDINGS_HELP, EXPRESSION_CONTEXT
+
+SIMPLIFY_EPILOG = f"""\b
+Examples:
+  backtrace simplify "w2*(w1*x + b1) + b2" w1=2 b1=0.5 w2=3 b2=1 x=4
+  backtrace simplify "W2 @ (W1 @ x + b1) + b2" W1='[[1, 2], [3, 4]]' b1='[0, 1]'
+      W2='[[1, -1]]' b2='[0.5]' x='[1, 2]'
+  backtrace simplify "W2 @ sigmoid(W1 @ x + b1) + b2" ... (not affine)
+\b
+{BINDINGS_HELP}
+Exit codes: 0 ok (affine or not), 2 bad input, 130 interrupted."""
+
+
+@click.command(context_settings=EXPRESSION_CONTEXT, epilog=SIMPLIFY_EPILOG)
+@click.argument("expr", metavar="EXPR")
+@click.argument("bindings", nargs=-1, type=click.UNPROCESSED, metavar="[BINDING]...")
+@click.option("--input", "input_name", metavar="NAME",
+              help="The input variable (default: x, if the expression has one).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              metavar="SECONDS", help="Time allowed for SymPy before it is skipped.")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]),
+              default="table", show_default=True, help="Output for people or scripts.")
+def simplify(expr, bindings, input_name, timeout, output_format) -> None:
+    """Say whether EXPR is affine in its input: W x + b, with W and b written out.
+
+    Without a nonlinearity, stacked layers W2 (W1 x + b1) + b2 collapse into one
+    W x + b with W = W2 W1 and b = W2 b1 + b2; with a sigmoid between them they do not.
+    """
+    from .cli import parse_bindings, read_expression, stdout_console
+    from .collapse import analyse
+    from .errors import UsageError
+    from .grad import numeric_setting
+    from .parser import parse
+    from .tape import check_bindings, compile_program
+
+    source = read_expression(expr)
+    values = parse_bindings(bindings)
+    tape = compile_program(parse(source))
+    check_bindings(tape, values)
+    if input_name is None:
+        if "x" not in tape.variable_nodes:
+            raise UsageError(
+                "name the input variable with --input",
+                f"the expression's variables: {', '.join(tape.variables) or 'none'}",
+            )
+        input_name = "x"
+    values, shapes, m = numeric_setting(tape, values)
+    import numpy
+
+    with numpy.errstate(all="ignore"):
+        collapse = analyse(tape, values, input_name, shapes, m, timeout)
+    if output_format == "json":
+        from .render import collapse_json
+
+        click.echo(collapse_json(collapse, source))
+        return
+    from .render import collapse_lines
+
+    console = stdout_console()
+    for line in collapse_lines(collapse, source):
+        console.print(line, soft_wrap=True, markup=False, highlight=False)
