@@ -121,7 +121,9 @@ def row_sgd_source(tape: Tape, data_names: tuple[str, ...], params: tuple[str, .
     output = names[tape.output]
     body.append(f"total += {output}")
     if checked:
-        body.append(f"check += ({' + '.join(checked)}) * 0.0")
+        # One flat call, not a chain of additions: thousands of terms would make Python's
+        # compiler recurse too deeply on a nested a + b + c + ... expression.
+        body.append(f"check += sum(({', '.join(checked)},)) * 0.0")
 
     unpack = ", ".join(f"d{k}" for k in range(len(data_names)))
     lines = [
@@ -139,7 +141,7 @@ def row_sgd_epoch(
 ) -> Callable[..., tuple]:
     """Compile ``row_sgd_source`` into a function (see the module's note on safety)."""
     source = row_sgd_source(tape, data_names, params)
-    namespace: dict = {"m": FLOAT64, "__builtins__": {"abs": abs}}
+    namespace: dict = {"m": FLOAT64, "__builtins__": {"abs": abs, "sum": sum}}
     # Safe: the source holds only our templates, index-made identifiers and repr'd numbers.
     exec(compile(source, "<backtrace compiled epoch>", "exec"), namespace)  # noqa: S102
     return namespace["epoch"]

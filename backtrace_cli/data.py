@@ -161,10 +161,19 @@ def _load_exact(path: str, delimiter: str) -> Dataset:
     return _frozen_dataset(path, columns, values)
 
 
+# A line longer than this is refused: it is no CSV of numbers, and an endless one (/dev/zero)
+# would otherwise fill the memory. Files that are not regular files (pipes, devices) are read
+# whole only up to MAX_UNSIZED_BYTES; --stream reads any size.
+MAX_LINE_BYTES = 1024 * 1024
+MAX_UNSIZED_BYTES = 1024**3
+
+
 def _read_bytes(path: str) -> bytes:
     try:
         with open(path, "rb") as file:
-            return file.read()
+            if stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                return file.read()
+            return _read_unsized(file, path)
     except FileNotFoundError:
         folder = os.path.dirname(path) or "."
         try:
@@ -180,6 +189,33 @@ def _read_bytes(path: str) -> bytes:
     except OSError as error:
         reason = error.strerror or str(error)
         raise DataError(f"the file cannot be read: {reason}", path=path) from None
+
+
+def _read_unsized(file, path: str) -> bytes:
+    """A pipe or device, read in blocks: refused past MAX_UNSIZED_BYTES, or when its first
+    line runs past MAX_LINE_BYTES (an endless stream such as /dev/zero)."""
+    blocks = []
+    size = 0
+    while True:
+        block = file.read(1024 * 1024)
+        if not block:
+            return b"".join(blocks)
+        blocks.append(block)
+        size += len(block)
+        if size > MAX_LINE_BYTES and not any(b"\n" in b or b"\r" in b for b in blocks):
+            raise _long_line(path, 1)
+        if size > MAX_UNSIZED_BYTES:
+            raise DataError(
+                f"the input is larger than {MAX_UNSIZED_BYTES // 1024**2:,} MiB and is not a "
+                "regular file", path=path, hint="use --stream to read it in chunks",
+            )
+
+
+def _long_line(path: str, line: int) -> DataError:
+    return DataError(
+        f"line {line} is longer than {MAX_LINE_BYTES // 1024:,} KiB: this is no CSV of numbers",
+        path=path,
+    )
 
 
 def _decode(data: bytes, path: str) -> str:
@@ -608,8 +644,21 @@ class CsvStream:
             raise
         with handle:
             line_number = 0
+
+            def lines():  # each at most MAX_LINE_BYTES long, so an endless line is refused
+                count = line_number
+                while True:
+                    line = handle.readline(MAX_LINE_BYTES + 1)
+                    if not line:
+                        return
+                    count += 1
+                    if len(line) > MAX_LINE_BYTES:
+                        raise _long_line(path, count)
+                    yield line
+
             try:
-                for line in handle:
+                rows = lines()
+                for line in rows:
                     line_number += 1
                     if not _is_blank(line.rstrip("\n")):
                         break
@@ -617,7 +666,7 @@ class CsvStream:
                     raise DataError("the file is empty", path=path)
                 self.columns = _parse_header(line.rstrip("\n"), line_number, delimiter, path)
                 while True:
-                    block = list(itertools.islice(handle, size))
+                    block = list(itertools.islice(rows, size))
                     if not block:
                         return
                     values = _chunk_values(block, line_number, self.columns, delimiter, path)

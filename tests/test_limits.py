@@ -294,9 +294,6 @@ def _limited_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (1_000_000_000, 1_000_000_000))
 
 
-@pytest.mark.xfail(strict=True, reason="data.py reads a CSV whole (load_csv) or by lines "
-                   "(CsvStream) with no bound: /dev/zero, or any endless stream, fills the "
-                   "memory and ends in a MemoryError traceback instead of a DataError")
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
 @pytest.mark.parametrize("mode", ["--no-stream", "--stream"])
 def test_an_endless_csv_is_refused_not_read_into_memory(mode):
@@ -309,10 +306,6 @@ def test_an_endless_csv_is_refused_not_read_into_memory(mode):
     assert done.returncode == 2
 
 
-@pytest.mark.xfail(strict=True, reason="compiled.py folds every unguarded node into one "
-                   "expression 'check += (v1 + v2 + ... + vN) * 0.0'; for a model of a few "
-                   "thousand terms Python's compiler recurses too deeply (RecursionError "
-                   "traceback, exit 1). A flat form, e.g. sum((v1, v2, ...)), would not.")
 def test_a_model_of_5000_terms_trains():
     model = "+".join(f"tanh(x*w{i % 3})" for i in range(5_000))
     done = subprocess.run(
