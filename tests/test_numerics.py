@@ -279,3 +279,11 @@ _NUMBER = re.compile(r"-?\d+\.\d+(?:e[+-]?\d+)?|-?\d+e[+-]?\d+")
 
 def _to_12_digits(text: str) -> str:
     return _NUMBER.sub(lambda found: f"{float(found.group()):.12g}", text)
+
+
+def test_the_readme_holds_the_numerics_table():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    table = (root / "docs" / "numerics.md").read_text().split("\n", 1)[1].strip()
+    assert table in (root / "README.md").read_text()
