@@ -200,7 +200,7 @@ def read_expression(text: str) -> str:
 
     limit = MAX_LENGTH.value
     if text == "-":
-        return _within_length(click.get_text_stream("stdin").read(limit + 1), "stdin", limit)
+        return _within_length(sys.stdin.read(limit + 1), "stdin", limit)
     if text.startswith("@") and len(text) > 1:
         path = text[1:]
         try:

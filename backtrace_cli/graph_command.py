@@ -8,6 +8,8 @@ need it), and the chosen format goes to stdout or, with ``-o``, atomically to a 
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from .options import BINDINGS_HELP, EXPRESSION_CONTEXT, expression_inputs
@@ -68,7 +70,7 @@ def graph(expr, bindings, seed, output_path, graph_format) -> None:
                 f"add --format, or end the name in {', '.join(SUFFIX_FORMATS)}",
             )
     if graph_format is None:
-        is_terminal = click.get_text_stream("stdout").isatty()
+        is_terminal = sys.stdout.isatty()
         graph_format = "text" if is_terminal else "dot"
     if graph_format in IMAGE_FORMATS and output_path is None:
         raise UsageError(
