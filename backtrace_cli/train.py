@@ -474,6 +474,7 @@ class _Run:
         self.unguarded = None if self.scalar else unguarded_nodes(problem.tape)
         if not self.scalar and self.batch >= 100_000:
             keep_freed_memory()
+        self.whole: _Chunk | None = None  # the rows in memory, prepared for the sweeps
         self.compiled = None
         if (self.scalar and settings.optimizer == "sgd" and not settings.trace_limit
                 and settings.explain_step is None):
@@ -486,10 +487,9 @@ class _Run:
         import numpy as np
 
         if self.stream is None:
-            columns = self.memory
-            if order is not None:
-                columns = {n: values[order] for n, values in columns.items()}
-            yield self._chunk(columns, 0, order)
+            if self.whole is None:  # converted once: every epoch reads the same rows
+                self.whole = self._chunk(self.memory, 0, None)
+            yield self.whole if order is None else self._shuffled(self.whole, order)
             return
         # A streamed chunk holds whole batches, so no batch straddles two chunks (the full
         # batch adds up its chunks' sums instead, see _streamed_full_batch).
@@ -503,6 +503,15 @@ class _Run:
                 columns[name] = np.ascontiguousarray(block[:, self.stream.columns.index(name)])
             yield self._chunk(columns, first, None)
             first += len(block)
+
+    def _shuffled(self, whole: _Chunk, order) -> _Chunk:
+        """The rows of ``whole`` in the epoch's shuffled order."""
+        if self.scalar:
+            positions = order.tolist()
+            data = {n: [values[i] for i in positions] for n, values in whole.data.items()}
+            table = None if whole.table is None else [whole.table[i] for i in positions]
+            return _Chunk(data, whole.count, 0, order, table)
+        return _Chunk({n: v[order] for n, v in whole.data.items()}, whole.count, 0, order)
 
     def _chunk(self, columns, first: int, order) -> _Chunk:
         import numpy as np
