@@ -18,7 +18,6 @@ from .errors import (
     EXIT_INTERRUPTED,
     BacktraceError,
     BindingError,
-    UsageError,
     visible,
 )
 from .options import BINDINGS_HELP, EXPRESSION_CONTEXT, expression_inputs
@@ -203,23 +202,13 @@ def read_expression(text: str) -> str:
         return _within_length(sys.stdin.read(limit + 1), "stdin", limit)
     if text.startswith("@") and len(text) > 1:
         path = text[1:]
-        try:
-            with open(path, encoding="utf-8") as handle:
-                return _within_length(handle.read(limit + 1), path, limit)
-        except FileNotFoundError:
-            raise UsageError(
-                f"cannot read {path}: no such file",
-                "an EXPR that starts with '@' names a file to read the expression from",
-            ) from None
-        except IsADirectoryError:
-            raise UsageError(f"cannot read {path}: it is a directory") from None
-        except UnicodeDecodeError as exc:
-            raise UsageError(
-                f"cannot read {path}: not UTF-8 text ({exc.reason} at byte {exc.start})",
-                "save the file as UTF-8",
-            ) from None
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+        from .files import read_text
+
+        content = read_text(
+            path, f"cannot read {path}", limit,
+            "an EXPR that starts with '@' names a file to read the expression from",
+        )
+        return _within_length(content, path, limit)
     return text
 
 

@@ -76,3 +76,24 @@ def write_atomic(path: str, data: bytes) -> None:
         if isinstance(exc, OSError):
             raise OutputError(f"cannot write {path}: {_reason(exc, path)}") from None
         raise
+
+
+def read_text(path: str, label: str, limit: int, hint: str | None = None) -> str:
+    """A user's UTF-8 text file, read up to ``limit`` + 1 characters (the caller decides what
+    past ``limit`` means). Any problem is a UsageError that starts with ``label``, e.g.
+    "cannot read expr.txt: no such file"; ``hint`` says what the file should hold."""
+    from .errors import UsageError
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read(limit + 1)
+    except FileNotFoundError:
+        raise UsageError(f"{label}: no such file", hint) from None
+    except IsADirectoryError:
+        raise UsageError(f"{label}: it is a directory", hint) from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})", "save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"{label}: {_reason(exc, path)}", hint) from None

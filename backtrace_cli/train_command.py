@@ -54,27 +54,18 @@ INIT_MAX_CHARACTERS = 64 * 1024 * 1024
 
 
 def _read_init(path: str) -> dict[str, float]:
+    from .files import read_text
+
+    expected = 'expected a JSON file such as {"params": {"w": 0.5}}, as --save writes it'
+    text = read_text(path, f"--init {path}", INIT_MAX_CHARACTERS, expected)
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read(INIT_MAX_CHARACTERS + 1)
         if len(text) > INIT_MAX_CHARACTERS:
             raise UsageError(
                 f"--init {path}: the file is larger than {INIT_MAX_CHARACTERS:,} characters, "
                 "too large for a parameters file",
-                'expected {"params": {name: value}}, as --save writes it',
+                expected,
             )
         document = json.loads(text)
-    except FileNotFoundError:
-        raise UsageError(f"--init {path}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"--init {path}: it is a directory, not a JSON file") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(
-            f"--init {path}: not UTF-8 text (byte {exc.start}: {exc.reason})",
-            'expected a JSON file such as {"params": {"w": 0.5}}, as --save writes it',
-        ) from None
-    except OSError as exc:
-        raise UsageError(f"--init {path}: cannot read it ({exc.strerror or exc})") from None
     except json.JSONDecodeError as exc:
         raise UsageError(
             f"--init {path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
