@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import assert_bad_input, assert_golden
 from rich.console import Console
 from worked_examples import (
     MICROGRAD_README,
@@ -48,17 +49,6 @@ def run_json(*args: str, input: str | None = None) -> dict:
 
 def bindings_args(bindings: dict[str, float]) -> list[str]:
     return [f"{name}={value!r}" for name, value in bindings.items()]
-
-
-def assert_bad_input(result, *fragments: str) -> str:
-    """Exit 2, one message on stderr containing the fragments, nothing on stdout."""
-    assert result.exit_code == 2, (result.stdout, result.stderr)
-    assert result.stdout == ""
-    assert "Traceback" not in result.stderr
-    assert result.stderr.startswith("Error: ")
-    for fragment in fragments:
-        assert fragment in result.stderr
-    return result.stderr
 
 
 # ----------------------------------------------------------------------------- the slide
@@ -534,18 +524,6 @@ def rendered_table(source: str, seed: float = 1.0, **bindings: float) -> str:
 
 def markdown(source: str, seed: float = 1.0, **bindings: float) -> str:
     return grad_markdown(explain(compile_program(parse(source)), bindings, seed, check=True))
-
-
-def assert_golden(request, name: str, text: str) -> None:
-    """Compare byte for byte with tests/golden/NAME; ``pytest --update-golden`` rewrites it."""
-    path = GOLDEN / name
-    data = text.encode("utf-8")
-    if request.config.getoption("--update-golden", default=False):
-        path.parent.mkdir(exist_ok=True)
-        path.write_bytes(data)
-        return
-    assert path.exists(), f"missing golden file {path}; run pytest --update-golden"
-    assert data == path.read_bytes(), f"{name} differs; review, then pytest --update-golden"
 
 
 GOLDEN_CASES = [

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from helpers import assert_bad_input
 
 from backtrace_cli.cli import main
 
@@ -53,17 +54,6 @@ def write(tmp_path: Path, text: str, name: str = "data.csv") -> str:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return str(path)
-
-
-def assert_bad_input(result, *fragments: str) -> None:
-    """Exit 2, nothing on stdout, one clear message on stderr, never a traceback."""
-    assert result.exit_code == 2, (result.stdout, result.stderr)
-    assert result.stdout == ""
-    # ours start with "Error: "; Click's own usage errors put the usage line first
-    assert result.stderr.startswith("Error: ") or "\nError: " in result.stderr
-    assert "Traceback" not in result.stderr
-    for fragment in fragments:
-        assert fragment in result.stderr, (fragment, result.stderr)
 
 
 def prediction(document: dict, index: int = 0) -> float:

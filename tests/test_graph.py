@@ -7,7 +7,6 @@ evaluation order); SVG is parsed with xml.etree; Mermaid is compared with golden
 from __future__ import annotations
 
 import io
-import os
 import re
 import sys
 import xml.etree.ElementTree as ET
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import assert_golden
 from rich.console import Console
 
 from backtrace_cli import graph
@@ -37,20 +37,6 @@ needs_engine = pytest.mark.skipif(not HAS_ENGINE, reason="no Graphviz layout eng
 
 def explain_text(source: str, seed: float = 1.0, **bindings: float):
     return explain(compile_program(parse(source)), bindings, seed, None, check=False)
-
-
-def assert_golden(request, name: str, text: str) -> None:
-    """Compare with tests/golden/NAME; rewrite it with --update-golden (or the env var)."""
-    path = GOLDEN / name
-    update = request.config.getoption("--update-golden", default=False) or os.environ.get(
-        "BACKTRACE_UPDATE_GOLDEN"
-    )
-    if update:
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        return
-    assert path.exists(), f"missing golden file {path}; run pytest with --update-golden"
-    assert text == path.read_text(encoding="utf-8")
 
 
 # ----------------------------------------------------------------------------- parsing DOT

@@ -3,12 +3,12 @@ the fragment compiles."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import assert_golden
 
 from backtrace_cli.grad import explain
 from backtrace_cli.latex import (
@@ -28,20 +28,6 @@ ODD = "a_1 = x_*x_*1e-05; a_1 = a_1 + sin(a_1); a_1 - -2.5e-7 + pi"
 
 def explain_text(source: str, seed: float = 1.0, check: bool = False, **bindings: float):
     return explain(compile_program(parse(source)), bindings, seed, None, check)
-
-
-def assert_golden(request, name: str, text: str) -> None:
-    """Compare with tests/golden/NAME; rewrite it with --update-golden (or the env var)."""
-    path = GOLDEN / name
-    update = request.config.getoption("--update-golden", default=False) or os.environ.get(
-        "BACKTRACE_UPDATE_GOLDEN"
-    )
-    if update:
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        return
-    assert path.exists(), f"missing golden file {path}; run pytest with --update-golden"
-    assert text == path.read_text(encoding="utf-8")
 
 
 CASES = [

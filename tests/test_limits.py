@@ -18,6 +18,7 @@ import time
 import pytest
 import sympy  # noqa: F401  (imported once here, so the SymPy check's forked child starts warm)
 from click.testing import CliRunner
+from helpers import assert_bad_input as assert_refused
 
 from backtrace_cli import check
 from backtrace_cli.cli import main
@@ -32,15 +33,6 @@ def invoke(*args: str, input: str | None = None):
         result.exception, result.stderr)
     assert "Traceback" not in result.stderr
     return result
-
-
-def assert_refused(result, *fragments: str) -> str:
-    assert result.exit_code == 2, (result.stdout[-300:], result.stderr)
-    assert result.stdout == ""
-    assert result.stderr.startswith("Error: ")
-    for fragment in fragments:
-        assert fragment in result.stderr, (fragment, result.stderr)
-    return result.stderr
 
 
 def run_json(*args: str) -> dict:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import sympy
 from click.testing import CliRunner
+from helpers import assert_bad_input
 
 from backtrace_cli.backend import numpy_backend
 from backtrace_cli.check import run_checks
@@ -37,16 +38,6 @@ def run_json(*args: str) -> dict:
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     return json.loads(result.stdout)
-
-
-def assert_bad_input(result, *fragments: str) -> str:
-    assert result.exit_code == 2, (result.stdout, result.stderr)
-    assert result.stdout == ""
-    assert "Traceback" not in result.stderr
-    assert result.stderr.startswith("Error: ")
-    for fragment in fragments:
-        assert fragment in result.stderr, result.stderr
-    return result.stderr
 
 
 def arrays(**values) -> dict:
