@@ -151,7 +151,6 @@ def report_document(report: TrainReport) -> dict:
             for values, value in zip(report.predictions_in, report.before)
         ],
         "updates": result.updates,
-        "seconds": round(report.elapsed, 6),
         "diverged": None if divergence is None else {
             "epoch": divergence.epoch, "update": divergence.update, "row": divergence.row,
             "reason": divergence.reason,
