@@ -1,6 +1,12 @@
 """``python -m backtrace_cli`` behaves exactly like ``backtrace``."""
 
-from .cli import main
+import sys
+
+try:
+    from .cli import main
+except KeyboardInterrupt:  # Ctrl-C while the modules load: nothing ran yet, no traceback
+    sys.stderr.write("Interrupted.\n")
+    sys.exit(130)
 
 if __name__ == "__main__":
     main()
