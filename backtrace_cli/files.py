@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 
 from .errors import OutputError
 
@@ -48,15 +49,31 @@ def write_atomic(path: str, data: bytes) -> None:
 
     A file that cannot be written is an ``OutputError`` (exit 2) and leaves nothing behind.
     """
-    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise OutputError(f"cannot write {path}: it is a directory")
+    # A link is followed: the file it names is replaced, never the link itself (replacing
+    # /dev/stdout would break the machine's /dev/stdout for everyone).
+    real = os.path.realpath(path)
+    try:
+        special = not stat.S_ISREG(os.stat(real).st_mode)
+    except OSError:
+        special = False
+    if special or real.startswith(("/dev/", "/proc/")):
+        # A terminal, a pipe, a device: nothing to replace, so the bytes go straight to it.
+        try:
+            with open(path, "wb") as handle:
+                handle.write(data)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {_reason(exc, path)}") from None
+        return
+    path = real
+    folder = os.path.dirname(path)
     # The name is cut so that the temporary name stays within NAME_MAX (255 bytes) whenever
     # the target's own name does: a 250-character file name must not fail for its temp file.
     stem = os.path.basename(path).encode("utf-8", "surrogateescape")[:200].decode(
         "utf-8", "ignore"
     )
     temp = os.path.join(folder, f".{stem}.{secrets.token_hex(4)}.tmp")
-    if os.path.isdir(path):
-        raise OutputError(f"cannot write {path}: it is a directory")
     try:
         # 0o666 and the umask: the file gets the permissions a plain open() would give it.
         descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)

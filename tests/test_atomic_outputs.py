@@ -180,3 +180,39 @@ def test_a_read_only_folder_fails_cleanly_and_changes_nothing(writer, tmp_path):
     assert "Traceback" not in result.stderr
     assert (tmp_path / name).read_bytes() == PREVIOUS
     assert os.listdir(tmp_path) == [name]
+
+
+def test_a_device_or_pipe_is_written_straight_to(tmp_path):
+    """/dev/stdout or a named pipe has nothing to replace: the bytes go straight to it."""
+    import threading
+
+    import pytest
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes here")
+    from backtrace_cli.files import write_atomic
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    write_atomic(str(fifo), b"digraph {}\n")
+    reader.join(5)
+    assert received == [b"digraph {}\n"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_a_link_is_followed_and_kept(tmp_path):
+    """Writing through a link replaces the file it names; the link itself stays a link (so
+    -o /dev/stdout can never replace /dev/stdout)."""
+    from backtrace_cli.files import write_atomic
+
+    target = tmp_path / "target.dot"
+    target.write_bytes(b"old\n")
+    link = tmp_path / "link.dot"
+    link.symlink_to(target)
+    write_atomic(str(link), b"new\n")
+    assert link.is_symlink()
+    assert target.read_bytes() == b"new\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.dot", "target.dot"]
