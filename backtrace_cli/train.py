@@ -540,6 +540,13 @@ class _Run:
             if outcome is None:
                 return None
             total, last = outcome
+        if not math.isfinite(total):  # finite losses whose sum is not: the mean is no number
+            self.result.divergence = Divergence(
+                epoch, self.update, self.rows,
+                "the losses of the epoch add up to more than a float can hold",
+            )
+            self.result.params = {n: float(v) for n, v in self.params.items()}
+            return None
         return EpochRecord(epoch, total / self.rows, last)
 
     def _compiled_chunk(self, chunk: _Chunk, total: float) -> tuple[float, float] | None:

@@ -89,3 +89,18 @@ def test_cli_stream_refuses_shuffle_and_the_built_in_data(csv_path):
     built_in = runner.invoke(main, ["train", "--stream"])
     assert built_in.exit_code == 2
     assert "--stream reads a CSV file" in built_in.stderr
+
+
+@pytest.mark.parametrize("mode", ["--stream", "--no-stream"])
+def test_losses_whose_sum_overflows_are_divergence_with_valid_json(tmp_path, mode):
+    """Each loss is finite (about 9e307) but their sum is not: exit 1, valid JSON, no inf."""
+    path = tmp_path / "huge.csv"
+    path.write_text("x,y\n0.0,8.98846567431158e+307\n0.0,8.988465674311579e+307\n")
+    result = CliRunner().invoke(main, ["train", str(path), "--model", "w*(x*0)", "--loss",
+                                       "mae", "--epochs", "1", "--format", "json", mode])
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)  # strict JSON: no Infinity anywhere
+    assert document["diverged"]["reason"] == (
+        "the losses of the epoch add up to more than a float can hold")
+    assert document["params"] == {"w": 1.0}
+    assert "Infinity" not in result.stdout
