@@ -66,11 +66,10 @@ def write_atomic(path: str, data: bytes) -> None:
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {_reason(exc, path)}") from None
         return
-    path = real
-    folder = os.path.dirname(path)
+    folder = os.path.dirname(real)  # messages keep the path as the user wrote it
     # The name is cut so that the temporary name stays within NAME_MAX (255 bytes) whenever
     # the target's own name does: a 250-character file name must not fail for its temp file.
-    stem = os.path.basename(path).encode("utf-8", "surrogateescape")[:200].decode(
+    stem = os.path.basename(real).encode("utf-8", "surrogateescape")[:200].decode(
         "utf-8", "ignore"
     )
     temp = os.path.join(folder, f".{stem}.{secrets.token_hex(4)}.tmp")
@@ -85,8 +84,8 @@ def write_atomic(path: str, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         with contextlib.suppress(OSError):  # an existing file keeps its permissions
-            os.chmod(temp, os.stat(path).st_mode & 0o7777)
-        os.replace(temp, path)
+            os.chmod(temp, os.stat(real).st_mode & 0o7777)
+        os.replace(temp, real)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp)
