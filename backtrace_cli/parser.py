@@ -22,6 +22,7 @@ nesting (parentheses, unary signs, powers, calls) is limited by ``BACKTRACE_MAX_
 from __future__ import annotations
 
 import keyword
+import math
 import re
 import sys
 import unicodedata
@@ -290,21 +291,25 @@ class _Parser:
                 f"raise it with {MAX_DEPTH.env}",
             )
         left = self.prefix()
+        tokens = self.tokens
         while True:
-            token = self.token
-            if token.kind == "OP" and token.text == "[":
-                raise self.error(
-                    "indexing is not supported: '[' is not allowed in expressions after a value",
-                    token.span,
-                    "a vector is written [a, b]; reduce an array with sum(...) or mean(...)",
-                )
-            if token.kind != "OP" or token.text not in INFIX:
+            token = tokens[self.index]
+            if token.kind != "OP":
                 break
-            op = INFIX[token.text]
+            op = INFIX.get(token.text)
+            if op is None:
+                if token.text == "[":
+                    raise self.error(
+                        "indexing is not supported: '[' is not allowed in expressions after "
+                        "a value",
+                        token.span,
+                        "a vector is written [a, b]; reduce an array with sum(...) or mean(...)",
+                    )
+                break
             if op.precedence < min_power:
                 break
-            self.advance()
-            if self.token.kind in ("SEP", "END"):
+            self.index += 1
+            if tokens[self.index].kind in ("SEP", "END"):
                 raise self.error(
                     f"expected a value after '{token.text}', found {self.describe(self.token)}",
                     self.token.span,
@@ -319,7 +324,7 @@ class _Parser:
         token = self.advance()
         if token.kind == "NUMBER":
             value = float(token.text)
-            if value == float("inf"):
+            if value == math.inf:
                 raise self.error(f"the number {token.text} is too large for a float", token.span)
             return Number(value, token.span)
         if token.kind == "NAME":
