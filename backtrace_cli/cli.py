@@ -196,10 +196,13 @@ def read_expression(text: str) -> str:
     pipe ends in a LimitError at once instead of filling the memory.
     """
     from .limits import MAX_LENGTH
+    from .parser import refuse_long
 
     limit = MAX_LENGTH.value
     if text == "-":
-        return _within_length(sys.stdin.read(limit + 1), "stdin", limit)
+        content = sys.stdin.read(limit + 1)
+        refuse_long(content, "stdin")
+        return content
     if text.startswith("@") and len(text) > 1:
         path = text[1:]
         from .files import read_text
@@ -208,22 +211,9 @@ def read_expression(text: str) -> str:
             path, f"cannot read {path}", limit,
             "an EXPR that starts with '@' names a file to read the expression from",
         )
-        return _within_length(content, path, limit)
+        refuse_long(content, path)
+        return content
     return text
-
-
-def _within_length(content: str, where: str, limit: int) -> str:
-    if len(content) > limit:
-        from .errors import LimitError, Span
-        from .limits import MAX_LENGTH
-
-        raise LimitError(
-            f"the expression in {where} is too long (more than {limit:,} characters)",
-            content[:200],
-            Span(0, 1),
-            f"raise it with {MAX_LENGTH.env}",
-        )
-    return content
 
 
 def stdout_console():

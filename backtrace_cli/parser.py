@@ -445,16 +445,22 @@ def _with_span(expr, span: Span):
     return Apply(expr.op, expr.args, span)
 
 
+def refuse_long(text: str, where: str | None = None) -> None:
+    """A LimitError when ``text`` is longer than BACKTRACE_MAX_LENGTH allows. ``where`` names
+    a file or stdin, which is read only up to the limit (so its length is "more than")."""
+    limit = MAX_LENGTH.value
+    if len(text) <= limit:
+        return
+    if where is None:
+        message = f"the expression is too long ({len(text):,} characters, limit {limit:,})"
+    else:
+        message = f"the expression in {where} is too long (more than {limit:,} characters)"
+    raise LimitError(message, text[:200], Span(0, 1), f"raise it with {MAX_LENGTH.env}")
+
+
 def parse(source: str) -> Program:
     """Parse a program (or a single expression) into a frozen syntax tree."""
-    max_length = MAX_LENGTH.value
-    if len(source) > max_length:
-        raise LimitError(
-            f"the expression is too long ({len(source):,} characters, limit {max_length:,})",
-            source[:200],
-            Span(0, 1),
-            f"raise it with {MAX_LENGTH.env}",
-        )
+    refuse_long(source)
     parser = _Parser(source)
     # Each nesting level costs a few Python frames; make room for the configured depth (no
     # text nests deeper than it is long, which also keeps a huge setting within a C int).
