@@ -3,7 +3,7 @@
 import sys
 
 try:
-    from .cli import main
+    from backtrace_cli.cli.main import main
 except KeyboardInterrupt:  # Ctrl-C while the modules load: nothing ran yet, no traceback
     sys.stderr.write("Interrupted.\n")
     sys.exit(130)

@@ -13,7 +13,7 @@ import os
 import secrets
 import stat
 
-from .errors import OutputError
+from backtrace_cli.errors import OutputError
 
 
 def _reason(exc: OSError, path: str) -> str:
@@ -98,7 +98,7 @@ def read_text(path: str, label: str, limit: int, hint: str | None = None) -> str
     """A user's UTF-8 text file, read up to ``limit`` + 1 characters (the caller decides what
     past ``limit`` means). Any problem is a UsageError that starts with ``label``, e.g.
     "cannot read expr.txt: no such file"; ``hint`` says what the file should hold."""
-    from .errors import UsageError
+    from backtrace_cli.errors import UsageError
 
     try:
         with open(path, encoding="utf-8") as handle:

@@ -32,7 +32,7 @@ class Limit:
         except ValueError:
             value = 0
         if value <= 0:
-            from .errors import UsageError
+            from backtrace_cli.errors import UsageError
 
             raise UsageError(
                 f"{self.env}={raw!r} is not a whole number above 0 (the limit on {self.what}; "

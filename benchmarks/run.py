@@ -838,7 +838,8 @@ def csv_load(context: Context, report: Report) -> None:
     data = str(context.line_csv(rows))
     commands = {
         "backtrace": [PYTHON, "-c",
-                      "import sys; from backtrace_cli.data import load_csv; load_csv(sys.argv[1])",
+                      "import sys; from backtrace_cli.data.reader import load_csv; "
+                      "load_csv(sys.argv[1])",
                       data],
         "numpy": [PYTHON, "-c",
                   "import sys, numpy; numpy.loadtxt(sys.argv[1], delimiter=',', skiprows=1)",

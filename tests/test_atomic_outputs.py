@@ -18,8 +18,9 @@ import stat
 import pytest
 from click.testing import CliRunner
 
-from backtrace_cli import files, graph
-from backtrace_cli.cli import main
+from backtrace_cli import files
+from backtrace_cli.cli.main import main
+from backtrace_cli.formats import graph
 
 PREVIOUS = b"the previous contents\n"
 

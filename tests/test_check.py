@@ -11,8 +11,8 @@ import pytest
 import sympy
 from worked_examples import NEURON, NEURON_BINDINGS, WORKED_EXAMPLES
 
-from backtrace_cli import check
-from backtrace_cli.check import (
+from backtrace_cli.checks import verify as check
+from backtrace_cli.checks.verify import (
     CheckReport,
     finite_difference,
     kink_notes,
@@ -20,10 +20,10 @@ from backtrace_cli.check import (
     run_sympy,
     sympy_expression,
 )
+from backtrace_cli.engine.tape import compile_program
 from backtrace_cli.errors import EvaluationError
-from backtrace_cli.grad import explain
-from backtrace_cli.parser import parse
-from backtrace_cli.tape import compile_program
+from backtrace_cli.explain.gradient import explain
+from backtrace_cli.syntax.parser import parse
 
 
 def tape_of(source: str):

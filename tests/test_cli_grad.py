@@ -25,11 +25,11 @@ from worked_examples import (
 )
 
 from backtrace_cli import __version__
-from backtrace_cli.cli import main
-from backtrace_cli.grad import explain
-from backtrace_cli.parser import parse
-from backtrace_cli.render import grad_markdown, print_grad
-from backtrace_cli.tape import compile_program
+from backtrace_cli.cli.main import main
+from backtrace_cli.engine.tape import compile_program
+from backtrace_cli.explain.gradient import explain
+from backtrace_cli.formats.render import grad_markdown, print_grad
+from backtrace_cli.syntax.parser import parse
 
 GOLDEN = Path(__file__).parent / "golden"
 SLIDE = ["grad", "x*w", "--x", "2", "--w", "3", "--dz", "5"]
@@ -295,7 +295,7 @@ def test_python_dash_m():
 
 
 def test_a_disagreeing_check_exits_1_and_still_reports(monkeypatch):
-    from backtrace_cli import grad
+    from backtrace_cli.explain import gradient as grad
 
     real = grad.run_checks
 
@@ -316,7 +316,7 @@ def test_a_disagreeing_check_exits_1_and_still_reports(monkeypatch):
 
 
 def test_check_timeout_option(monkeypatch):
-    from backtrace_cli import check
+    from backtrace_cli.checks import verify as check
 
     monkeypatch.setattr(check, "_sympy_derivatives", lambda *args: __import__("time").sleep(30))
     document = run_json(*SLIDE, "--check-timeout", "0.2")
@@ -328,7 +328,7 @@ def test_check_timeout_option(monkeypatch):
 def test_the_fast_path_imports_neither_sympy_nor_numpy():
     script = (
         "import sys\n"
-        "from backtrace_cli.cli import main\n"
+        "from backtrace_cli.cli.main import main\n"
         "try:\n"
         "    main(['grad', 'x*w', 'x=2', 'w=3', '--no-check', '--format', 'json'])\n"
         "except SystemExit as exit:\n"

@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import assert_bad_input
 
-from backtrace_cli.cli import main
+from backtrace_cli.cli.main import main
 
 LECTURE_CSV = "x,y\n1,2\n2,4\n3,6\n"
 HOMEWORK = "w1*x*x + w2*x + b"
@@ -440,7 +440,7 @@ def test_plot_svg_is_valid(tmp_path):
 
 
 def test_svg_escapes_its_title_and_survives_flat_and_single_curves():
-    from backtrace_cli.plot import svg_curve
+    from backtrace_cli.formats.plot import svg_curve
 
     for losses in ([3.0, 2.0, 1.0], [1.0], [0.0, 0.0], [1e6, 1.0, 1e-6], [-1.0, 2.0]):
         root = ElementTree.fromstring(svg_curve(losses, "a < b & c"))

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from backtrace_cli.cli import main
-from backtrace_cli.collapse import affinity
-from backtrace_cli.parser import parse
-from backtrace_cli.tape import compile_program
+from backtrace_cli.cli.main import main
+from backtrace_cli.engine.tape import compile_program
+from backtrace_cli.explain.affine import affinity
+from backtrace_cli.syntax.parser import parse
 
 W1 = "[[1, 2], [3, 4], [-1, 0.5]]"
 B1 = "[0, 1, -2]"

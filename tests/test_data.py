@@ -11,8 +11,8 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from backtrace_cli import data
-from backtrace_cli.data import Dataset, lecture_dataset, load_csv
+from backtrace_cli.data import reader as data
+from backtrace_cli.data.reader import Dataset, lecture_dataset, load_csv
 from backtrace_cli.errors import DataError
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from backtrace_cli.cli import main
+from backtrace_cli.cli.main import main
 
 COMMANDS = [
     ("grad", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1"),

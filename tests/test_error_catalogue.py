@@ -18,7 +18,7 @@ from typing import NamedTuple
 import pytest
 from click.testing import CliRunner
 
-from backtrace_cli import cli
+from backtrace_cli.cli import main as cli
 from backtrace_cli.errors import BacktraceError, ExpressionError
 
 

@@ -35,12 +35,12 @@ from test_properties import apply as apply_op
 from test_properties import extend as safe_extend
 from test_properties import values as point_values
 
-from backtrace_cli.check import NUMERIC_ATOL, NUMERIC_RTOL, finite_difference
-from backtrace_cli.cli import main
+from backtrace_cli.checks.verify import NUMERIC_ATOL, NUMERIC_RTOL, finite_difference
+from backtrace_cli.cli.main import main
+from backtrace_cli.engine.tape import backward, compile_program, forward, gradients
 from backtrace_cli.errors import LimitError, ParseError, is_unsafe_character, visible
-from backtrace_cli.ops import BY_NAME, FUNCTIONS, OPS, PREC_ATOM
-from backtrace_cli.parser import Assign, Name, Number, Program, parse, unparse
-from backtrace_cli.tape import backward, compile_program, forward, gradients
+from backtrace_cli.ops.table import BY_NAME, FUNCTIONS, OPS, PREC_ATOM
+from backtrace_cli.syntax.parser import Assign, Name, Number, Program, parse, unparse
 
 CHEAP = settings(max_examples=5 * settings.default.max_examples)
 

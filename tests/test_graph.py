@@ -17,13 +17,13 @@ from click.testing import CliRunner
 from helpers import assert_golden
 from rich.console import Console
 
-from backtrace_cli import graph
-from backtrace_cli.cli import main
+from backtrace_cli.cli.main import main
+from backtrace_cli.engine.tape import CONST, VAR, compile_program
 from backtrace_cli.errors import OutputError
-from backtrace_cli.grad import explain
-from backtrace_cli.parser import parse
-from backtrace_cli.render import number
-from backtrace_cli.tape import CONST, VAR, compile_program
+from backtrace_cli.explain.gradient import explain
+from backtrace_cli.formats import graph
+from backtrace_cli.formats.render import number
+from backtrace_cli.syntax.parser import parse
 
 GOLDEN = Path(__file__).parent / "golden"
 LECTURE = "(x*w - y)**2"

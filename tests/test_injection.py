@@ -22,7 +22,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from backtrace_cli.cli import main
+from backtrace_cli.cli.main import main
 
 MARKER = "MARKER"
 

@@ -20,8 +20,8 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from backtrace_cli import check
-from backtrace_cli.cli import main
+from backtrace_cli.checks import verify as check
+from backtrace_cli.cli.main import main
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child needs POSIX")
 

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from helpers import assert_golden
 
-from backtrace_cli.grad import explain
-from backtrace_cli.latex import (
+from backtrace_cli.engine.tape import compile_program
+from backtrace_cli.explain.gradient import explain
+from backtrace_cli.formats.latex import (
     grad_latex,
     latex_escape,
     math_name,
     math_number,
 )
-from backtrace_cli.parser import parse
-from backtrace_cli.tape import compile_program
+from backtrace_cli.syntax.parser import parse
 
 GOLDEN = Path(__file__).parent / "golden"
 LECTURE = "(x*w - y)**2"

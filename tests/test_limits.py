@@ -20,11 +20,11 @@ import sympy  # noqa: F401  (imported once here, so the SymPy check's forked chi
 from click.testing import CliRunner
 from helpers import assert_bad_input as assert_refused
 
-from backtrace_cli import check
-from backtrace_cli.cli import main
+from backtrace_cli.checks import verify as check
+from backtrace_cli.cli.main import main
+from backtrace_cli.engine.tape import compile_program
 from backtrace_cli.limits import ALL_LIMITS
-from backtrace_cli.parser import parse
-from backtrace_cli.tape import compile_program
+from backtrace_cli.syntax.parser import parse
 
 
 def invoke(*args: str, input: str | None = None):
@@ -267,7 +267,7 @@ def test_thousands_of_kinks_keep_their_notes_short():
     started = time.monotonic()
     document = run_json("grad", source, "x=1", "--no-check")
     tape = compile_program(parse(source))
-    from backtrace_cli.grad import explain
+    from backtrace_cli.explain.gradient import explain
 
     explanation = explain(tape, {"x": 1.0}, check=False)
     notes = check.kink_notes(tape, explanation.result.kinks)

@@ -22,8 +22,8 @@ import pytest
 import sympy  # noqa: F401  (imported once, so the SymPy check's forked child starts warm)
 from click.testing import CliRunner
 
-from backtrace_cli.cli import main
-from backtrace_cli.parser import format_number
+from backtrace_cli.cli.main import main
+from backtrace_cli.syntax.parser import format_number
 
 mp = mpmath.mp
 TABLE = Path(__file__).parent.parent / "docs" / "numerics.md"

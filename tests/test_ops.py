@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import sympy
 
-from backtrace_cli.backend import FLOAT64, numpy_backend
-from backtrace_cli.ops import (
+from backtrace_cli.engine.backends import FLOAT64, numpy_backend
+from backtrace_cli.ops.table import (
     BY_NAME,
     CONSTANTS,
     ELEMENTWISE_OPS,

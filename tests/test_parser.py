@@ -11,7 +11,16 @@ import sys
 import pytest
 
 from backtrace_cli.errors import LimitError, ParseError, Span
-from backtrace_cli.parser import Apply, Assign, Name, Number, Program, parse, tokenize, unparse
+from backtrace_cli.syntax.parser import (
+    Apply,
+    Assign,
+    Name,
+    Number,
+    Program,
+    parse,
+    tokenize,
+    unparse,
+)
 
 
 def expr(source: str):

@@ -19,16 +19,16 @@ import sympy
 from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
-from backtrace_cli.check import (
+from backtrace_cli.checks.verify import (
     NUMERIC_ATOL,
     NUMERIC_RTOL,
     finite_difference,
     sympy_expression,
 )
+from backtrace_cli.engine.tape import backward, compile_program, forward, gradients
 from backtrace_cli.errors import LimitError, ParseError
-from backtrace_cli.ops import FUNCTIONS
-from backtrace_cli.parser import Apply, Assign, Name, Number, Program, parse, unparse
-from backtrace_cli.tape import backward, compile_program, forward, gradients
+from backtrace_cli.ops.table import FUNCTIONS
+from backtrace_cli.syntax.parser import Apply, Assign, Name, Number, Program, parse, unparse
 
 VARIABLES = ("x", "y", "w")
 

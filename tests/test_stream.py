@@ -7,10 +7,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from backtrace_cli.cli import main
-from backtrace_cli.data import CsvStream, load_csv
+from backtrace_cli.cli.main import main
+from backtrace_cli.data.reader import CsvStream, load_csv
 from backtrace_cli.errors import DataError
-from backtrace_cli.train import Settings, build_problem, train
+from backtrace_cli.train.loop import Settings, build_problem, train
 
 ROWS = [(0.1 * i, 3.0 * (0.1 * i) - 1.0 + (0.05 if i % 3 else -0.04)) for i in range(23)]
 

@@ -18,11 +18,8 @@ from worked_examples import (
     ulps,
 )
 
-from backtrace_cli.backend import FLOAT64, numpy_backend
-from backtrace_cli.errors import BindingError, EvaluationError, LimitError
-from backtrace_cli.grad import explain, node_labels
-from backtrace_cli.parser import parse
-from backtrace_cli.tape import (
+from backtrace_cli.engine.backends import FLOAT64, numpy_backend
+from backtrace_cli.engine.tape import (
     CONST,
     OP,
     VAR,
@@ -33,6 +30,9 @@ from backtrace_cli.tape import (
     gradients,
     needs_gradient,
 )
+from backtrace_cli.errors import BindingError, EvaluationError, LimitError
+from backtrace_cli.explain.gradient import explain, node_labels
+from backtrace_cli.syntax.parser import parse
 
 
 def tape_of(source: str):

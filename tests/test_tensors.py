@@ -13,14 +13,15 @@ import sympy
 from click.testing import CliRunner
 from helpers import assert_bad_input
 
-from backtrace_cli.backend import numpy_backend
-from backtrace_cli.check import run_checks
-from backtrace_cli.cli import main, parse_array
+from backtrace_cli.checks.verify import run_checks
+from backtrace_cli.cli.main import main
+from backtrace_cli.cli.parsing import parse_array
+from backtrace_cli.engine.backends import numpy_backend
+from backtrace_cli.engine.tape import compile_program, infer_shapes
 from backtrace_cli.errors import BindingError, ShapeError
-from backtrace_cli.grad import explain
-from backtrace_cli.ops import ARRAY_OPS, BY_NAME, SHAPE_RULES, ShapeMismatch, broadcast_shapes
-from backtrace_cli.parser import parse, unparse
-from backtrace_cli.tape import compile_program, infer_shapes
+from backtrace_cli.explain.gradient import explain
+from backtrace_cli.ops.table import ARRAY_OPS, BY_NAME, SHAPE_RULES, ShapeMismatch, broadcast_shapes
+from backtrace_cli.syntax.parser import parse, unparse
 
 NUMPY64 = numpy_backend("float64")
 W = [[0.1, 0.2], [0.3, 0.4]]

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backtrace_cli.errors import BacktraceError, DataError, EvaluationError, UsageError
-from backtrace_cli.train import Settings, build_problem, predict, train
+from backtrace_cli.train.loop import Settings, build_problem, predict, train
 
 LECTURE = {"x": [1.0, 2.0, 3.0], "y": [2.0, 4.0, 6.0]}
 HOMEWORK = "w1*x*x + w2*x + b"

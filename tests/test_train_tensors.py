@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from backtrace_cli.cli import main
-from backtrace_cli.grad import explain
-from backtrace_cli.train import Settings, build_problem, predict, train
+from backtrace_cli.cli.main import main
+from backtrace_cli.explain.gradient import explain
+from backtrace_cli.train.loop import Settings, build_problem, predict, train
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 XOR = str(SAMPLES / "xor.csv")

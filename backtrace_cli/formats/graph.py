@@ -23,11 +23,11 @@ import sysconfig
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .errors import OutputError
-from .files import write_atomic
-from .grad import Explanation
-from .render import number, one_line, seed_line
-from .tape import CONST, VAR
+from backtrace_cli.engine.tape import CONST, VAR
+from backtrace_cli.errors import OutputError
+from backtrace_cli.explain.gradient import Explanation
+from backtrace_cli.files import write_atomic
+from backtrace_cli.formats.render import number, one_line, seed_line
 
 FORMATS = ("text", "dot", "mermaid", "svg", "png")
 IMAGE_FORMATS = ("svg", "png")

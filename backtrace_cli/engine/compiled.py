@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .backend import FLOAT64
-from .tape import CONST, OP, Tape, needs_gradient, unguarded_nodes
+from backtrace_cli.engine.backends import FLOAT64
+from backtrace_cli.engine.tape import CONST, OP, Tape, needs_gradient, unguarded_nodes
 
 
 def _literal(value: float) -> str:

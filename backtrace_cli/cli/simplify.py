@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import BINDINGS_HELP, EXPRESSION_CONTEXT
+from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT
 
 SIMPLIFY_EPILOG = f"""\b
 Examples:
@@ -32,12 +32,12 @@ def simplify(expr, bindings, input_name, timeout, output_format) -> None:
     Without a nonlinearity, stacked layers W2 (W1 x + b1) + b2 collapse into one
     W x + b with W = W2 W1 and b = W2 b1 + b2; with a sigmoid between them they do not.
     """
-    from .cli import parse_bindings, read_expression, stdout_console
-    from .collapse import analyse
-    from .errors import UsageError
-    from .grad import numeric_setting
-    from .parser import parse
-    from .tape import check_bindings, compile_program
+    from backtrace_cli.cli.parsing import parse_bindings, read_expression, stdout_console
+    from backtrace_cli.engine.tape import check_bindings, compile_program
+    from backtrace_cli.errors import UsageError
+    from backtrace_cli.explain.affine import analyse
+    from backtrace_cli.explain.gradient import numeric_setting
+    from backtrace_cli.syntax.parser import parse
 
     source = read_expression(expr)
     values = parse_bindings(bindings)
@@ -56,11 +56,11 @@ def simplify(expr, bindings, input_name, timeout, output_format) -> None:
     with numpy.errstate(all="ignore"):
         collapse = analyse(tape, values, input_name, shapes, m, timeout)
     if output_format == "json":
-        from .render import collapse_json
+        from backtrace_cli.formats.render import collapse_json
 
         click.echo(collapse_json(collapse, source))
         return
-    from .render import collapse_lines
+    from backtrace_cli.formats.render import collapse_lines
 
     console = stdout_console()
     for line in collapse_lines(collapse, source):

@@ -21,11 +21,34 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from .backend import FLOAT64
-from .errors import BindingError, EvaluationError, LimitError, ShapeError, Span, did_you_mean
-from .limits import MAX_ARRAY_ELEMENTS, MAX_NODES
-from .ops import CONSTANTS, PREC_ATOM, PREC_UNARY, SHAPE_RULES, Op, ShapeMismatch, shape_text
-from .parser import Apply, Assign, Number, Program, apply_text, format_array, format_number
+from backtrace_cli.engine.backends import FLOAT64
+from backtrace_cli.errors import (
+    BindingError,
+    EvaluationError,
+    LimitError,
+    ShapeError,
+    Span,
+    did_you_mean,
+)
+from backtrace_cli.limits import MAX_ARRAY_ELEMENTS, MAX_NODES
+from backtrace_cli.ops.table import (
+    CONSTANTS,
+    PREC_ATOM,
+    PREC_UNARY,
+    SHAPE_RULES,
+    Op,
+    ShapeMismatch,
+    shape_text,
+)
+from backtrace_cli.syntax.parser import (
+    Apply,
+    Assign,
+    Number,
+    Program,
+    apply_text,
+    format_array,
+    format_number,
+)
 
 VAR = "var"
 CONST = "const"
@@ -97,7 +120,7 @@ def compile_program(program: Program) -> Tape:
             return node.text, node.precedence
         return node.id, PREC_ATOM
 
-    from .ops import BY_NAME
+    from backtrace_cli.ops.table import BY_NAME
 
     append = nodes.append
     index = 0

@@ -11,9 +11,9 @@ import json
 from collections.abc import Callable, Iterable
 from json.encoder import encode_basestring as quote
 
-from .grad import ChainRule, Explanation
-from .parser import format_array, format_number
-from .tape import CONST, VAR
+from backtrace_cli.engine.tape import CONST, VAR
+from backtrace_cli.explain.gradient import ChainRule, Explanation
+from backtrace_cli.syntax.parser import format_array, format_number
 
 # A table for a person shows at most this many rows: the first half and the last half.
 HUMAN_ROWS = 60
@@ -44,7 +44,7 @@ def compact_array(value) -> str:
 
 def shape_cell(explanation: Explanation, index: int) -> str:
     """A node's shape for the shape column: '2x3', '2', or 'scalar'."""
-    from .ops import shape_text
+    from backtrace_cli.ops.table import shape_text
 
     return shape_text(explanation.shapes[index]) if explanation.shapes is not None else ""
 
@@ -521,7 +521,7 @@ def grad_markdown(explanation: Explanation) -> str:
 # ----------------------------------------------------------------------------- the collapse
 def collapse_document(collapse, source: str) -> dict:
     """``backtrace simplify --format json``: the verdict, the expanded form, W and b."""
-    from .ops import shape_text
+    from backtrace_cli.ops.table import shape_text
 
     def part(text, value):
         return {"symbolic": text, "value": None if value is None else plain(value)}
@@ -549,7 +549,7 @@ def collapse_json(collapse, source: str) -> str:
 
 def collapse_lines(collapse, source: str) -> list[str]:
     """The collapse for a person: the verdict, then the expanded form and the single W and b."""
-    from .ops import shape_text
+    from backtrace_cli.ops.table import shape_text
 
     x = collapse.input
     lines = [f"Expression: {one_line(source)}"]

@@ -1,9 +1,6 @@
-"""The command line: thin Click commands over the pure core.
+"""Turning command-line text into core values: numbers, arrays, bindings, expressions.
 
-Options are turned into core calls here, the core's results are handed to ``render.py``,
-and every ``BacktraceError`` becomes a message on stderr and the contract's exit code in one
-place (``BacktraceGroup.invoke``). Heavy modules (NumPy, SymPy, the training loop) are
-imported inside the commands that need them, so ``backtrace --help`` starts fast.
+Every command reads its arguments through these, so each refuses bad text with the same words.
 """
 
 from __future__ import annotations
@@ -13,40 +10,13 @@ import sys
 
 import click
 
-from . import __version__
-from .errors import (
-    EXIT_INTERRUPTED,
-    BacktraceError,
-    BindingError,
-    visible,
-)
-from .options import BINDINGS_HELP, EXPRESSION_CONTEXT, expression_inputs
+from backtrace_cli.errors import BindingError
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-class BacktraceGroup(click.Group):
-    """Turns our errors into one line on stderr and the contract's exit code."""
 
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except BacktraceError as error:
-            report_error(error)
-            ctx.exit(error.exit_code)
-        except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
-
-
-def report_error(error: BacktraceError) -> None:
-    # Messages quote what the user typed; a control character in it must not reach the
-    # terminal raw (an escape sequence from a pasted expression could rewrite the screen).
-    click.echo(f"Error: {visible(error.render())}", err=True)
-
-
-# ----------------------------------------------------------------------------- values
 def parse_number(text: str, what: str) -> float:
     """A finite decimal or scientific number; anything else is a BindingError naming ``what``."""
     stripped = text.strip()
@@ -85,7 +55,7 @@ def parse_array(text: str, what: str):
     import json
     import math
 
-    from .limits import MAX_ARRAY_ELEMENTS
+    from backtrace_cli.limits import MAX_ARRAY_ELEMENTS
 
     example = "write nested lists of numbers, e.g. '[1, 2]' or '[[0.1, 0.2], [0.3, 0.4]]'"
     try:
@@ -195,8 +165,8 @@ def read_expression(text: str) -> str:
     No more than the length limit (and one character) is read, so ``@/dev/zero`` or an endless
     pipe ends in a LimitError at once instead of filling the memory.
     """
-    from .limits import MAX_LENGTH
-    from .parser import refuse_long
+    from backtrace_cli.limits import MAX_LENGTH
+    from backtrace_cli.syntax.parser import refuse_long
 
     limit = MAX_LENGTH.value
     if text == "-":
@@ -205,7 +175,7 @@ def read_expression(text: str) -> str:
         return content
     if text.startswith("@") and len(text) > 1:
         path = text[1:]
-        from .files import read_text
+        from backtrace_cli.files import read_text
 
         content = read_text(
             path, f"cannot read {path}", limit,
@@ -228,107 +198,3 @@ def _not_nan(ctx: click.Context, param: click.Parameter, value: float) -> float:
     if value != value:
         raise click.BadParameter("nan is not a number of seconds; give e.g. 5", ctx, param)
     return value
-
-
-# ----------------------------------------------------------------------------- commands
-@click.group(cls=BacktraceGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="backtrace")
-def main() -> None:
-    """See reverse-mode automatic differentiation work on your own expression.
-
-    \b
-    Examples:
-      backtrace grad "x*w" --x 2 --w 3 --dz 5
-      backtrace grad "y_hat = x*w; r = y_hat - y; loss = r**2" x=1 y=2 w=1
-      backtrace train
-      backtrace simplify "W2 @ (W1 @ x + b1) + b2" W1='[[1, 2], [3, 4]]' ...
-    """
-
-
-GRAD_EPILOG = f"""\b
-Examples:
-  backtrace grad "x*w" --x 2 --w 3 --dz 5
-  backtrace grad "y_hat = x*w; r = y_hat - y; loss = r**2" x=1 y=2 w=1
-  backtrace grad "tanh(x1*w1 + x2*w2 + b)" x1=2 x2=0 w1=-3 w2=1 b=6.88 --wrt w1,w2
-  backtrace grad @program.txt a=-4 b=2 --format json
-  backtrace grad "sum(sigmoid(W @ x + b))" W='[[1, 2], [3, 4]]' x='[1, -1]' b='[0, 1]'
-\b
-{BINDINGS_HELP}
-Exit codes: 0 ok, 1 a cross-check disagreed, 2 bad input, 130 interrupted."""
-
-
-@main.command(
-    context_settings=EXPRESSION_CONTEXT,
-    epilog=GRAD_EPILOG,
-)
-@expression_inputs
-@click.option("--wrt", metavar="A,B", help="Report only these variables (default: all).")
-@click.option("--check/--no-check", default=True, show_default=True,
-              help="Cross-check every gradient against SymPy and finite differences.")
-@click.option("--check-timeout", type=click.FloatRange(min=0.1, max=86_400), default=5.0,
-              show_default=True, metavar="SECONDS", callback=_not_nan,
-              help="Time allowed for each cross-check (SymPy, finite differences) before "
-                   "the rest of it is skipped with a note (at most a day).")
-@click.option("--format", "output_format",
-              type=click.Choice(["table", "json", "markdown", "latex"]), default="table",
-              show_default=True, help="Output for people, scripts, or course notes.")
-@click.option("--graph", "graph_path", metavar="FILE",
-              help="Also write the computation graph to FILE (.svg, .png, .dot, .gv, .mmd, .txt).")
-def grad(expr, bindings, seed, wrt, check, check_timeout, output_format, graph_path) -> None:
-    """Forward and backward pass of EXPR, with every chain-rule product written out."""
-    from .grad import explain
-    from .parser import parse
-    from .tape import compile_program
-
-    source = read_expression(expr)
-    values = parse_bindings(bindings)
-    seed_value = parse_value(seed, "--dz")
-    wanted = [name.strip() for name in wrt.split(",") if name.strip()] if wrt else None
-    tape = compile_program(parse(source))
-    explanation = explain(tape, values, seed_value, wanted, check, check_timeout)
-    if graph_path is not None:  # before printing, so that a bad path fails cleanly
-        from .graph import write_graph_file
-
-        write_graph_file(explanation, graph_path)
-
-    if output_format == "json":
-        from .render import grad_json
-
-        click.echo(grad_json(explanation))
-    elif output_format == "markdown":
-        from .render import grad_markdown
-
-        click.echo(grad_markdown(explanation), nl=False)
-    elif output_format == "latex":
-        from .latex import grad_latex
-
-        click.echo(grad_latex(explanation), nl=False)
-    else:
-        from .render import print_grad
-
-        print_grad(explanation, stdout_console())
-    if explanation.check is not None and not explanation.check.ok:
-        sys.exit(1)
-    if explanation.check is not None and explanation.check.interrupted:
-        # Ctrl-C during the cross-checks: the gradients were finished and are reported above.
-        click.echo("Interrupted: the cross-checks were cut short; the gradients above are "
-                   "complete.", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-
-
-def _register_commands() -> None:
-    """Commands that live in modules of their own (each imports its core lazily)."""
-    from .graph_command import graph
-    from .simplify_command import simplify
-    from .train_command import train
-
-    main.add_command(train)
-    main.add_command(graph)
-    main.add_command(simplify)
-
-
-_register_commands()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

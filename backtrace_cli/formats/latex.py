@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 import re
 
-from .grad import ChainRule, Explanation
-from .render import check_cells, input_ids, number, one_line, rule_text
-from .tape import CONST
+from backtrace_cli.engine.tape import CONST
+from backtrace_cli.explain.gradient import ChainRule, Explanation
+from backtrace_cli.formats.render import check_cells, input_ids, number, one_line, rule_text
 
 # Characters LaTeX reads specially in text, and a few non-ASCII ones our texts use.
 _TEXT_ESCAPES = {
@@ -75,7 +75,7 @@ def math_number(value) -> str:
 
 
 def _math_array(value) -> str:
-    from .render import compact_array
+    from backtrace_cli.formats.render import compact_array
 
     rows = value.reshape(-1, 1) if value.ndim == 1 else value.reshape(value.shape[0], -1)
     body = r" \\ ".join(

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import BindingError, did_you_mean
-from .tape import CONST, OP, VAR, Tape, backward, forward
+from backtrace_cli.engine.tape import CONST, OP, VAR, Tape, backward, forward
+from backtrace_cli.errors import BindingError, did_you_mean
 
 # Ops that keep a value affine when every input is affine.
 _LINEAR = {"add", "sub", "neg", "pos", "sum", "mean", "transpose", "stack"}
@@ -118,8 +118,8 @@ def analyse(tape: Tape, bindings: Mapping[str, Any], name: str, shapes: list | N
         return Collapse(name, False, reason, input_shape, output_shape, None, None, None,
                         None, None, None, None)
     weight, bias, residual = _numbers(tape, bindings, name, shapes, m)
-    from .check import in_child
-    from .limits import SYMPY_MAX_NODES
+    from backtrace_cli.checks.verify import in_child
+    from backtrace_cli.limits import SYMPY_MAX_NODES
 
     if len(tape.nodes) > SYMPY_MAX_NODES.value:
         symbolic, note = None, (f"SymPy skipped: more than {SYMPY_MAX_NODES.value:,} nodes "
@@ -181,7 +181,7 @@ def _symbolic(tape: Tape, name: str, shapes) -> tuple:
                 None if bias is None else str(bias))
     import numpy
 
-    from .check import sympy_values
+    from backtrace_cli.checks.verify import sympy_values
 
     built, symbols = sympy_values(tape, shapes)
     output = numpy.asarray(built[tape.output], dtype=object)

@@ -22,11 +22,11 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .backend import FLOAT64
-from .errors import BacktraceError
-from .limits import SYMPY_MAX_ELEMENTS, SYMPY_MAX_NODES
-from .ops import CONSTANTS
-from .tape import CONST, OP, VAR, Tape, forward
+from backtrace_cli.engine.backends import FLOAT64
+from backtrace_cli.engine.tape import CONST, OP, VAR, Tape, forward
+from backtrace_cli.errors import BacktraceError
+from backtrace_cli.limits import SYMPY_MAX_ELEMENTS, SYMPY_MAX_NODES
+from backtrace_cli.ops.table import CONSTANTS
 
 # Tolerances in the spirit of torch.autograd.gradcheck: loose for differences, tight for SymPy.
 NUMERIC_RTOL = 1e-3

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from .options import BINDINGS_HELP, EXPRESSION_CONTEXT, expression_inputs
+from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT, expression_inputs
 
 GRAPH_EPILOG = f"""\b
 Examples:
@@ -47,10 +47,16 @@ Exit codes: 0 ok, 2 bad input or a file that cannot be written, 130 interrupted.
               help="dot or mermaid graph text, an svg or png picture, or a text tree.")
 def graph(expr, bindings, seed, output_path, graph_format) -> None:
     """The computation graph of EXPR: values forward, gradients back, on every node."""
-    from .cli import parse_bindings, parse_value, read_expression, stdout_console
-    from .errors import UsageError
-    from .grad import explain
-    from .graph import (
+    from backtrace_cli.cli.parsing import (
+        parse_bindings,
+        parse_value,
+        read_expression,
+        stdout_console,
+    )
+    from backtrace_cli.engine.tape import compile_program
+    from backtrace_cli.errors import UsageError
+    from backtrace_cli.explain.gradient import explain
+    from backtrace_cli.formats.graph import (
         IMAGE_FORMATS,
         SUFFIX_FORMATS,
         format_for_path,
@@ -59,8 +65,7 @@ def graph(expr, bindings, seed, output_path, graph_format) -> None:
         to_tree,
         write_graph_file,
     )
-    from .parser import parse
-    from .tape import compile_program
+    from backtrace_cli.syntax.parser import parse
 
     if graph_format is None and output_path is not None:
         graph_format = format_for_path(output_path)

@@ -29,9 +29,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from .errors import LimitError, ParseError, Span, did_you_mean, is_unsafe_character
-from .limits import MAX_DEPTH, MAX_LENGTH, MAX_STATEMENTS
-from .ops import BY_NAME, FUNCTIONS, INFIX, PREC_ATOM, PREC_UNARY, PREFIX, STACK
+from backtrace_cli.errors import LimitError, ParseError, Span, did_you_mean, is_unsafe_character
+from backtrace_cli.limits import MAX_DEPTH, MAX_LENGTH, MAX_STATEMENTS
+from backtrace_cli.ops.table import BY_NAME, FUNCTIONS, INFIX, PREC_ATOM, PREC_UNARY, PREFIX, STACK
 
 
 # ----------------------------------------------------------------------------- syntax tree

@@ -9,7 +9,7 @@ import time
 
 import click
 
-from .errors import EXIT_INTERRUPTED, DivergedError, UsageError
+from backtrace_cli.errors import EXIT_INTERRUPTED, DivergedError, UsageError
 
 TRAIN_EPILOG = """\b
 Examples:
@@ -54,7 +54,7 @@ INIT_MAX_CHARACTERS = 64 * 1024 * 1024
 
 
 def _read_init(path: str) -> dict[str, float]:
-    from .files import read_text
+    from backtrace_cli.files import read_text
 
     expected = 'expected a JSON file such as {"params": {"w": 0.5}}, as --save writes it'
     text = read_text(path, f"--init {path}", INIT_MAX_CHARACTERS, expected)
@@ -82,8 +82,8 @@ def _read_init(path: str) -> dict[str, float]:
     out = {}
     for name, value in params.items():
         if isinstance(value, list):  # an array parameter, as --save writes it
-            from .cli import parse_array
-            from .errors import BindingError
+            from backtrace_cli.cli.parsing import parse_array
+            from backtrace_cli.errors import BindingError
 
             try:
                 out[str(name)] = parse_array(json.dumps(value), f"--init {path}: '{name}'")
@@ -108,7 +108,7 @@ def _read_init(path: str) -> dict[str, float]:
 def _parse_params(items: tuple[str, ...], seed: int = 0) -> dict:
     """--param NAME=VALUE: a number, a nested list, or randn:/zeros:/ones:SHAPE. One seeded
     generator draws every randn parameter, in the order the options are given."""
-    from .cli import parse_value
+    from backtrace_cli.cli.parsing import parse_value
 
     params: dict = {}
     generator = None
@@ -141,7 +141,7 @@ def _parse_params(items: tuple[str, ...], seed: int = 0) -> dict:
 
 def _shape(text: str, what: str) -> tuple[int, ...]:
     """'4x2' -> (4, 2), '4' -> (4,); sizes from 1 up to the array size limit."""
-    from .limits import MAX_ARRAY_ELEMENTS
+    from backtrace_cli.limits import MAX_ARRAY_ELEMENTS
 
     parts = text.strip().lower().split("x")
     if not text.strip() or not all(part.isdigit() and int(part) > 0 for part in parts):
@@ -158,8 +158,8 @@ def _shape(text: str, what: str) -> tuple[int, ...]:
 
 
 def _parse_predictions(items: tuple[str, ...], inputs: tuple[str, ...]) -> list[dict[str, float]]:
-    from .cli import parse_number
-    from .errors import did_you_mean
+    from backtrace_cli.cli.parsing import parse_number
+    from backtrace_cli.errors import did_you_mean
 
     out = []
     for item in items:
@@ -209,7 +209,7 @@ def _check_float32(columns, initial: dict[str, float], predictions_in: list, pat
     """Every value must fit in float32, or the first operation would see an infinity."""
     import numpy as np
 
-    from .errors import DataError
+    from backtrace_cli.errors import DataError
 
     largest = float(np.finfo(np.float32).max)
     given = [(f"the start value of '{name}'", value) for name, value in initial.items()]
@@ -234,7 +234,7 @@ def _check_float32(columns, initial: dict[str, float], predictions_in: list, pat
 
 
 def _initial_values(problem, given: dict[str, float], init: dict[str, float]) -> dict[str, float]:
-    from .errors import did_you_mean
+    from backtrace_cli.errors import did_you_mean
 
     for source, values in (("--param", given), ("--init", init)):
         for name in values:
@@ -301,9 +301,9 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
           momentum, beta1, beta2, eps, shuffle, seed, stream, dtype, delimiter, predict_items,
           trace, trace_limit, explain_step, save_path, plot_path, output_format) -> None:
     """Fit a model expression to a CSV with gradient descent (without CSV: the lecture)."""
-    from . import data as data_module
-    from .train import Settings, build_problem, predict
-    from .train import train as run_training
+    from backtrace_cli.data import reader as data_module
+    from backtrace_cli.train.loop import Settings, build_problem, predict
+    from backtrace_cli.train.loop import train as run_training
 
     _positive(lr, "--lr")
     if not 1 <= epochs <= 10_000_000:
@@ -319,12 +319,12 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
     init = _read_init(init_path) if init_path else {}
     # Files that cannot be written are refused before training, not after a long run.
     if save_path:
-        from .files import check_writable
+        from backtrace_cli.files import check_writable
 
         check_writable(save_path, "--save")
     if plot_path:
-        from .files import check_writable
-        from .plot import check_plot_path
+        from backtrace_cli.files import check_writable
+        from backtrace_cli.formats.plot import check_plot_path
 
         check_plot_path(plot_path)
         check_writable(plot_path, "--plot")
@@ -369,7 +369,7 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
         )
     before = [predict(problem, initial, values, dtype) for values in predictions_in]
 
-    from .train_render import (
+    from backtrace_cli.formats.train_text import (
         TrainReport,
         print_header,
         print_report,
@@ -380,7 +380,7 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
     traced: list = []
     console = None
     if output_format == "table":
-        from .cli import stdout_console
+        from backtrace_cli.cli.parsing import stdout_console
 
         console = stdout_console()
     header_printed = False
@@ -423,7 +423,7 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
     report = TrainReport(problem, dataset, settings, result, predictions_in, before, after,
                          traced, elapsed)
     if save_path:
-        from .files import write_atomic
+        from backtrace_cli.files import write_atomic
 
         document = {"model": model, "loss": loss, "dtype": dtype,
                     "params": {n: _listed(v) for n, v in result.params.items()}}
@@ -433,7 +433,7 @@ def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, lo
         click.echo(f"Note: --plot {plot_path}: no finished epoch to plot; nothing written",
                    err=True)
     elif plot_path:
-        from .plot import write_plot
+        from backtrace_cli.formats.plot import write_plot
 
         write_plot(plot_path, [record.loss for record in result.history],
                    f"loss of {model} ({loss}), lr {lr:g}")
@@ -486,8 +486,8 @@ def _progress(output_format: str, epochs: int):
 
 
 def _explain(problem, captured, console) -> None:
-    from .grad import explain
-    from .render import print_grad
+    from backtrace_cli.explain.gradient import explain
+    from backtrace_cli.formats.render import print_grad
 
     console.print()
     note = (f"Update {captured.number} (epoch {captured.epoch}, data row {captured.row}"

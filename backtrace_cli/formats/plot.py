@@ -11,8 +11,8 @@ import math
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
-from .errors import UsageError
-from .files import write_atomic
+from backtrace_cli.errors import UsageError
+from backtrace_cli.files import write_atomic
 
 _BARS = " ▁▂▃▄▅▆▇█"
 

@@ -28,12 +28,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .backend import FLOAT64, batch_backend, numpy_backend
-from .errors import DataError, EvaluationError, ShapeError, UsageError, did_you_mean
-from .grad import all_finite, report_value
-from .ops import CONSTANTS, shape_text
-from .parser import Apply, Assign, Name, Program, parse, unparse
-from .tape import (
+from backtrace_cli.engine.backends import FLOAT64, batch_backend, numpy_backend
+from backtrace_cli.engine.tape import (
     CONST,
     Tape,
     backward,
@@ -44,6 +40,10 @@ from .tape import (
     infer_shapes,
     unguarded_nodes,
 )
+from backtrace_cli.errors import DataError, EvaluationError, ShapeError, UsageError, did_you_mean
+from backtrace_cli.explain.gradient import all_finite, report_value
+from backtrace_cli.ops.table import CONSTANTS, shape_text
+from backtrace_cli.syntax.parser import Apply, Assign, Name, Program, parse, unparse
 
 BUILTIN_LOSSES = {
     "mse": "(y_hat - y)**2",
@@ -478,7 +478,7 @@ class _Run:
         self.compiled = None
         if (self.scalar and settings.optimizer == "sgd" and not settings.trace_limit
                 and settings.explain_step is None):
-            from .compiled import row_sgd_epoch
+            from backtrace_cli.engine.compiled import row_sgd_epoch
 
             self.compiled = row_sgd_epoch(problem.tape, self.data_names, problem.params)
 

@@ -13,12 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .backend import FLOAT64
-from .check import CheckReport, run_checks
-from .errors import BindingError, EvaluationError, ShapeError, did_you_mean
-from .ops import shape_text
-from .parser import format_number
-from .tape import (
+from backtrace_cli.checks.verify import CheckReport, run_checks
+from backtrace_cli.engine.backends import FLOAT64
+from backtrace_cli.engine.tape import (
     OP,
     VAR,
     Backward,
@@ -31,6 +28,9 @@ from .tape import (
     has_arrays,
     infer_shapes,
 )
+from backtrace_cli.errors import BindingError, EvaluationError, ShapeError, did_you_mean
+from backtrace_cli.ops.table import shape_text
+from backtrace_cli.syntax.parser import format_number
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def numeric_setting(tape: Tape, bindings: Mapping[str, Any]) -> tuple[dict, list
         return dict(bindings), None, FLOAT64
     import numpy
 
-    from .backend import numpy_backend
+    from backtrace_cli.engine.backends import numpy_backend
 
     arrays = {name: numpy.asarray(value, dtype=numpy.float64)[()]
               for name, value in bindings.items()}

@@ -1,0 +1,66 @@
+"""The command line: thin Click commands over the pure core.
+
+Each command lives in a module of its own under ``cli/``, imported only when it is needed
+(``BacktraceGroup.get_command``), so ``backtrace --help`` starts fast. Every
+``BacktraceError`` becomes a message on stderr and the contract's exit code in one place
+(``BacktraceGroup.invoke``).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from backtrace_cli import __version__
+from backtrace_cli.errors import EXIT_INTERRUPTED, BacktraceError, visible
+
+# name -> module under backtrace_cli.cli that defines a Click command of that name
+COMMANDS = {"grad": "grad", "train": "train", "graph": "graph", "simplify": "simplify"}
+
+
+class BacktraceGroup(click.Group):
+    """Turns our errors into one line on stderr and the contract's exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except BacktraceError as error:
+            report_error(error)
+            ctx.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str):
+        if name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"backtrace_cli.cli.{COMMANDS[name]}")
+        return getattr(module, name)
+
+
+def report_error(error: BacktraceError) -> None:
+    # Messages quote what the user typed; a control character in it must not reach the
+    # terminal raw (an escape sequence from a pasted expression could rewrite the screen).
+    click.echo(f"Error: {visible(error.render())}", err=True)
+
+
+@click.group(cls=BacktraceGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="backtrace")
+def main() -> None:
+    """See reverse-mode automatic differentiation work on your own expression.
+
+    \b
+    Examples:
+      backtrace grad "x*w" --x 2 --w 3 --dz 5
+      backtrace grad "y_hat = x*w; r = y_hat - y; loss = r**2" x=1 y=2 w=1
+      backtrace train
+      backtrace simplify "W2 @ (W1 @ x + b1) + b2" W1='[[1, 2], [3, 4]]' ...
+    """
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
