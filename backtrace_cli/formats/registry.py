@@ -1,0 +1,77 @@
+"""The one list of output formats: Click's ``--format`` choices and the formats inferred from a
+file's suffix are both read from here, never written a second time.
+
+A writer is ``write(report, options) -> str | bytes``; it is imported only when it is used,
+so ``backtrace --help`` does not load Rich or the LaTeX writer.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+
+from backtrace_cli.report.model import Report
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a writer lays text out. ``width`` None means no wrapping at all (a pipe or a file);
+    ``color`` is True only for a terminal that wants colour."""
+
+    width: int | None = None
+    color: bool = False
+
+
+PLAIN = Options()  # no wrapping, no colour: files, pipes, tests
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    writer: str  # "module:function" under backtrace_cli.formats
+    suffixes: tuple[str, ...] = ()
+    binary: bool = False
+    commands: tuple[str, ...] | None = None  # the reports it can write; None: every report
+    description: str = ""
+
+    def write(self, report: Report, options: Options = PLAIN) -> str | bytes:
+        module, function = self.writer.split(":")
+        return getattr(importlib.import_module(f"backtrace_cli.formats.{module}"), function)(
+            report, options)
+
+
+FORMATS: dict[str, Format] = {
+    entry.name: entry
+    for entry in (
+        Format("table", "table:write", (".txt",), description="Rich tables, for people"),
+        Format("json", "json:write", (".json",), description="one JSON object, for scripts"),
+    )
+}
+
+
+def register(entry: Format) -> None:
+    """Add a format (each format module's entry lives in FORMATS above; this is for tests)."""
+    FORMATS[entry.name] = entry
+
+
+def names(command: str) -> list[str]:
+    """The ``--format`` choices of a command, in registry order."""
+    return [f.name for f in FORMATS.values() if f.commands is None or command in f.commands]
+
+
+def get(name: str) -> Format:
+    return FORMATS[name]
+
+
+def for_path(path: str, command: str) -> Format | None:
+    """The format a file's suffix names for this command (``g.svg`` -> svg), or None."""
+    suffix = os.path.splitext(path)[1].lower()
+    for entry in FORMATS.values():
+        if suffix in entry.suffixes and (entry.commands is None or command in entry.commands):
+            return entry
+    return None
+
+
+def render(report: Report, name: str, options: Options = PLAIN) -> str | bytes:
+    return get(name).write(report, options)

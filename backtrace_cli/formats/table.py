@@ -1,0 +1,92 @@
+"""The ``table`` format: every section of a report as Rich tables and lines, for people."""
+
+from __future__ import annotations
+
+import io
+
+from backtrace_cli.formats.registry import PLAIN, Options
+from backtrace_cli.report.model import Lines, Report, Table, Text
+
+# A table for a person shows at most this many rows: the first half and the last half.
+HUMAN_ROWS = 60
+_TONES = {"good": "green", "bad": "red", "dim": "dim", "strong": "bold"}
+
+
+def rows_shown(count: int) -> tuple[range, int, range]:
+    """Which rows a person sees: all, or the first and last halves around an omission."""
+    if count <= HUMAN_ROWS:
+        return range(count), 0, range(0)
+    half = HUMAN_ROWS // 2
+    return range(half), count - 2 * half, range(count - half, count)
+
+
+def console(options: Options, file=None):
+    """A Rich console that writes exactly what the options say: no colour and no wrapping
+    unless asked, so piped output is plain text with one line per row."""
+    from rich.console import Console
+
+    return Console(
+        file=file if file is not None else io.StringIO(),
+        width=options.width or 10_000,
+        color_system="standard" if options.color else None,
+        force_terminal=options.color,
+        highlight=False, emoji=False, markup=False,
+        legacy_windows=False, soft_wrap=options.width is None,
+    )
+
+
+def _styled(cell: Text, options: Options):
+    from rich.text import Text as RichText
+
+    style = _TONES.get(cell.tone or "") if options.color else None
+    return RichText(cell.plain, style=style or "")
+
+
+def _table(section: Table, options: Options):
+    from rich.table import Table as RichTable
+
+    result = RichTable(title=section.title.plain, title_justify="left", title_style="bold")
+    for column in section.columns:
+        result.add_column(column.header.plain, justify=column.align, overflow="fold")
+    count = len(section.rows)
+    first, omitted, last = rows_shown(count) if section.cut else (range(count), 0, range(0))
+    for i in first:
+        result.add_row(*(_styled(cell, options) for cell in section.rows[i]))
+    if omitted:
+        filler = [""] * (len(section.columns) - 2)
+        result.add_row("…", f"{omitted:,} rows omitted (--format json shows all)", *filler)
+    for i in last:
+        result.add_row(*(_styled(cell, options) for cell in section.rows[i]))
+    return result
+
+
+def write(report: Report, options: Options = PLAIN) -> str:
+    """The report as text: tables, then their lines and notes, a blank line between sections."""
+    out = console(options)
+    for index, section in enumerate(report.sections):
+        if index:
+            out.print()
+        if isinstance(section, Table):
+            for line in section.before:
+                out.print(_styled(line, options))
+            if section.rows or section.empty is None:
+                out.print(_table(section, options))
+            else:
+                out.print(_styled(section.empty, options))
+            for line in section.after:
+                out.print(_styled(line, options))
+        elif isinstance(section, Lines):
+            if section.title is not None:
+                out.print(_styled(Text(section.title.plain, tone="strong"), options))
+            count = len(section.lines)
+            first, omitted, last = (rows_shown(count) if section.cut
+                                    else (range(count), 0, range(0)))
+            for i in first:
+                out.print("  ", _styled(section.lines[i], options), sep="")
+            if omitted:
+                out.print(f"  … {omitted:,} more lines (--format json shows all)")
+            for i in last:
+                out.print("  ", _styled(section.lines[i], options), sep="")
+        for note in section.notes:
+            out.print("  ", _styled(note, options), sep="")
+    return out.file.getvalue()
