@@ -13,7 +13,13 @@ from json.encoder import encode_basestring as quote
 
 from backtrace_cli.engine.tape import CONST, VAR
 from backtrace_cli.explain.gradient import ChainRule, Explanation
-from backtrace_cli.syntax.parser import format_array, format_number
+from backtrace_cli.report.text import (  # noqa: F401  (re-exported for the writers)
+    approx,
+    compact_array,
+    number,
+    one_line,
+    plain,
+)
 
 # A table for a person shows at most this many rows: the first half and the last half.
 HUMAN_ROWS = 60
@@ -24,24 +30,7 @@ CHECK_MARK = "✓"
 CROSS_MARK = "✗"
 
 
-def number(value) -> str:
-    """Shortest round-trip text of a number: 6, 0.7071067811865476, 1e-05; an array compactly."""
-    if getattr(value, "ndim", 0) > 0:
-        return compact_array(value)
-    return format_number(float(value))
-
-
-# An array in a table shows 4 significant digits, and at most this many elements per axis
-# (the first and last ones around "…"); JSON always has every element in full.
-ARRAY_EDGE_ITEMS = 3
-ARRAY_THRESHOLD = 36
-
-
-def compact_array(value) -> str:
-    """[[0.1966, 0.3932], [0.2288, 0.4576]]: nested lists, rounded, cut in the middle."""
-    return format_array(value, 4, ARRAY_THRESHOLD, ARRAY_EDGE_ITEMS)
-
-
+# ----------------------------------------------------------------------------- shared text
 def shape_cell(explanation: Explanation, index: int) -> str:
     """A node's shape for the shape column: '2x3', '2', or 'scalar'."""
     from backtrace_cli.ops.table import shape_text
@@ -49,28 +38,6 @@ def shape_cell(explanation: Explanation, index: int) -> str:
     return shape_text(explanation.shapes[index]) if explanation.shapes is not None else ""
 
 
-def value_json(value) -> str:
-    """A value as JSON text: a number, or nested lists for an array."""
-    if getattr(value, "ndim", 0) > 0:
-        return json.dumps(value.tolist())
-    return repr(float(value))
-
-
-def plain(value):
-    """A value as plain data for json.dumps: a float, or nested lists."""
-    if getattr(value, "ndim", 0) > 0:
-        return value.tolist()
-    return float(value)
-
-
-def approx(value) -> str:
-    """Ten significant digits, for values that are estimates (finite differences)."""
-    if getattr(value, "ndim", 0) > 0:
-        return compact_array(value)
-    return f"{float(value):.10g}"
-
-
-# ----------------------------------------------------------------------------- shared text
 def reference(explanation: Explanation, index: int) -> str:
     """A node as a formula mentions it: its label, or a constant's text."""
     node = explanation.tape.nodes[index]
@@ -302,11 +269,6 @@ def print_grad(explanation: Explanation, console) -> None:
         console.print("Gradients: the expression has no variables.")
     for note in check_notes(explanation):
         console.print(f"  {note}", soft_wrap=True, markup=False)
-
-
-def one_line(text: str, limit: int = 70) -> str:
-    flat = "; ".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 # ----------------------------------------------------------------------------- JSON

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backtrace_cli.formats.plot import sample, terminal_curve
-from backtrace_cli.formats.render import number
+from backtrace_cli.report.text import number
 
 # The loss table shows every epoch up to this many, else this many sampled (first and last kept).
 EPOCH_ROWS = 20
