@@ -1,0 +1,104 @@
+"""``grad()``: the forward and backward pass of one expression, as ``backtrace grad`` does it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from backtrace_cli.api.values import as_bindings, as_value
+from backtrace_cli.explain.gradient import Explanation
+from backtrace_cli.report.model import Report
+
+
+def _plain(value):
+    return value.tolist() if getattr(value, "ndim", 0) > 0 else float(value)
+
+
+@dataclass(frozen=True, eq=False)
+class GradResult:
+    """What ``grad()`` found. ``render(format)`` gives the text of any registered format,
+    ``to_dict()`` exactly the document ``backtrace grad --format json`` prints."""
+
+    explanation: Explanation
+    report: Report
+
+    @property
+    def output(self):
+        """The value of the output: a float, or nested lists for an array."""
+        return _plain(self.explanation.output)
+
+    @property
+    def gradients(self) -> dict[str, Any]:
+        """d(seed * output)/d(name) for every reported variable: floats or nested lists."""
+        return {name: _plain(value) for name, value in self.explanation.gradients.items()}
+
+    @property
+    def checks_agree(self) -> bool | None:
+        """True when SymPy and finite differences agree (None when not checked)."""
+        check = self.explanation.check
+        return None if check is None else check.ok
+
+    def to_dict(self) -> dict:
+        return json.loads(self.render("json"))
+
+    def render(self, format: str = "table", *, width: int | None = None) -> str:
+        """The report as text in a registered format (table, json, markdown, latex, html)."""
+        from backtrace_cli.formats.registry import Options, render
+
+        return render(self.report, format, Options(width=width))
+
+    def _repr_markdown_(self) -> str:
+        return self.render("markdown")
+
+    def _repr_html_(self) -> str:
+        from backtrace_cli.api.graph import graph_svg
+
+        return self.render("html") + graph_svg(self.explanation)
+
+    def __repr__(self) -> str:
+        return f"GradResult(output={self.output!r}, gradients={self.gradients!r})"
+
+
+def _wanted(wrt: str | Sequence[str] | None) -> list[str] | None:
+    if wrt is None:
+        return None
+    names = wrt.split(",") if isinstance(wrt, str) else list(wrt)
+    return [name.strip() for name in names if name.strip()]
+
+
+def explanation_of(expression: str, bindings: Mapping[str, Any] | None, *, seed: Any = 1.0,
+                   wrt: str | Sequence[str] | None = None, cross_check: bool = True,
+                   check_timeout: float = 5.0) -> Explanation:
+    """Parse, build the tape, sweep forward and backward, and cross-check if asked."""
+    from backtrace_cli.checks.timeout import checked_timeout
+    from backtrace_cli.engine.tape import compile_program
+    from backtrace_cli.explain.gradient import explain
+    from backtrace_cli.syntax.parser import parse
+
+    values = as_bindings(bindings)
+    seed_value = as_value(seed, "seed")
+    timeout = checked_timeout(check_timeout, "check_timeout")
+    tape = compile_program(parse(expression))
+    return explain(tape, values, seed_value, _wanted(wrt), cross_check, timeout)
+
+
+def grad(expression: str, bindings: Mapping[str, Any] | None = None, *, seed: Any = 1.0,
+         wrt: str | Sequence[str] | None = None, cross_check: bool = True,
+         check_timeout: float = 5.0) -> GradResult:
+    """The forward and backward pass of ``expression`` at ``bindings``.
+
+    >>> grad("x*w", {"x": 2, "w": 3}, seed=5).gradients
+    {'x': 15.0, 'w': 10.0}
+
+    ``bindings`` maps names to numbers, nested lists or NumPy arrays; ``seed`` is dL/d(output)
+    (``--dz``); ``wrt`` picks the reported variables; ``cross_check`` runs SymPy and finite
+    differences (``checks_agree`` says whether they agree). Bad input raises
+    ``BacktraceError`` with the message the command line prints.
+    """
+    from backtrace_cli.report.grad import build
+
+    explanation = explanation_of(expression, bindings, seed=seed, wrt=wrt,
+                                 cross_check=cross_check, check_timeout=check_timeout)
+    return GradResult(explanation, build(explanation))
