@@ -72,14 +72,14 @@ def explanation_of(expression: str, bindings: Mapping[str, Any] | None, *, seed:
                    wrt: str | Sequence[str] | None = None, cross_check: bool = True,
                    check_timeout: float = 5.0) -> Explanation:
     """Parse, build the tape, sweep forward and backward, and cross-check if asked."""
-    from backtrace_cli.checks.timeout import checked_timeout
+    from backtrace_cli.checks.timeout import Timeout
     from backtrace_cli.engine.tape import compile_program
     from backtrace_cli.explain.gradient import explain
     from backtrace_cli.syntax.parser import parse
 
     values = as_bindings(bindings)
     seed_value = as_value(seed, "seed")
-    timeout = checked_timeout(check_timeout, "check_timeout")
+    timeout = Timeout(check_timeout, "check_timeout").seconds
     tape = compile_program(parse(expression))
     return explain(tape, values, seed_value, _wanted(wrt), cross_check, timeout)
 

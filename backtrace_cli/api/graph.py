@@ -41,7 +41,7 @@ def affine(expression: str, bindings: Mapping[str, Any] | None = None, *,
     import numpy
 
     from backtrace_cli.api.values import as_bindings
-    from backtrace_cli.checks.timeout import checked_timeout
+    from backtrace_cli.checks.timeout import Timeout
     from backtrace_cli.engine.tape import check_bindings, compile_program
     from backtrace_cli.errors import UsageError
     from backtrace_cli.explain.affine import analyse
@@ -49,7 +49,7 @@ def affine(expression: str, bindings: Mapping[str, Any] | None = None, *,
     from backtrace_cli.syntax.parser import parse
 
     values = as_bindings(bindings)
-    seconds = checked_timeout(timeout, "timeout")
+    seconds = Timeout(timeout, "timeout").seconds
     tape = compile_program(parse(expression))
     check_bindings(tape, values)
     if input is None:
