@@ -5,6 +5,7 @@ Every command reads its arguments through these, so each refuses bad text with t
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 
@@ -186,11 +187,74 @@ def read_expression(text: str) -> str:
     return text
 
 
-def stdout_console():
-    """A Rich console for stdout: colour only on a terminal, NO_COLOR honoured by Rich."""
+def requested_width() -> int | None:
+    """The width the user asked for: ``--width N`` of the running command, else ``COLUMNS``
+    (a whole number of at least 20; anything else is ignored, as Rich ignores it)."""
+    from backtrace_cli.cli.options import WIDTH_KEY
+
+    context = click.get_current_context(silent=True)
+    while context is not None:
+        if context.meta.get(WIDTH_KEY) is not None:
+            return context.meta[WIDTH_KEY]
+        context = context.parent
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isascii() and columns.isdigit() and 20 <= int(columns) <= 10_000:
+        return int(columns)
+    return None
+
+
+def output_options(width: int | None = None):
+    """How stdout wants text laid out, decided in this one place for every command.
+
+    ``width``: the given width, else ``--width``/``COLUMNS``, else the terminal's width on a
+    terminal, else None: a pipe or a file gets whole lines, never wrapped. ``color``: only on a
+    terminal, and not when ``NO_COLOR`` is set to anything but the empty string.
+    """
+    from backtrace_cli.formats.registry import Options
+
+    terminal = _stdout_is_terminal()
+    if width is None:
+        width = requested_width()
+    if width is None and terminal:
+        import shutil
+
+        width = shutil.get_terminal_size().columns
+    color = terminal and not os.environ.get("NO_COLOR")
+    return Options(width=width, color=color)
+
+
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (ValueError, AttributeError):  # closed or replaced stdout
+        return False
+
+
+def stdout_console(width: int | None = None):
+    """A Rich console for stdout laid out as ``output_options(width)`` says: no colour off a
+    terminal, and no wrapping at all when the width is None (a pipe or a file)."""
+    options = output_options(width)
+    return _console_class()(
+        width=options.width or UNWRAPPED_WIDTH,
+        soft_wrap=options.width is None,
+        color_system="auto" if options.color else None,
+        highlight=False, emoji=False, legacy_windows=False,
+    )
+
+
+# Rich needs a width even when nothing is wrapped; tables are never padded to it.
+UNWRAPPED_WIDTH = 10_000
+
+
+def _console_class():
     from rich.console import Console
 
-    return Console(highlight=False)
+    class StdoutConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich exits 1 here; the CLI ends a closed pipe quietly with its own code.
+            raise BrokenPipeError
+
+    return StdoutConsole
 
 
 def _not_nan(ctx: click.Context, param: click.Parameter, value: float) -> float:
