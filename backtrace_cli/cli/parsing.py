@@ -14,7 +14,6 @@ import click
 from backtrace_cli.errors import BindingError
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 
@@ -146,18 +145,32 @@ def parse_bindings(arguments: tuple[str, ...]) -> dict[str, float]:
             raise BindingError(
                 f"the binding '{argument}' has no variable name", "write name=VALUE, e.g. x=2"
             )
-        if not _NAME.fullmatch(name) or name.startswith("__"):
-            raise BindingError(
-                f"'{name}' is not a valid variable name",
-                "a name is ASCII letters, digits and '_', not starting with a digit or '__' "
-                "(e.g. x, w1, y_hat)",
-            )
+        name = _binding_name(name)
         if name in bindings:
             raise BindingError(
                 f"the variable '{name}' is given twice", "give each variable one value"
             )
         bindings[name] = parse_value(text, where)
     return bindings
+
+
+def _binding_name(typed: str) -> str:
+    """A binding's name as the parser reads names: an identifier of any script, normalised
+    with NFKC (``θ``, ``权重``), not starting with '__', no look-alike of an ASCII letter."""
+    from backtrace_cli.syntax.names import name_problem, normalize_name
+
+    problem = name_problem(typed)
+    if problem is not None:
+        _, message, hint = problem
+        raise BindingError(f"the binding name '{typed}': {message}", hint)
+    name = normalize_name(typed)
+    if not name.isidentifier() or name.startswith("__") or "\u00b7" in name:
+        raise BindingError(
+            f"'{typed}' is not a valid variable name",
+            "a name is letters, digits and '_', not starting with a digit or '__' "
+            "(e.g. x, w1, y_hat, θ)",
+        )
+    return name
 
 
 def read_expression(text: str) -> str:

@@ -28,6 +28,7 @@ import sys
 from backtrace_cli.errors import LimitError, ParseError, Span, did_you_mean
 from backtrace_cli.limits import MAX_DEPTH, MAX_LENGTH, MAX_STATEMENTS
 from backtrace_cli.ops.table import FUNCTIONS, INFIX, PREC_UNARY, PREFIX, STACK
+from backtrace_cli.syntax.names import FUNCTION_ALIASES
 from backtrace_cli.syntax.tokens import Token, tokenize
 from backtrace_cli.syntax.tree import Apply, Assign, Expr, Name, Number, Program
 
@@ -211,7 +212,8 @@ class _Parser:
         name = name_token.text
         op = FUNCTIONS.get(name)
         if op is None:
-            hint = did_you_mean(name, sorted(FUNCTIONS))
+            alias = FUNCTION_ALIASES.get(name)
+            hint = f"did you mean '{alias}'?" if alias else did_you_mean(name, sorted(FUNCTIONS))
             if hint is None:
                 hint = "functions: " + ", ".join(sorted(FUNCTIONS))
             raise self.error(f"unknown function '{name}'", name_token.span, hint)

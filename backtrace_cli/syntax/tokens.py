@@ -13,16 +13,25 @@ import unicodedata
 from typing import NamedTuple
 
 from backtrace_cli.errors import ParseError, Span, is_unsafe_character
+from backtrace_cli.syntax.names import (
+    continues_name,
+    math_style_hint,
+    name_end,
+    name_problem,
+    normalize_name,
+    starts_name,
+)
 
 
 class Token(NamedTuple):
     kind: str  # NUMBER, NAME, OP, SEP (';' or newline), END
-    text: str
+    text: str  # a name's text is its NFKC form, which may be shorter than what was typed
     start: int
+    size: int = 0  # the characters it takes in the source, when that is not len(text)
 
     @property
     def span(self) -> Span:
-        return Span(self.start, self.start + max(1, len(self.text)))
+        return Span(self.start, self.start + max(1, self.size or len(self.text)))
 
 
 _OPERATORS = ("**", "+", "-", "*", "/", "^", "@", "(", ")", "[", "]", ",", "=")
@@ -51,7 +60,7 @@ def _describe_character(char: str) -> str:
         name = unicodedata.name(char, "unknown character")
         return (
             f"unexpected character '{char}' (U+{ord(char):04X} {name}); "
-            "names, numbers and operators are plain ASCII"
+            "numbers and operators are plain ASCII"
         )
     return f"unexpected character {char!r}"
 
@@ -81,6 +90,26 @@ def _check_printable(source: str, start: int, text: str) -> None:
         )
 
 
+def _name_token(source: str, start: int, end: int) -> Token:
+    """The name typed at ``source[start:end]``, normalised as Python normalises identifiers,
+    or a ParseError for a name Python would take but backtrace refuses (see names.py)."""
+    typed = source[start:end]
+    problem = name_problem(typed)
+    if problem is not None:
+        offset, message, hint = problem
+        raise ParseError(message, source, Span(start + offset, start + offset + 1), hint)
+    text = normalize_name(typed)
+    span = Span(start, end)
+    if text.startswith("__"):
+        raise ParseError(f"names starting with '__' are not allowed ('{text}')", source, span)
+    if keyword.iskeyword(text) or keyword.issoftkeyword(text):
+        raise ParseError(
+            f"'{text}' is a Python keyword; backtrace expressions have no keywords",
+            source, span, "use another name",
+        )
+    return Token("NAME", text, start, end - start if len(text) != end - start else 0)
+
+
 def tokenize(source: str) -> list[Token]:
     """Split ``source`` into tokens; a character that fits no token is a ParseError."""
     tokens: list[Token] = []
@@ -91,7 +120,12 @@ def tokenize(source: str) -> list[Token]:
         found = match(source, position)
         if found is None:
             char = source[position]
-            hint = None
+            if not char.isascii() and starts_name(char) and continues_name(char):
+                end = name_end(source, position)
+                tokens.append(_name_token(source, position, end))
+                position = end
+                continue
+            hint = math_style_hint(source, position)
             if char == "*" and source.startswith("***", position):
                 hint = "'**' is power; '***' means nothing"
             raise ParseError(_describe_character(char), source, Span(position, position + 1), hint)
@@ -109,20 +143,12 @@ def tokenize(source: str) -> list[Token]:
                 )
             tokens.append(Token("NUMBER", text, position))
         elif kind == "name":
-            if text.startswith("__"):
-                raise ParseError(
-                    f"names starting with '__' are not allowed ('{text}')",
-                    source,
-                    Span(position, position + len(text)),
-                )
-            if keyword.iskeyword(text) or keyword.issoftkeyword(text):
-                raise ParseError(
-                    f"'{text}' is a Python keyword; backtrace expressions have no keywords",
-                    source,
-                    Span(position, position + len(text)),
-                    "use another name",
-                )
-            tokens.append(Token("NAME", text, position))
+            end = found.end()
+            if end < length and not source[end].isascii() and continues_name(source[end]):
+                end = name_end(source, position)  # a name that goes on in another script
+            tokens.append(_name_token(source, position, end))
+            position = end
+            continue
         elif kind == "op":
             tokens.append(Token("OP", text, position))
         elif kind in ("sep", "newline"):
