@@ -159,17 +159,18 @@ def _binding_name(typed: str) -> str:
     with NFKC (``θ``, ``权重``), not starting with '__', no look-alike of an ASCII letter."""
     from backtrace_cli.syntax.names import name_problem, normalize_name
 
-    problem = name_problem(typed)
-    if problem is not None:
-        _, message, hint = problem
-        raise BindingError(f"the binding name '{typed}': {message}", hint)
-    name = normalize_name(typed)
-    if not name.isidentifier() or name.startswith("__") or "\u00b7" in name:
+    if not typed.isidentifier() or "\u00b7" in typed or "\u0387" in typed \
+            or normalize_name(typed).startswith("__"):
         raise BindingError(
             f"'{typed}' is not a valid variable name",
             "a name is letters, digits and '_', not starting with a digit or '__' "
             "(e.g. x, w1, y_hat, θ)",
         )
+    problem = name_problem(typed)
+    if problem is not None:
+        _, message, hint = problem
+        raise BindingError(f"the binding name '{typed}': {message}", hint)
+    name = normalize_name(typed)
     return name
 
 

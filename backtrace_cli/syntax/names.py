@@ -105,6 +105,9 @@ def name_problem(text: str) -> tuple[int, str, str] | None:
                     "character", f"did you mean '{mended}'? (type ASCII letters as ASCII; "
                     "other letters, such as θ, are fine in names)")
         if _HAT in unicodedata.normalize("NFD", char):
+            if char == _HAT and offset > 0:  # a letter, then the hat as a mark of its own
+                offset -= 1
+                described = f"'{text[offset:offset + 2]}'"
             return (offset, f"{described} is math's hat; backtrace writes it '_hat'",
                     f"did you mean '{_dehatted(text)}'?")
     return None
