@@ -364,9 +364,12 @@ ARGUMENT_POOL = [
     "--wrt", "q", "--wrt", "x,x,w", "--format", "json", "--format", "markdown", "--format",
     "latex", "--no-check", "--check-timeout", "0.1", "--check-timeout", "nan", "--",
     "-x", "oops", "\x00", "\u0445=1",
+    # a leading '-' is data, never flags; names in other scripts; math-style text
+    "-h", "-o", "--x", "-h", "x=-h", "--width", "40", "\u03b8=1", "--\u03b8", "x\u00b2=1",
 ]
 EXPRESSIONS = ["x*w", "x", "sin(x)", "1/x", "x**y", "log(x)", "a = x; a*w", "2", "pi", "x+",
-               "", "(", "x;", "1e308*x", "x/0", "relu(x) + abs(w)", "max(x, w)"]
+               "", "(", "x;", "1e308*x", "x/0", "relu(x) + abs(w)", "max(x, w)",
+               "-tanh(x)", "-log(x)", "- x*h", "\u03b8*x", "x\u00b2", "w\u00b7x", "-"]
 
 
 @CHEAP

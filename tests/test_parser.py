@@ -254,22 +254,42 @@ def test_keywords_are_refused():
 @pytest.mark.parametrize(
     ("source", "column", "char", "unicode_name"),
     [
-        ("\u0455in(x)", 1, "\u0455", "CYRILLIC SMALL LETTER DZE"),  # looks like 's'
-        ("x + \u0430", 5, "\u0430", "CYRILLIC SMALL LETTER A"),
         ("x \u2212 y", 3, "\u2212", "MINUS SIGN"),
-        ("\uff58*2", 1, "\uff58", "FULLWIDTH LATIN SMALL LETTER X"),
         ("x + \u0663", 5, "\u0663", "ARABIC-INDIC DIGIT THREE"),  # a digit, but not ASCII
         ("\uff12*x", 1, "\uff12", "FULLWIDTH DIGIT TWO"),
         ("x\u00b2", 2, "\u00b2", "SUPERSCRIPT TWO"),
     ],
 )
 def test_non_ascii_look_alikes_are_refused(source, column, char, unicode_name):
+    # Names may be Unicode letters now (tests/test_unicode.py); numbers and operators not.
     error = parse_error(source)
     code = f"U+{ord(char):04X}"
     assert error.message == (
         f"unexpected character '{char}' ({code} {unicode_name}); "
-        "names, numbers and operators are plain ASCII"
+        "numbers and operators are plain ASCII"
     )
+    assert error.column == column
+    assert error.span == Span(column - 1, column)
+
+
+@pytest.mark.parametrize(
+    ("source", "column", "char", "unicode_name", "ascii_twin", "mended"),
+    [
+        ("\u0455in(x)", 1, "\u0455", "CYRILLIC SMALL LETTER DZE", "s", "sin"),
+        ("x + \u0430", 5, "\u0430", "CYRILLIC SMALL LETTER A", "a", "a"),
+        ("\uff58*2", 1, "\uff58", "FULLWIDTH LATIN SMALL LETTER X", "x", "x"),
+        ("w\u03bf", 2, "\u03bf", "GREEK SMALL LETTER OMICRON", "o", "wo"),
+    ],
+)
+def test_letters_that_pass_for_ascii_ones_are_refused(source, column, char, unicode_name,
+                                                      ascii_twin, mended):
+    error = parse_error(source)
+    assert error.message == (
+        f"'{char}' (U+{ord(char):04X} {unicode_name}) looks like the ASCII '{ascii_twin}' "
+        "but is another character"
+    )
+    assert error.hint == (f"did you mean '{mended}'? (type ASCII letters as ASCII; other "
+                          "letters, such as θ, are fine in names)")
     assert error.column == column
     assert error.span == Span(column - 1, column)
 

@@ -6,7 +6,12 @@ import sys
 
 import click
 
-from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT, expression_inputs
+from backtrace_cli.cli.options import (
+    BINDINGS_HELP,
+    EXPRESSION_CONTEXT,
+    BacktraceCommand,
+    expression_inputs,
+)
 from backtrace_cli.cli.parsing import (
     _not_nan,
     parse_bindings,
@@ -29,6 +34,7 @@ Exit codes: 0 ok, 1 a cross-check disagreed, 2 bad input, 130 interrupted."""
 
 
 @click.command(
+    cls=BacktraceCommand,
     context_settings=EXPRESSION_CONTEXT,
     epilog=GRAD_EPILOG,
 )

@@ -12,7 +12,12 @@ import sys
 
 import click
 
-from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT, expression_inputs
+from backtrace_cli.cli.options import (
+    BINDINGS_HELP,
+    EXPRESSION_CONTEXT,
+    BacktraceCommand,
+    expression_inputs,
+)
 
 GRAPH_EPILOG = f"""\b
 Examples:
@@ -36,6 +41,7 @@ Exit codes: 0 ok, 2 bad input or a file that cannot be written, 130 interrupted.
 
 
 @click.command(
+    cls=BacktraceCommand,
     context_settings=EXPRESSION_CONTEXT,
     epilog=GRAPH_EPILOG,
 )

@@ -9,11 +9,20 @@ Each command lives in a module of its own under ``cli/``, imported only when it 
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 
 import click
 
 from backtrace_cli import __version__
 from backtrace_cli.errors import EXIT_INTERRUPTED, BacktraceError, visible
+
+# A reader that closes the pipe early (`backtrace train --trace | head -2`) ends the run
+# quietly, as `cat` does: no traceback, no "Error" line, and the exit status a shell reports
+# for `cat` killed by SIGPIPE, 128 + 13 = 141. Not 0, so `set -o pipefail` can still tell that
+# the output was cut short; not 1 or 2, which the contract gives to untrusted results and bad
+# input.
+EXIT_CLOSED_PIPE = 141
 
 # name -> module under backtrace_cli.cli that defines a Click command of that name
 COMMANDS = {"grad": "grad", "train": "train", "graph": "graph", "simplify": "simplify"}
@@ -24,7 +33,12 @@ class BacktraceGroup(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a closed pipe shows up here, not after the process "ended"
+            return result
+        except BrokenPipeError:
+            _silence_stdout()
+            ctx.exit(EXIT_CLOSED_PIPE)
         except BacktraceError as error:
             report_error(error)
             ctx.exit(error.exit_code)
@@ -40,6 +54,17 @@ class BacktraceGroup(click.Group):
             return None
         module = importlib.import_module(f"backtrace_cli.cli.{COMMANDS[name]}")
         return getattr(module, name)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so the flush at exit does not meet the closed pipe
+    again (Python would print "Exception ignored ... BrokenPipeError" and exit 120)."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):  # no real file behind stdout (a test runner)
+        pass
 
 
 def report_error(error: BacktraceError) -> None:

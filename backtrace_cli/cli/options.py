@@ -11,6 +11,110 @@ BINDINGS_HELP = """Bindings: --x 2, --x=2 or x=2 (the last always works, also fo
 'format'). Arrays are nested lists: W='[[1, 2], [3, 4]]' x='[1, 2]'.
 EXPR may be '-' to read stdin or @FILE to read a file."""
 
+# Where the --width of the running command is kept (read by cli.parsing.output_options).
+WIDTH_KEY = "backtrace.width"
+
+
+def _keep_width(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
+    ctx.meta[WIDTH_KEY] = value
+
+
+class BacktraceCommand(click.Command):
+    """A command whose expressions and values may begin with ``-``.
+
+    Click reads ``-tanh(x)`` as the short options ``-t -a -n -h`` (``-h`` prints the help)
+    and, in ``graph``, the ``o`` of ``-log(x)`` as ``-o FILE``. Before Click parses, every
+    argument that begins with a single ``-`` and is not exactly one of this command's own
+    options is put out of its reach (swapped for a sentinel, swapped back in the parsed
+    values), so no letter of an expression or a value is ever read as a flag. So is the value
+    after a binding written ``--name VALUE`` (``--w -h`` is the number '-h', not the help).
+    ``--`` is accepted and dropped: the argument after it is always data, and the options
+    after it keep their meaning. Every command also gets ``--width N``.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.append(click.Option(
+            ["--width"], type=click.IntRange(min=20, max=10_000), metavar="N",
+            expose_value=False, callback=_keep_width, is_eager=True,
+            help="Lay tables out N columns wide (default: the terminal's width, or COLUMNS; "
+                 "unwrapped when stdout is a pipe or a file)."))
+
+    def _own_options(self, ctx: click.Context) -> tuple[set[str], set[str]]:
+        """(every option string of this command, those among them that take a value)."""
+        names: set[str] = set()
+        valued: set[str] = set()
+        for param in self.get_params(ctx):
+            if not isinstance(param, click.Option):
+                continue
+            strings = [*param.opts, *param.secondary_opts]
+            names.update(strings)
+            if not param.is_flag and not param.count:
+                valued.update(param.opts)
+        return names, valued
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        names, valued = self._own_options(ctx)
+        protected: dict[str, str] = {}
+
+        def protect(argument: str) -> str:
+            sentinel = f"\x00backtrace-argument-{len(protected)}\x00"
+            protected[sentinel] = argument
+            return sentinel
+
+        rewritten: list[str] = []
+        seen_dashes = False
+        data_next = False  # the argument right after `--` is data, whatever it looks like
+        value_next = False  # the previous argument was an option or a binding taking a value
+        for argument in args:
+            looks_like_option = argument.startswith("-") and argument != "-"
+            if data_next or value_next:
+                # A known option's value is taken verbatim by Click; a binding's value and
+                # the argument after `--` must be kept from Click's short-option splitting.
+                binding_value = value_next and rewritten[-1] not in valued
+                if looks_like_option and (data_next or binding_value):
+                    argument = protect(argument)
+                data_next = value_next = False
+                rewritten.append(argument)
+            elif argument == "--" and not seen_dashes:
+                seen_dashes = data_next = True  # dropped, so options after it keep meaning
+            elif argument.startswith("--"):
+                # `--dz VALUE`, or a binding `--x VALUE` (an option Click does not know)
+                value_next = argument in valued or ("=" not in argument and argument not in names)
+                rewritten.append(argument)
+            elif looks_like_option and argument not in names:
+                rewritten.append(protect(argument))
+            else:
+                value_next = argument in valued
+                rewritten.append(argument)
+        if not protected:
+            return super().parse_args(ctx, rewritten)
+        try:
+            remaining = super().parse_args(ctx, rewritten)
+        except click.ClickException as error:
+            error.message = _restore_text(error.message, protected)
+            raise
+        for key, value in ctx.params.items():
+            ctx.params[key] = _restore(value, protected)
+        ctx.args = [_restore(argument, protected) for argument in ctx.args]
+        return [_restore(argument, protected) for argument in remaining]
+
+
+def _restore(value, protected: dict[str, str]):
+    if isinstance(value, str):
+        return protected.get(value, value)
+    if isinstance(value, tuple):
+        return tuple(_restore(item, protected) for item in value)
+    if isinstance(value, list):
+        return [_restore(item, protected) for item in value]
+    return value
+
+
+def _restore_text(text: str, protected: dict[str, str]) -> str:
+    for sentinel, argument in protected.items():
+        text = text.replace(sentinel, argument)
+    return text
+
 
 def expression_inputs(function):
     """EXPR, its bindings and the seed --dz: the inputs of `grad` and `graph`."""

@@ -5,6 +5,7 @@ Every command reads its arguments through these, so each refuses bad text with t
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 
@@ -13,7 +14,6 @@ import click
 from backtrace_cli.errors import BindingError
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 
@@ -145,18 +145,33 @@ def parse_bindings(arguments: tuple[str, ...]) -> dict[str, float]:
             raise BindingError(
                 f"the binding '{argument}' has no variable name", "write name=VALUE, e.g. x=2"
             )
-        if not _NAME.fullmatch(name) or name.startswith("__"):
-            raise BindingError(
-                f"'{name}' is not a valid variable name",
-                "a name is ASCII letters, digits and '_', not starting with a digit or '__' "
-                "(e.g. x, w1, y_hat)",
-            )
+        name = _binding_name(name)
         if name in bindings:
             raise BindingError(
                 f"the variable '{name}' is given twice", "give each variable one value"
             )
         bindings[name] = parse_value(text, where)
     return bindings
+
+
+def _binding_name(typed: str) -> str:
+    """A binding's name as the parser reads names: an identifier of any script, normalised
+    with NFKC (``θ``, ``权重``), not starting with '__', no look-alike of an ASCII letter."""
+    from backtrace_cli.syntax.names import name_problem, normalize_name
+
+    if not typed.isidentifier() or "\u00b7" in typed or "\u0387" in typed \
+            or normalize_name(typed).startswith("__"):
+        raise BindingError(
+            f"'{typed}' is not a valid variable name",
+            "a name is letters, digits and '_', not starting with a digit or '__' "
+            "(e.g. x, w1, y_hat, θ)",
+        )
+    problem = name_problem(typed)
+    if problem is not None:
+        _, message, hint = problem
+        raise BindingError(f"the binding name '{typed}': {message}", hint)
+    name = normalize_name(typed)
+    return name
 
 
 def read_expression(text: str) -> str:
@@ -186,11 +201,74 @@ def read_expression(text: str) -> str:
     return text
 
 
-def stdout_console():
-    """A Rich console for stdout: colour only on a terminal, NO_COLOR honoured by Rich."""
+def requested_width() -> int | None:
+    """The width the user asked for: ``--width N`` of the running command, else ``COLUMNS``
+    (a whole number of at least 20; anything else is ignored, as Rich ignores it)."""
+    from backtrace_cli.cli.options import WIDTH_KEY
+
+    context = click.get_current_context(silent=True)
+    while context is not None:
+        if context.meta.get(WIDTH_KEY) is not None:
+            return context.meta[WIDTH_KEY]
+        context = context.parent
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isascii() and columns.isdigit() and 20 <= int(columns) <= 10_000:
+        return int(columns)
+    return None
+
+
+def output_options(width: int | None = None):
+    """How stdout wants text laid out, decided in this one place for every command.
+
+    ``width``: the given width, else ``--width``/``COLUMNS``, else the terminal's width on a
+    terminal, else None: a pipe or a file gets whole lines, never wrapped. ``color``: only on a
+    terminal, and not when ``NO_COLOR`` is set to anything but the empty string.
+    """
+    from backtrace_cli.formats.registry import Options
+
+    terminal = _stdout_is_terminal()
+    if width is None:
+        width = requested_width()
+    if width is None and terminal:
+        import shutil
+
+        width = shutil.get_terminal_size().columns
+    color = terminal and not os.environ.get("NO_COLOR")
+    return Options(width=width, color=color)
+
+
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (ValueError, AttributeError):  # closed or replaced stdout
+        return False
+
+
+def stdout_console(width: int | None = None):
+    """A Rich console for stdout laid out as ``output_options(width)`` says: no colour off a
+    terminal, and no wrapping at all when the width is None (a pipe or a file)."""
+    options = output_options(width)
+    return _console_class()(
+        width=options.width or UNWRAPPED_WIDTH,
+        soft_wrap=options.width is None,
+        color_system="auto" if options.color else None,
+        highlight=False, emoji=False, legacy_windows=False,
+    )
+
+
+# Rich needs a width even when nothing is wrapped; tables are never padded to it.
+UNWRAPPED_WIDTH = 10_000
+
+
+def _console_class():
     from rich.console import Console
 
-    return Console(highlight=False)
+    class StdoutConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich exits 1 here; the CLI ends a closed pipe quietly with its own code.
+            raise BrokenPipeError
+
+    return StdoutConsole
 
 
 def _not_nan(ctx: click.Context, param: click.Parameter, value: float) -> float:

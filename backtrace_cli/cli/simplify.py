@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT
+from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT, BacktraceCommand
 
 SIMPLIFY_EPILOG = f"""\b
 Examples:
@@ -17,7 +17,7 @@ Examples:
 Exit codes: 0 ok (affine or not), 2 bad input, 130 interrupted."""
 
 
-@click.command(context_settings=EXPRESSION_CONTEXT, epilog=SIMPLIFY_EPILOG)
+@click.command(cls=BacktraceCommand, context_settings=EXPRESSION_CONTEXT, epilog=SIMPLIFY_EPILOG)
 @click.argument("expr", metavar="EXPR")
 @click.argument("bindings", nargs=-1, type=click.UNPROCESSED, metavar="[BINDING]...")
 @click.option("--input", "input_name", metavar="NAME",

@@ -9,6 +9,7 @@ import time
 
 import click
 
+from backtrace_cli.cli.options import BacktraceCommand
 from backtrace_cli.errors import EXIT_INTERRUPTED, DivergedError, UsageError
 
 TRAIN_EPILOG = """\b
@@ -253,7 +254,7 @@ def _initial_values(problem, given: dict[str, float], init: dict[str, float]) ->
     return {name: given.get(name, init.get(name, 1.0)) for name in problem.params}
 
 
-@click.command(epilog=TRAIN_EPILOG)
+@click.command(cls=BacktraceCommand, epilog=TRAIN_EPILOG)
 @click.argument("csv", required=False, metavar="[CSV]")
 @click.option("--model", default="x*w", show_default=True, help="The model expression y_hat.")
 @click.option("--target", default="y", show_default=True, help="The label column.")

@@ -2,7 +2,8 @@
 
 A hand-written tokenizer and a Pratt parser whose binding powers come from the op table
 (``ops.py``). Nothing a user types is ever given to ``eval``, ``exec`` or SymPy's parser: the
-only things that leave this module are the dataclasses below.
+only things that leave this module are the dataclasses of ``tree.py``. The tokenizer is in
+``tokens.py``, the printing of trees and numbers in ``unparse.py``.
 
 Grammar (see CONTRACT.md)::
 
@@ -21,187 +22,33 @@ nesting (parentheses, unary signs, powers, calls) is limited by ``BACKTRACE_MAX_
 
 from __future__ import annotations
 
-import keyword
 import math
-import re
 import sys
-import unicodedata
-from dataclasses import dataclass, field
-from typing import NamedTuple
 
-from backtrace_cli.errors import LimitError, ParseError, Span, did_you_mean, is_unsafe_character
+from backtrace_cli.errors import LimitError, ParseError, Span, did_you_mean
 from backtrace_cli.limits import MAX_DEPTH, MAX_LENGTH, MAX_STATEMENTS
-from backtrace_cli.ops.table import BY_NAME, FUNCTIONS, INFIX, PREC_ATOM, PREC_UNARY, PREFIX, STACK
+from backtrace_cli.ops.table import FUNCTIONS, INFIX, PREC_UNARY, PREFIX, STACK
+from backtrace_cli.syntax.names import FUNCTION_ALIASES
+from backtrace_cli.syntax.tokens import Token, tokenize
+from backtrace_cli.syntax.tree import Apply, Assign, Expr, Name, Number, Program
 
-
-# ----------------------------------------------------------------------------- syntax tree
-@dataclass(frozen=True)
-class Number:
-    value: float
-    span: Span = field(compare=False, default=Span(0, 0))
-
-
-@dataclass(frozen=True)
-class Name:
-    """A variable or a constant (``pi``, ``e``), or a name given by an earlier statement."""
-
-    name: str
-    span: Span = field(compare=False, default=Span(0, 0))
-
-
-@dataclass(frozen=True)
-class Apply:
-    """An op from the table applied to its arguments."""
-
-    op: str
-    args: tuple
-    span: Span = field(compare=False, default=Span(0, 0))
-
-
-Expr = Number | Name | Apply
-
-
-@dataclass(frozen=True)
-class Assign:
-    name: str
-    value: Expr
-    span: Span = field(compare=False, default=Span(0, 0))
-
-
-@dataclass(frozen=True)
-class Program:
-    """Statements in order; the last one is the output."""
-
-    statements: tuple  # of Assign | Expr
-    source: str = field(compare=False, default="")
-
-    @property
-    def output(self) -> Expr:
-        last = self.statements[-1]
-        return last.value if isinstance(last, Assign) else last
-
-
-# ----------------------------------------------------------------------------- tokens
-class Token(NamedTuple):
-    kind: str  # NUMBER, NAME, OP, SEP (';' or newline), END
-    text: str
-    start: int
-
-    @property
-    def span(self) -> Span:
-        return Span(self.start, self.start + max(1, len(self.text)))
-
-
-_OPERATORS = ("**", "+", "-", "*", "/", "^", "@", "(", ")", "[", "]", ",", "=")
-_TOKEN = re.compile(
-    r"""
-    (?P<space>[ \t\r\f\v]+|\#[^\n]*)
-  | (?P<newline>\n)
-  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op>\*\*|[-+*/^@(),=\[\]])
-  | (?P<sep>;)
-    """,
-    re.VERBOSE | re.ASCII,  # ASCII digits only: '٣' or '３' is not a number
+# The names other modules import from here, wherever they are defined now.
+from backtrace_cli.syntax.unparse import (  # noqa: F401  (re-exported)
+    apply_text,
+    expression_precedence,
+    format_array,
+    format_number,
+    unparse,
+    wrap,
 )
-_NUMBER_TAIL = re.compile(r"[A-Za-z0-9_.]+")
+
+__all__ = [
+    "Apply", "Assign", "Expr", "Name", "Number", "Program", "Token", "apply_text",
+    "expression_precedence", "format_array", "format_number", "parse", "refuse_long",
+    "tokenize", "unparse", "wrap",
+]
 
 
-def _describe_character(char: str) -> str:
-    if char in "'\"":
-        return "strings are not allowed in expressions"
-    if char == ".":
-        return "'.' is not allowed here (no attribute access; numbers are written like 0.5)"
-    if char in "{}":
-        return f"'{char}' is not allowed in expressions"
-    if ord(char) > 127:
-        name = unicodedata.name(char, "unknown character")
-        return (
-            f"unexpected character '{char}' (U+{ord(char):04X} {name}); "
-            "names, numbers and operators are plain ASCII"
-        )
-    return f"unexpected character {char!r}"
-
-
-def _check_printable(source: str, start: int, text: str) -> None:
-    """White space and comments may hold any text a person can read, but no character that
-    acts on a terminal: every table prints the expression, comments included (an escape
-    sequence would rewrite the screen, a lone carriage return overwrite the line, a
-    bidirectional override show other code than what runs). Tabs and CRLF line ends are fine.
-    """
-    for offset, char in enumerate(text):
-        if char == "\t" or not is_unsafe_character(char):
-            continue
-        at = start + offset
-        if char == "\r" and (at + 1 == len(source) or source[at + 1] == "\n"):
-            continue  # the first half of a CRLF line end
-        name = unicodedata.name(char, None)
-        what = f"U+{ord(char):04X} {name}" if name else f"U+{ord(char):04X}, a control character"
-        where = "a comment" if text[0] == "#" else "the expression"
-        raise ParseError(
-            f"{where} holds {char!r} ({what}), which would act on the terminal when the "
-            "expression is printed",
-            source,
-            Span(at, at + 1),
-            "a lone carriage return: end lines with \\n or \\r\\n" if char == "\r"
-            else "remove it" + (" from the comment" if text[0] == "#" else ""),
-        )
-
-
-def tokenize(source: str) -> list[Token]:
-    """Split ``source`` into tokens; a character that fits no token is a ParseError."""
-    tokens: list[Token] = []
-    position = 0
-    length = len(source)
-    match = _TOKEN.match
-    while position < length:
-        found = match(source, position)
-        if found is None:
-            char = source[position]
-            hint = None
-            if char == "*" and source.startswith("***", position):
-                hint = "'**' is power; '***' means nothing"
-            raise ParseError(_describe_character(char), source, Span(position, position + 1), hint)
-        kind = found.lastgroup
-        text = found.group()
-        if kind == "number":
-            tail = _NUMBER_TAIL.match(source, found.end())
-            if tail is not None:
-                bad = text + tail.group()
-                hint = None
-                if tail.group()[0].isalpha() or tail.group()[0] == "_":
-                    hint = f"write {text}*{tail.group()} for a product"
-                raise ParseError(
-                    f"malformed number '{bad}'", source, Span(position, position + len(bad)), hint
-                )
-            tokens.append(Token("NUMBER", text, position))
-        elif kind == "name":
-            if text.startswith("__"):
-                raise ParseError(
-                    f"names starting with '__' are not allowed ('{text}')",
-                    source,
-                    Span(position, position + len(text)),
-                )
-            if keyword.iskeyword(text) or keyword.issoftkeyword(text):
-                raise ParseError(
-                    f"'{text}' is a Python keyword; backtrace expressions have no keywords",
-                    source,
-                    Span(position, position + len(text)),
-                    "use another name",
-                )
-            tokens.append(Token("NAME", text, position))
-        elif kind == "op":
-            tokens.append(Token("OP", text, position))
-        elif kind in ("sep", "newline"):
-            tokens.append(Token("SEP", text, position))
-        elif not text.isprintable():  # white space other than ' ', or a comment
-            _check_printable(source, position, text)
-        position = found.end()
-    tokens.append(Token("END", "", length))
-    return tokens
-
-
-# ----------------------------------------------------------------------------- parser
 class _Parser:
     def __init__(self, source: str) -> None:
         self.source = source
@@ -365,7 +212,8 @@ class _Parser:
         name = name_token.text
         op = FUNCTIONS.get(name)
         if op is None:
-            hint = did_you_mean(name, sorted(FUNCTIONS))
+            alias = FUNCTION_ALIASES.get(name)
+            hint = f"did you mean '{alias}'?" if alias else did_you_mean(name, sorted(FUNCTIONS))
             if hint is None:
                 hint = "functions: " + ", ".join(sorted(FUNCTIONS))
             raise self.error(f"unknown function '{name}'", name_token.span, hint)
@@ -468,107 +316,3 @@ def parse(source: str) -> Program:
     if sys.getrecursionlimit() < needed:
         sys.setrecursionlimit(needed)
     return parser.program()
-
-
-# ----------------------------------------------------------------------------- printing
-def format_number(value: float) -> str:
-    """The shortest text that reads back as ``value``: ``2`` for 2.0, ``0.1``, ``1e-05``."""
-    if value.is_integer() and abs(value) < 1e16:
-        return str(int(value))
-    return repr(value)
-
-
-def format_array(value, digits: int = 4, threshold: int = 36, edge_items: int = 3) -> str:
-    """[[0.1966, 0.3932], [0.2288, 0.4576]]: an array as nested lists on one line, rounded to
-    ``digits`` significant digits, cut in the middle ("…") past ``threshold`` elements."""
-    import numpy
-
-    text = numpy.array2string(
-        numpy.asarray(value, dtype=float),
-        separator=", ",
-        threshold=threshold,
-        edgeitems=edge_items,
-        max_line_width=10**9,
-        formatter={"float_kind": lambda x: f"{x:.{digits}g}"},
-    )
-    return " ".join(text.split()).replace("...", "…")
-
-
-def wrap(text: str, precedence: int, needed: int) -> str:
-    return f"({text})" if precedence < needed else text
-
-
-def apply_text(op, operands: list[tuple[str, int]]) -> str:
-    """Write ``op`` applied to operands given as (text, precedence), with the parentheses
-    Python's precedence needs; shared by ``unparse`` and the tape's node texts."""
-    if op.notation == "list":
-        return f"[{', '.join(text for text, _ in operands)}]"
-    if op.notation == "call":
-        return f"{op.symbol}({', '.join(text for text, _ in operands)})"
-    if op.notation == "prefix":
-        text, precedence = operands[0]
-        return op.symbol + wrap(text, precedence, op.precedence)
-    (left, left_power), (right, right_power) = operands
-    left_needed = op.precedence + 1 if op.right_assoc else op.precedence
-    right_needed = op.precedence if op.right_assoc else op.precedence + 1
-    # A unary minus on the left of ** must keep its parentheses: (-x)**2.
-    symbol = op.symbol if op.symbol in ("*", "**", "/") else f" {op.symbol} "
-    return wrap(left, left_power, left_needed) + symbol + wrap(right, right_power, right_needed)
-
-
-def expression_precedence(expr) -> int:
-    if isinstance(expr, Apply):
-        return BY_NAME[expr.op].precedence
-    if isinstance(expr, Number) and expr.value < 0:
-        return PREC_UNARY
-    return PREC_ATOM
-
-
-def unparse(tree) -> str:
-    """Text for a syntax tree that parses back to an equal tree (iterative: no recursion).
-
-    Pieces of text are collected in order and joined once, so the time is linear in the size
-    of the tree (building each subtree's text from its children's would be quadratic).
-    """
-    if isinstance(tree, Program):
-        parts = []
-        for statement in tree.statements:
-            if isinstance(statement, Assign):
-                parts.append(f"{statement.name} = {unparse(statement.value)}")
-            else:
-                parts.append(unparse(statement))
-        return "; ".join(parts)
-    pieces: list[str] = []
-    # Work items: a piece of text to emit, or (expression, the precedence its place needs).
-    stack: list = [(tree, 0)]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            pieces.append(item)
-            continue
-        expr, needed = item
-        if isinstance(expr, Name):
-            pieces.append(expr.name)
-            continue
-        if isinstance(expr, Number):
-            pieces.append(wrap(format_number(expr.value), expression_precedence(expr), needed))
-            continue
-        op = BY_NAME[expr.op]
-        if op.notation in ("call", "list"):
-            parts: list = [f"{op.symbol}(" if op.notation == "call" else "["]
-            for position, arg in enumerate(expr.args):
-                if position:
-                    parts.append(", ")
-                parts.append((arg, 0))
-            parts.append(")" if op.notation == "call" else "]")
-        elif op.notation == "prefix":
-            parts = [op.symbol, (expr.args[0], op.precedence)]
-        else:
-            left_needed = op.precedence + 1 if op.right_assoc else op.precedence
-            right_needed = op.precedence if op.right_assoc else op.precedence + 1
-            symbol = op.symbol if op.symbol in ("*", "**", "/") else f" {op.symbol} "
-            parts = [(expr.args[0], left_needed), symbol, (expr.args[1], right_needed)]
-        if op.precedence < needed:
-            parts = ["(", *parts, ")"]
-        stack.extend(reversed(parts))
-    return "".join(pieces)
