@@ -17,9 +17,8 @@ from __future__ import annotations
 import os
 
 import click.testing
-from hypothesis import HealthCheck, settings
-
 from helpers import SCHEMA_COMMANDS, validate
+from hypothesis import HealthCheck, settings
 
 settings.register_profile(
     "ci",

@@ -66,13 +66,13 @@ def _closed(schema):
     return schema
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def schema(command: str) -> dict:
     """docs/schema/COMMAND.json as published."""
     return json.loads((SCHEMAS / f"{command}.json").read_text(encoding="utf-8"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _validator(command: str, relaxed: bool):
     from jsonschema import Draft202012Validator
 
