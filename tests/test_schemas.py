@@ -16,7 +16,7 @@ from pathlib import Path
 import helpers
 import pytest
 from click.testing import CliRunner
-from helpers import SCHEMA_COMMANDS, schema, validate
+from helpers import SCHEMA_COMMANDS, problems, schema, validate
 from jsonschema import Draft202012Validator
 
 from backtrace_cli.cli.main import main
@@ -145,6 +145,62 @@ def test_the_scalar_keys_switch_is_test_only_and_narrow(monkeypatch):
     monkeypatch.setattr(helpers, "SCALAR_KEYS_PENDING", False)
     with pytest.raises(AssertionError, match=re.escape("at $: 'shapes' is a required property")):
         validate("grad", document)
+
+
+# ----------------------------------------------------------------------------- two engines
+# Small documents are validated by jsonschema, large ones by the compiled checker in
+# helpers.py (jsonschema needs 100 s for a program of 20,000 kinks). They must agree.
+CORPUS = [
+    ("grad", ["x*w + sin(x)", "x=2", "w=3"]),
+    ("grad", ["y_hat = relu(x)*w; loss = (y_hat - y)**2", "x=0", "w=3", "y=1", "--no-check"]),
+    ("grad", ["sum(W @ x)", "W=[[1, 2], [3, 4]]", "x=[1, 2]"]),
+    ("train", ["--epochs", "2", "--trace", "--predict", "4"]),
+    ("simplify", ["W2 @ (W1 @ x + b1) + b2", "W1=[[1, 2], [3, 4]]", "b1=[0, 1]", "W2=[[1, -1]]",
+                  "b2=[0.5]", "x=[1, 2]"]),
+]
+MUTATIONS = [
+    lambda d: d.pop(next(iter(d))),
+    lambda d: d.update(unexpected=[1]),
+    lambda d: d.update({key: "text" for key in list(d)[1:4]}),
+    lambda d: d.update({key: None for key in list(d)[-3:]}),
+    lambda d: d.update({key: [True, {"a b": -1}] for key in list(d)[4:8]}),
+]
+
+
+@pytest.mark.parametrize(("command", "args"), CORPUS, ids=lambda item: str(item)[:30])
+def test_jsonschema_and_the_compiled_checker_agree(command, args):
+    document = run(command, *args, "--format", "json")
+    for mutate in [lambda d: None, *MUTATIONS]:
+        changed = copy.deepcopy(document)
+        mutate(changed)
+        assert problems(command, changed, "jsonschema") == problems(command, changed, "compiled")
+    assert problems(command, document, "compiled") == []
+    assert problems(command, {**document, "updates": -1.5, "affine": 2}, "compiled") != []
+
+
+def test_a_large_document_is_checked_by_the_compiled_checker(monkeypatch):
+    document = run("grad", "+".join(["x"] * 600), "x=1", "--no-check", "--format", "json")
+    assert len(document["backward"]) == 1198 > helpers.JSONSCHEMA_ROWS
+
+    def not_jsonschema(command, relaxed):
+        raise AssertionError("a large document went to jsonschema")
+
+    monkeypatch.setattr(helpers, "_validator", not_jsonschema)
+    validate("grad", document)
+    document["backward"][-1]["product"] = "1"
+    with pytest.raises(AssertionError, match=re.escape(
+            "at $.backward[1197].product: '1' is not valid under any of the given schemas")):
+        validate("grad", document)
+
+
+def test_the_compiled_checker_refuses_a_keyword_it_does_not_know(monkeypatch):
+    monkeypatch.setattr(helpers, "_test_schema", lambda command, relaxed: {"maxItems": 3})
+    helpers._compiled.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=r"does not know \['maxItems'\]"):
+            problems("grad", {}, "compiled")
+    finally:
+        helpers._compiled.cache_clear()
 
 
 # ----------------------------------------------------------------------------- the CliRunner hook
