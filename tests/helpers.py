@@ -118,6 +118,22 @@ def problems(command: str, document, engine: str = "auto") -> list[tuple[str, st
     return sorted(found)
 
 
+# The JSON that CliRunner invocations printed in the running test, (command, what ran, stdout):
+# tests/conftest.py collects it and calls check_pending when the test function returns.
+PENDING: list[tuple[str, str, str]] = []
+
+
+def check_pending() -> None:
+    """Validate, and forget, every JSON document collected in PENDING."""
+    pending = PENDING[:]
+    PENDING.clear()
+    for command, ran, text in pending:
+        try:
+            validate(command, text)
+        except AssertionError as error:
+            raise AssertionError(f"{ran}\n{error}") from None
+
+
 def validate(command: str, document) -> None:
     """Fail (AssertionError) unless DOCUMENT, parsed JSON or its text, matches
     docs/schema/COMMAND.json; the message names the JSON path of every problem."""

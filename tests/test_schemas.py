@@ -25,9 +25,10 @@ DOCS = Path(__file__).parent.parent / "docs" / "cli.md"
 
 
 def run(*args: str, exit_code: int = 0) -> dict:
-    """One invocation; the conftest hook has validated its JSON before this returns."""
+    """One invocation, its JSON validated (by the conftest hook) before this returns."""
     result = CliRunner().invoke(main, list(args))
     assert result.exit_code == exit_code, (result.stdout[-300:], result.stderr)
+    helpers.check_pending()
     return json.loads(result.stdout)
 
 
@@ -209,12 +210,18 @@ def test_every_cli_runner_json_is_validated(monkeypatch):
 
     monkeypatch.setattr(render, "grad_json", lambda explanation: '{"expression": 1}')
     for form in (["--format", "json"], ["--format=json"], ["--format", "table", "--format=json"]):
-        with pytest.raises(AssertionError, match=re.escape("at $.expression: 1 is not of type")):
-            CliRunner().invoke(main, ["grad", "x*w", "x=2", "w=3", "--no-check", *form])
-    # Not JSON (the last --format wins), so not validated.
-    for form in (["--format", "json", "--format", "markdown"], ["--format", "markdown"]):
-        result = CliRunner().invoke(main, ["grad", "x*w", "x=2", "w=3", "--no-check", *form])
-        assert result.exit_code == 0 and result.stdout.startswith("## Forward pass")
+        CliRunner().invoke(main, ["grad", "x*w", "x=2", "w=3", "--no-check", *form])
+        assert [command for command, _, _ in helpers.PENDING] == ["grad"]
+        with pytest.raises(AssertionError) as refused:
+            helpers.check_pending()
+        assert str(refused.value).startswith(f"backtrace grad x*w x=2 w=3 --no-check {form[0]}")
+        assert "  at $.expression: 1 is not of type 'string'" in str(refused.value)
+    # Not JSON (the last --format wins), or not a command with a schema: not collected.
+    for args in (["grad", "x*w", "x=2", "w=3", "--no-check", "--format", "json", "--format",
+                  "markdown"], ["graph", "x*w", "x=2", "w=3", "--format", "dot"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0 and result.stdout
+        assert helpers.PENDING == []
 
 
 # ----------------------------------------------------------------------------- real documents
