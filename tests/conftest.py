@@ -1,14 +1,26 @@
-"""Shared test settings: the --update-golden option and the Hypothesis profiles.
+"""Shared test settings: the --update-golden option, the Hypothesis profiles, and the JSON
+schemas checked on every CliRunner invocation.
 
 ``pytest --update-golden`` rewrites the files under ``tests/golden/`` from the current output
 (review the diff before committing). Hypothesis runs the modest "ci" profile by default;
 ``HYPOTHESIS_PROFILE=long pytest tests/test_properties.py`` searches much longer.
+
+Every ``CliRunner().invoke`` of ``grad``, ``train`` or ``simplify`` that ran with
+``--format json`` and printed something has its stdout validated against
+``docs/schema/COMMAND.json`` (``helpers.validate``) when the test function returns (so that the
+tests that time themselves do not time the validation): a test that prints JSON the schema does
+not describe fails, with the invocation and the JSON path of the problem. Tests that run a
+subprocess call ``validate`` themselves.
 """
 
 from __future__ import annotations
 
 import os
 
+import click.testing
+import helpers
+import pytest
+from helpers import SCHEMA_COMMANDS
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -36,3 +48,65 @@ def pytest_addoption(parser) -> None:
         default=False,
         help="rewrite tests/golden/* from the current output instead of comparing",
     )
+
+
+# ----------------------------------------------------------------------------- JSON schemas
+def _json_command(cli, args) -> str | None:
+    """The schema command (grad, train, simplify) an invocation ran with --format json, or
+    None. The options are parsed by Click itself, so ``--format=json``, a repeated --format
+    (the last wins) and ``--`` mean what they mean to the command."""
+    import shlex
+
+    if args is None:
+        return None
+    arguments = shlex.split(args) if isinstance(args, str) else [str(a) for a in args]
+    if isinstance(cli, click.Group):
+        if not arguments or arguments[0] not in SCHEMA_COMMANDS:
+            return None
+        name, arguments = arguments[0], arguments[1:]
+        command = cli.get_command(None, name)
+    else:
+        name, command = cli.name, cli
+    if name not in SCHEMA_COMMANDS or command is None:
+        return None
+    try:
+        context = command.make_context(name, list(arguments), resilient_parsing=True)
+    except (click.exceptions.Exit, click.ClickException):
+        return None
+    return name if context.params.get("output_format") == "json" else None
+
+
+def _invoke_and_validate(self, cli, args=None, *rest, **options):
+    result = _real_invoke(self, cli, args, *rest, **options)
+    finished = result.exception is None or isinstance(result.exception, SystemExit)
+    if finished and result.stdout.strip():
+        command = _json_command(cli, args)
+        if command is not None:
+            shown = args if isinstance(args, str) else " ".join(map(str, args))
+            ran = f"backtrace {shown[:200]}{' ...' if len(shown) > 200 else ''}"
+            helpers.PENDING.append((command, ran, result.stdout))
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """Validate the JSON the test printed through CliRunner, once the test has passed."""
+    helpers.PENDING.clear()
+    try:
+        outcome = yield
+    except BaseException:
+        helpers.PENDING.clear()  # the test's own failure is the one to report
+        raise
+    helpers.check_pending()
+    return outcome
+
+
+_real_invoke = click.testing.CliRunner.invoke
+
+
+def pytest_configure(config) -> None:
+    click.testing.CliRunner.invoke = _invoke_and_validate
+
+
+def pytest_unconfigure(config) -> None:
+    click.testing.CliRunner.invoke = _real_invoke

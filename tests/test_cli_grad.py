@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import assert_bad_input, assert_golden
+from helpers import assert_bad_input, assert_golden, validate
 from rich.console import Console
 from worked_examples import (
     MICROGRAD_README,
@@ -284,6 +284,7 @@ def test_python_dash_m():
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert completed.returncode == 0, completed.stderr
+    validate("grad", completed.stdout)
     assert json.loads(completed.stdout)["gradients"] == {"x": 15.0, "w": 10.0}
     completed = subprocess.run(
         [sys.executable, "-m", "backtrace_cli", "grad", "x +* w"],
@@ -338,6 +339,7 @@ def test_the_fast_path_imports_neither_sympy_nor_numpy():
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                                timeout=60, check=False)
     assert completed.returncode == 0, completed.stderr
+    validate("grad", completed.stdout)
     assert completed.stderr.strip() == "[]"
 
 

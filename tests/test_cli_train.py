@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from helpers import assert_bad_input
+from helpers import assert_bad_input, validate
 
 from backtrace_cli.cli.main import main
 
@@ -790,6 +790,7 @@ def test_ctrl_c_reports_what_was_finished(tmp_path):
         code, out, err = interrupt_after(tmp_path, 5.0)
     assert code == 130, err
     document = json.loads(out)
+    validate("train", document)
     assert document["interrupted"] is True
     assert len(document["history"]) >= 1
     assert document["diverged"] is None

@@ -19,6 +19,7 @@ import time
 
 import pytest
 from click.testing import CliRunner
+from helpers import validate
 
 from backtrace_cli.checks import verify as check
 from backtrace_cli.cli.main import main
@@ -102,6 +103,7 @@ def test_ctrl_c_at_a_terminal_during_the_sympy_check(tmp_path):
     assert err == (
         "Interrupted: the cross-checks were cut short; the gradients above are complete.\n")
     document = json.loads(out)  # the finished part: forward, backward, gradients
+    validate("grad", document)
     assert document["gradients"]["x"] == pytest.approx(0.5692452044263483)
     assert document["check"]["sympy"]["x"]["note"] == "skipped: interrupted (Ctrl-C)"
     assert document["check"]["numeric"]["x"]["ok"] is True

@@ -19,6 +19,7 @@ import pytest
 import sympy  # noqa: F401  (imported once here, so the SymPy check's forked child starts warm)
 from click.testing import CliRunner
 from helpers import assert_bad_input as assert_refused
+from helpers import validate
 
 from backtrace_cli.checks import verify as check
 from backtrace_cli.cli.main import main
@@ -307,4 +308,5 @@ def test_a_model_of_5000_terms_trains():
     )
     assert "Traceback" not in done.stderr
     assert done.returncode == 0
+    validate("train", done.stdout)
     assert set(json.loads(done.stdout)["params"]) == {"w0", "w1", "w2"}
