@@ -150,6 +150,14 @@ class UsageError(BacktraceError):
     """An option out of range or options that do not fit together."""
 
 
+class SettingError(UsageError):
+    """A setting out of range; ``field`` names it (``lr``), and the message starts with it."""
+
+    def __init__(self, field: str, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.field = field
+
+
 class OutputError(BacktraceError):
     """A file that cannot be written."""
 
