@@ -7,6 +7,7 @@ import sys
 import click
 
 from backtrace_cli.errors import EXIT_INTERRUPTED, DivergedError, UsageError
+from backtrace_cli.formats.registry import names
 
 TRAIN_EPILOG = """\b
 Examples:
@@ -32,7 +33,7 @@ FLAGS = {
     "beta1": "--beta1", "beta2": "--beta2", "eps": "--eps", "seed": "--seed",
     "dtype": "--dtype", "optimizer": "--optimizer", "trace_limit": "--trace-limit",
     "explain_step": "--explain-step", "param": "--param", "init": "--init",
-    "predict": "--predict", "stream": "--stream", "shuffle": "--shuffle",
+    "predict": "--predict", "stream": "--stream", "shuffle": "--shuffle", "loss": "--loss",
 }
 
 
@@ -132,8 +133,8 @@ def _predict_items(items: tuple[str, ...]) -> list:
               help="Show grad's forward, backward and chain-rule tables for update K.")
 @click.option("--save", "save_path", metavar="FILE.json", help="Write the final parameters.")
 @click.option("--plot", "plot_path", metavar="FILE.svg|png", help="Write the loss curve.")
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
+@click.option("--format", "output_format", type=click.Choice(names("train")), default="table",
+              show_default=True, help="Output for people or scripts.")
 def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, loss, optimizer,
           momentum, beta1, beta2, eps, shuffle, seed, stream, dtype, delimiter, predict_items,
           trace, trace_limit, explain_step, save_path, plot_path, output_format) -> None:
@@ -166,6 +167,14 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
     )
     given = _param_items(param_items)
     predictions = _predict_items(predict_items) if predict_items else None
+    # '-' writes that output to stdout; the report then goes to stderr, so that
+    # `backtrace train --save - > params.json` holds the parameters alone.
+    on_stdout = [flag for flag, path in (("--save", save_path), ("--plot", plot_path))
+                 if path == "-"]
+    if len(on_stdout) > 1:
+        raise UsageError(f"{' and '.join(f'{flag} -' for flag in on_stdout)} cannot both "
+                         "write to stdout", "give one of them a file name")
+    report_to_stderr = bool(on_stdout)
     # Files that cannot be written are refused before training, not after a long run.
     if save_path and save_path != "-":
         check_writable(save_path, "--save")
@@ -179,7 +188,11 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
     delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
 
     console = None
-    if output_format == "table":
+    if output_format == "table" and report_to_stderr:
+        from rich.console import Console
+
+        console = Console(stderr=True, highlight=False)
+    elif output_format == "table":
         from backtrace_cli.cli.parsing import stdout_console
 
         console = stdout_console()
@@ -228,21 +241,28 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
     # must not discard a finished run (the error, exit 2, comes after the report).
     failures = []
     explain_document = None
-    if outcome.explanation is not None and output_format == "json":
+    if outcome.explanation is not None and output_format != "table":
         from backtrace_cli.formats.render import grad_document
+        from backtrace_cli.report.train import update_text
 
-        explain_document = grad_document(outcome.explanation)
+        captured = result.captured
+        explain_document = {
+            "update": captured.number, "epoch": captured.epoch, "row": captured.row,
+            "batch_rows": captured.batch_rows, "bindings": captured.bindings,
+            "update_text": update_text(settings, captured) or None,
+            "grad": grad_document(outcome.explanation),
+        }
     report = build(outcome, live=printed["header"], explain=explain_document)
     for warning in outcome.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    if output_format == "json":
-        _emit(render(report, "json"))
-    else:
+    if console is not None:
         from backtrace_cli.formats.registry import Options
 
-        _emit(render(report, "table", Options(width=console.width)))
+        _emit(render(report, "table", Options(width=console.width)), report_to_stderr)
         if outcome.explanation is not None:
             _explain(outcome, console)
+    else:
+        _emit(render(report, output_format), report_to_stderr)
     if save_path:
         failures += _write(save_path, saved_document(model, loss, dtype, result.params),
                            "--save")
@@ -255,7 +275,7 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
 
         data = plot_bytes(plot_path, [record.loss for record in result.history],
                           f"loss of {model} ({loss}), lr {lr:g}")
-        failures += _write(plot_path, data, "--plot")
+        failures += _write(plot_path, data, "--plot", binary=not data.startswith(b"<"))
     if output_format == "table" and sys.stderr.isatty():
         elapsed = outcome.elapsed
         rate = result.rows * len(result.history) / elapsed if elapsed > 0 else 0.0
@@ -280,18 +300,19 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
         sys.exit(EXIT_INTERRUPTED)
 
 
-def _emit(text) -> None:
-    click.echo(text, nl=False)
+def _emit(text, to_stderr: bool = False) -> None:
+    click.echo(text, nl=False, err=to_stderr)
 
 
-def _write(path: str, data, what: str) -> list:
+def _write(path: str, data, what: str, binary: bool = False) -> list:
     """Write one output file (``-``: stdout); a failure is returned, not raised, so the
     other outputs still happen."""
     from backtrace_cli.errors import OutputError
     from backtrace_cli.files import write_output
 
     try:
-        write_output(path, data if isinstance(data, bytes) else data.encode("utf-8"), what)
+        write_output(path, data if isinstance(data, bytes) else data.encode("utf-8"), what,
+                     binary)
     except OutputError as error:
         return [error]
     return []
@@ -319,6 +340,7 @@ def _progress(output_format: str, epochs: int):
 
 def _explain(outcome, console) -> None:
     from backtrace_cli.formats.render import print_grad
+    from backtrace_cli.report.train import update_text
 
     captured, explanation = outcome.result.captured, outcome.explanation
     console.print()
@@ -327,6 +349,10 @@ def _explain(outcome, console) -> None:
                if captured.batch_rows > 1 else "") + ") with the parameters before it:")
     console.print(note, markup=False)
     print_grad(explanation, console)
+    written = update_text(outcome.settings, captured)
+    if written:
+        console.print()
+        console.print(f"The update: {written}", markup=False, highlight=False)
     if explanation.check is not None and explanation.check.interrupted:
         click.echo("Interrupted: the cross-checks of --explain-step were cut short.", err=True)
         sys.exit(EXIT_INTERRUPTED)

@@ -249,7 +249,16 @@ class _Run(Batches):
                     float(batch_loss), {n: report_value(g) for n, g in grads.items()},
                     {n: report_value(v) for n, v in self.params.items()},
                 )
+            before = None
+            if settings.explain_step == update:
+                before = {n: report_value(v) for n, v in self.params.items()}
             stepped = self._step(grads, epoch, update, first_row)
+            if before is not None:
+                captured = result.captured
+                captured.gradients = {n: report_value(g) for n, g in grads.items()}
+                captured.before = before
+                if stepped:
+                    captured.after = {n: report_value(v) for n, v in self.params.items()}
             if traced is not None:
                 if stepped:
                     traced.after = {n: report_value(v) for n, v in self.params.items()}

@@ -44,6 +44,9 @@ class Captured:
     row: int
     batch_rows: int
     bindings: dict[str, float]
+    gradients: dict[str, float] | None = None  # the update's (a batch's mean) gradients
+    before: dict[str, float] | None = None  # the parameters before the update
+    after: dict[str, float] | None = None  # and after it (None: it diverged)
 
 
 @dataclass

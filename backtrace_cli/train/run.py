@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from backtrace_cli.errors import SettingError
+from backtrace_cli.errors import EvaluationError, SettingError
 from backtrace_cli.train import params as params_module
 from backtrace_cli.train.advice import loss_warnings, name_warnings
 from backtrace_cli.train.loop import train
@@ -123,6 +123,9 @@ def fit(
         settings = dataclasses.replace(settings, explain_step=explain_step)
     given = params_module.start_values(dict(params or {}), settings.seed)
     if isinstance(init, str):
+        if init == STDIN and dataset == STDIN:
+            raise SettingError("init", "init -: standard input is read once, and the data "
+                               "already comes from it", "give the parameters file by name")
         init = params_module.read_init(init)
     is_lecture = dataset is None
     dataset = load_dataset(dataset, delimiter=delimiter, stream=stream,
@@ -159,7 +162,13 @@ def fit(
             on_update(update)
 
     started = time.perf_counter()
-    result = train(problem, columns, initial, settings, on_epoch, traced)
+    try:
+        result = train(problem, columns, initial, settings, on_epoch, traced)
+    except EvaluationError as error:
+        bce = _bce_outside(problem, columns, initial, settings.dtype, error)
+        if bce is not None:
+            raise bce from None
+        raise
     outcome.elapsed = time.perf_counter() - started
     outcome.result = result
     outcome.after = [predict_value(problem, result.params, values, settings.dtype)
@@ -172,3 +181,32 @@ def fit(
                                       problem.params, check=True)
     return outcome
 
+
+
+# Rows searched for the y_hat that bce cannot take (the first update failed on one of them).
+BCE_SEARCH_ROWS = 100_000
+
+
+def _bce_outside(problem: Problem, columns, initial, dtype: str, error: EvaluationError):
+    """bce's log(y_hat) or log(1 - y_hat) failed: the model's output left (0, 1). Say that,
+    with the row and its y_hat, instead of a caret in loss text the user never typed."""
+    if problem.loss_name != "bce":
+        return None
+    loss_start = error.source.rfind("\nloss = ")
+    if loss_start < 0 or error.span.start < loss_start:
+        return None  # the model itself failed: its own message is the right one
+    where = ""
+    if isinstance(columns, Mapping):
+        rows = len(next(iter(columns.values())))
+        for row in range(min(rows, BCE_SEARCH_ROWS)):
+            values = {name: float(columns[name][row]) for name in problem.inputs}
+            y_hat = predict_value(problem, initial, values, dtype)
+            if not 0 < y_hat < 1:
+                from backtrace_cli.syntax.parser import format_number
+
+                where = f": data row {row + 1} has y_hat = {format_number(y_hat)}"
+                break
+    return SettingError(
+        "loss", f"loss bce needs y_hat in (0, 1), a probability{where}",
+        f"end the model in a sigmoid, e.g. sigmoid({problem.model_source})",
+    )
