@@ -38,12 +38,23 @@ are drawn by Graphviz's dot when it is on PATH, otherwise by graphviz-pure
 Exit codes: 0 ok, 2 bad input or a file that cannot be written, 130 interrupted."""
 
 
+def one_value(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
+    """Callback of an option declared ``multiple=True`` that may be given once: Click keeps
+    only the last of a repeated option, so ``--graph a.svg --graph b.svg`` would silently
+    drop a.svg. Refused instead; the single value (or None) is returned."""
+    if len(values) > 1:
+        raise click.UsageError(
+            f"{param.opts[-1]} is given {len(values)} times ({', '.join(values)}); "
+            "give it once", ctx)
+    return values[0] if values else None
+
+
 @click.command(
     context_settings=EXPRESSION_CONTEXT,
     epilog=GRAPH_EPILOG,
 )
 @expression_inputs
-@click.option("-o", "--output", "output_path", metavar="FILE",
+@click.option("-o", "--output", "output_path", metavar="FILE", multiple=True, callback=one_value,
               help="Write to FILE (atomically) instead of stdout; its suffix picks the format.")
 @click.option("--format", "graph_format", type=click.Choice(names("graph")),
               help="dot or mermaid graph text, an svg or png picture, or a text tree.")

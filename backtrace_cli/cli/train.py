@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from backtrace_cli.cli.graph import one_value
 from backtrace_cli.errors import EXIT_INTERRUPTED, DivergedError, UsageError
 from backtrace_cli.formats.registry import names
 
@@ -98,7 +99,8 @@ def _predict_items(items: tuple[str, ...]) -> list:
 @click.option("--param", "param_items", multiple=True, metavar="NAME=VALUE",
               help="A parameter's start value: a number, [[nested, lists]], or randn:4x2, "
                    "zeros:4, ones:4 (repeatable; others start at 1.0).")
-@click.option("--init", "init_path", metavar="FILE.json", help="Start from saved parameters.")
+@click.option("--init", "init_path", metavar="FILE.json", multiple=True,
+              callback=one_value, help="Start from saved parameters.")
 @click.option("--lr", default=0.01, show_default=True, type=float, help="Learning rate.")
 @click.option("--epochs", default=100, show_default=True, type=int, help="Passes over the data.")
 @click.option("--batch-size", "batch_text", default="1", show_default=True, metavar="N|full",
@@ -131,8 +133,10 @@ def _predict_items(items: tuple[str, ...]) -> list:
               help="Stop tracing after this many updates.")
 @click.option("--explain-step", type=click.IntRange(min=1), metavar="K",
               help="Show grad's forward, backward and chain-rule tables for update K.")
-@click.option("--save", "save_path", metavar="FILE.json", help="Write the final parameters.")
-@click.option("--plot", "plot_path", metavar="FILE.svg|png", help="Write the loss curve.")
+@click.option("--save", "save_path", metavar="FILE.json", multiple=True,
+              callback=one_value, help="Write the final parameters.")
+@click.option("--plot", "plot_path", metavar="FILE.svg|png", multiple=True,
+              callback=one_value, help="Write the loss curve.")
 @click.option("--format", "output_format", type=click.Choice(names("train")), default="table",
               show_default=True, help="Output for people or scripts.")
 def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, loss, optimizer,
