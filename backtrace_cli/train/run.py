@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from backtrace_cli.errors import EvaluationError, SettingError
+from backtrace_cli.errors import DataError, EvaluationError, SettingError
 from backtrace_cli.train import params as params_module
 from backtrace_cli.train.advice import loss_warnings, name_warnings
 from backtrace_cli.train.loop import train
@@ -65,7 +65,7 @@ def load_dataset(dataset, *, delimiter: str = ",", stream: bool | None = None,
         if stream:
             raise SettingError("stream", "stream reads a file on every epoch; standard "
                                "input can be read only once", "save the data to a file")
-        return reader.load_csv("/dev/stdin", delimiter)
+        return _stdin_dataset(reader, delimiter)
     if stream is None:  # automatic above a size where a copy in memory starts to hurt
         stream = dataset is not None and _file_size(dataset) > STREAM_ABOVE_BYTES
     if stream:
@@ -80,6 +80,32 @@ def load_dataset(dataset, *, delimiter: str = ",", stream: bool | None = None,
     if dataset is not None:
         return reader.load_csv(dataset, delimiter)
     return reader.lecture_dataset()
+
+
+def _stdin_dataset(reader, delimiter: str):
+    """The CSV on standard input: read through /dev/stdin when it is the process's own
+    stdin, else (a test runner's or a notebook's stand-in) from a copy in a temporary file."""
+    import sys
+    import tempfile
+
+    try:
+        sys.stdin.fileno()
+        return reader.load_csv("/dev/stdin", delimiter)
+    except (AttributeError, OSError, ValueError):
+        pass
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "stdin.csv")
+        with open(path, "wb") as handle:
+            handle.write(data)
+        try:
+            dataset = reader.load_csv(path, delimiter)
+        except DataError as error:
+            error.path = "<stdin>"  # not the temporary copy's name
+            raise
+    return dataclasses.replace(dataset, path="<stdin>")
 
 
 def fit(
