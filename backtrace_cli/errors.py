@@ -147,15 +147,17 @@ class DataError(BacktraceError):
 
 
 class UsageError(BacktraceError):
-    """An option out of range or options that do not fit together."""
+    """An option out of range or options that do not fit together. ``field`` names the
+    setting (``lr``) when the message starts with it, so the CLI can name its option."""
+
+    field: str | None = None
 
 
-class SettingError(UsageError):
-    """A setting out of range; ``field`` names it (``lr``), and the message starts with it."""
-
-    def __init__(self, field: str, message: str, hint: str | None = None) -> None:
-        super().__init__(message, hint)
-        self.field = field
+def setting_error(field: str, message: str, hint: str | None = None) -> UsageError:
+    """A UsageError about one setting, ``field``, whose message starts with its name."""
+    error = UsageError(message, hint)
+    error.field = field
+    return error
 
 
 class OutputError(BacktraceError):

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from backtrace_cli.checks.timeout import Timeout
 from backtrace_cli.cli.main import main
-from backtrace_cli.errors import SettingError
+from backtrace_cli.errors import UsageError
 from backtrace_cli.report.train import epoch_sample
 from backtrace_cli.train.advice import loss_warnings
 from backtrace_cli.train.optimizers import OPTIMIZERS
@@ -38,7 +38,7 @@ from backtrace_cli.train.settings import Settings, parse_batch_size
     ],
 )
 def test_settings_refuse_bad_values_naming_the_field(changes, field, message):
-    with pytest.raises(SettingError) as caught:
+    with pytest.raises(UsageError) as caught:
         Settings(**changes)
     assert caught.value.field == field
     assert caught.value.message == message
@@ -98,11 +98,11 @@ def test_fit_takes_start_values_and_recipes():
 
 
 def test_fit_errors_name_fields_not_flags():
-    with pytest.raises(SettingError) as caught:
+    with pytest.raises(UsageError) as caught:
         fit("x*w", None, Settings(), params={"v": 1.0})
     assert caught.value.field == "param"
     assert caught.value.message == "param: the model has no parameter 'v' (its parameters: w)"
-    with pytest.raises(SettingError) as caught:
+    with pytest.raises(UsageError) as caught:
         fit("x*w", None, Settings(epochs=1), explain_step=4)
     assert caught.value.field == "explain_step"
     assert caught.value.message.startswith("explain_step 4: training makes only 3 updates")
@@ -143,7 +143,7 @@ def test_a_growing_loss_is_warned_about():
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 0.0, 1e9, "5"])
 def test_the_timeout_setting_validates_itself(value):
-    with pytest.raises(SettingError) as caught:
+    with pytest.raises(UsageError) as caught:
         Timeout(value)
     assert caught.value.field == "timeout"
     assert caught.value.message.startswith("timeout must be a finite number of seconds")

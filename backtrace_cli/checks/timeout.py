@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from backtrace_cli.errors import SettingError
+from backtrace_cli.errors import setting_error
 
 MIN_SECONDS = 0.1
 MAX_SECONDS = 86_400.0  # a day: longer is a mistake, and poll() would overflow its timer
@@ -23,7 +23,7 @@ class Timeout:
         value = self.seconds
         if (isinstance(value, bool) or not isinstance(value, (int, float))
                 or not math.isfinite(value) or not MIN_SECONDS <= value <= MAX_SECONDS):
-            raise SettingError(
+            raise setting_error(
                 self.field,
                 f"{self.field} must be a finite number of seconds from {MIN_SECONDS:g} to "
                 f"{MAX_SECONDS:,.0f}, not {value!r}",

@@ -75,7 +75,12 @@ def graph(expr, bindings, seed, output_path, graph_format) -> None:
     if output_path == "-":
         output_path = None if graph_format not in graph_formats.IMAGE_FORMATS else "-"
     if output_path is not None and output_path != "-":
-        graph_format = graph_formats.check_format(output_path, graph_format, "-o")
+        from backtrace_cli.errors import OutputError
+
+        try:
+            graph_format = graph_formats.check_format(output_path, graph_format, "-o")
+        except OutputError as error:  # the options do not fit together: a usage error
+            raise UsageError(error.message, error.hint) from None
     if graph_format is None:
         is_terminal = sys.stdout.isatty()
         graph_format = "text" if is_terminal else "dot"

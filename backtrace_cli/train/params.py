@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from backtrace_cli.errors import DataError, SettingError, UsageError, did_you_mean
+from backtrace_cli.errors import DataError, UsageError, did_you_mean, setting_error
 from backtrace_cli.limits import MAX_ARRAY_ELEMENTS
 
 # A parameters file holds a name and a number per parameter; reading stops beyond this size,
@@ -27,11 +27,11 @@ def shape(text: str, what: str, field: str = "param") -> tuple[int, ...]:
     """'4x2' -> (4, 2), '4' -> (4,); sizes from 1 up to the array size limit."""
     parts = text.strip().lower().split("x")
     if not text.strip() or not all(part.isdigit() and int(part) > 0 for part in parts):
-        raise SettingError(field, f"{what}: '{text}' is not a shape; write sizes such as 4 or 4x2")
+        raise setting_error(field, f"{what}: '{text}' is not a shape; write sizes such as 4 or 4x2")
     result = tuple(int(part) for part in parts)
     size = math.prod(result)
     if size > MAX_ARRAY_ELEMENTS.value:
-        raise SettingError(field, f"{what}: {size:,} elements is more than the limit of "
+        raise setting_error(field, f"{what}: {size:,} elements is more than the limit of "
                            f"{MAX_ARRAY_ELEMENTS.value:,}",
                            f"raise it with {MAX_ARRAY_ELEMENTS.env}")
     return result
@@ -52,7 +52,7 @@ def start_values(given: Mapping[str, Any], seed: int = 0) -> dict[str, Any]:
     generator = None
     for name, value in given.items():
         if not isinstance(name, str) or not name.strip():
-            raise SettingError("param", f"param '{name}': the parameter's name is missing",
+            raise setting_error("param", f"param '{name}': the parameter's name is missing",
                                "write NAME=VALUE, e.g. --param w=0.5")
         if is_spec(value):
             kind, _, shape_text = value.strip().partition(":")
@@ -78,25 +78,25 @@ def finite_value(value: Any, what: str, field: str):
         except OverflowError:
             number = math.inf
         if not math.isfinite(number):
-            raise SettingError(field, f"{what}: {value!r} is not allowed; values must be "
+            raise setting_error(field, f"{what}: {value!r} is not allowed; values must be "
                                "finite numbers")
         return number
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError, OverflowError):
-        raise SettingError(field, f"{what}: not a number or a rectangular array of numbers",
+        raise setting_error(field, f"{what}: not a number or a rectangular array of numbers",
                            "write a number such as 0.5, or nested lists such as [[1, 2], [3, 4]]"
                            ) from None
     if isinstance(value, (str, bytes)) or array.dtype.kind != "f":
-        raise SettingError(field, f"{what}: not a number or an array of numbers")
+        raise setting_error(field, f"{what}: not a number or an array of numbers")
     if array.size > MAX_ARRAY_ELEMENTS.value:
-        raise SettingError(field, f"{what}: the array has more than "
+        raise setting_error(field, f"{what}: the array has more than "
                            f"{MAX_ARRAY_ELEMENTS.value:,} elements",
                            f"raise the limit with {MAX_ARRAY_ELEMENTS.env}")
     if array.size == 0:
-        raise SettingError(field, f"{what}: an empty list has no elements")
+        raise setting_error(field, f"{what}: an empty list has no elements")
     if not np.all(np.isfinite(array)):
-        raise SettingError(field, f"{what}: values must be finite numbers")
+        raise setting_error(field, f"{what}: values must be finite numbers")
     return array if array.ndim else float(array)
 
 
@@ -113,19 +113,19 @@ def read_init(path: str) -> dict[str, Any]:
         raise
     try:
         if len(text) > INIT_MAX_CHARACTERS:
-            raise SettingError("init", f"{label}: the file is larger than "
+            raise setting_error("init", f"{label}: the file is larger than "
                                f"{INIT_MAX_CHARACTERS:,} characters, too large for a "
                                "parameters file", INIT_EXPECTED)
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SettingError("init", f"{label}: not valid JSON (line {exc.lineno}, column "
+        raise setting_error("init", f"{label}: not valid JSON (line {exc.lineno}, column "
                            f"{exc.colno}: {exc.msg})", INIT_SHAPE) from None
     except RecursionError:  # [[[[...]]]] nested thousands deep
-        raise SettingError("init", f"{label}: the JSON is nested too deeply to read",
+        raise setting_error("init", f"{label}: the JSON is nested too deeply to read",
                            INIT_SHAPE) from None
     params = document.get("params", document) if isinstance(document, dict) else None
     if not isinstance(params, dict):
-        raise SettingError("init", f"{label}: expected an object {{\"params\": {{name: value}}}}")
+        raise setting_error("init", f"{label}: expected an object {{\"params\": {{name: value}}}}")
     out: dict[str, Any] = {}
     for name, value in params.items():
         if isinstance(value, list):  # an array parameter, as --save writes it
@@ -138,7 +138,7 @@ def read_init(path: str) -> dict[str, Any]:
             except OverflowError:
                 number = None
         if number is None or not math.isfinite(number):
-            raise SettingError("init", f"{label}: the value of '{name}' is not a finite number",
+            raise setting_error("init", f"{label}: the value of '{name}' is not a finite number",
                                "write a number such as 0.5")
         out[str(name)] = number
     return out
@@ -151,11 +151,11 @@ def initial_values(problem, given: Mapping[str, Any], init: Mapping[str, Any]) -
             if name in problem.params:
                 continue
             if name in problem.inputs or name == problem.target:
-                raise SettingError(
+                raise setting_error(
                     field, f"{field}: '{name}' is a column of the data, not a parameter",
                     "columns are read from the CSV; only parameters take start values",
                 )
-            raise SettingError(
+            raise setting_error(
                 field, f"{field}: the model has no parameter '{name}' "
                 f"(its parameters: {', '.join(problem.params)})",
                 did_you_mean(name, problem.params),
@@ -169,7 +169,7 @@ def prediction_inputs(items: Sequence[Any], inputs: Sequence[str]) -> list[dict[
     for item in items:
         if not isinstance(item, Mapping):
             if len(inputs) != 1:
-                raise SettingError(
+                raise setting_error(
                     "predict", f"predict {item!r}: the model reads {len(inputs)} columns "
                     f"({', '.join(inputs)}); give " + ",".join(f"{n}=VALUE" for n in inputs))
             out.append({inputs[0]: finite_value(item, "predict", "predict")})
@@ -177,13 +177,13 @@ def prediction_inputs(items: Sequence[Any], inputs: Sequence[str]) -> list[dict[
         values = {}
         for name, value in item.items():
             if name not in inputs:
-                raise SettingError(
+                raise setting_error(
                     "predict", f"predict: '{name}' is not an input of the model "
                     f"(inputs: {', '.join(inputs)})", did_you_mean(name, inputs))
             values[name] = finite_value(value, f"predict {name}", "predict")
         missing = [name for name in inputs if name not in values]
         if missing:
-            raise SettingError("predict", f"predict: no value for {', '.join(missing)}")
+            raise setting_error("predict", f"predict: no value for {', '.join(missing)}")
         out.append({name: values[name] for name in inputs})
     return out
 
@@ -198,7 +198,7 @@ def check_float32(columns, initial: Mapping[str, Any], predictions_in: list, pat
               for values in predictions_in for name, value in values.items()]
     for what, value in given:
         if float(np.max(np.abs(value))) > largest:
-            raise SettingError(
+            raise setting_error(
                 "dtype", f"dtype float32: {what}, {value!r}, does not fit in float32 "
                 f"(at most about {largest:.4g} in size)")
     for name, values in columns.items():

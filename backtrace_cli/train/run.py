@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from backtrace_cli.errors import DataError, EvaluationError, SettingError
+from backtrace_cli.errors import DataError, EvaluationError, setting_error
 from backtrace_cli.train import params as params_module
 from backtrace_cli.train.advice import loss_warnings, name_warnings
 from backtrace_cli.train.loop import train
@@ -63,17 +63,17 @@ def load_dataset(dataset, *, delimiter: str = ",", stream: bool | None = None,
         return dataset
     if dataset == STDIN:
         if stream:
-            raise SettingError("stream", "stream reads a file on every epoch; standard "
+            raise setting_error("stream", "stream reads a file on every epoch; standard "
                                "input can be read only once", "save the data to a file")
         return _stdin_dataset(reader, delimiter)
     if stream is None:  # automatic above a size where a copy in memory starts to hurt
         stream = dataset is not None and _file_size(dataset) > STREAM_ABOVE_BYTES
     if stream:
         if dataset is None:
-            raise SettingError("stream", "stream reads a CSV file; give one (the lecture's "
+            raise setting_error("stream", "stream reads a CSV file; give one (the lecture's "
                                "data is built in)")
         if shuffle:
-            raise SettingError(
+            raise setting_error(
                 "stream", "shuffle needs all rows in memory, and stream reads them in chunks",
                 "drop --stream (or --shuffle), or shuffle the file's rows beforehand")
         return reader.CsvStream(dataset, delimiter)
@@ -150,7 +150,7 @@ def fit(
     given = params_module.start_values(dict(params or {}), settings.seed)
     if isinstance(init, str):
         if init == STDIN and dataset == STDIN:
-            raise SettingError("init", "init -: standard input is read once, and the data "
+            raise setting_error("init", "init -: standard input is read once, and the data "
                                "already comes from it", "give the parameters file by name")
         init = params_module.read_init(init)
     is_lecture = dataset is None
@@ -170,7 +170,7 @@ def fit(
                                     else min(settings.batch_size, dataset.rows)))
     planned = settings.epochs * per_epoch
     if settings.explain_step is not None and settings.explain_step > planned:
-        raise SettingError(
+        raise setting_error(
             "explain_step",
             f"explain_step {settings.explain_step}: training makes only {planned:,} updates "
             f"({settings.epochs:,} epoch(s) of {per_epoch:,})",
@@ -199,7 +199,8 @@ def fit(
     outcome.result = result
     outcome.after = [predict_value(problem, result.params, values, settings.dtype)
                      for values in predictions_in]
-    outcome.warnings += loss_warnings([record.loss for record in result.history])
+    if result.divergence is None:  # a divergence is an error of its own, which says so
+        outcome.warnings += loss_warnings([record.loss for record in result.history])
     if result.captured is not None:
         from backtrace_cli.explain.gradient import explain
 
@@ -232,7 +233,7 @@ def _bce_outside(problem: Problem, columns, initial, dtype: str, error: Evaluati
 
                 where = f": data row {row + 1} has y_hat = {format_number(y_hat)}"
                 break
-    return SettingError(
+    return setting_error(
         "loss", f"loss bce needs y_hat in (0, 1), a probability{where}",
         f"end the model in a sigmoid, e.g. sigmoid({problem.model_source})",
     )

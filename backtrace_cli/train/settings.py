@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from backtrace_cli.errors import SettingError
+from backtrace_cli.errors import setting_error
 from backtrace_cli.train.optimizers import OPTIMIZERS
 
 DTYPES = ("float64", "float32")
@@ -26,12 +26,12 @@ def _is_whole(value) -> bool:
 
 
 def positive(value, field: str, upper: float | None = None) -> float:
-    """A finite number above 0 (and below ``upper``), or a SettingError naming ``field``."""
+    """A finite number above 0 (and below ``upper``), or a UsageError naming ``field``."""
     if (not _is_number(value) or not math.isfinite(value) or value <= 0
             or (upper is not None and value >= upper)):
         bound = f" and below {upper:g}" if upper is not None else ""
         shown = f"{value:g}" if _is_number(value) else repr(value)
-        raise SettingError(field, f"{field} must be a finite number above 0{bound}, not {shown}")
+        raise setting_error(field, f"{field} must be a finite number above 0{bound}, not {shown}")
     return value
 
 
@@ -39,7 +39,7 @@ def fraction(value, field: str) -> float:
     """A number from 0 up to (not including) 1: momentum, Adam's betas."""
     if not _is_number(value) or not 0 <= value < 1:
         shown = f"{value:g}" if _is_number(value) else repr(value)
-        raise SettingError(field, f"{field} must be at least 0 and below 1, not {shown}")
+        raise setting_error(field, f"{field} must be at least 0 and below 1, not {shown}")
     return value
 
 
@@ -50,7 +50,7 @@ def parse_batch_size(text: str) -> int | None:
     try:
         size = int(text)
     except ValueError:
-        raise SettingError("batch_size",
+        raise setting_error("batch_size",
                            f"batch_size: '{text}' is not a whole number or 'full'") from None
     return size
 
@@ -78,28 +78,28 @@ class Settings:
     def __post_init__(self) -> None:
         positive(self.lr, "lr")
         if not _is_whole(self.epochs) or not 1 <= self.epochs <= MAX_EPOCHS:
-            raise SettingError(
+            raise setting_error(
                 "epochs", f"epochs must be between 1 and {MAX_EPOCHS:,}, not {self.epochs}")
         if self.batch_size is not None and (not _is_whole(self.batch_size)
                                             or self.batch_size < 1):
-            raise SettingError(
+            raise setting_error(
                 "batch_size", f"batch_size must be at least 1, not {self.batch_size}")
         if not _is_whole(self.seed) or self.seed < 0:
-            raise SettingError("seed", f"seed must be a whole number >= 0, not {self.seed!r}")
+            raise setting_error("seed", f"seed must be a whole number >= 0, not {self.seed!r}")
         if self.dtype not in DTYPES:
-            raise SettingError(
+            raise setting_error(
                 "dtype", f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
         if self.optimizer not in OPTIMIZERS:
-            raise SettingError("optimizer", f"optimizer must be one of "
+            raise setting_error("optimizer", f"optimizer must be one of "
                                f"{', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
         fraction(self.momentum, "momentum")
         fraction(self.beta1, "beta1")
         fraction(self.beta2, "beta2")
         positive(self.eps, "eps")
         if not _is_whole(self.trace_limit) or self.trace_limit < 0:
-            raise SettingError("trace_limit",
+            raise setting_error("trace_limit",
                                f"trace_limit must be a whole number >= 0, not {self.trace_limit!r}")
         if self.explain_step is not None and (not _is_whole(self.explain_step)
                                               or self.explain_step < 1):
-            raise SettingError("explain_step",
+            raise setting_error("explain_step",
                                f"explain_step must be at least 1, not {self.explain_step!r}")
