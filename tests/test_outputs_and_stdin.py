@@ -87,12 +87,6 @@ def test_graph_to_stdout(fmt):
     assert with_dash.stdout.startswith("digraph" if fmt == "dot" else "flowchart LR")
 
 
-def test_grad_graph_to_stdout():
-    result = run("grad", "x*w", "x=2", "w=3", "--graph", "-", "--format", "json")
-    assert result.exit_code == 0, result.stderr
-    assert result.stdout.startswith("digraph backtrace {")
-
-
 def test_binary_output_is_not_written_to_a_terminal(monkeypatch):
     class Terminal(io.StringIO):
         def isatty(self):

@@ -118,6 +118,15 @@ def write_graph_file(graph, path: str, graph_format: str | None = None,
     chosen = check_format(path, graph_format, what) if path != "-" else (graph_format or "dot")
     data = render_graph(graph, chosen)
     if path == "-":
-        write_output(path, data, what, binary=chosen in IMAGE_FORMATS)
+        write_output(path, data, what, binary=not _is_text(data))
     else:
         write_atomic(path, data)
+
+
+def _is_text(data: bytes) -> bool:
+    """SVG and graph text may go to a terminal; a PNG's bytes may not."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
