@@ -227,10 +227,13 @@ def test_a_suffix_and_a_format_that_disagree_are_refused(tmp_path):
 
 
 def test_graph_format_choices_come_from_the_registry():
+    from backtrace_cli.cli.graph import graph_names
     from backtrace_cli.formats.registry import names
 
-    assert names("graph")[-5:] == ["dot", "mermaid", "svg", "png", "text"]
+    assert graph_names() == ["dot", "mermaid", "svg", "png", "text"]
     assert "svg" not in names("train") and "svg" not in names("grad")
+    result = run("graph", "x", "x=1", "--format", "json")
+    assert result.exit_code == 2 and "'json' is not one of" in result.stderr
 
 
 def test_a_comment_stays_out_of_the_graph_title(tmp_path):

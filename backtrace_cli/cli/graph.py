@@ -14,7 +14,14 @@ import sys
 import click
 
 from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT, expression_inputs
-from backtrace_cli.formats.registry import names
+from backtrace_cli.formats.registry import FORMATS
+
+
+def graph_names() -> list[str]:
+    """The registry's formats made for the graph (``commands`` naming it): not the table and
+    JSON writers, which every report has but a graph picture does not."""
+    return [entry.name for entry in FORMATS.values()
+            if entry.commands is not None and "graph" in entry.commands]
 
 GRAPH_EPILOG = f"""\b
 Examples:
@@ -56,7 +63,7 @@ def one_value(ctx: click.Context, param: click.Parameter, values: tuple[str, ...
 @expression_inputs
 @click.option("-o", "--output", "output_path", metavar="FILE", multiple=True, callback=one_value,
               help="Write to FILE (atomically) instead of stdout; its suffix picks the format.")
-@click.option("--format", "graph_format", type=click.Choice(names("graph")),
+@click.option("--format", "graph_format", type=click.Choice(graph_names()),
               help="dot or mermaid graph text, an svg or png picture, or a text tree.")
 def graph(expr, bindings, seed, output_path, graph_format) -> None:
     """The computation graph of EXPR: values forward, gradients back, on every node."""
