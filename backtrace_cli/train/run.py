@@ -90,9 +90,16 @@ def _stdin_dataset(reader, delimiter: str):
 
     try:
         sys.stdin.fileno()
-        return reader.load_csv("/dev/stdin", delimiter)
+        own = True
     except (AttributeError, OSError, ValueError):
-        pass
+        own = False
+    if own:
+        try:
+            dataset = reader.load_csv("/dev/stdin", delimiter)
+        except DataError as error:
+            error.path = "<stdin>"
+            raise
+        return dataclasses.replace(dataset, path="<stdin>")
     data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
     if isinstance(data, str):
         data = data.encode("utf-8")
