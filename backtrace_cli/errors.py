@@ -147,7 +147,17 @@ class DataError(BacktraceError):
 
 
 class UsageError(BacktraceError):
-    """An option out of range or options that do not fit together."""
+    """An option out of range or options that do not fit together. ``field`` names the
+    setting (``lr``) when the message starts with it, so the CLI can name its option."""
+
+    field: str | None = None
+
+
+def setting_error(field: str, message: str, hint: str | None = None) -> UsageError:
+    """A UsageError about one setting, ``field``, whose message starts with its name."""
+    error = UsageError(message, hint)
+    error.field = field
+    return error
 
 
 class OutputError(BacktraceError):

@@ -19,7 +19,10 @@ from backtrace_cli.errors import OutputError
 def _reason(exc: OSError, path: str) -> str:
     if isinstance(exc, FileNotFoundError):
         folder = os.path.dirname(path) or "."
-        return f"the folder {folder} does not exist"
+        if not os.path.isdir(folder):
+            return f"the folder {folder} does not exist"
+        # The folder is there but refuses new files (/proc, /sys): say so, with the reason.
+        return f"it cannot be written there ({exc.strerror or 'no such file or directory'})"
     if isinstance(exc, IsADirectoryError):
         return "it is a directory"
     if isinstance(exc, PermissionError):
@@ -98,11 +101,20 @@ def read_text(path: str, label: str, limit: int, hint: str | None = None) -> str
     """A user's UTF-8 text file, read up to ``limit`` + 1 characters (the caller decides what
     past ``limit`` means). Any problem is a UsageError that starts with ``label``, e.g.
     "cannot read expr.txt: no such file"; ``hint`` says what the file should hold."""
+    import sys
+
     from backtrace_cli.errors import UsageError
 
     try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read(limit + 1)
+        if path == "-":  # standard input
+            import io
+
+            wrapper = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8")
+            data = wrapper.read(limit + 1)
+            wrapper.detach()
+        else:
+            with open(path, encoding="utf-8") as handle:
+                data = handle.read(limit + 1)
     except FileNotFoundError:
         raise UsageError(f"{label}: no such file", hint) from None
     except IsADirectoryError:
@@ -113,3 +125,32 @@ def read_text(path: str, label: str, limit: int, hint: str | None = None) -> str
         ) from None
     except OSError as exc:
         raise UsageError(f"{label}: {_reason(exc, path)}", hint) from None
+    # A byte order mark (Windows editors write one) is not part of the text.
+    return data[1:] if data.startswith("\ufeff") else data
+
+
+def write_output(path: str, data: bytes, what: str, binary: bool = False) -> None:
+    """Write an output file atomically, or to standard output when ``path`` is ``-``.
+    ``what`` (``--save``) starts the message of a failure to write stdout. Binary data
+    (``binary``) is not written to a terminal."""
+    import sys
+
+    if path == "-":
+        stream = sys.stdout
+        if binary and stream.isatty():
+            raise OutputError(f"{what} -: binary data (a picture) is not written to a "
+                              "terminal; redirect stdout to a file, or give a file name")
+        try:
+            stream.flush()
+            buffer = getattr(stream, "buffer", None)
+            if buffer is not None:
+                buffer.write(data)
+                buffer.flush()
+            else:
+                stream.write(data.decode("utf-8", "replace"))
+                stream.flush()
+        except OSError as exc:
+            raise OutputError(f"{what} -: cannot write to standard output: "
+                              f"{exc.strerror or exc}") from None
+        return
+    write_atomic(path, data)  # its errors name the path and the system's reason

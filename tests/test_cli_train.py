@@ -410,7 +410,11 @@ def test_save_failure_keeps_the_previous_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", refuse)
     result = invoke("--save", str(saved), "--epochs", "2")
-    assert_bad_input(result, "cannot write", str(saved), "No space left on device")
+    # The finished run is still reported on stdout; the error (exit 2) names path and reason.
+    assert result.exit_code == 2, result.stderr
+    assert "Parameters" in result.stdout and "Traceback" not in result.stderr
+    assert "cannot write" in result.stderr and str(saved) in result.stderr
+    assert "No space left on device" in result.stderr
     assert saved.read_text(encoding="utf-8") == '{"params": {"w": 42.0}}\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["params.json"]
 

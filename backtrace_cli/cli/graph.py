@@ -1,9 +1,10 @@
 """``backtrace graph``: the computation graph as a picture, graph text or a terminal tree.
 
-A thin Click layer over ``graph.py``: bindings and the seed are read exactly as ``grad``
-reads them (the helpers live in ``cli.py``, imported inside the command because ``cli.py``
-imports this module), the gradient is computed without the SymPy check (a picture does not
-need it), and the chosen format goes to stdout or, with ``-o``, atomically to a file.
+A thin Click layer over ``formats/graph.py``: bindings and the seed are read exactly as
+``grad`` reads them, the gradient is computed without the SymPy check (a picture does not
+need it), and the chosen format goes to stdout or, with ``-o FILE``, atomically to a file
+(``-o -``: stdout; a PNG is not written to a terminal). The format choices and the suffixes
+come from the format registry.
 """
 
 from __future__ import annotations
@@ -18,6 +19,14 @@ from backtrace_cli.cli.options import (
     BacktraceCommand,
     expression_inputs,
 )
+from backtrace_cli.formats.registry import FORMATS
+
+
+def graph_names() -> list[str]:
+    """The registry's formats made for the graph (``commands`` naming it): not the table and
+    JSON writers, which every report has but a graph picture does not."""
+    return [entry.name for entry in FORMATS.values()
+            if entry.commands is not None and "graph" in entry.commands]
 
 GRAPH_EPILOG = f"""\b
 Examples:
@@ -29,7 +38,8 @@ Examples:
 \b
 Format: --format wins; otherwise the -o suffix decides (.svg, .png, .dot or
 .gv, .mmd or .mermaid, .txt); otherwise a tree on a terminal and DOT text when
-stdout is a pipe or a file. svg and png need -o FILE.
+stdout is a pipe or a file. svg and png need -o FILE (or -o - for a pipe);
+a suffix and --format that disagree are refused.
 \b
 Every node shows its name (or expression), its value and its gradient
 dL/d(node); each arrow carries the gradient sent back along it. SVG and PNG
@@ -40,16 +50,26 @@ are drawn by Graphviz's dot when it is on PATH, otherwise by graphviz-pure
 Exit codes: 0 ok, 2 bad input or a file that cannot be written, 130 interrupted."""
 
 
+def one_value(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
+    """Callback of an option declared ``multiple=True`` that may be given once: Click keeps
+    only the last of a repeated option, so ``--graph a.svg --graph b.svg`` would silently
+    drop a.svg. Refused instead; the single value (or None) is returned."""
+    if len(values) > 1:
+        raise click.UsageError(
+            f"{param.opts[-1]} is given {len(values)} times ({', '.join(values)}); "
+            "give it once", ctx)
+    return values[0] if values else None
+
+
 @click.command(
     cls=BacktraceCommand,
     context_settings=EXPRESSION_CONTEXT,
     epilog=GRAPH_EPILOG,
 )
 @expression_inputs
-@click.option("-o", "--output", "output_path", metavar="FILE",
+@click.option("-o", "--output", "output_path", metavar="FILE", multiple=True, callback=one_value,
               help="Write to FILE (atomically) instead of stdout; its suffix picks the format.")
-@click.option("--format", "graph_format",
-              type=click.Choice(["dot", "mermaid", "svg", "png", "text"]),
+@click.option("--format", "graph_format", type=click.Choice(graph_names()),
               help="dot or mermaid graph text, an svg or png picture, or a text tree.")
 def graph(expr, bindings, seed, output_path, graph_format) -> None:
     """The computation graph of EXPR: values forward, gradients back, on every node."""
@@ -62,44 +82,37 @@ def graph(expr, bindings, seed, output_path, graph_format) -> None:
     from backtrace_cli.engine.tape import compile_program
     from backtrace_cli.errors import UsageError
     from backtrace_cli.explain.gradient import explain
-    from backtrace_cli.formats.graph import (
-        IMAGE_FORMATS,
-        SUFFIX_FORMATS,
-        format_for_path,
-        to_dot,
-        to_mermaid,
-        to_tree,
-        write_graph_file,
-    )
+    from backtrace_cli.formats import graph as graph_formats
     from backtrace_cli.syntax.parser import parse
 
-    if graph_format is None and output_path is not None:
-        graph_format = format_for_path(output_path)
-        if graph_format is None:
-            raise UsageError(
-                f"cannot tell the format from the file name '{output_path}'",
-                f"add --format, or end the name in {', '.join(SUFFIX_FORMATS)}",
-            )
+    if output_path == "-":
+        output_path = None if graph_format not in graph_formats.IMAGE_FORMATS else "-"
+    if output_path is not None and output_path != "-":
+        from backtrace_cli.errors import OutputError
+
+        try:
+            graph_format = graph_formats.check_format(output_path, graph_format, "-o")
+        except OutputError as error:  # the options do not fit together: a usage error
+            raise UsageError(error.message, error.hint) from None
     if graph_format is None:
         is_terminal = sys.stdout.isatty()
         graph_format = "text" if is_terminal else "dot"
-    if graph_format in IMAGE_FORMATS and output_path is None:
+    if graph_format in graph_formats.IMAGE_FORMATS and output_path is None:
         raise UsageError(
             f"--format {graph_format} writes a picture to a file",
-            f"add -o graph.{graph_format} (or use --format dot or mermaid to print graph text)",
+            f"add -o graph.{graph_format}, or -o - to send it to a pipe (or use --format dot "
+            "or mermaid to print graph text)",
         )
 
     source = read_expression(expr)
     values = parse_bindings(bindings)
     seed_value = parse_value(seed, "--dz")
     tape = compile_program(parse(source))
-    explanation = explain(tape, values, seed_value, None, check=False)
+    report = graph_formats.build(explain(tape, values, seed_value, None, check=False))
 
     if output_path is not None:
-        write_graph_file(explanation, output_path, graph_format)
-    elif graph_format == "dot":
-        click.echo(to_dot(explanation), nl=False)
-    elif graph_format == "mermaid":
-        click.echo(to_mermaid(explanation), nl=False)
+        graph_formats.write_graph_file(report, output_path, graph_format, "-o")
+    elif graph_format == "text":
+        stdout_console().print(graph_formats.to_tree(report))
     else:
-        stdout_console().print(to_tree(explanation))
+        click.echo(graph_formats.render_graph(report, graph_format).decode("utf-8"), nl=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT, BacktraceCommand
+from backtrace_cli.formats.registry import names
 
 SIMPLIFY_EPILOG = f"""\b
 Examples:
@@ -22,9 +23,9 @@ Exit codes: 0 ok (affine or not), 2 bad input, 130 interrupted."""
 @click.argument("bindings", nargs=-1, type=click.UNPROCESSED, metavar="[BINDING]...")
 @click.option("--input", "input_name", metavar="NAME",
               help="The input variable (default: x, if the expression has one).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
-              metavar="SECONDS", help="Time allowed for SymPy before it is skipped.")
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]),
+@click.option("--timeout", type=float, default=5.0, show_default=True, metavar="SECONDS",
+              help="Time allowed for SymPy before it is skipped (0.1 to 86,400).")
+@click.option("--format", "output_format", type=click.Choice(names("simplify")),
               default="table", show_default=True, help="Output for people or scripts.")
 def simplify(expr, bindings, input_name, timeout, output_format) -> None:
     """Say whether EXPR is affine in its input: W x + b, with W and b written out.
@@ -32,13 +33,18 @@ def simplify(expr, bindings, input_name, timeout, output_format) -> None:
     Without a nonlinearity, stacked layers W2 (W1 x + b1) + b2 collapse into one
     W x + b with W = W2 W1 and b = W2 b1 + b2; with a sigmoid between them they do not.
     """
-    from backtrace_cli.cli.parsing import parse_bindings, read_expression, stdout_console
+    from backtrace_cli.checks.timeout import Timeout
+    from backtrace_cli.cli.parsing import parse_bindings, read_expression
     from backtrace_cli.engine.tape import check_bindings, compile_program
     from backtrace_cli.errors import UsageError
     from backtrace_cli.explain.affine import analyse
     from backtrace_cli.explain.gradient import numeric_setting
     from backtrace_cli.syntax.parser import parse
 
+    try:
+        limit = Timeout(timeout, "timeout").seconds
+    except UsageError as error:
+        raise UsageError("--" + error.message, error.hint) from None
     source = read_expression(expr)
     values = parse_bindings(bindings)
     tape = compile_program(parse(source))
@@ -54,14 +60,8 @@ def simplify(expr, bindings, input_name, timeout, output_format) -> None:
     import numpy
 
     with numpy.errstate(all="ignore"):
-        collapse = analyse(tape, values, input_name, shapes, m, timeout)
-    if output_format == "json":
-        from backtrace_cli.formats.render import collapse_json
+        collapse = analyse(tape, values, input_name, shapes, m, limit)
+    from backtrace_cli.formats.registry import render
+    from backtrace_cli.report.affine import build
 
-        click.echo(collapse_json(collapse, source))
-        return
-    from backtrace_cli.formats.render import collapse_lines
-
-    console = stdout_console()
-    for line in collapse_lines(collapse, source):
-        console.print(line, soft_wrap=True, markup=False, highlight=False)
+    click.echo(render(build(collapse, source), output_format), nl=False)

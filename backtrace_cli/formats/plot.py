@@ -1,4 +1,5 @@
-"""Loss curves: drawn in the terminal with text, and written as SVG (ours) or PNG (matplotlib).
+"""Loss curves written as SVG (ours) or PNG (matplotlib); the terminal curve is text in
+the report (``report/train.py``).
 
 The SVG writer is a few lines of our own, so ``--plot curve.svg`` needs nothing extra; PNG
 needs matplotlib (``pip install 'backtrace-cli[plot]'``) and says so when it is missing.
@@ -14,8 +15,6 @@ from xml.sax.saxutils import escape
 from backtrace_cli.errors import UsageError
 from backtrace_cli.files import write_atomic
 
-_BARS = " ▁▂▃▄▅▆▇█"
-
 
 def _scale(losses: Sequence[float]) -> tuple[list[float], bool]:
     """Values to draw: log10 of the losses when they span more than two decades."""
@@ -23,45 +22,6 @@ def _scale(losses: Sequence[float]) -> tuple[list[float], bool]:
     if positive and len(positive) == len(losses) and max(positive) / min(positive) > 100:
         return [math.log10(v) for v in losses], True
     return list(losses), False
-
-
-def sample(count: int, width: int) -> list[int]:
-    """``width`` indices spread evenly over ``count`` items, always the first and the last."""
-    if count <= width:
-        return list(range(count))
-    return sorted({round(i * (count - 1) / (width - 1)) for i in range(width)})
-
-
-def terminal_curve(losses: Sequence[float], width: int = 60, height: int = 8) -> list[str]:
-    """A loss curve as lines of text: one column per sampled epoch, bars of eighths."""
-    if not losses:
-        return []
-    picked = sample(len(losses), width)
-    values, logarithmic = _scale([losses[i] for i in picked])
-    low, high = min(values), max(values)
-    span = high - low or 1.0
-    levels = [round((v - low) / span * (height * 8 - 1)) + 1 for v in values]
-    lines = []
-    for row in range(height - 1, -1, -1):
-        cells = []
-        for level in levels:
-            filled = level - row * 8
-            cells.append(_BARS[max(0, min(8, filled))])
-        lines.append("".join(cells))
-    top = f"{losses[0] if not values else max(losses[i] for i in picked):.4g}"
-    bottom = f"{min(losses[i] for i in picked):.4g}"
-    label = " (log scale)" if logarithmic else ""
-    pad = max(len(top), len(bottom))
-    out = []
-    for i, line in enumerate(lines):
-        axis = top if i == 0 else (bottom if i == len(lines) - 1 else "")
-        out.append(f"{axis:>{pad}} │{line}")
-    out.append(f"{'':>{pad}} └{'─' * len(levels)}")
-    last = str(len(losses))
-    out.append(f"{'':>{pad}}  epoch 1{' ' * max(1, len(levels) - 7 - len(last))}{last}")
-    if label:
-        out.insert(0, f"{'':>{pad}}  loss{label}")
-    return out
 
 
 def svg_curve(losses: Sequence[float], title: str) -> str:
@@ -102,7 +62,7 @@ def svg_curve(losses: Sequence[float], title: str) -> str:
 def check_plot_path(path: str) -> None:
     """Refuse a --plot file we cannot write (wrong suffix, PNG without matplotlib), early."""
     lowered = path.lower()
-    if lowered.endswith(".svg"):
+    if path == "-" or lowered.endswith(".svg"):  # '-': an SVG on stdout
         return
     if not lowered.endswith(".png"):
         raise UsageError(f"--plot {path}: the file name must end in .svg or .png")
@@ -123,14 +83,13 @@ def _pyplot():
     return plt
 
 
-def write_plot(path: str, losses: Sequence[float], title: str) -> None:
-    """Write the loss curve to ``path`` (.svg or .png), atomically."""
+def plot_bytes(path: str, losses: Sequence[float], title: str) -> bytes:
+    """The loss curve as the bytes of the file ``path`` names (.svg or .png; ``-``: SVG)."""
     check_plot_path(path)
     if not losses:
         raise UsageError("--plot: no finished epoch to plot")
-    if path.lower().endswith(".svg"):
-        write_atomic(path, svg_curve(losses, title).encode("utf-8"))
-        return
+    if path == "-" or path.lower().endswith(".svg"):
+        return svg_curve(losses, title).encode("utf-8")
     import io
 
     plt = _pyplot()
@@ -144,4 +103,9 @@ def write_plot(path: str, losses: Sequence[float], title: str) -> None:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(figure)
-    write_atomic(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def write_plot(path: str, losses: Sequence[float], title: str) -> None:
+    """Write the loss curve to ``path`` (.svg or .png), atomically."""
+    write_atomic(path, plot_bytes(path, losses, title))

@@ -46,6 +46,16 @@ FORMATS: dict[str, Format] = {
     for entry in (
         Format("table", "table:write", (".txt",), description="Rich tables, for people"),
         Format("json", "json:write", (".json",), description="one JSON object, for scripts"),
+        Format("dot", "graph_text:write_dot", (".dot", ".gv"), commands=("graph",),
+               description="Graphviz DOT graph text"),
+        Format("mermaid", "graph_text:write_mermaid", (".mmd", ".mermaid"), commands=("graph",),
+               description="a Mermaid flowchart"),
+        Format("svg", "graph_image:write_svg", (".svg",), binary=True, commands=("graph",),
+               description="an SVG picture (Graphviz)"),
+        Format("png", "graph_image:write_png", (".png",), binary=True, commands=("graph",),
+               description="a PNG picture (Graphviz)"),
+        Format("text", "graph_text:write_text", (".txt",), commands=("graph",),
+               description="the graph as a text tree"),
     )
 }
 

@@ -1,0 +1,30 @@
+"""The time a cross-check (SymPy in its child process, the finite differences) may take."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from backtrace_cli.errors import setting_error
+
+MIN_SECONDS = 0.1
+MAX_SECONDS = 86_400.0  # a day: longer is a mistake, and poll() would overflow its timer
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """Seconds allowed for one check, validated: a finite number from 0.1 to 86,400.
+    ``field`` is the setting's name in messages (``timeout``, ``check_timeout``)."""
+
+    seconds: float = 5.0
+    field: str = "timeout"
+
+    def __post_init__(self) -> None:
+        value = self.seconds
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or not math.isfinite(value) or not MIN_SECONDS <= value <= MAX_SECONDS):
+            raise setting_error(
+                self.field,
+                f"{self.field} must be a finite number of seconds from {MIN_SECONDS:g} to "
+                f"{MAX_SECONDS:,.0f}, not {value!r}",
+            )

@@ -1,0 +1,79 @@
+"""The report of ``backtrace simplify``: whether the program is one affine map of its input
+(the collapse), with the single W and b; ``data`` is the JSON document."""
+
+from __future__ import annotations
+
+from backtrace_cli.ops.table import shape_text
+from backtrace_cli.report.model import Report, Table, text
+from backtrace_cli.report.text import number, one_line, plain
+
+
+def document(collapse, source: str) -> dict:
+    """``backtrace simplify --format json``: the verdict, the expanded form, W and b."""
+
+    def part(symbolic, value):
+        return {"symbolic": symbolic, "value": None if value is None else plain(value)}
+
+    return {
+        "expression": source,
+        "input": collapse.input,
+        "affine": collapse.affine,
+        "reason": collapse.reason,
+        "input_shape": list(collapse.input_shape),
+        "output_shape": list(collapse.output_shape),
+        "shapes": {"input": shape_text(collapse.input_shape),
+                   "output": shape_text(collapse.output_shape)},
+        "expanded": collapse.expanded,
+        "W": part(collapse.weight_text, collapse.weight),
+        "b": part(collapse.bias_text, collapse.bias),
+        "residual": collapse.residual,
+        "note": collapse.note,
+    }
+
+
+def lines(collapse, source: str) -> list[str]:
+    """The collapse for a person: the verdict, then the expanded form and the single W and b."""
+    x = collapse.input
+    out = [f"Expression: {one_line(source)}"]
+    if not collapse.affine:
+        out += [
+            f"Not affine in {x}: {collapse.reason}.",
+            "A nonlinearity between the layers keeps them from collapsing into one map "
+            f"W {x} + b.",
+        ]
+        return out
+    out.append(
+        f"Affine in {x}: the whole program is one map  output = W {x} + b"
+        f"  (input {shape_text(collapse.input_shape)}, output "
+        f"{shape_text(collapse.output_shape)})."
+    )
+    if collapse.expanded is not None:
+        out.append(f"Expanded (SymPy): {collapse.expanded}")
+    weight_shape = shape_text(getattr(collapse.weight, "shape", ()))
+    weight = f"{collapse.weight_text} = " if collapse.weight_text else ""
+    bias = f"{collapse.bias_text} = " if collapse.bias_text else ""
+    out.append(f"  W = {weight}{number(collapse.weight)}   ({weight_shape})")
+    out.append(f"  b = {bias}{number(collapse.bias)}   "
+               f"({shape_text(getattr(collapse.bias, 'shape', ()))})")
+    out.append(
+        f"Check: W {x} + b gives the output at the given {x} "
+        f"(largest difference {collapse.residual:.3g})."
+    )
+    out.append("Stacked linear layers add nothing: a nonlinearity (sigmoid, tanh, relu) "
+               "between them is what keeps them apart.")
+    if collapse.note:
+        out.append(f"Note: {collapse.note}")
+    return out
+
+
+def build(collapse, source: str) -> Report:
+    """The collapse as a report: one section of lines (the verdict, W and b), and the data.
+
+    The lines are a table's ``before`` lines with the last as its ``empty`` stand-in (the
+    section has no rows): writers for people print them as they are, unindented."""
+    shown = [text(line) for line in lines(collapse, source)]
+    verdict = "Affine" if collapse.affine else "Not affine"
+    section = Table(text("The collapse"), (), (), before=tuple(shown[:-1]), empty=shown[-1],
+                    key="collapse")
+    return Report("simplify", text(f"{verdict} in {collapse.input}"), (section,),
+                  document(collapse, source))

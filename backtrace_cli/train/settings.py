@@ -1,0 +1,105 @@
+"""The settings of a training run, validated when they are made.
+
+``Settings(lr=float("nan"))`` is refused in ``__post_init__`` with the words the CLI prints
+(with the field's name, ``lr``, where the CLI says ``--lr``): the Python API and the command
+line refuse the same input the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from backtrace_cli.errors import setting_error
+from backtrace_cli.train.optimizers import OPTIMIZERS
+
+DTYPES = ("float64", "float32")
+MAX_EPOCHS = 10_000_000
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def positive(value, field: str, upper: float | None = None) -> float:
+    """A finite number above 0 (and below ``upper``), or a UsageError naming ``field``."""
+    if (not _is_number(value) or not math.isfinite(value) or value <= 0
+            or (upper is not None and value >= upper)):
+        bound = f" and below {upper:g}" if upper is not None else ""
+        shown = f"{value:g}" if _is_number(value) else repr(value)
+        raise setting_error(field, f"{field} must be a finite number above 0{bound}, not {shown}")
+    return value
+
+
+def fraction(value, field: str) -> float:
+    """A number from 0 up to (not including) 1: momentum, Adam's betas."""
+    if not _is_number(value) or not 0 <= value < 1:
+        shown = f"{value:g}" if _is_number(value) else repr(value)
+        raise setting_error(field, f"{field} must be at least 0 and below 1, not {shown}")
+    return value
+
+
+def parse_batch_size(text: str) -> int | None:
+    """'full' -> None (the full batch), '32' -> 32."""
+    if text.strip().lower() == "full":
+        return None
+    try:
+        size = int(text)
+    except ValueError:
+        raise setting_error("batch_size",
+                           f"batch_size: '{text}' is not a whole number or 'full'") from None
+    return size
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to train. ``batch_size`` None is the full batch; ``trace_limit`` is how many
+    updates are reported through ``on_update`` (0: none); ``explain_step`` is the 1-based
+    update whose row and parameters are captured for an explanation."""
+
+    lr: float = 0.01
+    epochs: int = 100
+    batch_size: int | None = 1
+    shuffle: bool = False
+    seed: int = 0
+    dtype: str = "float64"
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    trace_limit: int = 0
+    explain_step: int | None = None
+
+    def __post_init__(self) -> None:
+        positive(self.lr, "lr")
+        if not _is_whole(self.epochs) or not 1 <= self.epochs <= MAX_EPOCHS:
+            raise setting_error(
+                "epochs", f"epochs must be between 1 and {MAX_EPOCHS:,}, not {self.epochs}")
+        if self.batch_size is not None and (not _is_whole(self.batch_size)
+                                            or self.batch_size < 1):
+            raise setting_error(
+                "batch_size", f"batch_size must be at least 1, not {self.batch_size}")
+        if not _is_whole(self.seed) or self.seed < 0:
+            raise setting_error("seed", f"seed must be a whole number >= 0, not {self.seed!r}")
+        if self.dtype not in DTYPES:
+            raise setting_error(
+                "dtype", f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise setting_error("optimizer", f"optimizer must be one of "
+                               f"{', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
+        fraction(self.momentum, "momentum")
+        fraction(self.beta1, "beta1")
+        fraction(self.beta2, "beta2")
+        positive(self.eps, "eps")
+        if not _is_whole(self.trace_limit) or self.trace_limit < 0:
+            raise setting_error("trace_limit",
+                               f"trace_limit must be a whole number >= 0, not {self.trace_limit!r}")
+        if self.explain_step is not None and (not _is_whole(self.explain_step)
+                                              or self.explain_step < 1):
+            raise setting_error("explain_step",
+                               f"explain_step must be at least 1, not {self.explain_step!r}")
