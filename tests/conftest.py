@@ -73,7 +73,13 @@ def _json_command(cli, args) -> str | None:
         context = command.make_context(name, list(arguments), resilient_parsing=True)
     except (click.exceptions.Exit, click.ClickException):
         return None
-    return name if context.params.get("output_format") == "json" else None
+    if context.params.get("output_format") != "json":
+        return None
+    # A file written to stdout (--save -, --plot -, --graph -) moves the report to stderr.
+    outputs = [context.params.get(key) for key in ("save_path", "plot_path", "graph_path")]
+    on_stdout = any(value == "-" or (isinstance(value, tuple) and "-" in value)
+                    for value in outputs)
+    return None if on_stdout else name
 
 
 def _invoke_and_validate(self, cli, args=None, *rest, **options):
