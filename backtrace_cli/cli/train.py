@@ -160,7 +160,13 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
            trace, trace_limit, explain_step, save_path, plot_path, output_format) -> None:
     from backtrace_cli.files import check_writable
     from backtrace_cli.formats.registry import render
-    from backtrace_cli.report.train import build, header_lines, trace_line, trace_stopped_line
+    from backtrace_cli.report.train import (
+        build,
+        explain_document,
+        header_lines,
+        trace_line,
+        trace_stopped_line,
+    )
     from backtrace_cli.train.params import saved_document
     from backtrace_cli.train.run import fit
     from backtrace_cli.train.settings import Settings, parse_batch_size
@@ -245,19 +251,8 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
     # The files are written after the report is on stdout: a file that cannot be written
     # must not discard a finished run (the error, exit 2, comes after the report).
     failures = []
-    explain_document = None
-    if outcome.explanation is not None and output_format != "table":
-        from backtrace_cli.formats.render import grad_document
-        from backtrace_cli.report.train import update_text
-
-        captured = result.captured
-        explain_document = {
-            "update": captured.number, "epoch": captured.epoch, "row": captured.row,
-            "batch_rows": captured.batch_rows, "bindings": captured.bindings,
-            "update_text": update_text(settings, captured) or None,
-            "grad": grad_document(outcome.explanation),
-        }
-    report = build(outcome, live=printed["header"], explain=explain_document)
+    explain = explain_document(outcome) if output_format != "table" else None
+    report = build(outcome, live=printed["header"], explain=explain)
     for warning in outcome.warnings:
         click.echo(f"Warning: {warning}", err=True)
     if console is not None:

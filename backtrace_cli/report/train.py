@@ -207,6 +207,22 @@ def build(outcome, *, live: bool = False, explain: dict | None = None) -> Report
                   document(outcome, explain))
 
 
+def explain_document(outcome) -> dict | None:
+    """The explained update (explain_step) for the JSON: its row, the bindings then, the
+    update written out, and grad's document of that row; None when none was asked for."""
+    if outcome.explanation is None:
+        return None
+    from backtrace_cli.report.grad import build as grad_report
+
+    captured = outcome.result.captured
+    return {
+        "update": captured.number, "epoch": captured.epoch, "row": captured.row,
+        "batch_rows": captured.batch_rows, "bindings": captured.bindings,
+        "update_text": update_text(outcome.settings, captured) or None,
+        "grad": dict(grad_report(outcome.explanation).data),
+    }
+
+
 def document(outcome, explain: dict | None = None) -> dict:
     """The JSON object of CONTRACT.md, plus the settings, what stopped the run, warnings."""
     result, settings, problem = outcome.result, outcome.settings, outcome.problem
