@@ -15,6 +15,7 @@ from backtrace_cli.cli.parsing import (
     stdout_console,
 )
 from backtrace_cli.errors import EXIT_INTERRUPTED
+from backtrace_cli.formats import registry
 
 GRAD_EPILOG = f"""\b
 Examples:
@@ -41,7 +42,7 @@ Exit codes: 0 ok, 1 a cross-check disagreed, 2 bad input, 130 interrupted."""
               help="Time allowed for each cross-check (SymPy, finite differences) before "
                    "the rest of it is skipped with a note (at most a day).")
 @click.option("--format", "output_format",
-              type=click.Choice(["table", "json", "markdown", "latex"]), default="table",
+              type=click.Choice(registry.names("grad")), default="table",
               show_default=True, help="Output for people, scripts, or course notes.")
 @click.option("--graph", "graph_path", metavar="FILE",
               help="Also write the computation graph to FILE (.svg, .png, .dot, .gv, .mmd, .txt).")
@@ -62,22 +63,10 @@ def grad(expr, bindings, seed, wrt, check, check_timeout, output_format, graph_p
 
         write_graph_file(explanation, graph_path)
 
-    if output_format == "json":
-        from backtrace_cli.formats.render import grad_json
+    from backtrace_cli.report.grad import build
 
-        click.echo(grad_json(explanation))
-    elif output_format == "markdown":
-        from backtrace_cli.formats.render import grad_markdown
-
-        click.echo(grad_markdown(explanation), nl=False)
-    elif output_format == "latex":
-        from backtrace_cli.formats.latex import grad_latex
-
-        click.echo(grad_latex(explanation), nl=False)
-    else:
-        from backtrace_cli.formats.render import print_grad
-
-        print_grad(explanation, stdout_console())
+    text = registry.render(build(explanation), output_format, output_options(output_format))
+    click.echo(text, nl=False)
     if explanation.check is not None and not explanation.check.ok:
         sys.exit(1)
     if explanation.check is not None and explanation.check.interrupted:
@@ -85,3 +74,15 @@ def grad(expr, bindings, seed, wrt, check, check_timeout, output_format, graph_p
         click.echo("Interrupted: the cross-checks were cut short; the gradients above are "
                    "complete.", err=True)
         sys.exit(EXIT_INTERRUPTED)
+
+
+def output_options(output_format: str) -> registry.Options:
+    """How text is laid out on stdout: a terminal's width and colour for the table format
+    (none when piped or NO_COLOR is set); documents and JSON are never wrapped."""
+    if output_format != "table":
+        return registry.PLAIN
+    console = stdout_console()
+    if not console.is_terminal:
+        return registry.PLAIN
+    color = console.color_system is not None and not console.no_color
+    return registry.Options(width=console.width, color=color)
