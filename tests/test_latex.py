@@ -193,6 +193,7 @@ COMPILED = {
     "output is a variable": ("x", "x=2", "--dz", "5"),
     "wide checks": ("tanh(x1*w1 + x2*w2 + b)", "x1=2", "x2=0", "w1=-3", "w2=1", "b=6.88"),
     "long program": (ODD, "x_=3"),
+    "many rows": (" + ".join(f"x*{i}" for i in range(1, 21)), "x=2"),  # longtables
 }
 
 
@@ -217,6 +218,15 @@ def test_the_golden_fragments_compile_together(tmp_path):
     bodies = [grad_latex(explain_text(source, seed, **bindings)) for _, source, bindings, seed
               in CASES]
     compile_latex(tmp_path, "\n".join(bodies))
+
+
+def test_long_tables_break_across_pages_and_wide_ones_stack():
+    _, text = cli_latex(*COMPILED["many rows"])
+    assert text.count(r"\begin{longtable}") == 2  # forward (61 rows), backward (78 rows)
+    _, text = cli_latex(*COMPILED["wide checks"])
+    gradients = text[text.index(r"\paragraph{Gradients}"):]
+    assert gradients.count(r"\begin{longtable}") == 1
+    assert r"SymPy derivative & \texttt{" in gradients  # one "column & value" line per cell
 
 
 def test_an_array_seed_is_not_compared_to_one():
