@@ -28,7 +28,10 @@ from backtrace_cli import __version__
 from backtrace_cli.cli.main import main
 from backtrace_cli.engine.tape import compile_program
 from backtrace_cli.explain.gradient import explain
-from backtrace_cli.formats.render import grad_markdown, print_grad
+from backtrace_cli.formats import registry
+from backtrace_cli.formats.table import print_report
+from backtrace_cli.report.grad import build
+from backtrace_cli.report.grad import build as grad_report
 from backtrace_cli.syntax.parser import parse
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -76,15 +79,20 @@ def test_slide_table():
 def test_slide_backward_rows():
     document = run_json(*SLIDE)
     assert document["backward"] == [
-        {"node": "v3", "input": "v1", "upstream": 5.0, "local": 3.0, "product": 15.0},
-        {"node": "v3", "input": "v2", "upstream": 5.0, "local": 2.0, "product": 10.0},
+        {"node": "v3", "input": "v1", "upstream": 5.0, "local": 3.0, "product": 15.0,
+         "rule": "w"},
+        {"node": "v3", "input": "v2", "upstream": 5.0, "local": 2.0, "product": 10.0,
+         "rule": "x"},
     ]
     assert document["forward"] == [
-        {"id": "v1", "op": "var", "inputs": [], "value": 2.0, "text": "x", "name": "x"},
-        {"id": "v2", "op": "var", "inputs": [], "value": 3.0, "text": "w", "name": "w"},
+        {"id": "v1", "op": "var", "inputs": [], "value": 2.0, "text": "x", "name": "x",
+         "shape": []},
+        {"id": "v2", "op": "var", "inputs": [], "value": 3.0, "text": "w", "name": "w",
+         "shape": []},
         {"id": "v3", "op": "mul", "inputs": ["v1", "v2"], "value": 6.0, "text": "x*w",
-         "name": None},
+         "name": None, "shape": []},
     ]
+    assert document["shapes"] == {"x": [], "w": []}
     assert document["check"]["sympy"]["x"] == {
         "derivative": "5*w", "value": 15.0, "ok": True, "note": None,
     }
@@ -520,12 +528,13 @@ def test_kink_is_reported_not_failed():
 def rendered_table(source: str, seed: float = 1.0, **bindings: float) -> str:
     explanation = explain(compile_program(parse(source)), bindings, seed, check=True)
     console = Console(width=100, file=io.StringIO(), color_system=None, legacy_windows=False)
-    print_grad(explanation, console)
+    print_report(grad_report(explanation), console)
     return console.file.getvalue()
 
 
 def markdown(source: str, seed: float = 1.0, **bindings: float) -> str:
-    return grad_markdown(explain(compile_program(parse(source)), bindings, seed, check=True))
+    explanation = explain(compile_program(parse(source)), bindings, seed, check=True)
+    return registry.render(build(explanation), "markdown")
 
 
 GOLDEN_CASES = [

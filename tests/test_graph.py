@@ -22,7 +22,7 @@ from backtrace_cli.engine.tape import CONST, VAR, compile_program
 from backtrace_cli.errors import OutputError
 from backtrace_cli.explain.gradient import explain
 from backtrace_cli.formats import graph
-from backtrace_cli.formats.render import number
+from backtrace_cli.report.text import number
 from backtrace_cli.syntax.parser import parse
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -3,13 +3,18 @@ the fragment compiles."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import numpy
 import pytest
+from click.testing import CliRunner
 from helpers import assert_golden
 
+from backtrace_cli.cli.main import main
 from backtrace_cli.engine.tape import compile_program
 from backtrace_cli.explain.gradient import explain
 from backtrace_cli.formats.latex import (
@@ -117,22 +122,149 @@ def test_math_name(label, text):
 def _tex_ready() -> bool:
     if not shutil.which("pdflatex") or not shutil.which("kpsewhich"):
         return False
-    found = subprocess.run(["kpsewhich", "booktabs.sty"], capture_output=True, text=True)
-    return bool(found.stdout.strip())
+    for package in ("booktabs.sty", "longtable.sty", "array.sty", "amssymb.sty", "xcolor.sty"):
+        found = subprocess.run(["kpsewhich", package], capture_output=True, text=True)
+        if not found.stdout.strip():
+            return False
+    return True
 
 
-@pytest.mark.skipif(not _tex_ready(), reason="pdflatex with booktabs is not installed")
-def test_the_fragments_compile(tmp_path):
-    bodies = [grad_latex(explain_text(source, seed, **bindings)) for _, source, bindings, seed
-              in CASES]
-    bodies.append(grad_latex(explain_text("x*w", check=True, x=2.0, w=3.0)))
-    document = "\n".join([
-        r"\documentclass{article}", r"\usepackage{booktabs}", r"\usepackage{amsmath}",
-        r"\begin{document}", *bodies, r"\end{document}", "",
-    ])
-    (tmp_path / "notes.tex").write_text(document, encoding="utf-8")
+TEX_READY = _tex_ready()
+needs_tex = pytest.mark.skipif(
+    not TEX_READY, reason="pdflatex with booktabs, longtable, array, amssymb and xcolor is not "
+    "installed (apt-get install texlive-latex-base texlive-latex-recommended "
+    "texlive-latex-extra)")
+PREAMBLE = [r"\documentclass[a4paper]{article}",
+            r"\usepackage{booktabs, amsmath, amssymb, array, longtable, xcolor}",
+            r"\begin{document}"]
+OVERFULL = re.compile(r"Overfull \\hbox \(([0-9.]+)pt too wide\)")
+
+
+def compile_latex(tmp_path: Path, body: str) -> str:
+    """Compile the fragment in an A4 article; return the log (asserting a clean run)."""
+    document = "\n".join([*PREAMBLE, body, r"\end{document}", ""])
+    assert document.isascii(), [char for char in document if not char.isascii()][:5]
+    (tmp_path / "notes.tex").write_text(document, encoding="ascii")
     done = subprocess.run(
         ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "notes.tex"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )
-    assert done.returncode == 0, done.stdout[-2000:]
+    log = (tmp_path / "notes.log").read_text(encoding="latin-1")
+    assert done.returncode == 0, log[-3000:]
+    assert "! " not in log, log[log.index("! "):][:2000]
+    too_wide = [float(points) for points in OVERFULL.findall(log)]
+    assert all(points <= 1.0 for points in too_wide), (too_wide, _overfull_context(log))
+    return log
+
+
+def _overfull_context(log: str) -> str:
+    start = log.find("Overfull")
+    return log[start:start + 1500]
+
+
+def cli_latex(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["grad", *args, "--format", "latex"])
+    assert result.stderr == "" or result.exit_code == 1, result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        result.exception)
+    return result.exit_code, result.stdout
+
+
+def failed_check_latex() -> str:
+    """A report whose SymPy check disagrees (the check's value replaced by a wrong one)."""
+    explanation = explain_text("x*w", 1.0, True, x=2.0, w=3.0)
+    variables = dict(explanation.check.variables)
+    variables["x"] = dataclasses.replace(variables["x"], sympy_value=4.0, sympy_ok=False)
+    check = dataclasses.replace(explanation.check, variables=variables)
+    return grad_latex(dataclasses.replace(explanation, check=check))
+
+
+W = "[[1, 2], [3, 4]]"
+CUBE = "[[[1, 2], [3, 4]], [[5, 6], [7, 8]]]"
+COMPILED = {
+    "scalar": ("x*w", "x=2", "w=3", "--dz", "5"),
+    "program": (PROGRAM, "x=1", "y=2", "w=1"),
+    "vector": ("sum(x*w)", "x=[1, 2, 3]", "w=[4, 5, 6]"),
+    "matrix": ("sum(sigmoid(W @ x + b))", f"W={W}", "x=[1, -1]", "b=[0, 1]"),
+    "cube": ("sum(A*A)", f"A={CUBE}"),
+    "array seed": ("W @ x", f"W={W}", "x=[1, 1]", "--dz", "[1, -1]"),
+    "relu kink": ("relu(x)", "x=0"),
+    "abs tie": ("abs(x-y)", "x=1", "y=1"),
+    "output is a variable": ("x", "x=2", "--dz", "5"),
+    "wide checks": ("tanh(x1*w1 + x2*w2 + b)", "x1=2", "x2=0", "w1=-3", "w2=1", "b=6.88"),
+    "long program": (ODD, "x_=3"),
+    "many rows": (" + ".join(f"x*{i}" for i in range(1, 21)), "x=2"),  # longtables
+}
+
+
+@needs_tex
+@pytest.mark.parametrize("case", list(COMPILED), ids=list(COMPILED))
+def test_the_fragments_compile(tmp_path, case):
+    code, text = cli_latex(*COMPILED[case])
+    assert code == 0
+    compile_latex(tmp_path, text)
+
+
+@needs_tex
+def test_a_failed_check_compiles(tmp_path):
+    text = failed_check_latex()
+    assert r"$\times$" in text  # the cross
+    assert "the checks disagree for: x" in text
+    compile_latex(tmp_path, text)
+
+
+@needs_tex
+def test_the_golden_fragments_compile_together(tmp_path):
+    bodies = [grad_latex(explain_text(source, seed, **bindings)) for _, source, bindings, seed
+              in CASES]
+    compile_latex(tmp_path, "\n".join(bodies))
+
+
+def test_long_tables_break_across_pages_and_wide_ones_stack():
+    _, text = cli_latex(*COMPILED["many rows"])
+    assert text.count(r"\begin{longtable}") == 2  # forward (61 rows), backward (78 rows)
+    _, text = cli_latex(*COMPILED["wide checks"])
+    gradients = text[text.index(r"\paragraph{Gradients}"):]
+    assert gradients.count(r"\begin{longtable}") == 1
+    assert r"SymPy derivative & \texttt{" in gradients  # one "column & value" line per cell
+
+
+def test_an_array_seed_is_not_compared_to_one():
+    code, text = cli_latex(*COMPILED["array seed"])
+    assert code == 0
+    assert (r"\paragraph{Backward pass} {\raggedright seed $\frac{\partial L}{\partial z} = "
+            r"\begin{bmatrix} 1 \\ -1 \end{bmatrix}$ (the seed, \texttt{-{}-dz})\par}") in text
+
+
+def test_a_variable_output_says_its_gradient_is_the_seed():
+    code, text = cli_latex(*COMPILED["output is a variable"])
+    assert code == 0
+    assert "No variable reaches the output" not in text
+    assert "No edges: the output is the variable x, whose gradient is the seed (5)." in text
+    assert r"$x$ & $5$ & " in text
+
+
+def test_a_cube_is_two_matrices_not_one_wide_one():
+    assert math_number(numpy.arange(1.0, 9.0).reshape(2, 2, 2)) == (
+        r"\left[ \begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix}, "
+        r"\begin{bmatrix} 5 & 6 \\ 7 & 8 \end{bmatrix} \right]")
+
+
+def test_no_raw_unicode_and_the_marks_are_mapped():
+    texts = [cli_latex(*args)[1] for args in COMPILED.values()] + [failed_check_latex()]
+    for text in texts:
+        assert text.isascii(), [char for char in text if not char.isascii()][:5]
+    assert r"$\surd$" in texts[0]
+
+
+def test_kink_notes_appear_in_latex():
+    _, text = cli_latex(*COMPILED["relu kink"])
+    assert r"\item x: at a kink, relu'(0) = 0 (PyTorch's convention)" in text
+
+
+def test_the_matrix_chain_rule_is_a_product_with_a_transpose():
+    _, text = cli_latex("sum(W @ x)", f"W={W}", "x=[1, -1]")
+    line = next(line for line in text.splitlines()
+                if line.startswith(r"\frac{\partial L}{\partial x} &= "))
+    assert line.startswith(
+        r"\frac{\partial L}{\partial x} &= W^{\mathsf{T}}\,\frac{\partial L}{\partial v_{3}} = ")

@@ -68,7 +68,11 @@ def test_piped_train_trace_and_headers_are_not_wrapped():
     assert lines[0] == (f"Training y_hat = {LONG_MODEL} on the lecture's data "
                         "(3 rows; inputs x; target y)")
     assert lines[6] == ("grad: x=3 y=6 dloss/da_long_parameter_name=-11.159999999999997 "
-                        "dloss/danother_long_bias=-3.719999999999999 loss=3.459599999999998")
+                        "dloss/danother_long_bias=-3.719999999999999 loss=3.459599999999998  "
+                        "[a_long_parameter_name ← a_long_parameter_name − "
+                        "lr·dloss/da_long_parameter_name = 1.04 − 0.01·(-11.159999999999997) "
+                        "= 1.1516; another_long_bias ← another_long_bias − "
+                        "lr·dloss/danother_long_bias = 1.02 − 0.01·(-3.719999999999999) = 1.0572]")
     assert "│ a_long_parameter_name │" in stdout
 
 

@@ -127,3 +127,13 @@ def expression_inputs(function):
     for decorator in reversed(decorators):
         function = decorator(function)
     return function
+
+
+def flagged(error, flags: dict[str, str]):
+    """The core's error with its field's name (``lr``) written as this command's option
+    (``--lr``): the core names fields, the command line names flags (docs/cli.md)."""
+    field = getattr(error, "field", None)
+    flag = flags.get(field or "")
+    if flag is not None and error.message.startswith(field):
+        error.message = flag + error.message[len(field):]
+    return error

@@ -269,10 +269,3 @@ def _console_class():
             raise BrokenPipeError
 
     return StdoutConsole
-
-
-def _not_nan(ctx: click.Context, param: click.Parameter, value: float) -> float:
-    # FloatRange lets nan through: it is neither below the minimum nor above the maximum.
-    if value != value:
-        raise click.BadParameter("nan is not a number of seconds; give e.g. 5", ctx, param)
-    return value

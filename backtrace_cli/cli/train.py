@@ -41,11 +41,10 @@ FLAGS = {
 
 def _flagged(error):
     """The error with its field's name (``lr``) written as the option (``--lr``)."""
+    from backtrace_cli.cli.options import flagged
+
     field = getattr(error, "field", None)
-    flag = FLAGS.get(field or "")
-    if flag is not None:
-        if error.message.startswith(field):
-            error.message = flag + error.message[len(field):]
+    if flagged(error, FLAGS) is error and field in FLAGS:
         if field == "dtype":
             error.message = error.message.replace(": predict ", ": --predict ", 1)
         if field == "stream" and error.message.startswith("shuffle"):
@@ -339,7 +338,8 @@ def _progress(output_format: str, epochs: int):
 
 
 def _explain(outcome, console) -> None:
-    from backtrace_cli.formats.render import print_grad
+    from backtrace_cli.formats.table import print_report
+    from backtrace_cli.report.grad import build as grad_report
     from backtrace_cli.report.train import update_text
 
     captured, explanation = outcome.result.captured, outcome.explanation
@@ -348,7 +348,7 @@ def _explain(outcome, console) -> None:
             + (f", first of a batch of {captured.batch_rows}; the update uses the batch mean"
                if captured.batch_rows > 1 else "") + ") with the parameters before it:")
     console.print(note, markup=False)
-    print_grad(explanation, console)
+    print_report(grad_report(explanation), console)
     written = update_text(outcome.settings, captured)
     if written:
         console.print()

@@ -15,6 +15,6 @@ INDENT_BELOW_CHARACTERS = 400_000
 def write(report: Report, options: Options = PLAIN) -> str:
     compact = (report.json_text() if report.json_text is not None
                else json.dumps(report.data, ensure_ascii=False, separators=(",", ":")))
-    if len(compact) > INDENT_BELOW_CHARACTERS:
+    if report.compact or (report.compact is None and len(compact) > INDENT_BELOW_CHARACTERS):
         return compact + "\n"
     return json.dumps(json.loads(compact), ensure_ascii=False, indent=2) + "\n"

@@ -1,23 +1,26 @@
-"""LaTeX for course notes: the forward table, the backward table and the chain rule.
+r"""The ``latex`` format: every section of a report as a LaTeX fragment for course notes.
 
-``grad_latex`` reads an ``Explanation`` (see ``grad.py``) and writes a fragment to paste into
-a document that loads ``booktabs`` (the tables' rules) and ``amsmath`` (``align*``).
-Derivatives use the ``\\frac{\\partial L}{\\partial x}`` notation; unnamed nodes are
-Griewank's ``v_{3}``. Expressions and formulas are typeset as code, with every character
-LaTeX treats specially escaped. Nothing here depends on the clock or the machine, so the
-same explanation always gives the same text.
+The fragment compiles inside an A4 ``article`` with default margins that loads ``booktabs``,
+``amsmath``, ``amssymb``, ``array`` and ``longtable``. Cells are typeset from the report's
+``Text``: its ``math`` form in math mode, program text as ``\texttt``, the rest escaped (no
+raw Unicode reaches LaTeX). A table that fits the line is a ``tabular`` with booktabs rules;
+a wider one gets wrapping ``p{}`` columns; one that cannot fit even so is set as a stacked
+``longtable``, one block of "column: value" lines per row. Long tables break across pages.
+Equations too wide for the line are broken at their ``=`` and ``+`` signs. Nothing here
+depends on the clock or the machine.
 """
 
 from __future__ import annotations
 
-import math
 import re
 
-from backtrace_cli.engine.tape import CONST
-from backtrace_cli.explain.gradient import ChainRule, Explanation
-from backtrace_cli.formats.render import check_cells, input_ids, number, one_line, rule_text
+from backtrace_cli.formats.registry import PLAIN, Options
+from backtrace_cli.report.model import Lines, Report, Table, Text
+from backtrace_cli.report.notation import math_name, math_number  # noqa: F401  (re-exported)
 
-# Characters LaTeX reads specially in text, and a few non-ASCII ones our texts use.
+PACKAGES = "booktabs, amsmath, amssymb, array, longtable"
+
+# Characters LaTeX reads specially in text, and the non-ASCII ones our texts use.
 _TEXT_ESCAPES = {
     "\\": r"\textbackslash{}",
     "{": r"\{",
@@ -36,227 +39,299 @@ _TEXT_ESCAPES = {
     "²": r"\textsuperscript{2}",
     "σ": r"$\sigma$",
     "–": "--",
+    "—": "---",
     "…": r"\ldots{}",
     "✓": r"$\surd$",
     "✗": r"$\times$",
+    "⊗": r"$\otimes$",
+    "ᵀ": r"$^{\mathsf{T}}$",
+    "π": r"$\pi$",
+    "′": "'",
+    "’": "'",
+    "×": r"$\times$",
+    "≈": r"$\approx$",
 }
 
-NODE = r"\mathrm{node}"
-VARIABLE = r"\mathrm{variable}"
-_NODE_ID = re.compile(r"v([0-9]+)")
+# Where program text may break across lines in a narrow column.
+_BREAK_AFTER = set(",*+;=")
+
+# Sizes in points of the page the fragment is made for (A4 article, 10pt, default margins),
+# and rough widths of what is typeset on it. Estimates err on the wide side.
+LINE_WIDTH = 345.0
+COLUMN_PADDING = 12.0  # 2 \tabcolsep
+CHAR = 5.0  # a letter of running text, on the wide side
+CAPITAL = 7.5
+MATH_CHAR = 5.0
+CODE_CHAR = 5.25
+LONG_TABLE_ROWS = 40
+P_SLACK = 3.0  # added to a wrapping column's narrowest width: the estimates are rough
 
 
 def latex_escape(text: str) -> str:
-    """Text safe in LaTeX's text mode: specials escaped, line breaks as spaces."""
-    return "".join(_TEXT_ESCAPES.get(char, char) for char in " ".join(text.split()))
+    """Text safe in LaTeX's text mode: specials escaped, line breaks as spaces, ``--`` kept as
+    two hyphens, any other non-ASCII character replaced by ``?``."""
+    flat = re.sub(r"\s+", " ", text)
+    return "".join(_escape_char(flat, i) for i in range(len(flat)))
 
 
-def code(text: str) -> str:
-    r"""Text as ``\texttt{...}``, escaped."""
-    return r"\texttt{" + latex_escape(text) + "}"
+def _escape_char(text: str, i: int) -> str:
+    char = text[i]
+    if char == "-":  # "--" is an en dash in TeX; "--dz" must stay two hyphens
+        return "-{}" if text[i + 1 : i + 2] == "-" else "-"
+    escaped = _TEXT_ESCAPES.get(char)
+    if escaped is None:
+        escaped = char if char.isascii() else "?"
+    return escaped
 
 
-def math_number(value) -> str:
-    r"""A number for math mode: ``-2``, ``0.5``, ``1 \times 10^{-5}`` (exact round-trip digits);
-    an array as a ``bmatrix`` (a vector as a column) with its elements rounded as the tables
-    round them."""
-    if getattr(value, "ndim", 0) > 0:
-        return _math_array(value)
-    value = float(value)
-    if math.isnan(value):
-        return r"\mathrm{nan}"
-    if math.isinf(value):
-        return r"\infty" if value > 0 else r"-\infty"
-    text = number(value)
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        return f"{mantissa} \\times 10^{{{int(exponent)}}}"
-    return text
+def code(text: str, breakable: bool = True) -> str:
+    r"""Text as ``\texttt{...}``, escaped, with places to break after ``, * + ; =``."""
+    flat = re.sub(r"\s+", " ", text)
+    pieces = []
+    for i, char in enumerate(flat):
+        pieces.append(_escape_char(flat, i))
+        if breakable and char in _BREAK_AFTER:
+            pieces.append(r"\allowbreak{}")
+    return r"\texttt{" + "".join(pieces) + "}"
 
 
-def _math_array(value) -> str:
-    from backtrace_cli.formats.render import compact_array
-
-    rows = value.reshape(-1, 1) if value.ndim == 1 else value.reshape(value.shape[0], -1)
-    body = r" \\ ".join(
-        " & ".join(compact_array(row[i : i + 1]).strip("[]") for i in range(len(row)))
-        for row in rows
-    )
-    return r"\begin{bmatrix} " + body + r" \end{bmatrix}"
-
-
-def math_name(label: str) -> str:
-    r"""A label in math mode: ``x``, ``\mathit{y\_hat}``, ``v_{3}``, primes kept (``c'``)."""
-    base = label.rstrip("'")
-    primes = label[len(base):]
-    match = _NODE_ID.fullmatch(base)
-    if match:
-        return f"v_{{{match.group(1)}}}{primes}"
-    if len(base) == 1:
-        return base + primes
-    return r"\mathit{" + base.replace("_", r"\_") + "}" + primes
+def inline(text: Text) -> str:
+    """A cell, a title or a note in running text."""
+    if text.parts:
+        return "".join(inline(part) for part in text.parts)
+    if text.math is not None:
+        return f"${text.math}$"
+    if text.code and text.plain:
+        return code(text.plain)
+    return latex_escape(text.plain)
 
 
-def math_label(explanation: Explanation, index: int) -> str:
-    """How a node is written in formulas: its label, a constant as its number (or pi)."""
-    node = explanation.tape.nodes[index]
-    if node.kind == CONST:
-        return r"\pi" if node.text == "pi" else (
-            "e" if node.text == "e" else math_number(node.value)
-        )
-    return math_name(explanation.labels[index])
+# ----------------------------------------------------------------------------- widths
+_FRACTION = re.compile(r"\\frac\{\\partial\s*([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}"
+                       r"\{\\partial\s*([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}")
+_MATRIX = re.compile(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}")
+_COMMAND = re.compile(r"\\[A-Za-z]+")
 
 
-def partial(numerator: str, denominator: str) -> str:
-    r"""``\frac{\partial L}{\partial x}``."""
-    return f"\\frac{{\\partial {numerator}}}{{\\partial {denominator}}}"
+def _matrix_width(body: str) -> float:
+    rows = [[_math_width(cell) for cell in row.split("&")] for row in body.split(r"\\")]
+    columns = max(len(row) for row in rows)
+    widths = [max((row[i] for row in rows if i < len(row)), default=0.0) for i in range(columns)]
+    return sum(widths) + 10.0 * columns + 10.0
 
 
-def _loss(explanation: Explanation) -> str:
-    return math_name(explanation.loss_label)
+def _math_width(math: str) -> float:
+    """A rough width of inline math: fractions as their wider part, matrices by columns."""
+    math = _MATRIX.sub(lambda m: "#" * int(_matrix_width(m.group(1)) / MATH_CHAR + 1), math)
+    math = _FRACTION.sub(lambda m: "d" + max(m.group(1), m.group(2), key=len), math)
+    math = _COMMAND.sub("x", math)
+    return MATH_CHAR * len(re.sub(r"[{}_^&\s]", "", math)) + 2.0 * math.count(" ")
 
 
-def _table(columns: str, headers: list[str], rows: list[list[str]]) -> list[str]:
-    lines = [f"\\begin{{tabular}}{{{columns}}}", r"\toprule", " & ".join(headers) + r" \\",
-             r"\midrule"]
-    lines += [" & ".join(row) + r" \\" for row in rows]
-    lines += [r"\bottomrule", r"\end{tabular}"]
+def width(text: Text) -> float:
+    """The estimated width of a cell on one line."""
+    if text.parts:
+        return sum(width(part) for part in text.parts)
+    if text.math is not None:
+        return _math_width(text.math)
+    if text.code:
+        return CODE_CHAR * len(text.plain)
+    return _text_width(text.plain)
+
+
+def least_width(text: Text) -> float:
+    """The widest piece of a cell that cannot break (a number, a formula, a word)."""
+    if text.parts:
+        return max((least_width(part) for part in text.parts), default=0.0)
+    if text.math is not None:
+        return _math_width(text.math)
+    if text.code:
+        pieces = re.split(r"[,*+;= ]", text.plain)
+        return CODE_CHAR * (max((len(p) for p in pieces), default=0) + 1)
+    return max((_text_width(word) for word in text.plain.split()), default=0.0)
+
+
+def _text_width(text: str) -> float:
+    return sum(CAPITAL if char.isupper() else CHAR for char in text)
+
+
+# ----------------------------------------------------------------------------- tables
+_ALIGN = {"left": "l", "right": "r", "center": "c"}
+_P_ALIGN = {"left": r"\raggedright", "right": r"\raggedleft", "center": r"\centering"}
+
+
+def _environment(spec: str, head: list[str], body: list[str], long: bool,
+                 size: str = "") -> list[str]:
+    spec = "@{}" + spec + "@{}"
+    if not long:
+        start = [r"\begin{center}"] + ([size] if size else [])
+        return [*start, f"\\begin{{tabular}}{{{spec}}}", r"\toprule", *head,
+                *([r"\midrule"] if head else []), *body, r"\bottomrule", r"\end{tabular}",
+                r"\end{center}"]
+    repeat = [*head, r"\midrule"] if head else []
+    lines = [f"\\begin{{longtable}}{{{spec}}}", r"\toprule", *repeat, r"\endfirsthead",
+             r"\toprule", *repeat, r"\endhead", r"\bottomrule", r"\endlastfoot", *body,
+             r"\end{longtable}"]
+    return ["{" + size] + lines + ["}"] if size else lines
+
+
+def _row(cells: list[str]) -> str:
+    return " & ".join(cells) + r" \\"
+
+
+# A table too wide for the line is tried in smaller type first (the factor is how much
+# narrower its text gets), then with wrapping columns, then stacked.
+SIZES = (("", 1.0), (r"\small", 0.92), (r"\footnotesize", 0.83))
+
+
+def table_lines(section: Table) -> list[str]:
+    """A table as the narrowest layout it needs: natural, wrapped, or stacked."""
+    columns = section.columns
+    cells = [[inline(cell) for cell in row] for row in section.rows]
+    head = [_row([inline(column.header) for column in columns])]
+    body = [_row(row) for row in cells]
+    natural = [max([width(column.header)] + [width(row[i]) for row in section.rows])
+               for i, column in enumerate(columns)]
+    least = [max([least_width(column.header)] + [least_width(row[i]) for row in section.rows])
+             for i, column in enumerate(columns)]
+    room = LINE_WIDTH - COLUMN_PADDING * (len(columns) - 1)
+    long = len(section.rows) > LONG_TABLE_ROWS
+    for size, factor in SIZES:
+        if sum(natural) * factor <= room:
+            spec = "".join(_ALIGN[column.align] for column in columns)
+            return _environment(spec, head, body, long, size)
+    for size, factor in SIZES:
+        narrowest = [m * factor + P_SLACK for m in least]
+        if sum(narrowest) <= room:
+            spare = room - sum(narrowest)
+            wanted = [max(n * factor + P_SLACK - m, 0.0) for n, m in zip(natural, narrowest)]
+            total = sum(wanted) or 1.0
+            widths = [m + spare * w / total for m, w in zip(narrowest, wanted)]
+            spec = "".join(
+                f">{{{_P_ALIGN[column.align]}\\arraybackslash}}p{{{width_:.0f}pt}}"
+                for column, width_ in zip(columns, widths))
+            return _environment(spec, head, body, long, size)
+    return _stacked(section, cells)
+
+
+def _stacked(section: Table, cells: list[list[str]]) -> list[str]:
+    """Each row as a block of "header & value" lines: for tables wider than the page."""
+    headers = [inline(column.header) for column in section.columns]
+    label = min(max(least_width(column.header) for column in section.columns) + 4.0, 120.0)
+    value = LINE_WIDTH - label - COLUMN_PADDING
+    spec = (f">{{\\raggedright\\arraybackslash}}p{{{label:.0f}pt}}"
+            f">{{\\raggedright\\arraybackslash}}p{{{value:.0f}pt}}")
+    body = []
+    for index, row in enumerate(cells):
+        if index:
+            body.append(r"\midrule")
+        body += [_row([header, cell]) for header, cell in zip(headers, row)]
+    return _environment(spec, [], body, True)
+
+
+# ----------------------------------------------------------------------------- equations
+def _split(math: str, separator: str) -> list[str]:
+    """Split at a separator outside braces and environments."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(math):
+        char = math[i]
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+        elif depth == 0 and math.startswith(r"\begin", i):
+            depth += 1
+        elif depth == 0 and math.startswith(separator, i):
+            parts.append(math[start:i])
+            start = i + len(separator)
+            i = start
+            continue
+        if math.startswith(r"\end{", i):
+            depth -= 1
+        i += 1
+    parts.append(math[start:])
+    return parts
+
+
+def equation_lines(math: str) -> list[str]:
+    """One ``align*`` equation, broken at ``=`` (then ``+``) where it is wider than the line."""
+    if _math_width(math) <= LINE_WIDTH or "&=" not in math:
+        return [math]
+    left, right = math.split("&=", 1)
+    lines = []
+    for index, side in enumerate(_split(right, " = ")):
+        prefix = (left + "&= ") if index == 0 else "&= "
+        chunk = ""
+        for term in _split(side, " + "):
+            candidate = f"{chunk} + {term}" if chunk else term
+            if chunk and _math_width(prefix + candidate) > LINE_WIDTH:
+                lines.append(prefix + chunk)
+                prefix, chunk = r"&\quad + ", term
+            else:
+                chunk = candidate
+        lines.append(prefix + chunk.strip())
     return lines
 
 
-def _ids_math(text: str) -> str:
-    """'v1, v2' as '$v_{1}, v_{2}$' (empty stays empty)."""
-    if not text:
+def _equations(section: Lines) -> list[str]:
+    equations = []
+    for line in section.lines:
+        if line.math is not None:
+            equations += equation_lines(line.math)
+        else:
+            equations.append(r"&\text{" + latex_escape(line.plain) + "}")
+    body = [equation + r" \\" for equation in equations[:-1]] + equations[-1:]
+    return [r"\begin{align*}", *body, r"\end{align*}"]
+
+
+def _items(texts) -> list[str]:
+    return [r"\begin{itemize}", *(r"\item " + inline(text) for text in texts), r"\end{itemize}"]
+
+
+# ----------------------------------------------------------------------------- the document
+def _paragraph(title: Text | None) -> str:
+    r"""``\paragraph{Forward pass} \texttt{x*w}``: a title's first run is the heading."""
+    if title is None:
         return ""
-    return "$" + ", ".join(math_name(part.strip()) for part in text.split(",")) + "$"
+    if not title.parts:
+        return rf"\paragraph{{{inline(title)}}}"
+    rest = list(title.parts[1:])
+    if rest and rest[0].plain.startswith(":") and not rest[0].parts and rest[0].math is None:
+        rest[0] = Text(rest[0].plain[1:].lstrip())
+    # The rest of the title may hold long program text: set ragged, so that it can break.
+    return (rf"\paragraph{{{inline(title.parts[0])}}} {{\raggedright "
+            + "".join(inline(p) for p in rest) + r"\par}")
 
 
-def _number_cell(text: str) -> str:
-    """A table cell that holds a number as text (or a dash when there is none)."""
-    try:
-        return f"${math_number(float(text))}$"
-    except ValueError:
-        return latex_escape(text)
+def _sentence(text: Text) -> str:
+    written = inline(text)
+    return written[:1].upper() + written[1:]
 
 
-def seed_equation(explanation: Explanation, aligned: bool = True) -> str:
-    r"""``\frac{\partial L}{\partial z} = 5`` (with ``&`` for ``align*`` when ``aligned``)."""
-    output = math_label(explanation, explanation.tape.output)
-    equals = "&=" if aligned else "="
-    if explanation.loss_label == explanation.labels[explanation.tape.output]:
-        return f"{partial(output, output)} {equals} 1"
-    return f"{partial(_loss(explanation), output)} {equals} {math_number(explanation.seed)}"
-
-
-def chain_rule_equation(explanation: Explanation, rule: ChainRule) -> str:
-    r"""dL/dx as a sum over the consumers of x: symbols, then (upstream)(local), then the total."""
-    loss = _loss(explanation)
-    target = math_label(explanation, rule.target)
-    symbols = " + ".join(
-        f"{partial(loss, math_label(explanation, t.node))} \\cdot "
-        f"{partial(math_label(explanation, t.node), target)}"
-        for t in rule.contributions
-    )
-    values = " + ".join(
-        f"({math_number(t.upstream)})({math_number(t.local)})" for t in rule.contributions
-    )
-    return f"{partial(loss, target)} &= {symbols} = {values} = {math_number(rule.total)}"
-
-
-def _centered(table: list[str]) -> list[str]:
-    return [r"\begin{center}", *table, r"\end{center}", ""]
-
-
-def _forward_lines(explanation: Explanation) -> list[str]:
-    tape = explanation.tape
-    rows = []
-    for node in tape.nodes:
-        named = node.name is not None or node.index == tape.output
-        rows.append([
-            f"${math_name(node.id)}$",
-            f"${math_label(explanation, node.index)}$" if named else "",
-            code(node.op_name),
-            _ids_math(input_ids(explanation, node.index)),
-            code(node.text),
-            f"${math_number(explanation.values[node.index])}$",
-        ])
-    headers = ["id", "name", "op", "inputs", "expression", "value"]
-    output = math_label(explanation, tape.output)
-    return [
-        r"\paragraph{Forward pass} " + code(one_line(tape.source, 200)),
-        "",
-        *_centered(_table("lllllr", headers, rows)),
-        f"Output ${output} = {math_number(explanation.output)}$.",
-        "",
-    ]
-
-
-def _backward_lines(explanation: Explanation) -> list[str]:
-    seed_note = "" if explanation.seed == 1 else r" (the seed, \texttt{-{}-dz})"
-    lines = [rf"\paragraph{{Backward pass}} Seed ${seed_equation(explanation, False)}${seed_note}.",
-             ""]
-    if not explanation.edges:
-        return lines + ["No variable reaches the output; every gradient is $0$.", ""]
-    rows = []
-    for edge in explanation.edges:
-        node = math_label(explanation, edge.node)
-        input_ = math_label(explanation, edge.input)
-        rows.append([
-            f"${node}$",
-            f"${input_}$",
-            f"${math_number(edge.upstream)}$",
-            f"${partial(node, input_)} = $ {code(rule_text(explanation, edge.node, edge.input))}",
-            f"${math_number(edge.local)}$",
-            f"${math_number(edge.product)}$",
-        ])
-    headers = [
-        "node",
-        "input",
-        f"upstream ${partial(_loss(explanation), NODE)}$",
-        r"local $\frac{\partial\,\mathrm{node}}{\partial\,\mathrm{input}}$",
-        "",
-        "product",
-    ]
-    return lines + _centered(_table("llrlrr", headers, rows))
-
-
-def _chain_rule_lines(explanation: Explanation) -> list[str]:
-    equations = [seed_equation(explanation)]
-    equations += [chain_rule_equation(explanation, rule) for rule in explanation.chain_rules]
-    body = [equation + r" \\" for equation in equations[:-1]] + [equations[-1]]
-    return [r"\paragraph{Chain rule}", "", r"\begin{align*}", *body, r"\end{align*}", ""]
-
-
-def _gradient_lines(explanation: Explanation) -> list[str]:
-    checked = explanation.check is not None
-    headers = ["variable", f"${partial(_loss(explanation), VARIABLE)}$"]
-    if checked:
-        headers += ["SymPy derivative", "SymPy value", "finite difference", "check"]
-    rows = []
-    for name, value in explanation.gradients.items():
-        row = [f"${math_name(name)}$", f"${math_number(value)}$"]
-        if checked:
-            derivative, sympy_value, numeric, verdict = check_cells(explanation, name)
-            row += [code(derivative), _number_cell(sympy_value), _number_cell(numeric),
-                    latex_escape(verdict)]
-        rows.append(row)
-    columns = "lr" + ("lrrc" if checked else "")
-    return [r"\paragraph{Gradients}", "", *_centered(_table(columns, headers, rows))]
-
-
-def grad_latex(explanation: Explanation) -> str:
-    """Forward table, backward table, chain rule and gradients as a LaTeX fragment."""
-    source = one_line(explanation.tape.source, 200)
-    bindings = ", ".join(
-        f"{name} = {number(value)}" for name, value in explanation.bindings.items()
-    )
-    lines = [
-        r"% backtrace grad --format latex; needs \usepackage{booktabs} and \usepackage{amsmath}",
-        f"% {source}" + (f"  with {bindings}" if bindings else ""),
-        "",
-        *_forward_lines(explanation),
-        *_backward_lines(explanation),
-        *_chain_rule_lines(explanation),
-        *_gradient_lines(explanation),
-    ]
+def write(report: Report, options: Options = PLAIN) -> str:
+    """The report as a LaTeX fragment (see the module's docstring for what it needs)."""
+    lines = [f"% {latex_escape(report.title.plain)}",
+             f"% needs \\usepackage{{{PACKAGES}}}", ""]
+    for section in report.sections:
+        lines += [_paragraph(section.title), ""]
+        if isinstance(section, Table):
+            lines += [_sentence(line) + "\n" for line in section.before]
+            if section.rows or section.empty is None:
+                lines += table_lines(section) + [""]
+            else:
+                lines += [_sentence(section.empty), ""]
+            lines += [_sentence(line) + "." for line in section.after]
+            lines += [""] if section.after else []
+        elif isinstance(section, Lines) and section.lines:
+            lines += (_equations(section) if section.equations else _items(section.lines))
+            lines.append("")
+        if section.notes:
+            lines += _items(section.notes) + [""]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def grad_latex(explanation) -> str:
+    """``backtrace grad``'s report as LaTeX (the same text as ``--format latex``)."""
+    from backtrace_cli.report.grad import build
+
+    return write(build(explanation))

@@ -46,6 +46,8 @@ FORMATS: dict[str, Format] = {
     for entry in (
         Format("table", "table:write", (".txt",), description="Rich tables, for people"),
         Format("json", "json:write", (".json",), description="one JSON object, for scripts"),
+        Format("markdown", "markdown:write", (".md",), description="Markdown, for course notes"),
+        Format("latex", "latex:write", (".tex",), description="a LaTeX fragment, for papers"),
         Format("dot", "graph_text:write_dot", (".dot", ".gv"), commands=("graph",),
                description="Graphviz DOT graph text"),
         Format("mermaid", "graph_text:write_mermaid", (".mmd", ".mermaid"), commands=("graph",),

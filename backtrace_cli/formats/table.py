@@ -35,11 +35,17 @@ def console(options: Options, file=None):
     )
 
 
-def _styled(cell: Text, options: Options):
+def _styled(cell: Text, options: Options | None = None):
+    """A cell as Rich text with its tone's style; the console drops the style when it has no
+    colour (a pipe, NO_COLOR, or ``options.color`` False)."""
     from rich.text import Text as RichText
 
-    style = _TONES.get(cell.tone or "") if options.color else None
-    return RichText(cell.plain, style=style or "")
+    return RichText(cell.plain, style=_TONES.get(cell.tone or "") or "")
+
+
+def section_name(section: Table) -> str:
+    """A section's name: the first run of its title ("Backward pass" of "Backward pass: ...")."""
+    return section.title.parts[0].plain if section.title.parts else section.title.plain
 
 
 def _table(section: Table, options: Options):
@@ -63,6 +69,12 @@ def _table(section: Table, options: Options):
 def write(report: Report, options: Options = PLAIN) -> str:
     """The report as text: tables, then their lines and notes, a blank line between sections."""
     out = console(options)
+    print_report(report, out, options)
+    return out.file.getvalue()
+
+
+def print_report(report: Report, out, options: Options = PLAIN) -> None:
+    """Every section of the report on a Rich console (the CLI's, or one of ``write``)."""
     for index, section in enumerate(report.sections):
         if index:
             out.print()
@@ -72,7 +84,8 @@ def write(report: Report, options: Options = PLAIN) -> str:
             if section.rows or section.empty is None:
                 out.print(_table(section, options))
             else:
-                out.print(_styled(section.empty, options))
+                out.print(_styled(Text(f"{section_name(section)}: {section.empty.plain}"),
+                                  options))
             for line in section.after:
                 out.print(_styled(line, options))
         elif isinstance(section, Lines):
@@ -82,11 +95,12 @@ def write(report: Report, options: Options = PLAIN) -> str:
             first, omitted, last = (rows_shown(count) if section.cut
                                     else (range(count), 0, range(0)))
             for i in first:
-                out.print("  ", _styled(section.lines[i], options), sep="")
+                out.print(_styled(Text("  " + section.lines[i].plain, tone=section.lines[i].tone),
+                                  options), soft_wrap=True)
             if omitted:
-                out.print(f"  … {omitted:,} more lines (--format json shows all)")
+                out.print(f"  … {omitted:,} more lines (--format json shows all)", soft_wrap=True)
             for i in last:
-                out.print("  ", _styled(section.lines[i], options), sep="")
+                out.print(_styled(Text("  " + section.lines[i].plain, tone=section.lines[i].tone),
+                                  options), soft_wrap=True)
         for note in section.notes:
-            out.print("  ", _styled(note, options), sep="")
-    return out.file.getvalue()
+            out.print(_styled(Text("  " + note.plain, tone=note.tone), options), soft_wrap=True)

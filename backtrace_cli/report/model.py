@@ -11,7 +11,7 @@ form, so no writer has to guess whether ``dL/dx`` is a fraction or ``W^T`` a tra
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -26,12 +26,15 @@ class Text:
     ``plain`` is what a person reads in a terminal or Markdown. ``math`` is the same thing as
     LaTeX math (without dollars) when it is a formula; writers that typeset math use it, the
     others ignore it. ``code`` marks program text (backticks in Markdown, ``\\texttt`` in
-    LaTeX). ``tone`` is a hint for colour on a terminal (good = ✓, bad = ✗)."""
+    LaTeX). ``tone`` is a hint for colour on a terminal (good = ✓, bad = ✗). ``parts`` splits
+    a text into runs of their own form (``dz/dx`` as math, then `` = ``, then the code ``w``);
+    ``plain`` is then their plain forms joined, and writers that care render the runs."""
 
     plain: str
     math: str | None = None
     code: bool = False
     tone: Tone | None = None
+    parts: tuple[Text, ...] = ()
 
     def __str__(self) -> str:
         return self.plain
@@ -43,6 +46,12 @@ def text(value: str | Text, math: str | None = None, *, code: bool = False,
     if isinstance(value, Text):
         return value
     return Text(value, math, code, tone)
+
+
+def joined(*parts: str | Text, code: bool = False, tone: Tone | None = None) -> Text:
+    """One Text made of runs (see ``Text.parts``); strings become plain runs."""
+    runs = tuple(text(part) for part in parts)
+    return Text("".join(run.plain for run in runs), None, code, tone, runs)
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,49 @@ class Lines:
 Section = Table | Lines
 
 
+class Lazy(Sequence):
+    """Sections built on first use: a huge result written as JSON never builds its tables."""
+
+    def __init__(self, build: Callable[[], Sequence[Section]]):
+        self._build = build
+        self._items: tuple[Section, ...] | None = None
+
+    def _get(self) -> tuple[Section, ...]:
+        if self._items is None:
+            self._items = tuple(self._build())
+        return self._items
+
+    def __getitem__(self, index):
+        return self._get()[index]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
+class LazyData(Mapping):
+    """A JSON document parsed from its fast text on first use (``Report.json_text``)."""
+
+    def __init__(self, json_text: Callable[[], str]):
+        self._json_text = json_text
+        self._document: dict | None = None
+
+    def _get(self) -> dict:
+        if self._document is None:
+            import json
+
+            self._document = json.loads(self._json_text())
+        return self._document
+
+    def __getitem__(self, key: str) -> Any:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
 @dataclass(frozen=True)
 class Report:
     """A command's result, for every format.
@@ -94,9 +146,10 @@ class Report:
 
     command: str
     title: Text
-    sections: tuple[Section, ...]
+    sections: Sequence[Section]  # a tuple, or ``Lazy`` for sections built on first use
     data: Mapping[str, Any] = field(default_factory=dict)
     json_text: Callable[[], str] | None = None
+    compact: bool | None = None  # JSON without indentation (None: the writer decides by size)
 
     def section(self, key: str) -> Section:
         for section in self.sections:

@@ -1,0 +1,128 @@
+"""The plain-text pieces of a gradient report: how a node, a rule, a seed, a chain-rule sum and
+a cross-check read for people. The report builder (``grad.py``) puts them into cells; other
+views (the graph) use them too, so a node reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+from backtrace_cli.engine.tape import CONST, VAR
+from backtrace_cli.explain.gradient import ChainRule, Explanation
+from backtrace_cli.report.text import approx, number
+
+# A chain-rule sum shows at most this many terms.
+CHAIN_TERMS = 8
+
+CHECK_MARK = "✓"
+CROSS_MARK = "✗"
+
+
+def shape_cell(explanation: Explanation, index: int) -> str:
+    """A node's shape for the shape column: '2x3', '2', or 'scalar'."""
+    from backtrace_cli.ops.table import shape_text
+
+    return shape_text(explanation.shapes[index]) if explanation.shapes is not None else ""
+
+
+def reference(explanation: Explanation, index: int) -> str:
+    """A node as a formula mentions it: its label, or a constant's text."""
+    node = explanation.tape.nodes[index]
+    if node.kind == CONST:
+        return node.text
+    return explanation.labels[index]
+
+
+def rule_text(explanation: Explanation, node_index: int, input_index: int) -> str:
+    """The local derivative's formula, e.g. 'w' for d(x*w)/dx or 'cos(x)' for d(sin x)/dx."""
+    node = explanation.tape.nodes[node_index]
+    position = node.inputs.index(input_index)
+    names = {"out": explanation.labels[node_index], "position": position}
+    for key, j in zip("ab", node.inputs):
+        names[key] = reference(explanation, j)
+    op = node.op
+    template = op.derivative_text[0 if op.variadic else position]
+    if op.derivative_text_for is not None and explanation.shapes is not None:
+        shapes = tuple(explanation.shapes[j] for j in node.inputs)
+        template = op.derivative_text_for(position, shapes)
+    return template.format(**names)
+
+
+def input_ids(explanation: Explanation, index: int) -> str:
+    return ", ".join(explanation.tape.nodes[j].id for j in explanation.tape.nodes[index].inputs)
+
+
+def chain_rule_line(explanation: Explanation, rule: ChainRule) -> str:
+    """dL/dx = dL/dz · dz/dx = 5 · 3 = 15 (every contribution, then their sum)."""
+    loss = explanation.loss_label
+    target = explanation.labels[rule.target]
+    terms = list(rule.contributions)
+    shown = terms[:CHAIN_TERMS]
+    more = len(terms) - len(shown)
+    tail = f" + … ({more} more)" if more else ""
+    symbols = " + ".join(
+        f"d{loss}/d{explanation.labels[t.node]} · d{explanation.labels[t.node]}/d{target}"
+        for t in shown
+    )
+    if explanation.shapes is not None:  # arrays: the products that flow back, summed
+        shape = shape_cell(explanation, rule.target)
+        values = " + ".join(number(t.product) for t in shown)
+        return (f"d{loss}/d{target} ({shape}) = {symbols}{tail} = {values}{tail} = "
+                f"{number(rule.total)}")
+    values = " + ".join(f"{number(t.upstream)} · {number(t.local)}" for t in shown)
+    return f"d{loss}/d{target} = {symbols}{tail} = {values}{tail} = {number(rule.total)}"
+
+
+def seed_line(explanation: Explanation) -> str:
+    output = explanation.labels[explanation.tape.output]
+    if explanation.loss_label == output:
+        return f"d{output}/d{output} = 1"
+    return f"d{explanation.loss_label}/d{output} = {number(explanation.seed)} (the seed, --dz)"
+
+
+def no_edges_note(explanation: Explanation) -> str:
+    """Why the backward pass has no edges: the output is a variable itself, or no variable
+    reaches it (then every gradient is 0)."""
+    output = explanation.tape.nodes[explanation.tape.output]
+    if output.kind == VAR and output.name in explanation.gradients:
+        return (f"no edges: the output is the variable {output.name}, "
+                f"whose gradient is the seed ({number(explanation.seed)}).")
+    return "no variable reaches the output; every gradient is 0."
+
+
+def check_cells(explanation: Explanation, name: str) -> tuple[str, str, str, str]:
+    """SymPy derivative, SymPy value, finite difference and verdict for one variable."""
+    report = explanation.check
+    if report is None:
+        return "", "", "", ""
+    check = report.variables[name]
+    derivative = check.sympy_derivative if check.sympy_derivative is not None else "–"
+    if getattr(check.gradient, "ndim", 0) > 0 and check.sympy_derivative is not None:
+        derivative = "one per element (--format json)"
+    if len(derivative) > 60:
+        derivative = derivative[:57] + "..."
+    sympy_value = number(check.sympy_value) if check.sympy_value is not None else "–"
+    numeric = approx(check.numeric_value) if check.numeric_value is not None else "–"
+    verdict = CHECK_MARK if check.ok else CROSS_MARK
+    if check.kink_note and check.ok:
+        verdict += " (kink)"
+    return derivative, sympy_value, numeric, verdict
+
+
+def check_notes(explanation: Explanation) -> list[str]:
+    """Notes under the gradients: skipped checks and kink conventions, one line each."""
+    report = explanation.check
+    if report is None:
+        return []
+    notes = []
+    if report.sympy_note:
+        notes.append(f"SymPy check {report.sympy_note}")
+    for name, check in report.variables.items():
+        notes_by_check = (("SymPy", check.sympy_note), ("finite differences", check.numeric_note))
+        for label, note in notes_by_check:
+            if note and not note.startswith("differs at a kink"):
+                notes.append(f"{name}: {label} {note}")
+        if check.kink_note:
+            notes.append(f"{name}: at a kink, {check.kink_note}")
+    if not report.ok:
+        failed = [name for name, check in report.variables.items() if not check.ok]
+        notes.append(f"{CROSS_MARK} the checks disagree for: {', '.join(failed)}")
+    return notes
