@@ -118,7 +118,7 @@ def analyse(tape: Tape, bindings: Mapping[str, Any], name: str, shapes: list | N
         return Collapse(name, False, reason, input_shape, output_shape, None, None, None,
                         None, None, None, None)
     weight, bias, residual = _numbers(tape, bindings, name, shapes, m)
-    from backtrace_cli.checks.verify import in_child
+    from backtrace_cli.checks.sandbox import in_child
     from backtrace_cli.limits import SYMPY_MAX_NODES
 
     if len(tape.nodes) > SYMPY_MAX_NODES.value:
@@ -181,7 +181,7 @@ def _symbolic(tape: Tape, name: str, shapes) -> tuple:
                 None if bias is None else str(bias))
     import numpy
 
-    from backtrace_cli.checks.verify import sympy_values
+    from backtrace_cli.checks.symbolic import sympy_values
 
     built, symbols = sympy_values(tape, shapes)
     output = numpy.asarray(built[tape.output], dtype=object)

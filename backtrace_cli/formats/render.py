@@ -124,7 +124,7 @@ def check_cells(explanation: Explanation, name: str) -> tuple[str, str, str, str
         derivative = derivative[:57] + "..."
     sympy_value = number(check.sympy_value) if check.sympy_value is not None else "–"
     numeric = approx(check.numeric_value) if check.numeric_value is not None else "–"
-    verdict = CHECK_MARK if check.ok else CROSS_MARK
+    verdict = {"ok": CHECK_MARK, "inconclusive": "?"}.get(check.status, CROSS_MARK)
     if check.kink_note and check.ok:
         verdict += " (kink)"
     return derivative, sympy_value, numeric, verdict
@@ -377,6 +377,7 @@ def check_document(explanation: Explanation) -> dict | None:
         return None
     return {
         "ok": report.ok,
+        "status": report.status,
         "sympy": {
             name: {
                 "derivative": check.sympy_derivative,
@@ -389,7 +390,7 @@ def check_document(explanation: Explanation) -> dict | None:
         },
         "numeric": {
             name: {"value": _maybe_plain(check.numeric_value), "ok": check.numeric_ok,
-                   "note": check.numeric_note}
+                   "status": check.numeric_status, "note": check.numeric_note}
             for name, check in report.variables.items()
         },
         "kinks": {
