@@ -11,6 +11,7 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from backtrace_cli.data import fast, stream, text
 from backtrace_cli.data import reader as data
 from backtrace_cli.data.reader import Dataset, lecture_dataset, load_csv
 from backtrace_cli.errors import DataError
@@ -398,7 +399,8 @@ def test_unreadable_file(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(data, "open", refuse, raising=False)
+    for module in (text, fast, stream):  # every module of data/ that opens the file
+        monkeypatch.setattr(module, "open", refuse, raising=False)
     error = load_error(path)
     assert error.message == "permission denied: the file cannot be read"
 
