@@ -350,13 +350,13 @@ def test_bad_quoting(tmp_path):
     ("header", "column", "message"),
     [
         ("x,,y", 2, "a header name is empty"),
-        ("x, ", 2, "a header name is empty"),
+        ("x,, ", 2, "a header name is empty"),  # one empty last cell is allowed, not two
         ("x,2y", 2, "header name '2y' is not a valid name"),
         ("x,my col", 2, "header name 'my col' is not a valid name"),
         ("x,y-1", 2, "header name 'y-1' is not a valid name"),
         ("x,é", 2, "header name 'é' is not a valid name"),
         ("x,y,x", 3, "header name 'x' is used twice (also column 1)"),
-        ('"x",""', 2, "a header name is empty"),
+        ('"x","",""', 2, "a header name is empty"),
     ],
 )
 def test_bad_header(tmp_path, header, column, message):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
 import numpy
 
@@ -25,9 +26,75 @@ _NUMBER_TEXT = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _NUMBER = re.compile(_NUMBER_TEXT)
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Which fields of a line are read: the header's names, the positions used, the width.
+
+    ``width`` counts the fields of every line: one more than ``names`` when the header ends
+    in an empty cell (``x,y,``, as spreadsheets export), whose cell in every row is empty too.
+    """
+
+    names: tuple[str, ...]
+    used: tuple[int, ...]
+    width: int
+
+    @classmethod
+    def every(cls, names: tuple[str, ...]) -> Layout:
+        return cls(tuple(names), tuple(range(len(names))), len(names))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The names of the columns read, in the file's order."""
+        return tuple(self.names[index] for index in self.used)
+
+    @property
+    def trailing(self) -> bool:
+        """Whether the lines end in a field under no name (the header's empty last cell)."""
+        return self.width > len(self.names)
+
+    @property
+    def everything(self) -> bool:
+        """Every field is read: no unused column and no trailing empty cell."""
+        return not self.trailing and len(self.used) == len(self.names)
+
+
+def as_layout(columns) -> Layout:
+    """A Layout, or every column of a tuple of names."""
+    return columns if isinstance(columns, Layout) else Layout.every(tuple(columns))
+
+
+def choose_columns(names: tuple[str, ...], width: int, wanted, path: str) -> Layout:
+    """The Layout that reads ``wanted`` of the header's ``names``: None for all of them, a
+    sequence of names, or a function from the header's names to such a sequence."""
+    if callable(wanted):
+        wanted = wanted(names)
+    if wanted is None:
+        return Layout(names, tuple(range(len(names))), width)
+    wanted = tuple(wanted)
+    for name in wanted:
+        if name not in names:
+            from backtrace_cli.data.dataset import _column_hint
+
+            raise DataError(
+                f"no column named {name!r}; the columns are: {', '.join(names)}",
+                path=path,
+                hint=_column_hint(name, names),
+            )
+    return Layout(names, tuple(i for i, name in enumerate(names) if name in wanted), width)
+
+
 def _parse_header(line: str, line_number: int, delimiter: str, path: str) -> tuple[str, ...]:
-    """The column names of the header line: non-empty, unique identifiers."""
+    """The column names of the header line: non-empty, unique identifiers (an empty last
+    cell, as in ``x,y,``, is no column)."""
+    return _parse_header_layout(line, line_number, delimiter, path).names
+
+
+def _parse_header_layout(line: str, line_number: int, delimiter: str, path: str) -> Layout:
+    """The header line as a Layout that reads every named column."""
     names = tuple(cell.strip() for cell in _split_fields(line, line_number, delimiter, path))
+    width = len(names)
+    if width > 1 and not names[-1]:
+        names = names[:-1]  # a trailing delimiter: spreadsheets write one on every line
     for index, name in enumerate(names):
         column = index + 1
         if not name:
@@ -54,7 +121,7 @@ def _parse_header(line: str, line_number: int, delimiter: str, path: str) -> tup
                 column=column,
                 hint="give every column its own name",
             )
-    return names
+    return Layout(names, tuple(range(len(names))), width)
 
 
 def _header_hint(name: str, line: str, delimiter: str) -> str:
@@ -72,43 +139,49 @@ def _header_hint(name: str, line: str, delimiter: str) -> str:
 def _parse_body(
     lines: list[str],
     first_index: int,
-    columns: tuple[str, ...],
+    columns,
     delimiter: str,
     path: str,
     line_offset: int = 0,
 ) -> numpy.ndarray:
-    """The data rows below the header as a ``(rows, columns)`` array.
+    """The data rows below the header as a ``(rows, columns read)`` array.
 
-    Plain lines are recognised with one regular expression per line (the common case);
-    any other line goes through ``_parse_row``, which either reads it (quoted cells) or
-    raises the precise error.
+    ``columns`` is a Layout (or a tuple of names, all read). Plain lines are recognised with
+    one regular expression per line (the common case); any other line goes through
+    ``_parse_row``, which either reads it (quoted cells) or raises the precise error.
     """
-    width = len(columns)
-    plain_row = _plain_row_pattern(width, delimiter)
+    layout = as_layout(columns)
+    plain_row = _plain_row_pattern(layout, delimiter)
+    used = layout.used
+    everything = layout.everything
     flat: list[float] = []
     line_numbers: list[int] = []
     for index in range(first_index, len(lines)):
         line = lines[index]
         if plain_row.fullmatch(line):
-            flat.extend(map(float, line.split(delimiter)))
+            if everything:
+                flat.extend(map(float, line.split(delimiter)))
+            else:
+                fields = line.split(delimiter)
+                flat.extend(float(fields[position]) for position in used)
         elif _is_blank(line):
             continue
         else:
             try:
-                flat.extend(_parse_row(line, index + 1 + line_offset, columns, delimiter, path))
+                flat.extend(_parse_row(line, index + 1 + line_offset, layout, delimiter, path))
             except DataError:
                 # A plain row above may hold an overflow (1e400) not checked yet: it comes first.
-                _check_finite(flat, line_numbers, lines, columns, delimiter, path, line_offset)
+                _check_finite(flat, line_numbers, lines, layout, delimiter, path, line_offset)
                 raise
         line_numbers.append(index + 1 + line_offset)
-    return _check_finite(flat, line_numbers, lines, columns, delimiter, path, line_offset)
+    return _check_finite(flat, line_numbers, lines, layout, delimiter, path, line_offset)
 
 
 def _check_finite(
     flat: list[float],
     line_numbers: list[int],
     lines: list[str],
-    columns: tuple[str, ...],
+    columns,
     delimiter: str,
     path: str,
     line_offset: int = 0,
@@ -118,53 +191,72 @@ def _check_finite(
     Plain rows are read by ``float`` without a check per value, so an overflow such as
     1e400 (nan and inf fail the grammar) is found here, and ``_parse_row`` reports it.
     """
-    values = numpy.array(flat, dtype=numpy.float64).reshape(len(line_numbers), len(columns))
+    layout = as_layout(columns)
+    values = numpy.array(flat, dtype=numpy.float64).reshape(len(line_numbers), len(layout.used))
     finite = numpy.isfinite(values).all(axis=1)
     if not finite.all():
         line_number = line_numbers[int(numpy.flatnonzero(~finite)[0])]
-        _parse_row(lines[line_number - 1 - line_offset], line_number, columns, delimiter, path)
+        _parse_row(lines[line_number - 1 - line_offset], line_number, layout, delimiter, path)
     return values
 
 
-def _plain_row_pattern(width: int, delimiter: str) -> re.Pattern[str]:
-    """A row of ``width`` unquoted numbers with optional spaces or tabs around each.
+def _plain_row_pattern(columns, delimiter: str) -> re.Pattern[str]:
+    """A row of unquoted numbers with optional spaces or tabs around each: in the columns
+    read; an unused column's cell may hold any text without a quote or the delimiter, and
+    the trailing field under no name only spaces. (``columns``: a Layout or a width.)
 
     Only ASCII space and tab here: ``float`` refuses some characters ``str.strip`` removes
     (such as ``\\x1c``), so cells with other whitespace go through ``_parse_row``.
     """
+    layout = Layout.every(("",) * columns) if isinstance(columns, int) else as_layout(columns)
     escaped = re.escape(delimiter)
     space = "[" + " \t".replace(delimiter, "") + "]*"
-    cell = f"{space}{_NUMBER_TEXT}{space}"
-    return re.compile(cell + f"(?:{escaped}{cell})" * (width - 1))
+    number = f"{space}{_NUMBER_TEXT}{space}"
+    anything = f'[^"{escaped}\\r\\n]*'
+    used = set(layout.used)
+    cells = [number if position in used else anything for position in range(len(layout.names))]
+    if layout.trailing:
+        cells.append(space)
+    return re.compile(escaped.join(cells))
 
 
-def _parse_row(
-    line: str, line_number: int, columns: tuple[str, ...], delimiter: str, path: str
-) -> list[float]:
-    """The values of one data line, or the DataError for its first bad field."""
+def _parse_row(line: str, line_number: int, columns, delimiter: str, path: str) -> list[float]:
+    """The values of one data line in the columns read (``columns``: a Layout or a tuple of
+    names, all read), or the DataError for its first bad field."""
+    layout = as_layout(columns)
     cells = _split_fields(line, line_number, delimiter, path)
-    if len(cells) != len(columns):
+    if len(cells) != layout.width:
         raise DataError(
-            f"expected {len(columns)} fields, found {len(cells)} (a ragged row)",
+            f"expected {layout.width} fields, found {len(cells)} (a ragged row)",
             path=path,
             line=line_number,
-            hint=_ragged_hint(line, columns, delimiter),
+            hint=_ragged_hint(line, layout, delimiter),
         )
     values = []
-    for index, (cell, name) in enumerate(zip(cells, columns, strict=True)):
+    used = set(layout.used)
+    for index, cell in enumerate(cells):
         text = cell.strip()
-        problem = None
-        if _NUMBER.fullmatch(text):
+        if index >= len(layout.names):  # the field under the header's empty last cell
+            if not text:
+                continue
+            problem = (
+                f"{_show(text)} is in the last field, which has no header name",
+                "the header ends in an empty cell; name the column, or leave the cell empty",
+            )
+        elif index not in used:
+            continue  # a column the model does not read may hold anything
+        elif _NUMBER.fullmatch(text):
             value = float(text)
             if math.isfinite(value):
                 values.append(value)
                 continue
             problem = (
-                f"{_show(text)} is out of range: it overflows a 64-bit float (column {name!r})",
+                f"{_show(text)} is out of range: it overflows a 64-bit float "
+                f"(column {layout.names[index]!r})",
                 "values must be finite numbers, at most about 1.8e308 in size",
             )
         else:
-            problem = _describe_bad_cell(text, name)
+            problem = _describe_bad_cell(text, layout.names[index])
         message, hint = problem
         raise DataError(message, path=path, line=line_number, column=index + 1, hint=hint)
     return values
@@ -196,8 +288,11 @@ def _describe_bad_cell(text: str, name: str) -> tuple[str, str | None]:
     return not_a_number, None
 
 
-def _ragged_hint(line: str, columns: tuple[str, ...], delimiter: str) -> str:
-    hint = f"the header has {len(columns)} columns: {', '.join(columns)}"
+def _ragged_hint(line: str, columns, delimiter: str) -> str:
+    layout = as_layout(columns)
+    hint = f"the header has {len(layout.names)} columns: {', '.join(layout.names)}"
+    if layout.trailing:
+        hint += f" (and an empty last cell, so {layout.width} fields a line)"
     other = _other_delimiter(line, delimiter)
     if other is not None and delimiter not in line:
         hint += f"; this row looks separated by {_delimiter_name(other)}"

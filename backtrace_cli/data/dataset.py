@@ -15,12 +15,15 @@ LECTURE_PATH = "<lecture>"
 class Dataset:
     """Named columns of finite float64 values read from a CSV file (or the lecture's data).
 
-    ``values`` is read-only, C-contiguous, shape ``(rows, len(columns))``.
+    ``values`` is read-only, C-contiguous, shape ``(rows, len(columns))``. ``header`` is every
+    name of the file's header, also those of columns not read (``load_csv(columns=...)``);
+    it defaults to ``columns``.
     """
 
     path: str
     columns: tuple[str, ...]
     values: numpy.ndarray
+    header: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         values = numpy.ascontiguousarray(self.values, dtype=numpy.float64)
@@ -32,6 +35,7 @@ class Dataset:
             values = values.copy()  # never freeze an array the caller may still change
         values.flags.writeable = False
         object.__setattr__(self, "columns", tuple(self.columns))
+        object.__setattr__(self, "header", tuple(self.header) or self.columns)
         object.__setattr__(self, "values", values)
 
     @property
@@ -56,6 +60,7 @@ class Dataset:
         return (
             self.path == other.path
             and self.columns == other.columns
+            and self.header == other.header
             and numpy.array_equal(self.values, other.values)
         )
 
@@ -76,9 +81,11 @@ def lecture_dataset() -> Dataset:
     return _frozen_dataset(LECTURE_PATH, ("x", "y"), values)
 
 
-def _frozen_dataset(path: str, columns: tuple[str, ...], values: numpy.ndarray) -> Dataset:
+def _frozen_dataset(
+    path: str, columns: tuple[str, ...], values: numpy.ndarray, header: tuple[str, ...] = ()
+) -> Dataset:
     """A Dataset that adopts ``values`` (freshly made here) without copying it."""
     values = numpy.ascontiguousarray(values, dtype=numpy.float64)
     values.flags.writeable = False
-    return Dataset(path, columns, values)
+    return Dataset(path, columns, values, header)
 

@@ -27,15 +27,18 @@ from backtrace_cli.data.cells import (  # noqa: F401  (re-exported: the names be
     _NAME,
     _NUMBER,
     _NUMBER_TEXT,
+    Layout,
     _check_finite,
     _describe_bad_cell,
     _header_hint,
     _parse_body,
     _parse_header,
+    _parse_header_layout,
     _parse_row,
     _plain_row_pattern,
     _ragged_hint,
     _split_fields,
+    choose_columns,
 )
 from backtrace_cli.data.dataset import (  # noqa: F401
     LECTURE_PATH,
@@ -70,24 +73,31 @@ from backtrace_cli.data.text import (  # noqa: F401
 from backtrace_cli.errors import DataError
 
 
-def load_csv(path: str, delimiter: str = ",") -> Dataset:
+def load_csv(path: str, delimiter: str = ",", columns=None) -> Dataset:
     """Read a CSV file of numbers with a header row of column names.
 
     Blank lines are skipped anywhere; a UTF-8 byte order mark, CRLF line endings, quoted
-    numbers and spaces around cells are accepted. Any other problem raises ``DataError``
-    with the physical line number (blank lines counted) and the 1-based field number.
+    numbers, spaces around cells and an empty last header cell (``x,y,``, with the rows'
+    matching empty last cell) are accepted. Any other problem raises ``DataError`` with the
+    physical line number (blank lines counted) and the 1-based field number.
+
+    ``columns`` says which columns are read: None for all; a sequence of names; or a function
+    from the header's names to such a sequence (it may be called twice). Only those columns
+    are parsed and checked (a column not read may hold any text) and only they are in the
+    Dataset's ``columns``, in the file's order; ``header`` has every name. A name that is
+    not in the header is a DataError.
     """
     _check_delimiter(delimiter, path)
-    dataset = _load_fast(path, delimiter)
+    dataset = _load_fast(path, delimiter, columns)
     if dataset is not None:
         return dataset
-    return _load_exact(path, delimiter)
+    return _load_exact(path, delimiter, columns)
 
 
 # --- the exact path: the specification of the format ------------------------------------
 
 
-def _load_exact(path: str, delimiter: str) -> Dataset:
+def _load_exact(path: str, delimiter: str, columns=None) -> Dataset:
     """Parse line by line; return the dataset or raise the DataError for the first problem."""
     text = _decode(_read_bytes(path), path)
     if not text:
@@ -100,12 +110,13 @@ def _load_exact(path: str, delimiter: str) -> Dataset:
             path=path,
             hint="the first non-blank line must be a header such as 'x,y'",
         )
-    columns = _parse_header(lines[header_index], header_index + 1, delimiter, path)
-    values = _parse_body(lines, header_index + 1, columns, delimiter, path)
+    header = _parse_header_layout(lines[header_index], header_index + 1, delimiter, path)
+    layout = choose_columns(header.names, header.width, columns, path)
+    values = _parse_body(lines, header_index + 1, layout, delimiter, path)
     if not values.size:
         raise DataError(
             "no data rows: the file has a header but no numbers below it",
             path=path,
             line=header_index + 1,
         )
-    return _frozen_dataset(path, columns, values)
+    return _frozen_dataset(path, layout.columns, values, layout.names)

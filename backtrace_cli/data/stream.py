@@ -6,7 +6,7 @@ import warnings
 
 import numpy
 
-from backtrace_cli.data.cells import _parse_body, _parse_header
+from backtrace_cli.data.cells import _parse_body, _parse_header_layout, as_layout, choose_columns
 from backtrace_cli.data.text import (
     MAX_LINE_BYTES,
     _check_delimiter,
@@ -26,13 +26,19 @@ class CsvStream:
     cell is reported before training starts.
     """
 
-    def __init__(self, path: str, delimiter: str = ",", chunk_rows: int = 65_536) -> None:
+    def __init__(
+        self, path: str, delimiter: str = ",", chunk_rows: int = 65_536, columns=None
+    ) -> None:
+        """``columns`` chooses the columns read, as in ``load_csv``; ``self.columns`` names
+        them, ``self.header`` names every column of the file."""
         # 65,536 rows: train.BLOCK_ROWS, so a streamed full batch adds the same sums.
         _check_delimiter(delimiter, path)
         self.path = path
         self.delimiter = delimiter
         self.chunk_rows = chunk_rows
+        self.wanted = columns
         self.columns: tuple[str, ...] = ()
+        self.header: tuple[str, ...] = ()
         self.rows = 0
         for block in self.chunks():
             self.rows += len(block)
@@ -74,12 +80,14 @@ class CsvStream:
                         break
                 else:
                     raise DataError("the file is empty", path=path)
-                self.columns = _parse_header(line.rstrip("\n"), line_number, delimiter, path)
+                header = _parse_header_layout(line.rstrip("\n"), line_number, delimiter, path)
+                layout = choose_columns(header.names, header.width, self.wanted, path)
+                self.columns, self.header = layout.columns, layout.names
                 while True:
                     block = list(itertools.islice(rows, size))
                     if not block:
                         return
-                    values = _chunk_values(block, line_number, self.columns, delimiter, path)
+                    values = _chunk_values(block, line_number, layout, delimiter, path)
                     line_number += len(block)
                     if len(values):
                         yield values
@@ -91,24 +99,44 @@ class CsvStream:
 
 
 def _chunk_values(
-    block: list[str], lines_before: int, columns: tuple[str, ...], delimiter: str, path: str
+    block: list[str], lines_before: int, columns, delimiter: str, path: str
 ) -> numpy.ndarray:
     """The rows of one chunk of lines (each ending in a line break but perhaps the last)."""
     # The fast path, vouched for as in _load_fast: the right shape, one row per non-blank
     # line, every value finite; anything else goes to the exact parser.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            values = numpy.loadtxt(
-                block, dtype=numpy.float64, delimiter=delimiter, comments=None,
-                quotechar=None, ndmin=2,
-            )
-        except ValueError:
-            values = None
-    if values is not None and values.shape[1:] == (len(columns),):
+    layout = as_layout(columns)
+    usecols = None
+    if not layout.everything:
+        # loadtxt(usecols=...) never looks at the other fields: vouch for their number here.
+        usecols = layout.used if _fields_fit(block, layout, delimiter) else ()
+    values = None
+    if usecols != ():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                values = numpy.loadtxt(
+                    block, dtype=numpy.float64, delimiter=delimiter, comments=None,
+                    quotechar=None, ndmin=2, usecols=usecols,
+                )
+            except ValueError:
+                values = None
+    if values is not None and values.shape[1:] == (len(layout.used),):
         rows = sum(1 for line in block if not _is_blank(line.rstrip("\n")))
         if values.shape[0] == rows and numpy.isfinite(values).all():
             return values
     lines = [line.rstrip("\n") for line in block]
-    return _parse_body(lines, 0, columns, delimiter, path, line_offset=lines_before)
+    return _parse_body(lines, 0, layout, delimiter, path, line_offset=lines_before)
 
+
+def _fields_fit(block: list[str], layout, delimiter: str) -> bool:
+    """Whether every non-empty line of the chunk has ``layout.width`` fields, no quote, and
+    (under an empty last header cell) ends in the delimiter."""
+    for line in block:
+        line = line.rstrip("\n")
+        if not line:
+            continue
+        if '"' in line or line.count(delimiter) != layout.width - 1:
+            return False
+        if layout.trailing and not line.endswith(delimiter):
+            return False
+    return True
