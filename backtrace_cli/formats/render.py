@@ -503,6 +503,8 @@ def collapse_document(collapse, source: str) -> dict:
         "b": part(collapse.bias_text, collapse.bias),
         "residual": collapse.residual,
         "note": collapse.note,
+        "decided_by": collapse.decided_by,
+        "stacked_layers": collapse.stacked_layers,
     }
 
 
@@ -540,8 +542,9 @@ def collapse_lines(collapse, source: str) -> list[str]:
         f"Check: W {x} + b gives the output at the given {x} "
         f"(largest difference {collapse.residual:.3g})."
     )
-    lines.append("Stacked linear layers add nothing: a nonlinearity (sigmoid, tanh, relu) "
-                 "between them is what keeps them apart.")
+    if collapse.stacked_layers:
+        lines.append("Stacked linear layers add nothing: a nonlinearity (sigmoid, tanh, relu) "
+                     "between them is what keeps them apart.")
     if collapse.note:
         lines.append(f"Note: {collapse.note}")
     return lines
