@@ -12,7 +12,8 @@ import sys
 from collections.abc import Mapping
 
 from backtrace_cli.engine.backends import FLOAT64
-from backtrace_cli.engine.tape import OP, Tape, forward
+from backtrace_cli.engine.nodes import OP, Tape
+from backtrace_cli.engine.sweeps import forward
 from backtrace_cli.errors import BacktraceError
 
 # Tolerances in the spirit of torch.autograd.gradcheck: loose for differences, tight for SymPy.

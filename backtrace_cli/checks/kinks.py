@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from backtrace_cli.engine.tape import OP, VAR, Tape
+from backtrace_cli.engine.nodes import OP, VAR, Tape
 
 _KINK_NOTES_SHOWN = 3  # per variable; a program with thousands of kinks says how many more
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from backtrace_cli.engine.tape import CONST, VAR, Tape
+from backtrace_cli.engine.nodes import CONST, VAR, Tape
 from backtrace_cli.ops.table import CONSTANTS
 
 _DERIVATIVE_TEXT_LIMIT = 10_000

@@ -50,7 +50,7 @@ from backtrace_cli.checks.symbolic import (  # noqa: F401
     sympy_values,
 )
 from backtrace_cli.engine.backends import FLOAT64
-from backtrace_cli.engine.tape import Tape
+from backtrace_cli.engine.nodes import Tape
 from backtrace_cli.limits import SYMPY_MAX_ELEMENTS, SYMPY_MAX_NODES
 
 DEFAULT_TIMEOUT = 5.0

@@ -26,7 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from backtrace_cli.engine.tape import CONST, OP, VAR, Tape, backward, forward
+from backtrace_cli.engine.nodes import CONST, OP, VAR, Tape
+from backtrace_cli.engine.sweeps import backward, forward
 from backtrace_cli.errors import BindingError, did_you_mean
 
 # Ops that keep a value affine when every input is affine.

@@ -15,19 +15,10 @@ from typing import Any
 
 from backtrace_cli.checks.verify import CheckReport, run_checks
 from backtrace_cli.engine.backends import FLOAT64
-from backtrace_cli.engine.tape import (
-    OP,
-    VAR,
-    Backward,
-    Edge,
-    Tape,
-    backward,
-    check_bindings,
-    forward,
-    gradients,
-    has_arrays,
-    infer_shapes,
-)
+from backtrace_cli.engine.nodes import OP, VAR, Tape
+from backtrace_cli.engine.shapes import has_arrays, infer_shapes
+from backtrace_cli.engine.sweeps import Backward, Edge, backward, forward, gradients
+from backtrace_cli.engine.tape import check_bindings
 from backtrace_cli.errors import BindingError, EvaluationError, ShapeError, did_you_mean
 from backtrace_cli.ops.table import shape_text
 from backtrace_cli.syntax.parser import format_number
