@@ -140,3 +140,29 @@ def test_statuses_combine_worst_first():
     assert CheckReport({"a": ok, "b": unsure}).status == "inconclusive"
     assert CheckReport({"a": ok, "b": unsure, "c": wrong}).status == "disagree"
     assert CheckReport({"a": ok, "d": skipped}).status == "ok"
+
+
+# ----------------------------------------------------------------------------- arrays
+def test_an_unsettled_array_difference_is_inconclusive():
+    code, document, result = grad_json("sum(softplus(x*1e10))", "x=[1e-12, 2e-12]")
+    assert code == 0, result.stderr
+    assert document["gradients"] == {"x": [5024999791.66875, 5049998333.399998]}
+    check = document["check"]
+    assert (check["ok"], check["status"]) == (True, "inconclusive")
+    assert check["numeric"]["x"]["status"] == "inconclusive"
+    assert check["numeric"]["x"]["note"] == INCONCLUSIVE_NOTE.format(step="6.1e-06")
+
+
+def test_a_wrong_array_gradient_that_settles_still_disagrees():
+    import numpy
+
+    tape = compile_program(parse("sum(W @ x)"))
+    from backtrace_cli.explain.gradient import numeric_setting
+
+    bindings, shapes, m = numeric_setting(
+        tape, {"W": numpy.array([[1.0, 2.0], [3.0, 4.0]]), "x": numpy.array([1.0, 1.0])})
+    wrong = {"W": numpy.array([[1.0, 1.0], [1.0, 1.5]]), "x": numpy.array([4.0, 6.0])}
+    report = run_checks(tape, bindings, 1.0, wrong, use_sympy=False, m=m, shapes=shapes)
+    assert report.status == "disagree"
+    assert (report.variables["W"].numeric_status, report.variables["x"].numeric_status) == (
+        "disagree", "ok")

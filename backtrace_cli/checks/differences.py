@@ -33,9 +33,10 @@ def _weighted_output(tape: Tape, bindings, seed, m):
     return output
 
 
-def array_finite_difference(tape: Tape, bindings, name: str, seed, m):
+def array_finite_difference(tape: Tape, bindings, name: str, seed, m, scale: float = 1.0):
     """Central differences of seed * output in every element of the array ``name``:
-    (values, error bounds, note), each an array of the variable's shape."""
+    (values, error bounds, note), each an array of the variable's shape. ``scale`` shrinks
+    the step, as in ``finite_difference``."""
     import numpy
 
     x = bindings[name]
@@ -44,7 +45,7 @@ def array_finite_difference(tape: Tape, bindings, name: str, seed, m):
     shifted = dict(bindings)
     for index in numpy.ndindex(x.shape):
         element = float(x[index])
-        step = _step(element)
+        step = _step(element, scale)
         moved = x.copy()
         try:
             moved[index] = element + step
@@ -153,6 +154,13 @@ def differences_settle(
         smaller, smaller_rounding, _ = difference(tape, bindings, name, seed, scale=scale)
         if smaller is None:
             return False
+        if getattr(value, "ndim", 0) > 0:  # an array: every element must keep its value
+            import numpy
+
+            bound = NUMERIC_RTOL * numpy.maximum(numpy.abs(value), numpy.abs(smaller))
+            if not (numpy.abs(value - smaller) <= bound + rounding + smaller_rounding).all():
+                return False
+            continue
         spread = abs(value - smaller)
         if spread > NUMERIC_RTOL * max(abs(value), abs(smaller)) + rounding + (
             smaller_rounding
