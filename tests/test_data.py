@@ -11,6 +11,7 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from backtrace_cli.data import fast, stream, text
 from backtrace_cli.data import reader as data
 from backtrace_cli.data.reader import Dataset, lecture_dataset, load_csv
 from backtrace_cli.errors import DataError
@@ -349,13 +350,13 @@ def test_bad_quoting(tmp_path):
     ("header", "column", "message"),
     [
         ("x,,y", 2, "a header name is empty"),
-        ("x, ", 2, "a header name is empty"),
+        ("x,, ", 2, "a header name is empty"),  # one empty last cell is allowed, not two
         ("x,2y", 2, "header name '2y' is not a valid name"),
         ("x,my col", 2, "header name 'my col' is not a valid name"),
         ("x,y-1", 2, "header name 'y-1' is not a valid name"),
         ("x,é", 2, "header name 'é' is not a valid name"),
         ("x,y,x", 3, "header name 'x' is used twice (also column 1)"),
-        ('"x",""', 2, "a header name is empty"),
+        ('"x","",""', 2, "a header name is empty"),
     ],
 )
 def test_bad_header(tmp_path, header, column, message):
@@ -398,7 +399,8 @@ def test_unreadable_file(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(data, "open", refuse, raising=False)
+    for module in (text, fast, stream):  # every module of data/ that opens the file
+        monkeypatch.setattr(module, "open", refuse, raising=False)
     error = load_error(path)
     assert error.message == "permission denied: the file cannot be read"
 

@@ -128,7 +128,8 @@ def test_ctrl_c_during_the_finite_differences_keeps_what_they_finished(monkeypat
     document = json.loads(result.stdout)
     numeric = document["check"]["numeric"]
     assert numeric["x"]["ok"] is True
-    assert numeric["w"] == {"value": None, "ok": None, "note": "skipped: interrupted (Ctrl-C)"}
+    assert numeric["w"] == {"value": None, "ok": None, "status": "skipped",
+                            "note": "skipped: interrupted (Ctrl-C)"}
     assert numeric["y"]["note"] == "skipped: interrupted (Ctrl-C)"
     # After Ctrl-C no SymPy child is started.
     assert all(entry["note"] == "skipped: interrupted (Ctrl-C)"

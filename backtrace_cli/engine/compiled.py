@@ -28,7 +28,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from backtrace_cli.engine.backends import FLOAT64
-from backtrace_cli.engine.tape import CONST, OP, Tape, needs_gradient, unguarded_nodes
+from backtrace_cli.engine.nodes import CONST, OP, Tape
+from backtrace_cli.engine.sweeps import needs_gradient, unguarded_nodes
 
 
 def _literal(value: float) -> str:

@@ -11,10 +11,13 @@ and for an affine one gives:
   element (the Jacobian, exact for an affine map), checked against the output at the given
   input.
 
-Whether a program is affine is decided from the tape, node by node (a sum of affine values
-is affine, a product is affine only when one factor is free of the input, a nonlinear op
-only on values free of it), so the verdict names the node that breaks it. SymPy runs in a
-forked child with a deadline (see ``check.in_child``); user text never reaches it.
+Whether a program is affine is first asked of the tape, node by node (a sum of affine
+values is affine, a product is affine only when one factor is free of the input, a nonlinear
+op only on values free of it): the fast path, and it names the node that breaks it. The rule
+is sufficient, not necessary (``x*x - x*x + 3*x`` is 3x), so when it says no, SymPy's
+expansion decides: affine when every derivative in the input is free of the input.
+``Collapse.decided_by`` says which. SymPy runs in a forked child with a deadline (see
+``checks.sandbox.in_child``); user text never reaches it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from backtrace_cli.engine.tape import CONST, OP, VAR, Tape, backward, forward
+from backtrace_cli.engine.nodes import CONST, OP, VAR, Tape
+from backtrace_cli.engine.sweeps import backward, forward
 from backtrace_cli.errors import BindingError, did_you_mean
 
 # Ops that keep a value affine when every input is affine.
@@ -46,6 +50,10 @@ class Collapse:
     bias: Any  # b as numbers (the output's shape)
     residual: float | None  # max |W x + b - output| at the given input
     note: str | None  # why the symbolic part is missing
+    decided_by: str = "tape rule"  # or "sympy expansion" (the rule said no; SymPy decided)
+    # Two or more layers (products by weights) one after the other on the input's way to
+    # the output, as in w2*(w1*x + b1) + b2: not so for x/w, 3*x or x*w + b.
+    stacked_layers: bool = False
 
 
 def affinity(tape: Tape, name: str) -> tuple[bool, str | None]:
@@ -114,11 +122,24 @@ def analyse(tape: Tape, bindings: Mapping[str, Any], name: str, shapes: list | N
     input_shape = shapes[tape.variable_nodes[name]] if shapes else ()
     output_shape = shapes[tape.output] if shapes else ()
     affine, reason = affinity(tape, name)
+    decided_by, rule_note = "tape rule", None
+    if not affine:
+        expanded_affine, rule_note = _affine_by_expansion(tape, name, shapes, timeout)
+        if expanded_affine is not None:
+            decided_by = "sympy expansion"
+        if expanded_affine:
+            rule_note = f"SymPy's expansion shows it affine, though by the tape rule {reason}"
+            reason = None
+            affine = True
+        elif expanded_affine is None:
+            rule_note = f"{rule_note}; the tape rule decided"
+        else:
+            rule_note = None
     if not affine:
         return Collapse(name, False, reason, input_shape, output_shape, None, None, None,
-                        None, None, None, None)
+                        None, None, None, rule_note, decided_by, stacked_layers(tape, name))
     weight, bias, residual = _numbers(tape, bindings, name, shapes, m)
-    from backtrace_cli.checks.verify import in_child
+    from backtrace_cli.checks.sandbox import in_child
     from backtrace_cli.limits import SYMPY_MAX_NODES
 
     if len(tape.nodes) > SYMPY_MAX_NODES.value:
@@ -131,8 +152,82 @@ def analyse(tape: Tape, bindings: Mapping[str, Any], name: str, shapes: list | N
     expanded, weight_text, bias_text = symbolic if symbolic is not None else (None, None, None)
     if symbolic is not None and weight_text is None:
         note = "x appears transposed or inside a product: W has no symbolic form here"
+    if rule_note is not None:
+        note = rule_note if note is None else f"{rule_note}; {note}"
     return Collapse(name, True, None, input_shape, output_shape, expanded, weight_text,
-                    bias_text, weight, bias, residual, note)
+                    bias_text, weight, bias, residual, note, decided_by,
+                    stacked_layers(tape, name))
+
+
+def _affine_by_expansion(tape: Tape, name: str, shapes, timeout: float):
+    """SymPy's verdict, where the tape rule says no: (True or False, None), or (None, why
+    SymPy could not say)."""
+    from backtrace_cli.checks.sandbox import in_child
+    from backtrace_cli.limits import SYMPY_MAX_ELEMENTS, SYMPY_MAX_NODES
+
+    if len(tape.nodes) > SYMPY_MAX_NODES.value:
+        return None, (f"SymPy skipped: more than {SYMPY_MAX_NODES.value:,} nodes "
+                      f"(raise with {SYMPY_MAX_NODES.env})")
+    if shapes:
+        elements = 1
+        for size in shapes[tape.variable_nodes[name]] + shapes[tape.output]:
+            elements *= size
+        if elements > SYMPY_MAX_ELEMENTS.value:
+            return None, (f"SymPy skipped: {elements:,} derivatives, more than "
+                          f"{SYMPY_MAX_ELEMENTS.value:,} (raise with {SYMPY_MAX_ELEMENTS.env})")
+    verdict, note = in_child(_expansion_is_affine, (tape, name, shapes), timeout)
+    return verdict, None if note is None else "SymPy " + note
+
+
+def _expansion_is_affine(tape: Tape, name: str, shapes) -> bool:
+    """Run in the child: whether every derivative of the expanded output in an element of
+    the input is free of the input."""
+    import numpy
+    import sympy as sp
+
+    from backtrace_cli.checks.symbolic import sympy_values
+
+    built, symbols = sympy_values(tape, shapes)
+    inputs = list(numpy.ravel(numpy.asarray(symbols[name], dtype=object)))
+    for element in numpy.ravel(numpy.asarray(built[tape.output], dtype=object)):
+        expanded = sp.expand(element)
+        for symbol in inputs:
+            if sp.expand(sp.diff(expanded, symbol)).has(*inputs):
+                return False
+    return True
+
+
+def stacked_layers(tape: Tape, name: str) -> bool:
+    """Whether two layers lie one after the other between the input and the output.
+
+    A layer is a product (``*``, ``@``) or quotient of a value that depends on the input by
+    one that does not but does depend on a variable (a weight; a constant factor such as 3
+    is no layer). Counted along the input's paths, iteratively, in tape order.
+    """
+    count = len(tape.nodes)
+    depends = [False] * count
+    weighted = [False] * count  # depends on some variable
+    layers = [0] * count
+    for node in tape.nodes:
+        if node.kind == VAR:
+            depends[node.index] = node.name == name
+            weighted[node.index] = True
+            continue
+        if node.kind != OP:
+            continue
+        inputs = node.inputs
+        weighted[node.index] = any(weighted[j] for j in inputs)
+        carried = [j for j in inputs if depends[j]]
+        if not carried:
+            continue
+        depends[node.index] = True
+        layers[node.index] = max(layers[j] for j in carried)
+        free = [j for j in inputs if not depends[j]]
+        if node.op.name in ("mul", "matmul", "div") and free and weighted[free[0]] and (
+            node.op.name != "div" or depends[inputs[0]]
+        ):
+            layers[node.index] += 1
+    return layers[tape.output] >= 2
 
 
 def _numbers(tape: Tape, bindings, name: str, shapes, m):
@@ -181,7 +276,7 @@ def _symbolic(tape: Tape, name: str, shapes) -> tuple:
                 None if bias is None else str(bias))
     import numpy
 
-    from backtrace_cli.checks.verify import sympy_values
+    from backtrace_cli.checks.symbolic import sympy_values
 
     built, symbols = sympy_values(tape, shapes)
     output = numpy.asarray(built[tape.output], dtype=object)

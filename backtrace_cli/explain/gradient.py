@@ -15,19 +15,10 @@ from typing import Any
 
 from backtrace_cli.checks.verify import CheckReport, run_checks
 from backtrace_cli.engine.backends import FLOAT64
-from backtrace_cli.engine.tape import (
-    OP,
-    VAR,
-    Backward,
-    Edge,
-    Tape,
-    backward,
-    check_bindings,
-    forward,
-    gradients,
-    has_arrays,
-    infer_shapes,
-)
+from backtrace_cli.engine.nodes import OP, VAR, Tape
+from backtrace_cli.engine.shapes import has_arrays, infer_shapes
+from backtrace_cli.engine.sweeps import Backward, Edge, backward, forward, gradients
+from backtrace_cli.engine.tape import check_bindings
 from backtrace_cli.errors import BindingError, EvaluationError, ShapeError, did_you_mean
 from backtrace_cli.ops.table import shape_text
 from backtrace_cli.syntax.parser import format_number
@@ -51,7 +42,7 @@ class Explanation:
     labels: tuple[str, ...]  # per node, for people
     loss_label: str  # "L" (another letter if L is taken), or the output's label when seed is 1
     gradients: dict[str, float]
-    chain_rules: tuple[ChainRule, ...]  # for each named node but the output, from the top
+    chain_rules: tuple[ChainRule, ...]  # for each step but the output, from the top
     check: CheckReport | None
     shapes: list | None = None  # per node, for a program with arrays; None for scalars
 
@@ -98,21 +89,28 @@ def resolve_wrt(tape: Tape, wrt: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(wrt))
 
 
-def chain_rules(tape: Tape, result: Backward) -> tuple[ChainRule, ...]:
-    """The multivariate chain rule for every named node below the output."""
-    named = {node.index for node in tape.nodes if node.name is not None}
+def chain_rules(tape: Tape, result: Backward, shapes: list | None = None) -> tuple[ChainRule, ...]:
+    """The multivariate chain rule for every step below the output that has an adjoint.
+
+    In reverse tape order (from the output down), so every adjoint a rule uses, dL/dv for
+    each node v that consumes the target, is derived by an earlier rule (or is the seed).
+    Named steps and variables are labelled by name, others by id (see ``node_labels``).
+    With arrays (``shapes`` given), an unnamed step with a single contribution is left out:
+    its line, dL/dv5 = dL/dv6 · dv6/dv5 = P = P, would only repeat the result; the
+    backward table shows the product.
+    """
     incoming: dict[int, list[Edge]] = {}
     for edge in result.edges:
-        if edge.input in named:
-            incoming.setdefault(edge.input, []).append(edge)
+        incoming.setdefault(edge.input, []).append(edge)
     rules = []
     for index in range(len(tape.nodes) - 1, -1, -1):
         node = tape.nodes[index]
-        if index == tape.output or node.name is None or index not in incoming:
+        if index == tape.output or index not in incoming or node.kind not in (VAR, OP):
             continue
-        if node.kind not in (VAR, OP):
+        edges = incoming[index]
+        if shapes is not None and node.kind == OP and node.name is None and len(edges) == 1:
             continue
-        rules.append(ChainRule(index, tuple(incoming[index]), result.adjoints[index]))
+        rules.append(ChainRule(index, tuple(edges), result.adjoints[index]))
     return tuple(rules)
 
 
@@ -247,7 +245,7 @@ def _explain(tape, bindings, seed, names, check, check_timeout, m, shapes) -> Ex
         labels=labels,
         loss_label=loss_label,
         gradients=grads,
-        chain_rules=chain_rules(tape, result),
+        chain_rules=chain_rules(tape, result, shapes),
         check=report,
         shapes=shapes,
     )

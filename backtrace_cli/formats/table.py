@@ -95,12 +95,14 @@ def print_report(report: Report, out, options: Options = PLAIN) -> None:
             first, omitted, last = (rows_shown(count) if section.cut
                                     else (range(count), 0, range(0)))
             for i in first:
-                out.print(_styled(Text("  " + section.lines[i].plain, tone=section.lines[i].tone),
-                                  options), soft_wrap=True)
+                line = section.lines[i]
+                out.print(_styled(Text(section.indent + line.plain, tone=line.tone), options),
+                          soft_wrap=True)
             if omitted:
                 out.print(f"  … {omitted:,} more lines (--format json shows all)", soft_wrap=True)
             for i in last:
-                out.print(_styled(Text("  " + section.lines[i].plain, tone=section.lines[i].tone),
-                                  options), soft_wrap=True)
+                line = section.lines[i]
+                out.print(_styled(Text(section.indent + line.plain, tone=line.tone), options),
+                          soft_wrap=True)
         for note in section.notes:
             out.print(_styled(Text("  " + note.plain, tone=note.tone), options), soft_wrap=True)

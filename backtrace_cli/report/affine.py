@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from backtrace_cli.ops.table import shape_text
-from backtrace_cli.report.model import Report, Table, text
+from backtrace_cli.report.model import Lines, Report, text
 from backtrace_cli.report.text import number, one_line, plain
 
 
@@ -28,7 +28,16 @@ def document(collapse, source: str) -> dict:
         "b": part(collapse.bias_text, collapse.bias),
         "residual": collapse.residual,
         "note": collapse.note,
+        "decided_by": collapse.decided_by,
+        "stacked_layers": collapse.stacked_layers,
     }
+
+
+def _decided(collapse) -> str:
+    """Which way the verdict was reached, when the fast tape rule was not enough."""
+    if collapse.decided_by == "sympy expansion" and not collapse.affine:
+        return " (SymPy's expansion agrees)"
+    return ""  # an affine verdict of SymPy's says so in its note
 
 
 def lines(collapse, source: str) -> list[str]:
@@ -36,11 +45,10 @@ def lines(collapse, source: str) -> list[str]:
     x = collapse.input
     out = [f"Expression: {one_line(source)}"]
     if not collapse.affine:
-        out += [
-            f"Not affine in {x}: {collapse.reason}.",
-            "A nonlinearity between the layers keeps them from collapsing into one map "
-            f"W {x} + b.",
-        ]
+        out.append(f"Not affine in {x}: {collapse.reason}{_decided(collapse)}.")
+        if collapse.stacked_layers:
+            out.append("A nonlinearity between the layers keeps them from collapsing into one "
+                       f"map W {x} + b.")
         return out
     out.append(
         f"Affine in {x}: the whole program is one map  output = W {x} + b"
@@ -59,8 +67,9 @@ def lines(collapse, source: str) -> list[str]:
         f"Check: W {x} + b gives the output at the given {x} "
         f"(largest difference {collapse.residual:.3g})."
     )
-    out.append("Stacked linear layers add nothing: a nonlinearity (sigmoid, tanh, relu) "
-               "between them is what keeps them apart.")
+    if collapse.stacked_layers:
+        out.append("Stacked linear layers add nothing: a nonlinearity (sigmoid, tanh, relu) "
+                   "between them is what keeps them apart.")
     if collapse.note:
         out.append(f"Note: {collapse.note}")
     return out
@@ -69,11 +78,9 @@ def lines(collapse, source: str) -> list[str]:
 def build(collapse, source: str) -> Report:
     """The collapse as a report: one section of lines (the verdict, W and b), and the data.
 
-    The lines are a table's ``before`` lines with the last as its ``empty`` stand-in (the
-    section has no rows): writers for people print them as they are, unindented."""
-    shown = [text(line) for line in lines(collapse, source)]
+    The lines are prose, printed unindented and never cut."""
+    shown = tuple(text(line) for line in lines(collapse, source))
     verdict = "Affine" if collapse.affine else "Not affine"
-    section = Table(text("The collapse"), (), (), before=tuple(shown[:-1]), empty=shown[-1],
-                    key="collapse")
+    section = Lines(None, shown, cut=False, key="collapse", indent="")
     return Report("simplify", text(f"{verdict} in {collapse.input}"), (section,),
                   document(collapse, source))

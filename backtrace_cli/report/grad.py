@@ -276,7 +276,8 @@ def check_row(explanation: Explanation, name: str) -> list[Text]:
     numeric_cell = Text(numeric)
     if check.numeric_value is not None:
         numeric_cell = Text(numeric, _approx_math(check.numeric_value))
-    tone = "good" if verdict.startswith(CHECK_MARK) else "bad"
+    tone = ("good" if verdict.startswith(CHECK_MARK)
+            else "dim" if verdict.startswith("?") else "bad")
     return [derivative_cell_, sympy_cell, numeric_cell, Text(verdict, tone=tone)]
 
 

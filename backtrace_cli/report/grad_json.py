@@ -147,6 +147,7 @@ def check_document(explanation: Explanation) -> dict | None:
         return None
     return {
         "ok": report.ok,
+        "status": report.status,
         "sympy": {
             name: {
                 "derivative": check.sympy_derivative,
@@ -159,7 +160,7 @@ def check_document(explanation: Explanation) -> dict | None:
         },
         "numeric": {
             name: {"value": _maybe_plain(check.numeric_value), "ok": check.numeric_ok,
-                   "note": check.numeric_note}
+                   "status": check.numeric_status, "note": check.numeric_note}
             for name, check in report.variables.items()
         },
         "kinks": {

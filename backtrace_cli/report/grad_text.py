@@ -101,7 +101,7 @@ def check_cells(explanation: Explanation, name: str) -> tuple[str, str, str, str
         derivative = derivative[:57] + "..."
     sympy_value = number(check.sympy_value) if check.sympy_value is not None else "–"
     numeric = approx(check.numeric_value) if check.numeric_value is not None else "–"
-    verdict = CHECK_MARK if check.ok else CROSS_MARK
+    verdict = {"ok": CHECK_MARK, "inconclusive": "?"}.get(check.status, CROSS_MARK)
     if check.kink_note and check.ok:
         verdict += " (kink)"
     return derivative, sympy_value, numeric, verdict

@@ -89,6 +89,7 @@ class Lines:
     equations: bool = False
     cut: bool = True
     key: str = ""
+    indent: str = "  "  # before each line in text writers ("" for a verdict read as prose)
 
 
 Section = Table | Lines

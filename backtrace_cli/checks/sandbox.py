@@ -1,0 +1,102 @@
+"""A function run in a forked child process with a deadline and a memory limit.
+
+The SymPy check runs here, so a pathological expression ends in "skipped: ..." instead of
+hanging or filling the memory; Ctrl-C is the parent's, which kills the child.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+
+
+def _child(connection, function, args, memory_bytes, recursion_limit) -> None:
+    # Ctrl-C is the parent's to handle (it kills this process): a KeyboardInterrupt here would
+    # print a traceback. SIGINT was blocked across the fork, so none can have arrived yet.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    # SymPy recurses over the expression tree; a deep one (a tower x**x**...**x) needs more
+    # than Python's 1,000 frames. A crash of this process only skips the check.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), recursion_limit))
+    try:
+        if memory_bytes:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+        connection.send(("ok", function(*args)))
+    except MemoryError:
+        connection.send(("error", "SymPy ran out of memory"))
+    except BaseException as exc:  # report, never raise, from the child
+        connection.send(("error", f"SymPy failed: {type(exc).__name__}: {str(exc)[:200]}"))
+    finally:
+        connection.close()
+
+
+def _memory_budget() -> int | None:
+    """The child's address-space limit: what the process maps now plus 2 GiB."""
+    try:
+        with open("/proc/self/statm") as statm:
+            pages = int(statm.read().split()[0])
+        return pages * os.sysconf("SC_PAGE_SIZE") + 2 * 1024**3
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@contextlib.contextmanager
+def _sigint_held():
+    """Block SIGINT in this thread for the duration; a Ctrl-C meanwhile arrives after it."""
+    if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+
+def in_child(function, args: tuple, timeout: float, recursion_limit: int = 1_000) -> tuple:
+    """``function(*args)`` in a forked child with a deadline and a memory limit:
+    (result, None), or (None, "skipped: ...") when it fails, runs out or takes too long.
+    ``function`` and its result must be picklable; the parent never imports SymPy."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - Windows
+        try:
+            return function(*args), None
+        except Exception as exc:
+            return None, f"skipped: SymPy failed: {exc}"
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(
+        target=_child, args=(sender, function, args, _memory_budget(), recursion_limit),
+        daemon=True,
+    )
+    started = False
+    try:
+        # Ctrl-C is held back while forking, so that the child never sees it (it ignores
+        # SIGINT from its first line on) and the parent always kills a child it started.
+        with _sigint_held():
+            process.start()
+            started = True
+        sender.close()
+        if not receiver.poll(timeout):
+            return None, f"skipped: SymPy took longer than {timeout:g} s"
+        status, payload = receiver.recv()
+    except (EOFError, OSError):
+        return None, "skipped: SymPy stopped without an answer"
+    finally:
+        sender.close()
+        if started:
+            if process.is_alive():
+                process.kill()
+            process.join(1)
+        receiver.close()
+    if status != "ok":
+        return None, f"skipped: {payload}"
+    return payload, None
+
