@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from backtrace_cli.api.grad import explanation_of
-from backtrace_cli.explain.gradient import Explanation
 
 
 def graph(expression: str, bindings: Mapping[str, Any] | None = None, *, seed: Any = 1.0,
@@ -18,20 +17,6 @@ def graph(expression: str, bindings: Mapping[str, Any] | None = None, *, seed: A
     explanation = explanation_of(expression, bindings, seed=seed, cross_check=False)
     data = render_graph(explanation, format)
     return data if format == "png" else data.decode("utf-8")
-
-
-def graph_svg(explanation: Explanation) -> str:
-    """The graph of an explanation as inline SVG for a notebook (empty when it cannot be laid
-    out, e.g. a graph too large: the tables above still hold every number)."""
-    from backtrace_cli.errors import BacktraceError
-    from backtrace_cli.formats.graph import render_graph
-
-    try:
-        svg = render_graph(explanation, "svg").decode("utf-8")
-    except BacktraceError:
-        return ""
-    start = svg.find("<svg")
-    return svg[start:] if start >= 0 else ""
 
 
 def affine(expression: str, bindings: Mapping[str, Any] | None = None, *,

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from backtrace_cli.errors import DataError, UsageError, did_you_mean
+from backtrace_cli.errors import BindingError, DataError, UsageError, did_you_mean
 from backtrace_cli.report.model import Report
 
 
@@ -107,10 +107,9 @@ def dataset_of(data: Any):
         checked = []
         for row, value in enumerate(values):
             try:
-                checked.append(as_number(value, name))
-            except Exception as error:  # a BindingError: say where, as for a CSV cell
-                raise DataError(getattr(error, "message", str(error)), path="<data>",
-                                line=None, hint=f"data row {row + 1}") from None
+                checked.append(as_number(value, f"column '{name}', data row {row + 1}"))
+            except BindingError as error:  # said where, as for a CSV cell
+                raise DataError(error.message, path="<data>", hint=error.hint) from None
         columns.append(checked)
     if not rows:
         raise DataError("the data has no rows", path="<data>")

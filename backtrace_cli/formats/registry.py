@@ -48,6 +48,9 @@ FORMATS: dict[str, Format] = {
         Format("json", "json:write", (".json",), description="one JSON object, for scripts"),
         Format("markdown", "markdown:write", (".md",), description="Markdown, for course notes"),
         Format("latex", "latex:write", (".tex",), description="a LaTeX fragment, for papers"),
+        # An HTML fragment of the report, for notebooks (GradResult._repr_html_); no command
+        # offers it as a --format yet.
+        Format("html", "html:write", (".html",), commands=(), description="an HTML fragment"),
         Format("dot", "graph_text:write_dot", (".dot", ".gv"), commands=("graph",),
                description="Graphviz DOT graph text"),
         Format("mermaid", "graph_text:write_mermaid", (".mmd", ".mermaid"), commands=("graph",),
