@@ -65,6 +65,9 @@ MATH_CHAR = 5.0
 CODE_CHAR = 5.25
 LONG_TABLE_ROWS = 40
 P_SLACK = 3.0  # added to a wrapping column's narrowest width: the estimates are rough
+# An equation of align* gets less than the line: the estimate undercounts operators and
+# spacing around them (a 345-point estimate was seen 15 points too wide).
+EQUATION_WIDTH = LINE_WIDTH - 40.0
 
 
 def latex_escape(text: str) -> str:
@@ -80,8 +83,18 @@ def _escape_char(text: str, i: int) -> str:
         return "-{}" if text[i + 1 : i + 2] == "-" else "-"
     escaped = _TEXT_ESCAPES.get(char)
     if escaped is None:
-        escaped = char if char.isascii() else "?"
+        escaped = char if char.isascii() else _unicode_char(char)
     return escaped
+
+
+def _unicode_char(char: str) -> str:
+    r"""A letter pdflatex cannot take raw: Greek as math (``\ensuremath{	heta}``), any other
+    by its code point (``U+6743``), so the text stays ASCII and readable."""
+    from backtrace_cli.syntax.names import GREEK_LATEX
+
+    if char in GREEK_LATEX:
+        return "\\ensuremath{\\" + GREEK_LATEX[char] + "}"
+    return f"U+{ord(char):04X}"
 
 
 def code(text: str, breakable: bool = True) -> str:
@@ -255,7 +268,7 @@ def _split(math: str, separator: str) -> list[str]:
 
 def equation_lines(math: str) -> list[str]:
     """One ``align*`` equation, broken at ``=`` (then ``+``) where it is wider than the line."""
-    if _math_width(math) <= LINE_WIDTH or "&=" not in math:
+    if _math_width(math) <= EQUATION_WIDTH or "&=" not in math:
         return [math]
     left, right = math.split("&=", 1)
     lines = []
@@ -264,7 +277,7 @@ def equation_lines(math: str) -> list[str]:
         chunk = ""
         for term in _split(side, " + "):
             candidate = f"{chunk} + {term}" if chunk else term
-            if chunk and _math_width(prefix + candidate) > LINE_WIDTH:
+            if chunk and _math_width(prefix + candidate) > EQUATION_WIDTH:
                 lines.append(prefix + chunk)
                 prefix, chunk = r"&\quad + ", term
             else:

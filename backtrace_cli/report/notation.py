@@ -76,9 +76,24 @@ def math_name(label: str) -> str:
     match = _NODE_ID.fullmatch(base)
     if match:
         return f"v_{{{match.group(1)}}}{primes}"
+    if not base.isascii():
+        return _unicode_name(base) + primes
     if len(base) == 1:
         return base + primes
     return r"\mathit{" + base.replace("_", r"\_") + "}" + primes
+
+
+def _unicode_name(name: str) -> str:
+    r"""A Unicode name for pdflatex, which takes ASCII only: Greek letters as Greek (``θ`` ->
+    ``\theta``, ``θ_2`` -> ``\theta_{2}``); any other letter by its code point, e.g.
+    ``\text{U+6743}`` (Chinese names need xelatex and ctex to be shown as they are)."""
+    from backtrace_cli.syntax.names import GREEK_LATEX, latex_name
+
+    if all(char.isascii() or char in GREEK_LATEX for char in name):
+        return latex_name(name)
+    shown = "".join(char if char.isascii() and char != "_" else
+                    r"\_" if char == "_" else f"U+{ord(char):04X}" for char in name)
+    return r"\text{" + shown + "}"
 
 
 def partial(numerator: str, denominator: str) -> str:
