@@ -17,6 +17,7 @@ import re
 from backtrace_cli.formats.registry import PLAIN, Options
 from backtrace_cli.report.model import Lines, Report, Table, Text
 from backtrace_cli.report.notation import math_name, math_number  # noqa: F401  (re-exported)
+from backtrace_cli.syntax.names import GREEK_LATEX
 
 PACKAGES = "booktabs, amsmath, amssymb, array, longtable"
 
@@ -90,8 +91,6 @@ def _escape_char(text: str, i: int) -> str:
 def _unicode_char(char: str) -> str:
     r"""A letter pdflatex cannot take raw: Greek as math (``\ensuremath{	heta}``), any other
     by its code point (``U+6743``), so the text stays ASCII and readable."""
-    from backtrace_cli.syntax.names import GREEK_LATEX
-
     if char in GREEK_LATEX:
         return "\\ensuremath{\\" + GREEK_LATEX[char] + "}"
     return f"U+{ord(char):04X}"
@@ -148,7 +147,7 @@ def width(text: Text) -> float:
     if text.math is not None:
         return _math_width(text.math)
     if text.code:
-        return CODE_CHAR * len(text.plain)
+        return CODE_CHAR * _shown_length(text.plain)
     return _text_width(text.plain)
 
 
@@ -160,12 +159,19 @@ def least_width(text: Text) -> float:
         return _math_width(text.math)
     if text.code:
         pieces = re.split(r"[,*+;= ]", text.plain)
-        return CODE_CHAR * (max((len(p) for p in pieces), default=0) + 1)
+        return CODE_CHAR * (max((_shown_length(p) for p in pieces), default=0) + 1)
     return max((_text_width(word) for word in text.plain.split()), default=0.0)
 
 
 def _text_width(text: str) -> float:
-    return sum(CAPITAL if char.isupper() else CHAR for char in text)
+    return sum(CAPITAL if char.isupper() else CHAR for char in text) + CHAR * (
+        _shown_length(text) - len(text))
+
+
+def _shown_length(text: str) -> int:
+    """Characters as typeset: a letter written by its code point (``U+6743``) takes six."""
+    return sum(6 if char.isalpha() and not char.isascii() and char not in GREEK_LATEX else 1
+               for char in text)
 
 
 # ----------------------------------------------------------------------------- tables
