@@ -39,8 +39,10 @@ def affine(expression: str, bindings: Mapping[str, Any] | None = None, *,
     check_bindings(tape, values)
     if input is None:
         if "x" not in tape.variable_nodes:
-            raise UsageError("name the input variable (input)",
-                             f"the expression's variables: {', '.join(tape.variables) or 'none'}")
+            error = UsageError("input: name the input variable (there is no x)",
+                               f"the expression's variables: {', '.join(tape.variables) or 'none'}")
+            error.field = "input"
+            raise error
         input = "x"
     values, shapes, m = numeric_setting(tape, values)
     with numpy.errstate(all="ignore"):

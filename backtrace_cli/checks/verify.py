@@ -255,7 +255,7 @@ def run_checks(
         check.numeric_value = check.numeric_ok = None
         check.numeric_note = INTERRUPTED_NOTE if report.interrupted else (
             f"skipped: the finite differences took longer than {timeout:g} s "
-            "(--check-timeout; --wrt picks fewer variables)"
+            "(allow more time per check, or check fewer variables)"
         )
 
     if use_sympy and report.interrupted:

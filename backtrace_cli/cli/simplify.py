@@ -33,35 +33,19 @@ def simplify(expr, bindings, input_name, timeout, output_format) -> None:
     Without a nonlinearity, stacked layers W2 (W1 x + b1) + b2 collapse into one
     W x + b with W = W2 W1 and b = W2 b1 + b2; with a sigmoid between them they do not.
     """
-    from backtrace_cli.checks.timeout import Timeout
-    from backtrace_cli.cli.parsing import parse_bindings, read_expression
-    from backtrace_cli.engine.tape import check_bindings, compile_program
-    from backtrace_cli.errors import UsageError
-    from backtrace_cli.explain.affine import analyse
-    from backtrace_cli.explain.gradient import numeric_setting
-    from backtrace_cli.syntax.parser import parse
+    from backtrace_cli.api.graph import affine
+    from backtrace_cli.cli.options import flagged
+    from backtrace_cli.cli.parsing import output_options, parse_bindings, read_expression
+    from backtrace_cli.errors import BacktraceError
 
-    try:
-        limit = Timeout(timeout, "timeout").seconds
-    except UsageError as error:
-        raise UsageError("--" + error.message, error.hint) from None
     source = read_expression(expr)
     values = parse_bindings(bindings)
-    tape = compile_program(parse(source))
-    check_bindings(tape, values)
-    if input_name is None:
-        if "x" not in tape.variable_nodes:
-            raise UsageError(
-                "name the input variable with --input",
-                f"the expression's variables: {', '.join(tape.variables) or 'none'}",
-            )
-        input_name = "x"
-    values, shapes, m = numeric_setting(tape, values)
-    import numpy
-
-    with numpy.errstate(all="ignore"):
-        collapse = analyse(tape, values, input_name, shapes, m, limit)
-    from backtrace_cli.formats.registry import render
+    try:
+        collapse = affine(source, values, input=input_name, timeout=timeout)
+    except BacktraceError as error:
+        raise flagged(error, {"input": "--input", "timeout": "--timeout"}) from None
+    from backtrace_cli.formats.registry import PLAIN, render
     from backtrace_cli.report.affine import build
 
-    click.echo(render(build(collapse, source), output_format), nl=False)
+    options = output_options() if output_format == "table" else PLAIN
+    click.echo(render(build(collapse, source), output_format, options), nl=False)

@@ -114,11 +114,13 @@ def analyse(tape: Tape, bindings: Mapping[str, Any], name: str, shapes: list | N
             m, timeout: float = 5.0) -> Collapse:
     """Whether the program is affine in ``name``; if so, its W and b, symbolic and numeric."""
     if name not in tape.variable_nodes:
-        raise BindingError(
-            f"--input names '{name}', which is not a variable of the expression "
+        error = BindingError(
+            f"input names '{name}', which is not a variable of the expression "
             f"(its variables: {', '.join(tape.variables) or 'none'})",
             did_you_mean(name, tape.variables),
         )
+        error.field = "input"  # the CLI says --input
+        raise error
     input_shape = shapes[tape.variable_nodes[name]] if shapes else ()
     output_shape = shapes[tape.output] if shapes else ()
     affine, reason = affinity(tape, name)

@@ -81,11 +81,13 @@ def resolve_wrt(tape: Tape, wrt: Sequence[str] | None) -> tuple[str, ...]:
         return tape.variables
     for name in wrt:
         if name not in tape.variable_nodes:
-            raise BindingError(
-                f"--wrt names '{name}', which is not a variable of the expression "
+            error = BindingError(
+                f"wrt names '{name}', which is not a variable of the expression "
                 f"(its variables: {', '.join(tape.variables) or 'none'})",
                 did_you_mean(name, tape.variables),
             )
+            error.field = "wrt"  # the CLI says --wrt (docs/cli.md)
+            raise error
     return tuple(dict.fromkeys(wrt))
 
 
@@ -171,16 +173,18 @@ def _seed_shape_error(tape: Tape, seed_shape: tuple, output_shape: tuple) -> Sha
             "needs a scalar loss",
             tape.source,
             output.span,
-            f"reduce it, e.g. sum({output.text}) or mean(...), or give --dz as an array of "
+            f"reduce it, e.g. sum({output.text}) or mean(...), or give the seed as an array of "
             f"shape {shape_text(output_shape)}",
         )
-    return ShapeError(
-        f"--dz has shape {shape_text(seed_shape)} but {label} has shape "
+    error = ShapeError(
+        f"seed has shape {shape_text(seed_shape)} but {label} has shape "
         f"{shape_text(output_shape)}",
         tape.source,
         output.span,
-        "--dz must have the output's shape",
+        "the seed dL/d(output) must have the output's shape",
     )
+    error.field = "seed"  # the CLI says --dz
+    return error
 
 
 def report_value(value):
@@ -221,7 +225,7 @@ def _explain(tape, bindings, seed, names, check, check_timeout, m, shapes) -> Ex
                 f"(seed {format_number(seed) if getattr(seed, 'ndim', 0) == 0 else 'array'})",
                 tape.source,
                 node.span,
-                "use smaller values or a smaller --dz",
+                "use smaller values or a smaller seed",
             )
     labels = node_labels(tape)
     output = tape.nodes[tape.output]
