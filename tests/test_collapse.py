@@ -97,7 +97,8 @@ def test_affinity(source, affine, fragment):
 def test_bad_input():
     runner = CliRunner()
     result = runner.invoke(main, ["simplify", "a*w", "a=1", "w=2"])
-    assert result.exit_code == 2 and "name the input variable with --input" in result.stderr
+    assert result.exit_code == 2 and result.stderr.startswith(
+        "Error: --input is not given and the expression has no x: name the input variable")
     result = runner.invoke(main, ["simplify", "x*w", "x=1", "w=2", "--input", "q"])
     assert result.exit_code == 2 and "--input names 'q'" in result.stderr
     result = runner.invoke(main, ["simplify", "x*w", "x=1"])

@@ -39,8 +39,9 @@ def affine(expression: str, bindings: Mapping[str, Any] | None = None, *,
     check_bindings(tape, values)
     if input is None:
         if "x" not in tape.variable_nodes:
-            error = UsageError("input: name the input variable (there is no x)",
-                               f"the expression's variables: {', '.join(tape.variables) or 'none'}")
+            error = UsageError(
+                "input is not given and the expression has no x: name the input variable",
+                f"the expression's variables: {', '.join(tape.variables) or 'none'}")
             error.field = "input"
             raise error
         input = "x"

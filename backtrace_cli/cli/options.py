@@ -132,8 +132,12 @@ def expression_inputs(function):
 def flagged(error, flags: dict[str, str]):
     """The core's error with its field's name (``lr``) written as this command's option
     (``--lr``): the core names fields, the command line names flags (docs/cli.md)."""
+    import re
+
     field = getattr(error, "field", None)
     flag = flags.get(field or "")
     if flag is not None and error.message.startswith(field):
         error.message = flag + error.message[len(field):]
+    if flag is not None and error.hint:
+        error.hint = re.sub(rf"(?<![\w-]){re.escape(field)}\b", flag, error.hint)
     return error

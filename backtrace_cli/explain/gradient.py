@@ -168,14 +168,16 @@ def _seed_shape_error(tape: Tape, seed_shape: tuple, output_shape: tuple) -> Sha
     output = tape.nodes[tape.output]
     label = output.name or "the output"
     if seed_shape == ():
-        return ShapeError(
+        error = ShapeError(
             f"{label} is an array ({shape_text(output_shape)}), not a scalar: a gradient "
             "needs a scalar loss",
             tape.source,
             output.span,
-            f"reduce it, e.g. sum({output.text}) or mean(...), or give the seed as an array of "
+            f"reduce it, e.g. sum({output.text}) or mean(...), or give seed as an array of "
             f"shape {shape_text(output_shape)}",
         )
+        error.field = "seed"  # the CLI says --dz, also in the hint
+        return error
     error = ShapeError(
         f"seed has shape {shape_text(seed_shape)} but {label} has shape "
         f"{shape_text(output_shape)}",
