@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from backtrace_cli.checks.verify import CheckReport, run_checks
@@ -42,9 +43,19 @@ class Explanation:
     labels: tuple[str, ...]  # per node, for people
     loss_label: str  # "L" (another letter if L is taken), or the output's label when seed is 1
     gradients: dict[str, float]
-    chain_rules: tuple[ChainRule, ...]  # for each step but the output, from the top
     check: CheckReport | None
     shapes: list | None = None  # per node, for a program with arrays; None for scalars
+
+    @cached_property
+    def chain_rules(self) -> tuple[ChainRule, ...]:
+        """For each step but the output, from the top (built when first read: a JSON
+        document of a huge program needs only the named ones, ``named_chain_rules``)."""
+        return chain_rules(self.tape, self.result, self.shapes)
+
+    @cached_property
+    def named_chain_rules(self) -> tuple[ChainRule, ...]:
+        """The rules of the named nodes (variables and assigned names) only."""
+        return chain_rules(self.tape, self.result, self.shapes, named_only=True)
 
     @property
     def output(self) -> float:
@@ -91,7 +102,8 @@ def resolve_wrt(tape: Tape, wrt: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(wrt))
 
 
-def chain_rules(tape: Tape, result: Backward, shapes: list | None = None) -> tuple[ChainRule, ...]:
+def chain_rules(tape: Tape, result: Backward, shapes: list | None = None,
+                named_only: bool = False) -> tuple[ChainRule, ...]:
     """The multivariate chain rule for every step below the output that has an adjoint.
 
     In reverse tape order (from the output down), so every adjoint a rule uses, dL/dv for
@@ -101,9 +113,11 @@ def chain_rules(tape: Tape, result: Backward, shapes: list | None = None) -> tup
     its line, dL/dv5 = dL/dv6 · dv6/dv5 = P = P, would only repeat the result; the
     backward table shows the product.
     """
+    nodes = tape.nodes
     incoming: dict[int, list[Edge]] = {}
     for edge in result.edges:
-        incoming.setdefault(edge.input, []).append(edge)
+        if not named_only or nodes[edge.input].name is not None:
+            incoming.setdefault(edge.input, []).append(edge)
     rules = []
     for index in range(len(tape.nodes) - 1, -1, -1):
         node = tape.nodes[index]
@@ -251,7 +265,6 @@ def _explain(tape, bindings, seed, names, check, check_timeout, m, shapes) -> Ex
         labels=labels,
         loss_label=loss_label,
         gradients=grads,
-        chain_rules=chain_rules(tape, result, shapes),
         check=report,
         shapes=shapes,
     )

@@ -22,6 +22,13 @@ def grad_document(explanation: Explanation) -> dict:
     return json.loads(grad_json_text(explanation))
 
 
+def named_rules(explanation: Explanation) -> tuple:
+    """The JSON's ``chain_rule``: the rules of the named nodes (variables and assigned
+    names). The section for people also derives every unnamed step; in the JSON those adjoints
+    are in ``backward`` already, and a rule per node would double a huge document."""
+    return explanation.named_chain_rules
+
+
 def grad_json_text(explanation: Explanation) -> str:
     """The JSON object as compact text. The long lists (a row per node, per edge) are written
     row by row with f-strings, several times faster than building a dict per row; floats are
@@ -81,7 +88,7 @@ def grad_json_text(explanation: Explanation) -> str:
             for t in rule.contributions
         )
         + "]}"
-        for rule in explanation.chain_rules
+        for rule in named_rules(explanation)
     )
     small = json.dumps
     parts = [
@@ -134,7 +141,7 @@ def _array_json_text(explanation: Explanation) -> str:
              "terms": [{"via": nodes[t.node].id, "upstream": plain(t.upstream),
                         "local": plain(t.local), "product": plain(t.product)}
                        for t in rule.contributions]}
-            for rule in explanation.chain_rules
+            for rule in named_rules(explanation)
         ],
         "check": check_document(explanation),
     }
