@@ -51,13 +51,12 @@ def _refuse_constant(name: str):
 def parse_array(text: str, what: str):
     """Nested lists of numbers -> a float64 NumPy array, checked to be rectangular, numeric,
     finite and within BACKTRACE_MAX_ARRAY_ELEMENTS. The text is read as JSON (data, never
-    code), then walked level by level, so no nesting depth needs recursion of ours."""
+    code); the lists are checked by ``api.values.as_value``, as the Python API checks them."""
     import json
-    import math
 
-    from backtrace_cli.limits import MAX_ARRAY_ELEMENTS
+    from backtrace_cli.api.values import EXAMPLE as example
+    from backtrace_cli.api.values import as_value
 
-    example = "write nested lists of numbers, e.g. '[1, 2]' or '[[0.1, 0.2], [0.3, 0.4]]'"
     try:
         data = json.loads(text, parse_constant=_refuse_constant)
     except BindingError as error:
@@ -70,48 +69,9 @@ def parse_array(text: str, what: str):
         where = f" at character {position + 1}" if position is not None else ""
         raise BindingError(f"{what}: not an array of numbers ({message}{where})",
                            example) from None
-    limit = MAX_ARRAY_ELEMENTS.value
-    shape: list[int] = []
-    level = [data]
-    while isinstance(level[0], list):
-        length = len(level[0])
-        if length == 0:
-            raise BindingError(f"{what}: an empty list has no elements", example)
-        for row, item in enumerate(level):
-            if not isinstance(item, list) or len(item) != length:
-                found = f"{len(item)} elements" if isinstance(item, list) else "a number"
-                raise BindingError(
-                    f"{what}: the array is ragged: at depth {len(shape) + 1}, item {row + 1} "
-                    f"has {found} where {length} elements were expected",
-                    "every row of a matrix needs the same number of elements",
-                )
-        shape.append(length)
-        size = len(level) * length
-        if size > limit:
-            raise BindingError(
-                f"{what}: the array has more than {limit:,} elements",
-                f"raise the limit with {MAX_ARRAY_ELEMENTS.env}",
-            )
-        level = [element for item in level for element in item]
-    for item in level:
-        if isinstance(item, list) or isinstance(item, bool) or not isinstance(
-            item, int | float
-        ):
-            shown = json.dumps(item)[:40]
-            raise BindingError(f"{what}: {shown} is not a number",
-                               "every element must be a number" if not isinstance(item, list)
-                               else "the array is ragged: every row needs the same depth")
-        if not math.isfinite(item):
-            raise BindingError(f"{what}: {item} is too large for a float")
-    import numpy
-
-    try:
-        values = numpy.array(level, dtype=numpy.float64)
-    except OverflowError:  # an integer beyond the float range
-        raise BindingError(f"{what}: a number is too large for a float") from None
-    if not numpy.isfinite(values).all():
-        raise BindingError(f"{what}: a number is too large for a float")
-    return values.reshape(shape)
+    if not isinstance(data, list):
+        raise BindingError(f"{what}: not an array of numbers", example)
+    return as_value(data, what)
 
 
 def parse_bindings(arguments: tuple[str, ...]) -> dict[str, float]:
