@@ -10,10 +10,7 @@ from typing import Any
 from backtrace_cli.api.values import as_bindings, as_value
 from backtrace_cli.explain.gradient import Explanation
 from backtrace_cli.report.model import Report
-
-
-def _plain(value):
-    return value.tolist() if getattr(value, "ndim", 0) > 0 else float(value)
+from backtrace_cli.report.text import plain
 
 
 @dataclass(frozen=True, eq=False)
@@ -27,12 +24,12 @@ class GradResult:
     @property
     def output(self):
         """The value of the output: a float, or nested lists for an array."""
-        return _plain(self.explanation.output)
+        return plain(self.explanation.output)
 
     @property
     def gradients(self) -> dict[str, Any]:
         """d(seed * output)/d(name) for every reported variable: floats or nested lists."""
-        return {name: _plain(value) for name, value in self.explanation.gradients.items()}
+        return {name: plain(value) for name, value in self.explanation.gradients.items()}
 
     @property
     def checks_agree(self) -> bool | None:

@@ -9,10 +9,7 @@ from typing import Any
 
 from backtrace_cli.errors import BindingError, DataError, UsageError, did_you_mean
 from backtrace_cli.report.model import Report
-
-
-def _plain(value):
-    return value.tolist() if getattr(value, "ndim", 0) > 0 else float(value)
+from backtrace_cli.report.text import plain
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,11 +23,11 @@ class TrainResult:
     @property
     def params(self) -> dict[str, Any]:
         """The final parameters: floats, or nested lists for arrays."""
-        return {name: _plain(value) for name, value in self.outcome.result.params.items()}
+        return {name: plain(value) for name, value in self.outcome.result.params.items()}
 
     @property
     def initial(self) -> dict[str, Any]:
-        return {name: _plain(value) for name, value in self.outcome.result.initial.items()}
+        return {name: plain(value) for name, value in self.outcome.result.initial.items()}
 
     @property
     def losses(self) -> list[float]:
@@ -55,7 +52,7 @@ class TrainResult:
         given = [value if value is not None else inputs]
         outcome = self.outcome
         (values,) = prediction_inputs(given, outcome.problem.inputs)
-        return _plain(predict(outcome.problem, outcome.result.params, values,
+        return plain(predict(outcome.problem, outcome.result.params, values,
                               outcome.settings.dtype))
 
     def to_dict(self) -> dict:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from backtrace_cli.engine.backends import FLOAT64
 from backtrace_cli.engine.nodes import OP, Tape
 from backtrace_cli.engine.sweeps import forward
+from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import BacktraceError
 
 # Tolerances in the spirit of torch.autograd.gradcheck: loose for differences, tight for SymPy.
@@ -26,7 +27,7 @@ SYMPY_ATOL = 1e-12
 def _weighted_output(tape: Tape, bindings, seed, m):
     """seed * output, summed over the elements when the output is an array."""
     output = forward(tape, bindings, m)[tape.output]
-    if getattr(output, "ndim", 0) > 0 or getattr(seed, "ndim", 0) > 0:
+    if is_array(output) or is_array(seed):
         import numpy
 
         return float(numpy.sum(seed * output))
@@ -154,7 +155,7 @@ def differences_settle(
         smaller, smaller_rounding, _ = difference(tape, bindings, name, seed, scale=scale)
         if smaller is None:
             return False
-        if getattr(value, "ndim", 0) > 0:  # an array: every element must keep its value
+        if is_array(value):  # an array: every element must keep its value
             import numpy
 
             bound = NUMERIC_RTOL * numpy.maximum(numpy.abs(value), numpy.abs(smaller))
@@ -173,7 +174,7 @@ _differences_settle = differences_settle  # the name before checks/ was split
 
 
 def _close(ours: float, reference: float, rtol: float, atol: float) -> bool:
-    if getattr(ours, "ndim", 0) > 0 or getattr(reference, "ndim", 0) > 0:
+    if is_array(ours) or is_array(reference):
         import numpy
 
         ours, reference = numpy.asarray(ours, float), numpy.asarray(reference, float)

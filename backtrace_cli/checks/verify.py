@@ -51,6 +51,7 @@ from backtrace_cli.checks.symbolic import (  # noqa: F401
 )
 from backtrace_cli.engine.backends import FLOAT64
 from backtrace_cli.engine.nodes import Tape
+from backtrace_cli.engine.values import is_array
 from backtrace_cli.limits import SYMPY_MAX_ELEMENTS, SYMPY_MAX_NODES
 
 DEFAULT_TIMEOUT = 5.0
@@ -154,7 +155,7 @@ def _numeric_check(
     """Compare one gradient with central differences; fills in the check's numeric fields."""
     name = check.name
     if shapes is not None:  # a program with arrays: every element, on the array engine
-        if getattr(bindings[name], "ndim", 0) > 0:
+        if is_array(bindings[name]):
             def difference(tape, bindings, name, seed, scale=1.0):
                 return array_finite_difference(tape, bindings, name, seed, m, scale)
         else:
@@ -207,7 +208,7 @@ def _inconclusive_note(step: float) -> str:
 
 def _largest_magnitude(value) -> float:
     """The largest magnitude of a number or an array's elements (the largest step taken)."""
-    if getattr(value, "ndim", 0) > 0:
+    if is_array(value):
         import numpy
 
         return float(numpy.max(numpy.abs(value), initial=0.0))
@@ -237,7 +238,7 @@ def run_checks(
     kinks = kink_notes(tape, kink_nodes)
     for name in names:
         gradient = gradients[name]
-        gradient = gradient if getattr(gradient, "ndim", 0) > 0 else float(gradient)
+        gradient = gradient if is_array(gradient) else float(gradient)
         report.variables[name] = VariableCheck(name, gradient, kink_note=kinks.get(name))
 
     deadline = time.monotonic() + timeout

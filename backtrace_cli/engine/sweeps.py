@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from backtrace_cli.engine.backends import FLOAT64
 from backtrace_cli.engine.nodes import CONST, OP, VAR, Node, Tape
 from backtrace_cli.engine.shapes import _aligned
+from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import (
     EvaluationError,
 )
@@ -29,7 +30,7 @@ _MATH_ERRORS = (ValueError, ZeroDivisionError, OverflowError)
 
 
 def _value_text(value) -> str:
-    if getattr(value, "ndim", 0) > 0:
+    if is_array(value):
         return format_array(value, digits=17, threshold=8, edge_items=2)
     try:
         return format_number(float(value))
@@ -52,7 +53,7 @@ def _domain_error(
                            for a in args])
     if exc is not None:
         overflow = isinstance(exc, OverflowError)
-    elif getattr(value, "ndim", 0) > 0:  # an array op (matmul, sum): inf from finite inputs
+    elif is_array(value):  # an array op (matmul, sum): inf from finite inputs
         import numpy
 
         overflow = bool(numpy.isinf(value).any()) and all(
@@ -77,7 +78,7 @@ def _domain_error(
 
 def _first_non_finite(value, args):
     """For a batch (NumPy arrays), the first element that is not finite and the inputs there."""
-    arrays = [x for x in (value, *args) if getattr(x, "ndim", 0) > 0]
+    arrays = [x for x in (value, *args) if is_array(x)]
     if not arrays:
         return value, list(args)
     import numpy
@@ -94,7 +95,7 @@ def _first_non_finite(value, args):
 
 
 def _as_float(value) -> float:
-    if getattr(value, "ndim", 0) > 0:
+    if is_array(value):
         return 0.0
     try:
         return float(value)
@@ -225,7 +226,7 @@ def backward(
                 raise _domain_error(tape, node, args, None, position, local)
             if local.__class__ is float and local == 1.0:
                 product = upstream
-            elif getattr(upstream, "ndim", 0) == 0 and upstream == 1.0:
+            elif not is_array(upstream) and upstream == 1.0:
                 product = local  # the seed 1 times a local derivative: the same bits
             else:
                 product = upstream * local

@@ -20,6 +20,7 @@ from backtrace_cli.engine.nodes import OP, VAR, Tape
 from backtrace_cli.engine.shapes import has_arrays, infer_shapes
 from backtrace_cli.engine.sweeps import Backward, Edge, backward, forward, gradients
 from backtrace_cli.engine.tape import check_bindings
+from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import BindingError, EvaluationError, ShapeError, did_you_mean
 from backtrace_cli.ops.table import shape_text
 from backtrace_cli.syntax.parser import format_number
@@ -205,7 +206,7 @@ def _seed_shape_error(tape: Tape, seed_shape: tuple, output_shape: tuple) -> Sha
 
 def report_value(value):
     """A value for a report: a float, or a NumPy float64 array (a copy) of its shape."""
-    if getattr(value, "ndim", 0) > 0:
+    if is_array(value):
         import numpy
 
         return numpy.array(value, dtype=numpy.float64)
@@ -214,7 +215,7 @@ def report_value(value):
 
 def all_finite(value) -> bool:
     """Whether a number, or every element of an array, is finite."""
-    if getattr(value, "ndim", 0) > 0:
+    if is_array(value):
         import numpy
 
         return bool(numpy.isfinite(value).all())
@@ -245,7 +246,7 @@ def _explain(tape, bindings, seed, names, check, check_timeout, m, shapes) -> Ex
             )
     labels = node_labels(tape)
     output = tape.nodes[tape.output]
-    if getattr(seed, "ndim", 0) == 0 and seed == 1 and output.name is not None:
+    if not is_array(seed) and seed == 1 and output.name is not None:
         # The output's own label: a name given again is primed (g'); "dg/dg" would be wrong.
         loss_label = labels[tape.output]
     else:

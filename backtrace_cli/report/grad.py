@@ -10,6 +10,7 @@ JSON only pays for its JSON.
 from __future__ import annotations
 
 from backtrace_cli.engine.tape import CONST
+from backtrace_cli.engine.values import is_array
 from backtrace_cli.explain.gradient import ChainRule, Explanation
 from backtrace_cli.report.grad_json import grad_json_text
 from backtrace_cli.report.grad_text import (
@@ -269,7 +270,7 @@ def check_row(explanation: Explanation, name: str) -> list[Text]:
     derivative, sympy_value, numeric, verdict = check_cells(explanation, name)
     check = explanation.check.variables[name]
     derivative_cell_ = Text(derivative, code=derivative not in ("", "–"))
-    if getattr(check.gradient, "ndim", 0) > 0 and check.sympy_derivative is not None:
+    if is_array(check.gradient) and check.sympy_derivative is not None:
         derivative_cell_ = Text(derivative)  # "one per element (--format json)"
     sympy_cell = (Text(sympy_value, math_number(check.sympy_value))
                   if check.sympy_value is not None else Text(sympy_value))
@@ -282,6 +283,6 @@ def check_row(explanation: Explanation, name: str) -> list[Text]:
 
 
 def _approx_math(value) -> str:
-    if getattr(value, "ndim", 0) > 0:
+    if is_array(value):
         return math_number(value)
     return math_number(float(approx(value)))

@@ -6,6 +6,7 @@ views (the graph) use them too, so a node reads the same everywhere.
 from __future__ import annotations
 
 from backtrace_cli.engine.tape import CONST, VAR
+from backtrace_cli.engine.values import is_array
 from backtrace_cli.explain.gradient import ChainRule, Explanation
 from backtrace_cli.report.text import approx, number
 
@@ -95,7 +96,7 @@ def check_cells(explanation: Explanation, name: str) -> tuple[str, str, str, str
         return "", "", "", ""
     check = report.variables[name]
     derivative = check.sympy_derivative if check.sympy_derivative is not None else "–"
-    if getattr(check.gradient, "ndim", 0) > 0 and check.sympy_derivative is not None:
+    if is_array(check.gradient) and check.sympy_derivative is not None:
         derivative = "one per element (--format json)"
     if len(derivative) > 60:
         derivative = derivative[:57] + "..."

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 
+from backtrace_cli.engine.values import is_array
 from backtrace_cli.report.text import compact_array, number
 
 _NODE_ID = re.compile(r"v([0-9]+)")
@@ -19,7 +20,7 @@ def math_number(value) -> str:
     r"""A number for math mode: ``-2``, ``0.5``, ``1 \times 10^{-5}`` (exact round-trip digits);
     an array as a ``bmatrix`` (a vector as a column), a 3-D array as a row of matrices, with
     elements rounded as the tables round them."""
-    if getattr(value, "ndim", 0) > 0:
+    if is_array(value):
         return math_array(value)
     value = float(value)
     if math.isnan(value):

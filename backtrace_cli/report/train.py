@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from backtrace_cli.engine.values import is_array
 from backtrace_cli.report.model import Column, Report, Table, text
 from backtrace_cli.report.text import number, plain
 
@@ -102,7 +103,7 @@ def update_text(settings, update) -> str:
     parts = []
     for name, gradient in update.gradients.items():
         old, new = update.before.get(name), update.after.get(name)
-        if old is None or new is None or getattr(old, "ndim", 0):
+        if old is None or new is None or is_array(old):
             continue
         shown = number(gradient)
         shown = f"({shown})" if shown.startswith("-") else shown
@@ -276,4 +277,4 @@ def document(outcome, explain: dict | None = None) -> dict:
 
 
 def _json(value):
-    return plain(value) if getattr(value, "ndim", 0) else value
+    return plain(value) if is_array(value) else value

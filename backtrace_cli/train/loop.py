@@ -29,6 +29,7 @@ from typing import Any
 
 from backtrace_cli.engine.backends import FLOAT64, batch_backend, numpy_backend
 from backtrace_cli.engine.tape import batch_alignment, unguarded_nodes
+from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import EvaluationError
 from backtrace_cli.explain.gradient import all_finite, report_value
 from backtrace_cli.train.batches import TRACE_ROWS, Batches, Chunk, keep_freed_memory
@@ -142,7 +143,7 @@ class _Run(Batches):
         size = settings.batch_size
         self.batch = self.rows if size is None else min(size, self.rows)
         self.params: dict[str, Any] = {
-            n: self.number(initial[n]) if getattr(initial[n], "ndim", 0) == 0
+            n: self.number(initial[n]) if not is_array(initial[n])
             else np.array(initial[n], dtype=self.dtype)
             for n in problem.params
         }
@@ -307,7 +308,7 @@ class _Run(Batches):
         if not bad:
             return True
         value = self.params[bad[0]]
-        shown = float(value) if getattr(value, "ndim", 0) == 0 else "inf or nan"
+        shown = float(value) if not is_array(value) else "inf or nan"
         self.result.divergence = Divergence(
             epoch, update, row, f"the parameter {bad[0]} became {shown}"
         )

@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import DataError, UsageError, did_you_mean, setting_error
 from backtrace_cli.limits import MAX_ARRAY_ELEMENTS
 
@@ -216,7 +217,7 @@ def check_float32(columns, initial: Mapping[str, Any], predictions_in: list, pat
 
 def listed(value):
     """An array parameter as nested lists (for JSON); a number as it is."""
-    return value.tolist() if hasattr(value, "tolist") and getattr(value, "ndim", 0) else value
+    return value.tolist() if hasattr(value, "tolist") and is_array(value) else value
 
 
 def saved_document(model: str, loss: str, dtype: str, params: Mapping[str, Any]) -> str:

@@ -20,6 +20,7 @@ from backtrace_cli.engine.tape import (
     has_arrays,
     infer_shapes,
 )
+from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import DataError, ShapeError, UsageError, did_you_mean
 from backtrace_cli.ops.table import CONSTANTS, shape_text
 from backtrace_cli.syntax.parser import Apply, Assign, Name, Program, parse, unparse
@@ -212,7 +213,7 @@ def predict(problem: Problem, params: Mapping[str, float], inputs: Mapping[str, 
             dtype: str = "float64") -> float:
     """y_hat for one set of input values with the given parameters."""
     bindings = {**inputs, **params}
-    arrays = any(getattr(v, "ndim", 0) > 0 for v in params.values()) or any(
+    arrays = any(is_array(v) for v in params.values()) or any(
         node.op is not None and node.op.shape_rule != "elementwise"
         for node in problem.model_tape.nodes
     )
