@@ -89,8 +89,10 @@ def test_width_option_bounds_every_line(width):
         stdout = invoke(*args, "--width", str(width))
         lines = table_lines(stdout) if args[0] == "grad" else stdout.splitlines()
         assert max(len(line) for line in lines) <= width, args
-        if width < 80:
+        if width < 80 and args[0] == "train":
             assert max(len(line) for line in lines) > width - 10, args  # laid out to fit
+        # grad's tables either use the width or, where their longest words do not fit side
+        # by side, are stacked as "column: value" lines (numbers never split)
 
 
 @pytest.mark.parametrize("width", [40, 60, 80, 200])
@@ -108,8 +110,6 @@ def test_numbers_are_whole_when_the_table_fits(width):
         assert re.search(rf"(?<![\d.]){re.escape(number)}(?![\d])", stdout), number
 
 
-@pytest.mark.xfail(strict=True, reason="grad's Rich tables (formats/render.py) fold cells "
-                                       "that do not fit; the table writer is changing")
 @pytest.mark.parametrize("width", [40, 60])
 def test_numbers_are_never_split_at_narrow_widths(width):
     stdout = invoke("grad", *NEURON, "--no-check", "--width", str(width))

@@ -73,6 +73,35 @@ def write(report: Report, options: Options = PLAIN) -> str:
     return out.file.getvalue()
 
 
+def _print_table(section: Table, out, options: Options) -> None:
+    """The table, or, where its longest words do not fit the width side by side, one block
+    of "column: value" lines per row: a number, a name or dL/dx is never split inside itself."""
+    from rich.cells import cell_len
+
+    table = _table(section, options)
+    # The narrowest the table can be without splitting a word: each column as wide as its
+    # longest word (header included), plus a border and a space either side of it.
+    longest = [max(cell_len(word) for text in (column.header.plain,
+                                                *(row[i].plain for row in section.rows))
+                   for word in (text.split() or [""]))
+               for i, column in enumerate(section.columns)]
+    if options.width is None or sum(longest) + 3 * len(longest) + 1 <= out.width:
+        out.print(table)
+        return
+    out.print(_styled(Text(section.title.plain, tone="strong"), options), soft_wrap=True)
+    headers = [column.header.plain or "value" for column in section.columns]
+    count = len(section.rows)
+    first, omitted, last = rows_shown(count) if section.cut else (range(count), 0, range(0))
+    for i in [*first, *last]:
+        if omitted and i == last.start:
+            out.print(f"… {omitted:,} rows omitted (--format json shows all)")
+        for header, cell in zip(headers, section.rows[i]):
+            if cell.plain:
+                out.print(_styled(Text(f"  {header}: {cell.plain}", tone=cell.tone), options),
+                          soft_wrap=True)
+        out.print()
+
+
 def print_report(report: Report, out, options: Options = PLAIN) -> None:
     """Every section of the report on a Rich console (the CLI's, or one of ``write``)."""
     for index, section in enumerate(report.sections):
@@ -82,7 +111,7 @@ def print_report(report: Report, out, options: Options = PLAIN) -> None:
             for line in section.before:
                 out.print(_styled(line, options))
             if section.rows or section.empty is None:
-                out.print(_table(section, options))
+                _print_table(section, out, options)
             else:
                 out.print(_styled(Text(f"{section_name(section)}: {section.empty.plain}"),
                                   options))
