@@ -254,3 +254,25 @@ def test_the_tree_footnote_matches_what_it_draws():
                                      "seed dL/dz = 1 (the seed, --dz)")
     assert "arrow" not in tree
     assert "on each arrow" in run("graph", "x*w", "x=1", "w=2", "--format", "dot").stdout
+
+
+def test_grad_keeps_its_result_when_the_graph_cannot_be_written(tmp_path):
+    import os
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    full = tmp_path / "graph.dot"
+    full.symlink_to("/dev/full")
+    result = CliRunner().invoke(main, ["grad", "x*w", "x=2", "w=3", "--no-check",
+                                       "--format", "json", "--graph", str(full)])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["gradients"] == {"x": 3.0, "w": 2.0}
+    assert result.stderr == f"Error: cannot write {full}: No space left on device\n"
+
+
+def test_grad_graph_to_stdout_moves_the_report_to_stderr():
+    result = CliRunner().invoke(main, ["grad", "x*w", "x=2", "w=3", "--no-check",
+                                       "--format", "json", "--graph", "-"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("digraph backtrace {")
+    assert json.loads(result.stderr)["output"] == 6.0

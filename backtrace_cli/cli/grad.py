@@ -59,21 +59,28 @@ def grad(expr, bindings, seed, wrt, check, check_timeout, output_format, graph_p
     source = read_expression(expr)
     values = parse_bindings(bindings)
     seed_value = parse_value(seed, "--dz")
+    if graph_path is not None and graph_path != "-":  # refused before the work, not after
+        from backtrace_cli.files import check_writable
+        from backtrace_cli.formats.graph import check_format
+
+        check_format(graph_path, None)
+        check_writable(graph_path, "--graph")
     try:
         explanation = explanation_of(source, values, seed=seed_value, wrt=wrt,
                                      cross_check=check, check_timeout=check_timeout)
     except BacktraceError as error:
         raise flagged(error, FLAGS) from None
-    if graph_path is not None:  # before printing, so that a bad path fails cleanly
-        from backtrace_cli.formats.graph import write_graph_file
-
-        write_graph_file(explanation, graph_path)
-
     from backtrace_cli.report.grad import build
 
     options = output_options() if output_format == "table" else registry.PLAIN
     text = registry.render(build(explanation), output_format, options)
-    click.echo(text, nl=False)
+    # --graph - takes stdout for the graph; the report goes to stderr. The graph file is
+    # written after the report is out: a file that cannot be written (exit 2) loses nothing.
+    click.echo(text, nl=False, err=graph_path == "-")
+    if graph_path is not None:
+        from backtrace_cli.formats.graph import write_graph_file
+
+        write_graph_file(explanation, graph_path)
     if explanation.check is not None and not explanation.check.ok:
         sys.exit(1)
     if explanation.check is not None and explanation.check.interrupted:
