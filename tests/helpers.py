@@ -13,6 +13,23 @@ SCHEMAS = Path(__file__).parent.parent / "docs" / "schema"
 # The commands whose --format json has a schema, docs/schema/COMMAND.json.
 SCHEMA_COMMANDS = ("grad", "train", "simplify")
 
+def invoke(*args: str):
+    """Run ``backtrace ARGS...`` in-process (stdout and stderr kept apart)."""
+    from click.testing import CliRunner
+
+    from backtrace_cli.cli.main import main
+
+    return CliRunner().invoke(main, list(args))
+
+
+def run_json(*args: str) -> dict:
+    """``backtrace ARGS... --format json``, which must succeed with nothing on stderr."""
+    result = invoke(*args, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    return json.loads(result.stdout)
+
+
 def assert_golden(request, name: str, text: str) -> None:
     """Compare byte for byte with tests/golden/NAME; ``pytest --update-golden`` (or the
     environment variable BACKTRACE_UPDATE_GOLDEN=1) rewrites it instead."""

@@ -6,27 +6,14 @@ of ASCII letters, hatted letters (ŷ) and the product dot (w·x) are refused wit
 
 from __future__ import annotations
 
-import json
 import unicodedata
 
 import pytest
-from click.testing import CliRunner
+from helpers import invoke, run_json
 
-from backtrace_cli.cli.main import main
 from backtrace_cli.errors import ParseError
 from backtrace_cli.syntax.names import latex_name, mend
 from backtrace_cli.syntax.parser import Name, parse, tokenize
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(main, list(args))
-
-
-def run_json(*args: str) -> dict:
-    result = invoke(*args, "--format", "json")
-    assert result.exit_code == 0, result.stderr
-    assert result.stderr == ""
-    return json.loads(result.stdout)
 
 
 def parse_error(source: str) -> ParseError:

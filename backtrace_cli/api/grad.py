@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from backtrace_cli.api.result import Rendered
 from backtrace_cli.api.values import as_bindings, as_value
 from backtrace_cli.explain.gradient import Explanation
 from backtrace_cli.report.model import Report
@@ -14,7 +14,7 @@ from backtrace_cli.report.text import plain
 
 
 @dataclass(frozen=True, eq=False)
-class GradResult:
+class GradResult(Rendered):
     """What ``grad()`` found. ``render(format)`` gives the text of any registered format,
     ``to_dict()`` exactly the document ``backtrace grad --format json`` prints."""
 
@@ -36,18 +36,6 @@ class GradResult:
         """True when SymPy and finite differences agree (None when not checked)."""
         check = self.explanation.check
         return None if check is None else check.ok
-
-    def to_dict(self) -> dict:
-        return json.loads(self.render("json"))
-
-    def render(self, format: str = "table", *, width: int | None = None) -> str:
-        """The report as text in a registered format (table, json, markdown, latex, html)."""
-        from backtrace_cli.formats.registry import Options, render
-
-        return render(self.report, format, Options(width=width))
-
-    def _repr_markdown_(self) -> str:
-        return self.render("markdown")
 
     def _repr_html_(self) -> str:
         return self.render("html") + graph_svg(self.explanation)

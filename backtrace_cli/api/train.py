@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from backtrace_cli.api.result import Rendered
 from backtrace_cli.errors import BindingError, DataError, UsageError, did_you_mean
 from backtrace_cli.report.model import Report
 from backtrace_cli.report.text import plain
 
 
 @dataclass(frozen=True, eq=False)
-class TrainResult:
+class TrainResult(Rendered):
     """What ``fit()`` found. ``to_dict()`` is exactly the document ``backtrace train
     --format json`` prints; ``render(format)`` the text of any registered format."""
 
@@ -54,20 +54,6 @@ class TrainResult:
         (values,) = prediction_inputs(given, outcome.problem.inputs)
         return plain(predict(outcome.problem, outcome.result.params, values,
                               outcome.settings.dtype))
-
-    def to_dict(self) -> dict:
-        return json.loads(self.render("json"))
-
-    def render(self, format: str = "table", *, width: int | None = None) -> str:
-        from backtrace_cli.formats.registry import Options, render
-
-        return render(self.report, format, Options(width=width))
-
-    def _repr_markdown_(self) -> str:
-        return self.render("markdown")
-
-    def _repr_html_(self) -> str:
-        return self.render("html")
 
     def __repr__(self) -> str:
         final = f", loss={self.losses[-1]!r}" if self.losses else ""

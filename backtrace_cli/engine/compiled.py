@@ -143,7 +143,10 @@ def row_sgd_epoch(
     """Compile ``row_sgd_source`` into a function (see the module's note on safety)."""
     source = row_sgd_source(tape, data_names, params)
     namespace: dict = {"m": FLOAT64, "__builtins__": {"abs": abs, "sum": sum}}
-    # Safe: the source holds only our templates, index-made identifiers and repr'd numbers.
+    # Safe: ``source`` is generated from our own validated tape, never from user text. It holds
+    # only the op templates of ops/table.py, identifiers we make from node indices (v12, g3)
+    # and constants written by repr() of floats the parser already checked to be finite; a
+    # node's source text and the user's names never appear in it. Builtins: abs and sum only.
     exec(compile(source, "<backtrace compiled epoch>", "exec"), namespace)  # noqa: S102
     return namespace["epoch"]
 

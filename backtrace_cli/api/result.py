@@ -1,0 +1,28 @@
+"""What every result of the API shares: its report, in any registered format."""
+
+from __future__ import annotations
+
+import json
+
+
+class Rendered:
+    """A result with a ``report``: ``render(format)`` gives the text of any registered format,
+    ``to_dict()`` exactly the document the command's ``--format json`` prints, and Jupyter
+    shows it as Markdown or HTML."""
+
+    report: object  # report.model.Report, set by the dataclass that inherits this
+
+    def to_dict(self) -> dict:
+        return json.loads(self.render("json"))
+
+    def render(self, format: str = "table", *, width: int | None = None) -> str:
+        """The report as text in a registered format (table, json, markdown, latex, html)."""
+        from backtrace_cli.formats.registry import Options, render
+
+        return render(self.report, format, Options(width=width))
+
+    def _repr_markdown_(self) -> str:
+        return self.render("markdown")
+
+    def _repr_html_(self) -> str:
+        return self.render("html")
