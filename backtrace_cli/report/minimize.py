@@ -1,0 +1,211 @@
+"""The report of ``backtrace minimize``: what was minimised, the steps (a table, sampled as
+``train`` samples its epochs), the parameters, the traced updates, the explained step; ``data``
+is the JSON document of docs/cli.md (schema: docs/schema/minimize.json)."""
+
+from __future__ import annotations
+
+from backtrace_cli.engine.values import is_array
+from backtrace_cli.report.model import Column, Lines, Report, Table, text
+from backtrace_cli.report.text import number, plain
+from backtrace_cli.report.train import epoch_sample
+
+
+def _signed(value) -> str:
+    shown = number(value)
+    return f"({shown})" if shown.startswith("-") else shown
+
+
+def settings_text(settings) -> str:
+    """newton, 7 steps / adam lr 0.1 (beta1 0.9, beta2 0.999, eps 1e-08), 100 steps."""
+    method = settings.method
+    extra = {"momentum": f" (momentum {settings.momentum:g})",
+             "adam": f" (beta1 {settings.beta1:g}, beta2 {settings.beta2:g}, "
+                     f"eps {settings.eps:g})"}.get(method, "")
+    rate = f" lr {settings.rate:g}" if settings.rate is not None else ""
+    count = f"{settings.steps:,} step{'' if settings.steps == 1 else 's'}"
+    return f"{method}{rate}{extra}, {count}"
+
+
+def header_lines(outcome) -> list[str]:
+    start = ", ".join(f"{name}={number(value)}" for name, value in
+                      outcome.result.initial.items()) if outcome.result else ""
+    where = f" from {start}" if start else ""
+    return [f"Minimising {outcome.label} = {_one_line(outcome.source)}{where}",
+            settings_text(outcome.settings)]
+
+
+def _one_line(source: str) -> str:
+    return "; ".join(line.strip() for line in source.strip().splitlines() if line.strip())
+
+
+def update_text(outcome, update) -> str:
+    """The update written out, parameter by parameter (scalars; an array compactly):
+    x ← x − lr·dz/dx = 2 − 0.01·24 = 1.76."""
+    if update.after is None:
+        return ""
+    settings, f = outcome.settings, outcome.label
+    method, lr = settings.method, settings.rate
+    parts = []
+    directions = {}
+    if update.direction is not None:
+        from backtrace_cli.train.newton import unflatten
+
+        directions = unflatten(update.direction, update.before, list(update.before))
+    for name in update.before:
+        old, new, grad = update.before[name], update.after[name], update.gradients.get(name)
+        d = f"d{f}/d{name}"
+        if method == "gd":
+            parts.append(f"{name} ← {name} − lr·{d} = {number(old)} − {lr:g}·{_signed(grad)} "
+                         f"= {number(new)}")
+        elif method == "momentum":
+            buffer = update.state["buffer"][name]
+            parts.append(f"v_{name} ← {settings.momentum:g}·v_{name} + {d} = {number(buffer)}; "
+                         f"{name} ← {name} − lr·v_{name} = {number(old)} − {lr:g}·"
+                         f"{_signed(buffer)} = {number(new)}")
+        elif method == "adam":
+            first, second = update.state["first"][name], update.state["second"][name]
+            parts.append(f"{name} ← {name} − lr·m̂/(√v̂ + ε) = {number(old)} → {number(new)} "
+                         f"(m = {number(first)}, v = {number(second)}, "
+                         f"t = {update.state['steps']})")
+        elif len(update.before) == 1 and not is_array(old):
+            second = update.hessian[0][0]
+            parts.append(f"{name} ← {name} − {d} / d²{f}/d{name}² = {number(old)} − "
+                         f"{_signed(grad)}/{_signed(second)} = {number(new)}")
+        else:
+            step = directions[name]
+            parts.append(f"{name} ← {name} + d_{name} = {number(old)} + {_signed(step)} = "
+                         f"{number(new)}")
+    if method == "newton" and (len(parts) > 1 or is_array(old)):
+        parts.insert(0, "d = −H⁻¹·g (H·d = −g solved)")
+    return "; ".join(parts)
+
+
+def trace_line(outcome, update) -> str:
+    """One step as --trace prints it: where, the value, the gradient, then the update."""
+    f = outcome.label
+    where = " ".join(f"{name}={number(value)}" for name, value in update.before.items())
+    grads = " ".join(f"d{f}/d{name}={number(g)}" for name, g in update.gradients.items())
+    line = f"step {update.step}: {where} {f}={number(update.value)} {grads}"
+    if update.hessian is not None and len(update.hessian) == 1:
+        name = next(iter(update.before))
+        line += f" d²{f}/d{name}²={number(update.hessian[0][0])}"
+    written = update_text(outcome, update)
+    return f"{line}  [{written}]" if written else line
+
+
+def build(outcome, *, live: bool = False) -> Report:
+    """The report of a finished run. ``live``: the header and the trace lines were already
+    printed while minimising (the CLI does so), so the sections leave them out."""
+    result = outcome.result
+    history, names = result.history, result.variables
+    opening: list[str] = []
+    if not live:
+        opening = header_lines(outcome) + [""]
+        opening += [trace_line(outcome, update) for update in outcome.traced]
+    shown = epoch_sample(len(history))
+    notes = ()
+    if len(shown) < len(history):
+        notes = (text(f"{len(shown)} of {len(history)} steps shown (--format json lists all)"),)
+    sections = [Table(
+        text("Steps"),
+        (Column(text("step"), "right"), Column(text(outcome.label), "right"),
+         *(Column(text(name), "right") for name in names)),
+        tuple((text(str(history[i].step)), text(number(history[i].value)),
+               *(text(number(history[i].params[name])) for name in names)) for i in shown),
+        before=tuple(text(line) for line in opening), notes=notes, cut=False, key="steps",
+    )]
+    final = f"{outcome.label} = {number(history[0].value)} at the start, " \
+            f"{number(history[-1].value)} after {_steps(history[-1].step)}"
+    sections.append(Table(
+        text("Parameters"),
+        (Column(text("name")), Column(text("initial"), "right"), Column(text("final"), "right")),
+        tuple((text(name), text(number(result.initial[name])), text(number(result.params[name])))
+              for name in names),
+        after=(text(final),), cut=False, key="params",
+    ))
+    if outcome.explanation is not None:
+        sections += explained_sections(outcome)
+    return Report("minimize", text(f"Minimising {outcome.label} = {_one_line(outcome.source)}"),
+                  tuple(sections), document(outcome))
+
+
+def _steps(count: int) -> str:
+    return f"{count:,} step{'' if count == 1 else 's'}"
+
+
+def explained_sections(outcome) -> list:
+    """--explain-step K: grad's forward, backward and chain-rule sections at the parameters
+    before step K, then the update written out."""
+    from backtrace_cli.report.grad import build as grad_report
+
+    update = outcome.result.explained
+    where = ", ".join(f"{name}={number(value)}" for name, value in update.before.items())
+    lines = [text(f"Step {update.step} starts from {where}; its gradient, as backtrace grad "
+                  "computes it:")]
+    written = update_text(outcome, update)
+    after = (text(f"The update: {written}"),) if written else ()
+    return [Lines(text(f"Step {update.step} explained"), tuple(lines), key="explain"),
+            *grad_report(outcome.explanation).sections,
+            Lines(None, after or (text("The update could not be made."),), key="explain_update")]
+
+
+def _stop(stop) -> dict | None:
+    if stop is None:
+        return None
+    data = {"step": stop.step, "reason": stop.reason}
+    if stop.hint is not None:
+        data["hint"] = stop.hint
+    if stop.eigenvalues is not None:
+        data["eigenvalues"] = stop.eigenvalues
+    return data
+
+
+def document(outcome) -> dict:
+    """The JSON object of docs/cli.md."""
+    result, settings = outcome.result, outcome.settings
+    data = {
+        "expression": outcome.source,
+        "output": outcome.label,
+        "method": settings.method,
+        "settings": {"method": settings.method, "lr": settings.rate, "steps": settings.steps,
+                     **({"momentum": settings.momentum} if settings.method == "momentum"
+                        else {}),
+                     **({"beta1": settings.beta1, "beta2": settings.beta2, "eps": settings.eps}
+                        if settings.method == "adam" else {})},
+        "variables": list(result.variables),
+        "initial": {name: plain(value) for name, value in result.initial.items()},
+        "params": {name: plain(value) for name, value in result.params.items()},
+        "initial_value": result.history[0].value,
+        "value": result.value,
+        "steps": result.steps,
+        "history": [{"step": point.step, "value": point.value,
+                     "params": {name: plain(v) for name, v in point.params.items()}}
+                    for point in result.history],
+        "diverged": _stop(result.diverged),
+        "blocked": _stop(result.blocked),
+        "interrupted": result.interrupted,
+    }
+    if outcome.traced:
+        data["trace"] = [_update_document(outcome, update) for update in outcome.traced]
+    if outcome.explanation is not None:
+        from backtrace_cli.report.grad import build as grad_report
+
+        update = _update_document(outcome, result.explained)
+        data["explain"] = {**update, "grad": dict(grad_report(outcome.explanation).data)}
+    return data
+
+
+def _update_document(outcome, update) -> dict:
+    data = {
+        "step": update.step, "value": update.value,
+        "params": {name: plain(v) for name, v in update.before.items()},
+        "gradients": {name: plain(g) for name, g in update.gradients.items()},
+        "after": None if update.after is None else {name: plain(v)
+                                                    for name, v in update.after.items()},
+    }
+    if update.hessian is not None:
+        data["hessian"] = update.hessian
+        data["direction"] = update.direction
+    written = update_text(outcome, update)
+    data["update_text"] = written or None
+    return data

@@ -1,0 +1,375 @@
+"""Minimise an expression directly: start from the bindings, step downhill, no data.
+
+Every step is one forward and one reverse sweep of the expression's tape (the sweeps that
+``backtrace grad`` explains) and one update. The first-order methods are ``train``'s update
+rules, taken from its registry (``train/optimizers.py``): ``gd`` is its ``sgd``
+(``x - lr * grad``), ``momentum`` and ``adam`` its torch.optim rules. ``newton`` takes the
+Hessian from the double backprop of ``engine.higher`` and solves ``H d = -g`` (see
+``newton_direction``); a Hessian that gives no step towards a minimum (singular, or not
+positive definite) stops the run at that step with a message saying what to do instead.
+
+A run *diverges* when a value or a parameter stops being finite (inf or nan), or the
+expression becomes undefined at the new point (log of a negative number): the run stops
+there, ``params`` are the last finite ones, and the command line exits 1, as ``train`` does.
+Messages name fields (``steps``, ``lr``, ``explain_step``), never the CLI's flags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from backtrace_cli.engine.nodes import Tape
+from backtrace_cli.engine.sweeps import backward, forward, gradients
+from backtrace_cli.engine.tape import check_bindings
+from backtrace_cli.engine.values import is_array
+from backtrace_cli.errors import EvaluationError, ShapeError, setting_error
+from backtrace_cli.explain.gradient import all_finite, numeric_setting, report_value
+from backtrace_cli.ops.table import shape_text
+from backtrace_cli.train.loop import _install, _restore, _StopFlag
+from backtrace_cli.train.optimizers import make_optimizer
+from backtrace_cli.train.settings import fraction, positive
+
+# The methods, and the update rule of train's registry each first-order method is.
+METHODS = ("gd", "momentum", "adam", "newton")
+RULE_OF = {"gd": "sgd", "momentum": "momentum", "adam": "adam"}
+DEFAULT_LR = 0.01  # train's default
+MAX_STEPS = 1_000_000
+# Every step's parameters are kept for the history: steps x numbers stays below this.
+MAX_HISTORY_NUMBERS = 20_000_000
+# newton needs the whole Hessian: n variables (array elements) give n x n entries.
+MAX_NEWTON_VARIABLES = 1_000
+
+
+def _is_whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class MinimizeSettings:
+    """How to minimise, validated when made (the API and the CLI refuse the same input with
+    the same words). ``lr`` None is train's default 0.01; newton takes the full Newton step
+    and has no learning rate. ``trace_limit`` is how many steps are reported through
+    ``on_update`` (0: none); ``explain_step`` the 1-based step to explain."""
+
+    method: str = "gd"
+    lr: float | None = None
+    steps: int = 100
+    momentum: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    trace_limit: int = 0
+    explain_step: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise setting_error("method", f"method must be one of {', '.join(METHODS)}, "
+                                          f"not {self.method!r}")
+        if self.lr is not None:
+            if self.method == "newton":
+                raise setting_error(
+                    "lr", "lr is not used by newton: it takes the full Newton step "
+                    "d = -H⁻¹·g, which has no learning rate",
+                    "drop lr, or use method gd, momentum or adam")
+            positive(self.lr, "lr")
+        if not _is_whole(self.steps) or not 1 <= self.steps <= MAX_STEPS:
+            raise setting_error("steps", f"steps must be a whole number between 1 and "
+                                         f"{MAX_STEPS:,}, not {self.steps!r}")
+        fraction(self.momentum, "momentum")
+        fraction(self.beta1, "beta1")
+        fraction(self.beta2, "beta2")
+        positive(self.eps, "eps")
+        if not _is_whole(self.trace_limit) or self.trace_limit < 0:
+            raise setting_error("trace_limit", "trace_limit must be a whole number >= 0, "
+                                               f"not {self.trace_limit!r}")
+        if self.explain_step is not None:
+            if not _is_whole(self.explain_step) or self.explain_step < 1:
+                raise setting_error("explain_step", "explain_step must be a whole number "
+                                                    f"at least 1, not {self.explain_step!r}")
+            if self.explain_step > self.steps:
+                raise setting_error(
+                    "explain_step", f"explain_step {self.explain_step}: the run takes only "
+                    f"{self.steps:,} step(s)", f"pick a step between 1 and {self.steps:,}")
+
+    @property
+    def rate(self) -> float | None:
+        """The learning rate in use (None for newton)."""
+        return None if self.method == "newton" else (DEFAULT_LR if self.lr is None else self.lr)
+
+    def rule_settings(self):
+        """What train's registry reads (``Rule.init(settings, number, m)``): the rule's
+        name, the learning rate in use and the hyper-parameters."""
+        from types import SimpleNamespace
+
+        return SimpleNamespace(optimizer=RULE_OF[self.method], lr=self.rate,
+                               momentum=self.momentum, beta1=self.beta1, beta2=self.beta2,
+                               eps=self.eps)
+
+
+@dataclass
+class Step:
+    """One point of the run: ``step`` 0 is the start; ``params`` after ``step`` updates."""
+
+    step: int
+    value: float
+    params: dict[str, Any]
+
+
+@dataclass
+class Update:
+    """One update, as --trace prints it and --explain-step writes it out."""
+
+    step: int  # 1-based
+    value: float  # at the parameters before the update
+    before: dict[str, Any]
+    gradients: dict[str, Any]
+    after: dict[str, Any] | None = None  # None: the update could not be made
+    hessian: list | None = None  # newton: the Hessian (element order of ``variables``)
+    direction: list | None = None  # newton: d, the solution of H d = -g
+    state: dict[str, Any] = field(default_factory=dict)  # momentum's buffer, Adam's moments
+
+
+@dataclass
+class Stop:
+    """Why a run ended before its last step: it diverged, or a Newton step was refused."""
+
+    step: int
+    reason: str
+    hint: str | None = None
+    eigenvalues: list[float] | None = None
+
+
+@dataclass
+class MinimizeResult:
+    variables: tuple[str, ...]
+    initial: dict[str, Any]
+    params: dict[str, Any]  # the last finite parameters
+    history: list[Step]
+    elements: tuple[str, ...] = ()  # newton's variables element by element (W[0,1])
+    diverged: Stop | None = None
+    blocked: Stop | None = None  # newton: the Hessian gave no step towards a minimum
+    interrupted: bool = False
+    explained: Update | None = None  # the update of explain_step
+
+    @property
+    def value(self) -> float:
+        return self.history[-1].value
+
+    @property
+    def steps(self) -> int:
+        return self.history[-1].step
+
+
+def check_problem(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings):
+    """(bindings, shapes, back end) for a run, after every check that needs no step: each
+    variable bound and each binding used, a scalar output, sizes within the limits."""
+    check_bindings(tape, start)
+    if not tape.variables:
+        raise setting_error("expression", "the expression has no variables to minimise over",
+                            "give it a variable, e.g. (x - 3)**2 x=0")
+    bindings, shapes, m = numeric_setting(tape, start)
+    if shapes is not None and shapes[tape.output] != ():
+        output = tape.nodes[tape.output]
+        raise ShapeError(
+            f"the expression is an array ({shape_text(shapes[tape.output])}), not a number: "
+            "only a scalar can be minimised", tape.source, output.span,
+            f"reduce it, e.g. sum({output.text}) or mean(...)")
+    numbers = sum(int(getattr(value, "size", 1)) for value in bindings.values())
+    if settings.method == "newton" and numbers > MAX_NEWTON_VARIABLES:
+        raise setting_error(
+            "method", f"method newton: {numbers:,} variables (array elements) need a Hessian "
+            f"of {numbers * numbers:,} entries; newton takes at most {MAX_NEWTON_VARIABLES:,}",
+            "use method gd, momentum or adam for large arrays")
+    if numbers * (settings.steps + 1) > MAX_HISTORY_NUMBERS:
+        raise setting_error(
+            "steps", f"steps {settings.steps:,}: keeping every step's {numbers:,} parameter "
+            f"value(s) needs more than {MAX_HISTORY_NUMBERS:,} numbers",
+            "take fewer steps")
+    return bindings, shapes, m
+
+
+def minimize(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings,
+             on_step: Callable[[Step], None] | None = None,
+             on_update: Callable[[Update], None] | None = None) -> MinimizeResult:
+    """Take ``settings.steps`` steps of ``settings.method`` from ``start``.
+
+    ``on_step`` sees every finished step (progress), ``on_update`` the first
+    ``settings.trace_limit`` updates (``--trace``). An expression undefined at the start is an
+    ``EvaluationError`` (bad input); one that becomes undefined later ends the run as
+    diverged. Ctrl-C stops after the step under way (``interrupted``).
+    """
+    import numpy as np
+
+    bindings, shapes, m = check_problem(tape, start, settings)
+    names = tape.variables
+    params = {name: bindings[name] for name in names}
+    snapshot = _snapshot
+    values = forward(tape, params, m)
+    result = MinimizeResult(names, snapshot(params), snapshot(params),
+                            [Step(0, float(values[tape.output]), snapshot(params))])
+    rule = None
+    if settings.method != "newton":
+        rule = make_optimizer(settings.rule_settings(), m.number, m)
+    stop = _StopFlag()
+    previous_handler = _install(stop)
+    try:
+        with np.errstate(all="ignore"):
+            for number in range(1, settings.steps + 1):
+                update = Update(number, result.history[-1].value, snapshot(params), {})
+                try:
+                    if rule is not None:
+                        grads = _gradients(tape, values, names, m, shapes)
+                        update.gradients = {n: report_value(g) for n, g in grads.items()}
+                        rule.step(params, grads)
+                        update.state = _state(rule.state, names)
+                        taken = True
+                    else:
+                        taken = _newton(tape, params, update, result, names)
+                except EvaluationError as error:
+                    if number == 1:  # undefined at the start: the input is wrong
+                        raise
+                    result.diverged = Stop(number, error.message)
+                    taken = False
+                if not taken:
+                    _finish(settings, update, result, on_update)
+                    return result
+                bad = [n for n in names if not all_finite(params[n])]
+                if bad:
+                    shown = "inf or nan" if is_array(params[bad[0]]) else float(params[bad[0]])
+                    result.diverged = Stop(number, f"the parameter {bad[0]} became {shown}")
+                    _finish(settings, update, result, on_update)
+                    return result
+                update.after = snapshot(params)
+                try:
+                    values = forward(tape, params, m)
+                except EvaluationError as error:
+                    result.diverged = Stop(number, error.message)
+                    _finish(settings, update, result, on_update)
+                    return result
+                result.params = update.after
+                result.history.append(Step(number, float(values[tape.output]), update.after))
+                _finish(settings, update, result, on_update)
+                if on_step is not None:
+                    on_step(result.history[-1])
+                if stop.raised:
+                    result.interrupted = True
+                    return result
+    except KeyboardInterrupt:
+        result.interrupted = True
+    finally:
+        _restore(previous_handler)
+    return result
+
+
+def _finish(settings, update: Update, result: MinimizeResult, on_update) -> None:
+    if settings.explain_step == update.step:
+        result.explained = update
+    if on_update is not None and update.step <= settings.trace_limit:
+        on_update(update)
+
+
+def _snapshot(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: report_value(value) for name, value in params.items()}
+
+
+def _state(state: dict, names) -> dict[str, Any]:
+    """What momentum and Adam keep per parameter, after the update (for the written update)."""
+    if "buffers" in state:
+        return {"buffer": {n: report_value(state["buffers"][n]) for n in names}}
+    if "moments" in state:
+        return {"steps": state["steps"],
+                "first": {n: report_value(state["moments"][n][0]) for n in names},
+                "second": {n: report_value(state["moments"][n][1]) for n in names}}
+    return {}
+
+
+def _gradients(tape, values, names, m, shapes) -> dict[str, Any]:
+    """df/dname from one reverse sweep; an array variable's gradient has its shape."""
+    swept = backward(tape, values, 1.0 if shapes is None else m.number(1.0), names, m,
+                     shapes=shapes)
+    grads = gradients(tape, swept, names, m)
+    if shapes is not None:
+        import numpy
+
+        for name in names:
+            shape = shapes[tape.variable_nodes[name]]
+            if getattr(grads[name], "shape", ()) != shape:
+                grads[name] = numpy.zeros(shape) + grads[name] if shape else grads[name]
+    for name, value in grads.items():
+        if not all_finite(value):
+            raise EvaluationError(
+                f"the derivative with respect to {name} is not finite (inf or nan) at these "
+                "values", tape.source, tape.nodes[tape.variable_nodes[name]].span,
+                "start from other values")
+    return grads
+
+
+def _newton(tape, params, update: Update, result: MinimizeResult, names) -> bool:
+    """One Newton step in place; False (``result.blocked`` or ``result.diverged`` set) when
+    the Hessian gives no step towards a minimum or is not finite."""
+    from backtrace_cli.train.newton import newton_step
+
+    step = newton_step(tape, params, names)
+    result.elements = step.elements
+    update.gradients, update.hessian = step.gradients, step.hessian
+    if step.refusal is not None:
+        reason, hint, eigenvalues = step.refusal
+        stop = Stop(update.step, reason.format(step=update.step), hint, eigenvalues)
+        if hint is None:
+            result.diverged = stop
+        else:
+            result.blocked = stop
+        return False
+    update.direction = step.direction
+    for name in names:
+        params[name] = params[name] + step.steps[name]
+    return True
+
+
+# ----------------------------------------------------------------------------- one call
+@dataclass
+class MinimizeOutcome:
+    """Everything a report of a run needs."""
+
+    source: str
+    tape: Tape
+    settings: MinimizeSettings
+    result: MinimizeResult
+    label: str  # the output's label for people: its name, else z (as grad labels it)
+    traced: list[Update] = field(default_factory=list)
+    explanation: Any = None  # explain.gradient.Explanation of explain_step, if asked
+    elapsed: float = 0.0
+
+
+def run(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings, *,
+        on_start: Callable[[MinimizeOutcome], None] | None = None,
+        on_step: Callable[[Step], None] | None = None,
+        on_update: Callable[[Update], None] | None = None) -> MinimizeOutcome:
+    """Check, minimise, and explain the step asked for: what ``backtrace minimize`` does,
+    except printing. ``on_start`` is called once everything is checked, before the first
+    step (``outcome.result`` is still None)."""
+    import time
+
+    from backtrace_cli.explain.gradient import explain, node_labels
+
+    check_problem(tape, start, settings)
+    outcome = MinimizeOutcome(tape.source, tape, settings, None,  # type: ignore[arg-type]
+                              node_labels(tape)[tape.output])
+    if on_start is not None:
+        on_start(outcome)
+
+    def traced(update: Update) -> None:
+        outcome.traced.append(update)
+        if on_update is not None:
+            on_update(update)
+
+    started = time.perf_counter()
+    outcome.result = minimize(tape, start, settings, on_step,
+                              traced if settings.trace_limit else None)
+    outcome.elapsed = time.perf_counter() - started
+    explained = outcome.result.explained
+    if explained is not None:
+        outcome.explanation = explain(tape, explained.before, 1.0, tape.variables, check=True)
+    return outcome

@@ -1,0 +1,118 @@
+"""Newton's method for ``minimize``: the Hessian by double backprop, then ``H d = -g``.
+
+The gradient and the Hessian come from ``engine.higher.hessian_at`` (the reverse sweep
+differentiated again, no hand-written second derivatives, no finite differences). A step is
+taken only where the Hessian is positive definite: elsewhere ``d`` does not lead towards a
+minimum (a saddle point or a maximum), or does not exist (a singular Hessian), and the run
+stops with a message saying what a user can do instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from backtrace_cli.engine.values import is_array
+
+_REFUSALS = {
+    "singular": "the Newton step H·d = −g has no unique solution (the curvature is zero "
+                "in some direction)",
+    "negative definite": "the Newton step heads for a maximum, not a minimum",
+    "indefinite": "the Newton step heads for a saddle point, not a minimum",
+}
+NEWTON_HINT = ("use method gd (or momentum, adam), or start where the Hessian is positive "
+               "definite, nearer a minimum")
+
+
+@dataclass
+class NewtonStep:
+    """What one Newton step found. ``refusal`` is (reason, hint, eigenvalues) when no step
+    was taken (hint None: the numbers were not finite, a divergence); ``reason`` holds
+    ``{step}`` for the step's number."""
+
+    elements: tuple[str, ...]  # the variables element by element (W[0,1]), Hessian order
+    gradients: dict[str, Any]
+    hessian: list
+    direction: list | None = None  # d, in element order
+    steps: dict[str, Any] | None = None  # d as {name: value}
+    refusal: tuple[str, str | None, list[float] | None] | None = None
+
+
+def newton_direction(gradient, hessian):
+    """d with H d = -g. One variable: d = -g/h, the 1x1 system's solution in one correctly
+    rounded division (LAPACK's getrs may multiply by the pivot's reciprocal instead, two
+    roundings, depending on the BLAS build: the iterates would then differ from Newton's
+    x - f'(x)/f''(x) in the last bit). More: numpy.linalg.solve (LU with partial pivoting)."""
+    import numpy as np
+
+    g = np.asarray(gradient, dtype=np.float64).reshape(-1)
+    h = np.asarray(hessian, dtype=np.float64).reshape(g.size, g.size)
+    if g.size == 1:
+        return np.array([-(float(g[0]) / float(h[0, 0]))])
+    return np.linalg.solve(h, -g)
+
+
+def definiteness(eigenvalues: Sequence[float]) -> str:
+    """What a symmetric matrix's eigenvalues say: positive definite, negative definite,
+    indefinite, or singular (an eigenvalue zero within rounding: |λ| <= n·2⁻⁵²·max|λ|)."""
+    values = [float(v) for v in eigenvalues]
+    largest = max(abs(v) for v in values)
+    tiny = largest * len(values) * 2.0 ** -52
+    if largest == 0 or any(abs(v) <= tiny for v in values):
+        return "singular"
+    if all(v > 0 for v in values):
+        return "positive definite"
+    if all(v < 0 for v in values):
+        return "negative definite"
+    return "indefinite"
+
+
+def newton_step(tape, params: Mapping[str, Any], names: Sequence[str]) -> NewtonStep:
+    """The Newton step at ``params`` (not applied), or why there is none."""
+    import numpy as np
+
+    from backtrace_cli.engine.higher import hessian_at
+
+    second = hessian_at(tape, dict(params))
+    g = np.asarray(second.gradient, dtype=np.float64).reshape(-1)
+    h = np.asarray(second.hessian, dtype=np.float64).reshape(g.size, g.size)
+    found = NewtonStep(tuple(second.variables), unflatten(g, params, names), h.tolist())
+    if not (np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
+        found.refusal = ("the gradient or the Hessian is not finite (inf or nan) at step "
+                         "{step}", None, None)
+        return found
+    if not g.any():  # a stationary point: d = 0 solves H d = 0 whatever H is
+        direction = np.zeros_like(g)
+    else:
+        eigenvalues = np.linalg.eigvalsh(h)
+        kind = definiteness(eigenvalues)
+        if kind != "positive definite":
+            shown = ", ".join(f"{v:.6g}" for v in eigenvalues)
+            what = "the second derivative" if g.size == 1 else "the Hessian"
+            plural = "s" if g.size > 1 else ""
+            found.refusal = (f"newton cannot take step {{step}}: {what} is {kind} "
+                             f"(eigenvalue{plural} {shown}), so {_REFUSALS[kind]}",
+                             NEWTON_HINT, [float(v) for v in eigenvalues])
+            return found
+        direction = newton_direction(g, h)
+    found.direction = direction.tolist()
+    found.steps = unflatten(direction, params, names)
+    return found
+
+
+def unflatten(flat, params: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    """A vector in element order (each variable's elements row-major) as {name: value}."""
+    import numpy as np
+
+    out, position = {}, 0
+    for name in names:
+        value = params[name]
+        if is_array(value):
+            size = int(np.size(value))
+            out[name] = np.asarray(flat[position:position + size]).reshape(np.shape(value))
+            position += size
+        else:
+            out[name] = float(flat[position])
+            position += 1
+    return out
