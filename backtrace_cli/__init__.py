@@ -18,6 +18,8 @@ _API = {
     "TrainResult": "api.train",
     "graph": "api.graph",
     "affine": "api.graph",
+    "minimize": "api.minimize",
+    "MinimizeResult": "api.minimize",
     "BacktraceError": "errors",
 }
 __all__ = ["__version__", *_API]

@@ -26,9 +26,9 @@ def settings_text(settings) -> str:
     return f"{method}{rate}{extra}, {count}"
 
 
-def header_lines(outcome) -> list[str]:
-    start = ", ".join(f"{name}={number(value)}" for name, value in
-                      outcome.result.initial.items()) if outcome.result else ""
+def header_lines(outcome, initial) -> list[str]:
+    """What is about to be minimised, from where, how."""
+    start = ", ".join(f"{name}={number(value)}" for name, value in initial.items())
     where = f" from {start}" if start else ""
     return [f"Minimising {outcome.label} = {_one_line(outcome.source)}{where}",
             settings_text(outcome.settings)]
@@ -100,7 +100,7 @@ def build(outcome, *, live: bool = False) -> Report:
     history, names = result.history, result.variables
     opening: list[str] = []
     if not live:
-        opening = header_lines(outcome) + [""]
+        opening = header_lines(outcome, result.initial) + [""]
         opening += [trace_line(outcome, update) for update in outcome.traced]
     shown = epoch_sample(len(history))
     notes = ()

@@ -24,7 +24,7 @@ from backtrace_cli.engine.nodes import Tape
 from backtrace_cli.engine.sweeps import backward, forward, gradients
 from backtrace_cli.engine.tape import check_bindings
 from backtrace_cli.engine.values import is_array
-from backtrace_cli.errors import EvaluationError, ShapeError, setting_error
+from backtrace_cli.errors import EvaluationError, ShapeError, UsageError, setting_error
 from backtrace_cli.explain.gradient import all_finite, numeric_setting, report_value
 from backtrace_cli.ops.table import shape_text
 from backtrace_cli.train.loop import _install, _restore, _StopFlag
@@ -72,7 +72,7 @@ class MinimizeSettings:
                 raise setting_error(
                     "lr", "lr is not used by newton: it takes the full Newton step "
                     "d = -H⁻¹·g, which has no learning rate",
-                    "drop lr, or use method gd, momentum or adam")
+                    "drop lr, or use method gd, momentum or adam, which take one")
             positive(self.lr, "lr")
         if not _is_whole(self.steps) or not 1 <= self.steps <= MAX_STEPS:
             raise setting_error("steps", f"steps must be a whole number between 1 and "
@@ -167,8 +167,8 @@ def check_problem(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettin
     variable bound and each binding used, a scalar output, sizes within the limits."""
     check_bindings(tape, start)
     if not tape.variables:
-        raise setting_error("expression", "the expression has no variables to minimise over",
-                            "give it a variable, e.g. (x - 3)**2 x=0")
+        raise UsageError("the expression has no variables to minimise over",
+                         "give it a variable, e.g. (x - 3)**2 x=0")
     bindings, shapes, m = numeric_setting(tape, start)
     if shapes is not None and shapes[tape.output] != ():
         output = tape.nodes[tape.output]
