@@ -76,6 +76,10 @@ class Op:
     # How the local derivative reads for people when it depends on the shapes (matmul):
     # (position, input shapes) -> a template like derivative_text.
     derivative_text_for: Callable[[int, tuple], str] | None = None
+    # Per input, the local derivative written as ops of this table (see ``ops/derived.py``):
+    # an S-expression over a, b, out and numbers, e.g. "(neg (sin a))". Double backprop
+    # builds the reverse sweep from these as nodes, so it can be differentiated again.
+    derivative_ops: tuple[str, ...] = ()
     forward: Callable[..., Any] = field(init=False, repr=False, compare=False)
     derivatives: tuple[Callable[..., Any], ...] = field(init=False, repr=False, compare=False)
     vjps: tuple[Callable[..., Any], ...] = field(init=False, repr=False, compare=False)
@@ -85,6 +89,8 @@ class Op:
             raise ValueError(f"op {self.name}: one derivative per input is required")
         if self.vjp_code and len(self.vjp_code) != self.arity:
             raise ValueError(f"op {self.name}: one vector-Jacobian product per input")
+        if self.derivative_ops and len(self.derivative_ops) != self.arity:
+            raise ValueError(f"op {self.name}: one derivative as ops per input")
         if self.shape_rule not in SHAPE_RULES:
             raise ValueError(f"op {self.name}: unknown shape rule {self.shape_rule}")
         names = "ab"[: self.arity]
@@ -274,59 +280,71 @@ def _ops() -> tuple[Op, ...]:
     tie = "at a tie {0} passes half the gradient to each input (PyTorch's convention)"
     return (
         Op("add", 2, "+", "infix", PREC_ADD, "{a} + {b}", ("1.0", "1.0"), ("1", "1"),
-           lambda sp, a, b: a + b, "any numbers", keeps_nonfinite=True),
+           lambda sp, a, b: a + b, "any numbers", keeps_nonfinite=True,
+           derivative_ops=("1", "1")),
         Op("sub", 2, "-", "infix", PREC_ADD, "{a} - {b}", ("1.0", "-1.0"), ("1", "-1"),
-           lambda sp, a, b: a - b, "any numbers", keeps_nonfinite=True),
+           lambda sp, a, b: a - b, "any numbers", keeps_nonfinite=True,
+           derivative_ops=("1", "-1")),
         Op("mul", 2, "*", "infix", PREC_MUL, "{a} * {b}", ("{b}", "{a}"), ("{b}", "{a}"),
-           lambda sp, a, b: a * b, "any numbers", keeps_nonfinite=True),
+           lambda sp, a, b: a * b, "any numbers", keeps_nonfinite=True,
+           derivative_ops=("b", "a")),
         Op("div", 2, "/", "infix", PREC_MUL, "{a} / {b}",
            ("1 / {b}", "-(({a} / {b}) / {b})"), ("1/{b}", "-{a}/{b}²"),
-           lambda sp, a, b: a / b, "a divisor that is not zero"),
+           lambda sp, a, b: a / b, "a divisor that is not zero",
+           derivative_ops=("(div 1 b)", "(neg (div (div a b) b))")),
         Op("pow", 2, "**", "infix", PREC_POW, "m.pow({a}, {b})", (_POW_BASE, _POW_EXPONENT),
            ("{b}·{a}^({b}-1)", "{a}^{b}·log({a})"), lambda sp, a, b: a**b,
            "a positive base, or a whole-number exponent for a negative base, "
            "and a result that fits in a float",
-           right_assoc=True, aliases=("^",)),
+           right_assoc=True, aliases=("^",), derivative_ops=("(dpow a b)", "(powlog a b)")),
         Op("neg", 1, "-", "prefix", PREC_UNARY, "-{a}", ("-1.0",), ("-1",),
-           lambda sp, a: -a, "any number", keeps_nonfinite=True),
+           lambda sp, a: -a, "any number", keeps_nonfinite=True, derivative_ops=("-1",)),
         Op("pos", 1, "+", "prefix", PREC_UNARY, "+{a}", ("1.0",), ("1",),
-           lambda sp, a: a, "any number", keeps_nonfinite=True),
+           lambda sp, a: a, "any number", keeps_nonfinite=True, derivative_ops=("1",)),
         Op("sin", 1, "sin", "call", PREC_ATOM, "m.sin({a})", ("m.cos({a})",), ("cos({a})",),
-           lambda sp, a: sp.sin(a), "a finite number"),
+           lambda sp, a: sp.sin(a), "a finite number", derivative_ops=("(cos a)",)),
         Op("cos", 1, "cos", "call", PREC_ATOM, "m.cos({a})", ("-m.sin({a})",), ("-sin({a})",),
-           lambda sp, a: sp.cos(a), "a finite number"),
+           lambda sp, a: sp.cos(a), "a finite number", derivative_ops=("(neg (sin a))",)),
         Op("tan", 1, "tan", "call", PREC_ATOM, "m.tan({a})", ("1 + {out} * {out}",),
-           ("1 + tan({a})²",), lambda sp, a: sp.tan(a), "a number away from pi/2 + k*pi"),
+           ("1 + tan({a})²",), lambda sp, a: sp.tan(a), "a number away from pi/2 + k*pi",
+           derivative_ops=("(add 1 (mul out out))",)),
         Op("exp", 1, "exp", "call", PREC_ATOM, "m.exp({a})", ("{out}",), ("exp({a})",),
            lambda sp, a: sp.exp(a),
-           "a result that fits in a float (exp overflows above about 709.78)"),
+           "a result that fits in a float (exp overflows above about 709.78)",
+           derivative_ops=("out",)),
         Op("log", 1, "log", "call", PREC_ATOM, "m.log({a})", ("1 / {a}",), ("1/{a}",),
-           lambda sp, a: sp.log(a), "a positive number"),
+           lambda sp, a: sp.log(a), "a positive number", derivative_ops=("(div 1 a)",)),
         Op("sqrt", 1, "sqrt", "call", PREC_ATOM, "m.sqrt({a})", ("1 / (2 * {out})",),
            ("1/(2·sqrt({a}))",), lambda sp, a: sp.sqrt(a),
-           "a number >= 0 (and > 0 for its derivative)"),
+           "a number >= 0 (and > 0 for its derivative)",
+           derivative_ops=("(div 1 (mul 2 out))",)),
         Op("tanh", 1, "tanh", "call", PREC_ATOM, "m.tanh({a})", ("1 - {out} * {out}",),
-           ("1 - tanh({a})²",), lambda sp, a: sp.tanh(a), "any number"),
+           ("1 - tanh({a})²",), lambda sp, a: sp.tanh(a), "any number",
+           derivative_ops=("(sub 1 (mul out out))",)),
         Op("sigmoid", 1, "sigmoid", "call", PREC_ATOM, "m.sigmoid({a})",
-           ("{out} * (1 - {out})",), ("σ({a})·(1 - σ({a}))",), _sympy_sigmoid, "any number"),
+           ("{out} * (1 - {out})",), ("σ({a})·(1 - σ({a}))",), _sympy_sigmoid, "any number",
+           derivative_ops=("(mul out (sub 1 out))",)),
         Op("relu", 1, "relu", "call", PREC_ATOM, "m.relu({a})", ("m.gt({a}, 0)",),
            ("1 if {a} > 0 else 0",), _sympy_relu, "any number",
-           kink=lambda x: x[0] == 0, kink_note="relu'(0) = 0 (PyTorch's convention)"),
+           kink=lambda x: x[0] == 0, kink_note="relu'(0) = 0 (PyTorch's convention)",
+           derivative_ops=("(step a)",)),
         Op("abs", 1, "abs", "call", PREC_ATOM, "abs({a})", ("m.gt({a}, 0) - m.lt({a}, 0)",),
            ("sign({a})",), lambda sp, a: sp.Abs(a), "any number",
-           kink=lambda x: x[0] == 0, kink_note="abs'(0) = 0 (PyTorch's convention)"),
+           kink=lambda x: x[0] == 0, kink_note="abs'(0) = 0 (PyTorch's convention)",
+           derivative_ops=("(sign a)",)),
         Op("softplus", 1, "softplus", "call", PREC_ATOM, "m.softplus({a})",
-           ("m.sigmoid({a})",), ("sigmoid({a})",), _sympy_softplus, "any number"),
+           ("m.sigmoid({a})",), ("sigmoid({a})",), _sympy_softplus, "any number",
+           derivative_ops=("(sigmoid a)",)),
         Op("min", 2, "min", "call", PREC_ATOM, "m.minimum({a}, {b})",
            ("m.lt({a}, {b}) + 0.5 * m.eq({a}, {b})", "m.lt({b}, {a}) + 0.5 * m.eq({a}, {b})"),
            ("1 if {a} < {b} else 0", "1 if {b} < {a} else 0"),
            lambda sp, a, b: sp.Min(a, b), "any numbers", kink=lambda x: x[0] == x[1],
-           kink_note=tie.format("min")),
+           kink_note=tie.format("min"), derivative_ops=("(less a b)", "(less b a)")),
         Op("max", 2, "max", "call", PREC_ATOM, "m.maximum({a}, {b})",
            ("m.gt({a}, {b}) + 0.5 * m.eq({a}, {b})", "m.gt({b}, {a}) + 0.5 * m.eq({a}, {b})"),
            ("1 if {a} > {b} else 0", "1 if {b} > {a} else 0"),
            lambda sp, a, b: sp.Max(a, b), "any numbers", kink=lambda x: x[0] == x[1],
-           kink_note=tie.format("max")),
+           kink_note=tie.format("max"), derivative_ops=("(less b a)", "(less a b)")),
         # Array ops (see shape_rule and vjp_code above).
         Op("matmul", 2, "@", "infix", PREC_MUL, "m.matmul({a}, {b})", ("{b}", "{a}"),
            ("upstream @ {b}ᵀ", "{a}ᵀ @ upstream"), lambda sp, a, b: a @ b,
