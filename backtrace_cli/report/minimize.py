@@ -144,9 +144,20 @@ def explained_sections(outcome) -> list:
                   "computes it:")]
     written = update_text(outcome, update)
     after = (text(f"The update: {written}"),) if written else ()
-    return [Lines(text(f"Step {update.step} explained"), tuple(lines), key="explain"),
-            *grad_report(outcome.explanation).sections,
-            Lines(None, after or (text("The update could not be made."),), key="explain_update")]
+    sections = [Lines(text(f"Step {update.step} explained"), tuple(lines), key="explain"),
+                *grad_report(outcome.explanation).sections]
+    if update.hessian is not None:  # newton: the second derivatives the step solved with
+        elements = outcome.result.elements
+        f = outcome.label
+        sections.append(Table(
+            text(f"Hessian ∂²{f}/∂a∂b at step {update.step} (double backprop)"),
+            (Column(text("a \\ b")), *(Column(text(b), "right") for b in elements)),
+            tuple((text(a), *(text(number(v)) for v in row))
+                  for a, row in zip(elements, update.hessian)),
+            cut=False, key="hessian"))
+    sections.append(Lines(None, after or (text("The update could not be made."),),
+                          key="explain_update"))
+    return sections
 
 
 def _stop(stop) -> dict | None:
