@@ -102,7 +102,8 @@ def build(outcome, *, live: bool = False) -> Report:
     if not live:
         opening = header_lines(outcome, result.initial) + [""]
         opening += [trace_line(outcome, update) for update in outcome.traced]
-    shown = epoch_sample(len(history))
+    # The start, then steps 1..N sampled as train samples its epochs 1..N.
+    shown = [0] + [index + 1 for index in epoch_sample(len(history) - 1)]
     notes = ()
     if len(shown) < len(history):
         notes = (text(f"{len(shown)} of {len(history)} steps shown (--format json lists all)"),)

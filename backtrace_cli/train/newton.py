@@ -21,6 +21,7 @@ _REFUSALS = {
     "negative definite": "the Newton step heads for a maximum, not a minimum",
     "indefinite": "the Newton step heads for a saddle point, not a minimum",
 }
+_SCALAR_WORDS = {"singular": "zero", "negative definite": "negative"}
 NEWTON_HINT = ("use method gd (or momentum, adam), or start where the Hessian is positive "
                "definite, nearer a minimum")
 
@@ -89,10 +90,11 @@ def newton_step(tape, params: Mapping[str, Any], names: Sequence[str]) -> Newton
         kind = definiteness(eigenvalues)
         if kind != "positive definite":
             shown = ", ".join(f"{v:.6g}" for v in eigenvalues)
-            what = "the second derivative" if g.size == 1 else "the Hessian"
-            plural = "s" if g.size > 1 else ""
-            found.refusal = (f"newton cannot take step {{step}}: {what} is {kind} "
-                             f"(eigenvalue{plural} {shown}), so {_REFUSALS[kind]}",
+            if g.size == 1:  # one variable: the Hessian is the second derivative
+                what = f"the second derivative is {_SCALAR_WORDS[kind]} ({shown})"
+            else:
+                what = f"the Hessian is {kind} (eigenvalues {shown})"
+            found.refusal = (f"newton cannot take step {{step}}: {what}, so {_REFUSALS[kind]}",
                              NEWTON_HINT, [float(v) for v in eigenvalues])
             return found
         direction = newton_direction(g, h)
