@@ -31,7 +31,7 @@ def complete(words: str, shell: str = "bash") -> list[str]:
 def test_commands_complete():
     assert complete("backtrace gr") == ["plain,grad", "plain,graph"]
     assert complete("backtrace ") == ["plain,grad", "plain,train", "plain,graph",
-                                      "plain,simplify"]
+                                      "plain,simplify", "plain,minimize"]
 
 
 def test_options_and_choices_complete_in_a_lazily_loaded_command():
@@ -40,6 +40,8 @@ def test_options_and_choices_complete_in_a_lazily_loaded_command():
                                                       "plain,markdown", "plain,latex"]
     assert complete("backtrace train --optimizer ") == ["plain,sgd", "plain,momentum",
                                                         "plain,adam"]
+    assert complete("backtrace minimize x --method ") == ["plain,gd", "plain,momentum",
+                                                          "plain,adam", "plain,newton"]
 
 
 def test_an_expression_with_a_leading_minus_does_not_confuse_completion():

@@ -53,6 +53,7 @@ CATALOGUE: dict[str, list[Entry]] = {
     "ShapeError": [
         Entry(("grad", "sum(W @ x)", "W=[[1, 2], [3, 4]]", "x=[1, 2, 3]"), 2,
               "@ needs the inner sizes to match", hint=False),
+        Entry(("minimize", "[x, 2*x]", "x=1"), 2, "only a scalar can be minimised"),
     ],
     "LimitError": [
         Entry(("grad", "(" * 250 + "x" + ")" * 250, "x=1"), 2,
@@ -111,6 +112,10 @@ CATALOGUE: dict[str, list[Entry]] = {
     "UsageError": [
         Entry(("train", "--epochs", "0"), 2, "--epochs must be between 1 and 10,000,000, not 0",
               hint=False),
+        Entry(("minimize", "x**2", "x=1", "--steps", "0"), 2,
+              "--steps must be a whole number between 1 and 1,000,000, not 0", hint=False),
+        Entry(("minimize", "x**2", "x=1", "--method", "newton", "--lr", "0.1"), 2,
+              "--lr is not used by newton"),
         Entry(("train", "--batch-size", "two"), 2, "--batch-size: 'two' is not a whole number",
               hint=False),
         Entry(("train", "--lr", "-1"), 2, "--lr must be a finite number above 0", hint=False),
@@ -147,6 +152,10 @@ CATALOGUE: dict[str, list[Entry]] = {
     "DivergedError": [
         Entry(("train", "--lr", "1", "--epochs", "2000"), 1,
               "training diverged at epoch 75, update 225 (data row 3)"),
+        Entry(("minimize", "x**2", "x=3", "--lr", "2", "--steps", "2000"), 1,
+              "minimize diverged at step 323"),
+        Entry(("minimize", "x*y", "x=1", "y=1", "--method", "newton"), 1,
+              "newton cannot take step 1: the Hessian is indefinite"),
     ],
 }
 # Classes that are bases of others and never raised themselves: an entry may raise a subclass.

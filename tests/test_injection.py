@@ -138,6 +138,10 @@ def _graph_expr(payload, tmp_path):
     return ["graph", payload, "x=1", "--format", "dot"], None
 
 
+def _minimize_expr(payload, tmp_path):
+    return ["minimize", payload, "x=1", "--steps", "1"], None
+
+
 def _binding_value(payload, tmp_path):
     return ["grad", "x*w", "w=2", f"x={payload}"], None
 
@@ -179,6 +183,7 @@ POSITIONS = {
     "grad @FILE": _grad_file,
     "grad stdin": _grad_stdin,
     "graph EXPR": _graph_expr,
+    "minimize EXPR": _minimize_expr,
     "binding value": _binding_value,
     "--x value": _binding_option_value,
     "binding name": _binding_name,

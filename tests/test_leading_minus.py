@@ -201,3 +201,18 @@ def test_train_click_errors_show_what_was_typed():
     assert result.exit_code == 2
     assert "unexpected extra argument (-b.csv)" in result.stderr
     assert "\x00" not in result.stderr
+
+
+# ----------------------------------------------------------------------------- minimize
+@pytest.mark.parametrize("letter", LETTERS)
+def test_minimize_expression_after_a_minus_any_letter(letter):
+    name = f"{letter}x"
+    for args in ([f"-{name}*x + x**4", "x=1"], ["--steps", "1", f"-{name}*x + x**4", "x=1"]):
+        assert_bad_input(invoke("minimize", *args), f"the variable '{name}' has no value")
+
+
+def test_minimize_values_beginning_with_minus():
+    document = run_json("minimize", "-x + x**2", "x=-1", "--lr", "0.5", "--steps", "1",
+                        "--format", "json")
+    assert document["expression"] == "-x + x**2"
+    assert document["params"] == {"x": 0.5}

@@ -80,3 +80,16 @@ def test_a_pipe_read_to_the_end_is_exit_zero():
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 0
     assert stdout.startswith(b"{\n") and stderr == b""
+
+
+def test_minimize_trace_read_two_lines_then_closed():
+    process = start("minimize", "x**2", "x=1", "--steps", "100000", "--trace",
+                    "--trace-limit", "100000")
+    first = process.stdout.readline()
+    second = process.stdout.readline()
+    process.stdout.close()  # as head -2 does
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == EXIT_CLOSED_PIPE
+    assert first == b"Minimising z = x**2 from x=1\n"
+    assert second == b"gd lr 0.01, 100,000 steps\n"
+    assert stderr == ""
