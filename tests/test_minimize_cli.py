@@ -270,3 +270,48 @@ def test_ctrl_c_reports_the_finished_steps(tmp_path):
     assert all(math.isfinite(v) for v in document["params"].values())
     assert "Traceback" not in err
     assert f"Interrupted after {finished:,} finished step(s)" in err
+
+
+# ----------------------------------------------------------------------------- progress
+class _Terminal:
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_a_progress_bar_only_for_a_table_on_a_terminal(monkeypatch):
+    from rich.progress import Progress
+
+    from backtrace_cli.cli import minimize as command
+
+    assert command._progress("table") is None  # stderr is not a terminal here
+    monkeypatch.setattr(command.sys, "stderr", _Terminal())
+    assert isinstance(command._progress("table"), Progress)
+    assert command._progress("json") is None
+
+
+def test_the_progress_bar_advances_once_a_step(monkeypatch):
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from backtrace_cli.cli import minimize as command
+
+    made = []
+
+    def progress(output_format):
+        made.append(Progress(console=Console(file=io.StringIO()), auto_refresh=False))
+        return made[-1]
+
+    monkeypatch.setattr(command, "_progress", progress)
+    result = invoke("minimize", "x**2", "x=1", "--steps", "7")
+    assert result.exit_code == 0
+    (task,) = made[0].tasks
+    assert (task.total, task.completed) == (7, 7)
+    assert task.fields["value"] == run_json("minimize", "x**2", "x=1", "--steps", "7")["value"]
