@@ -68,11 +68,11 @@ def test_the_steps_table_and_the_parameters():
                     "--steps", "3")
     assert result.exit_code == 0, result.stderr
     lines = [line.strip() for line in result.stdout.splitlines()]
-    assert lines[:4] == ["Minimising z = x**2 + (y - 1)**2 from x=3, y=0", "gd lr 0.25, 3 steps",
-                         "", "Steps"]
+    assert lines[:4] == ["Minimising z = x**2 + (y - 1)**2 from x=3, y=0",
+                         "method gd, lr 0.25, 3 steps", "", "Steps"]
     assert "│    3 │ 0.15625 │ 0.375 │ 0.875 │" in result.stdout
     assert "│ x    │       3 │ 0.375 │" in result.stdout
-    assert "z = 10 at the start, 0.15625 after 3 steps" in lines
+    assert "At the start z = 10; after 3 steps z = 0.15625" in lines
     assert result.stderr == ""
 
 

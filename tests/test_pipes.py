@@ -91,5 +91,5 @@ def test_minimize_trace_read_two_lines_then_closed():
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=120) == EXIT_CLOSED_PIPE
     assert first == b"Minimising z = x**2 from x=1\n"
-    assert second == b"gd lr 0.01, 100,000 steps\n"
+    assert second == b"method gd, lr 0.01, 100,000 steps\n"
     assert stderr == ""

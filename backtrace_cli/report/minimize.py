@@ -4,10 +4,28 @@ is the JSON document of docs/cli.md (schema: docs/schema/minimize.json)."""
 
 from __future__ import annotations
 
+import re
+
 from backtrace_cli.engine.values import is_array
-from backtrace_cli.report.model import Column, Lines, Report, Table, text
+from backtrace_cli.report.model import Column, Lines, Report, Table, Text, joined, text
 from backtrace_cli.report.text import number, plain
 from backtrace_cli.report.train import epoch_sample
+
+# The symbols of the written updates, as LaTeX math (the other writers show them as they are).
+_SYMBOLS = {"←": r"\leftarrow", "−": "-", "→": r"\rightarrow", "∂": r"\partial",
+            "⁻¹": "^{-1}", "√": r"\surd", "ε": r"\varepsilon", "m̂": r"\hat{m}",
+            "v̂": r"\hat{v}"}
+_SYMBOL_RUNS = re.compile("(" + "|".join(re.escape(s) for s in sorted(_SYMBOLS, key=len,
+                                                                      reverse=True)) + ")")
+
+
+def written(line: str) -> Text:
+    """A line of text whose update symbols (←, −, ∂, ⁻¹, ...) are math runs for LaTeX."""
+    pieces = [piece for piece in _SYMBOL_RUNS.split(line) if piece]
+    if len(pieces) <= 1 and line not in _SYMBOLS:
+        return text(line)
+    return joined(*(Text(piece, _SYMBOLS[piece]) if piece in _SYMBOLS else piece
+                    for piece in pieces))
 
 
 def _signed(value) -> str:
@@ -16,14 +34,15 @@ def _signed(value) -> str:
 
 
 def settings_text(settings) -> str:
-    """newton, 7 steps / adam lr 0.1 (beta1 0.9, beta2 0.999, eps 1e-08), 100 steps."""
+    """method newton, 7 steps / method adam, lr 0.1 (beta1 0.9, beta2 0.999, eps 1e-08),
+    100 steps."""
     method = settings.method
     extra = {"momentum": f" (momentum {settings.momentum:g})",
              "adam": f" (beta1 {settings.beta1:g}, beta2 {settings.beta2:g}, "
                      f"eps {settings.eps:g})"}.get(method, "")
     rate = f" lr {settings.rate:g}" if settings.rate is not None else ""
     count = f"{settings.steps:,} step{'' if settings.steps == 1 else 's'}"
-    return f"{method}{rate}{extra}, {count}"
+    return f"method {method}{',' if rate else ''}{rate}{extra}, {count}"
 
 
 def header_lines(outcome, initial) -> list[str]:
@@ -89,8 +108,8 @@ def trace_line(outcome, update) -> str:
     if update.hessian is not None and len(update.hessian) == 1:
         name = next(iter(update.before))
         line += f" d²{f}/d{name}²={number(update.hessian[0][0])}"
-    written = update_text(outcome, update)
-    return f"{line}  [{written}]" if written else line
+    update_line = update_text(outcome, update)
+    return f"{line}  [{update_line}]" if update_line else line
 
 
 def build(outcome, *, live: bool = False) -> Report:
@@ -113,10 +132,10 @@ def build(outcome, *, live: bool = False) -> Report:
          *(Column(text(name), "right") for name in names)),
         tuple((text(str(history[i].step)), text(number(history[i].value)),
                *(text(number(history[i].params[name])) for name in names)) for i in shown),
-        before=tuple(text(line) for line in opening), notes=notes, cut=False, key="steps",
+        before=tuple(written(line) for line in opening), notes=notes, cut=False, key="steps",
     )]
-    final = f"{outcome.label} = {number(history[0].value)} at the start, " \
-            f"{number(history[-1].value)} after {_steps(history[-1].step)}"
+    final = f"At the start {outcome.label} = {number(history[0].value)}; after " \
+            f"{_steps(history[-1].step)} {outcome.label} = {number(history[-1].value)}"
     sections.append(Table(
         text("Parameters"),
         (Column(text("name")), Column(text("initial"), "right"), Column(text("final"), "right")),
@@ -143,15 +162,15 @@ def explained_sections(outcome) -> list:
     where = ", ".join(f"{name}={number(value)}" for name, value in update.before.items())
     lines = [text(f"Step {update.step} starts from {where}; its gradient, as backtrace grad "
                   "computes it:")]
-    written = update_text(outcome, update)
-    after = (text(f"The update: {written}"),) if written else ()
+    update_line = update_text(outcome, update)
+    after = (written(f"The update: {update_line}"),) if update_line else ()
     sections = [Lines(text(f"Step {update.step} explained"), tuple(lines), key="explain"),
                 *grad_report(outcome.explanation).sections]
     if update.hessian is not None:  # newton: the second derivatives the step solved with
-        elements = outcome.result.elements
-        f = outcome.label
+        elements, f = outcome.result.elements, outcome.label
         sections.append(Table(
-            text(f"Hessian ∂²{f}/∂a∂b at step {update.step} (double backprop)"),
+            text(f"Hessian of {f} at step {update.step} (second derivatives by double "
+                 "backprop)"),
             (Column(text("a \\ b")), *(Column(text(b), "right") for b in elements)),
             tuple((text(a), *(text(number(v)) for v in row))
                   for a, row in zip(elements, update.hessian)),
@@ -218,6 +237,5 @@ def _update_document(outcome, update) -> dict:
     if update.hessian is not None:
         data["hessian"] = update.hessian
         data["direction"] = update.direction
-    written = update_text(outcome, update)
-    data["update_text"] = written or None
+    data["update_text"] = update_text(outcome, update) or None
     return data
