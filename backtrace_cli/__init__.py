@@ -18,6 +18,10 @@ _API = {
     "TrainResult": "api.train",
     "graph": "api.graph",
     "affine": "api.graph",
+    "quiz": "api.quiz",
+    "QuizResult": "api.quiz",
+    "grade": "api.quiz",
+    "GradeResult": "api.quiz",
     "BacktraceError": "errors",
 }
 __all__ = ["__version__", *_API]
