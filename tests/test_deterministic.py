@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -16,6 +18,11 @@ COMMANDS = [
     ("train", "--epochs", "5", "--format", "json", "--trace"),
     ("graph", "(x*w - y)**2", "x=1", "w=1", "y=2", "--format", "dot"),
     ("simplify", "w2*(w1*x + b1) + b2", "w1=2", "b1=0.5", "w2=3", "b2=1", "x=4"),
+    ("quiz", "--random", "--level", "3", "--seed", "4"),
+    ("quiz", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1", "--format",
+     "latex"),
+    ("grade", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1", "--answers",
+     str(Path(__file__).parent.parent / "samples" / "lecture-key.json"), "--format", "json"),
 ]
 
 

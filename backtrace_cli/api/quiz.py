@@ -87,11 +87,12 @@ def blank_kinds(blank: str | Sequence[str] | None) -> tuple[str, ...]:
 def quiz(expression: str | None = None, bindings: Mapping[str, Any] | None = None, *,
          random: bool = False, level: int = 1, seed: int | None = None,
          blank: str | Sequence[str] | None = None, dz: Any = 1.0,
-         include_key: bool = False) -> QuizResult:
+         include_key: bool = False, worksheet: str = "worksheet.md") -> QuizResult:
     """A worksheet of ``expression`` at ``bindings`` (or, with ``random``, of a program drawn
     at ``level`` 1-3 from ``seed``, default 1) with the cells of ``blank`` left to fill in
     (forward, local, product, gradient; default all). ``dz`` is the seed dL/d(output);
-    ``include_key`` puts the key in the worksheet's JSON too (``quiz --answers``).
+    ``include_key`` puts the key in the worksheet's JSON too (``quiz --answers``);
+    ``worksheet`` names the filled-in file in the instruction's grade command.
 
     >>> quiz("x*w", {"x": 2, "w": 3}, blank="gradient").key["gradients"]
     {'x': 3.0, 'w': 2.0}
@@ -116,7 +117,8 @@ def quiz(expression: str | None = None, bindings: Mapping[str, Any] | None = Non
         level = None
     explanation = _explained(expression, bindings, dz)
     report = build(explanation, kinds, seed=seed if random else None,
-                   level=level if random else None, with_key=include_key)
+                   level=level if random else None, with_key=include_key,
+                   worksheet=worksheet)
     key = key_document(explanation, kinds, seed=seed if random else None,
                        level=level if random else None)
     return QuizResult(explanation, report, key, seed if random else None,

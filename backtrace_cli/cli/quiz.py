@@ -92,9 +92,13 @@ def quiz(expr, bindings, random_program, level, seed, blank, dz, output_format, 
     source = read_expression(expr) if expr is not None else None
     values = parse_bindings(bindings)
     dz_value = parse_value(dz, "--dz")
+    worksheet = "worksheet.md"
+    if output_path is not None and output_path.lower().endswith(".md"):
+        worksheet = output_path  # the grade command in the instructions reads this file
     try:
         result = make_quiz(source, values, random=random_program, level=level or 1, seed=seed,
-                           blank=blank, dz=dz_value, include_key=answers_path is not None)
+                           blank=blank, dz=dz_value, include_key=answers_path is not None,
+                           worksheet=worksheet)
     except BacktraceError as error:
         raise flagged(error, FLAGS) from None
     to_stdout = output_path in (None, "-")

@@ -76,9 +76,11 @@ def _binding_text(value) -> str:
 
 
 def build(explanation: Explanation, kinds: Sequence[str], *, seed: int | None = None,
-          level: int | None = None, with_key: bool = False) -> Report:
+          level: int | None = None, with_key: bool = False,
+          worksheet: str = "worksheet.md") -> Report:
     """The worksheet of ``explanation`` with the cells of ``kinds`` blank; ``seed`` and
-    ``level`` say how a random program was drawn; ``with_key`` puts the key in the JSON."""
+    ``level`` say how a random program was drawn; ``with_key`` puts the key in the JSON;
+    ``worksheet`` is the file the instruction's grade command reads."""
     kinds = tuple(kind for kind in SECTIONS if kind in kinds)
     explanation = dataclasses.replace(explanation, check=None)
     numbered = blanks(explanation, kinds)
@@ -97,16 +99,16 @@ def build(explanation: Explanation, kinds: Sequence[str], *, seed: int | None = 
     return Report(
         command="quiz",
         title=Text(f"backtrace quiz: {source}" + (f"  with {shown}" if shown else "")),
-        sections=sections(explanation, numbered, kinds),
+        sections=sections(explanation, numbered, kinds, worksheet),
         data=document,
     )
 
 
-def sections(explanation: Explanation, numbered: Sequence[Blank],
-             kinds: Sequence[str]) -> tuple[Table | Lines, ...]:
+def sections(explanation: Explanation, numbered: Sequence[Blank], kinds: Sequence[str],
+             worksheet: str = "worksheet.md") -> tuple[Table | Lines, ...]:
     by_cell = {(blank.cell.kind, blank.cell.key): blank.number for blank in numbered}
     found = cells(explanation)
-    out: list[Table | Lines] = [instructions(explanation, numbered, kinds)]
+    out: list[Table | Lines] = [instructions(explanation, numbered, kinds, worksheet)]
     out.append(_forward(explanation, found, by_cell))
     out.append(_backward(explanation, found, by_cell, kinds))
     out.append(_gradients(explanation, found, by_cell))
@@ -118,8 +120,8 @@ def _blank(number_: int) -> Text:
     return Text(f"[{number_}]", tone="strong")
 
 
-def instructions(explanation: Explanation, numbered: Sequence[Blank],
-                 kinds: Sequence[str]) -> Lines:
+def instructions(explanation: Explanation, numbered: Sequence[Blank], kinds: Sequence[str],
+                 worksheet: str = "worksheet.md") -> Lines:
     what = {"forward": "the forward values", "local": "the local derivatives",
             "product": "the chain-rule products (upstream · local)",
             "gradient": "the gradients (each sums the products flowing into its variable)"}
@@ -133,7 +135,7 @@ def instructions(explanation: Explanation, numbered: Sequence[Blank],
              "This program has no cells of the chosen kinds to fill in."),
         Text("Write each answer as an exact decimal (or to 6 significant digits) in the "
              "answer column of the Answers table, or over its blank in the tables."),
-        joined("Then grade it: ", Text(grade_command(explanation), code=True)),
+        joined("Then grade it: ", Text(grade_command(explanation, worksheet), code=True)),
     ]
     return Lines(title=Text("Worksheet"), lines=tuple(lines), key="instructions", indent="")
 
