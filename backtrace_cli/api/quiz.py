@@ -73,6 +73,8 @@ def blank_kinds(blank: str | Sequence[str] | None) -> tuple[str, ...]:
     names = blank.split(",") if isinstance(blank, str) else list(blank)
     chosen = []
     for name in (str(item).strip() for item in names):
+        if not name:  # "forward,,local" or a trailing comma
+            continue
         if name not in KINDS:
             raise setting_error("blank", f"blank names '{name}', which is not a kind of cell "
                                 f"({', '.join(KINDS)})",

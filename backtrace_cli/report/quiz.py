@@ -69,10 +69,11 @@ def grade_command(explanation: Explanation, answers: str = "worksheet.md") -> st
 
 
 def _binding_text(value) -> str:
-    import json
-
+    """A value as a binding is typed: 2, 0.5, [1, -2] (nested lists for arrays)."""
     data = plain(value)
-    return json.dumps(data) if isinstance(data, list) else number(data)
+    if isinstance(data, list):
+        return "[" + ", ".join(_binding_text(item) for item in data) + "]"
+    return number(data)
 
 
 def build(explanation: Explanation, kinds: Sequence[str], *, seed: int | None = None,
