@@ -30,8 +30,9 @@ _PADDING = "_*` \t"
 
 
 def read_answers(text: str, path: str | None = None) -> Answers:
-    """The answers in ``text`` (JSON when it starts with ``{``, else a Markdown worksheet)."""
-    if text.lstrip().startswith("{"):
+    """The answers in ``text`` (JSON when it starts with ``{`` or ``[``, else a Markdown
+    worksheet)."""
+    if text.lstrip().startswith(("{", "[")):
         return read_json(text, path)
     return read_worksheet(text, path)
 
@@ -90,7 +91,8 @@ def read_json(text: str, path: str | None = None) -> Answers:
             value_line, value_column = _position(text, cell_value)
             checked = _number_value(value, f"{key} '{cell_key}'", path, value_line,
                                     value_column)
-            items.append(Answer(kind, cell_key, checked, value_line, value_column, path))
+            items.append(Answer(kind, cell_key, checked, value_line, value_column, path,
+                                (line, column)))
     return Answers(tuple(items), tuple(kinds))
 
 

@@ -150,8 +150,9 @@ def resolve(explanation: Explanation, kind: str, written: str,
             "gradient": "a variable"}[kind]
     hint = did_you_mean(text, dict.fromkeys(spelled))
     if hint is None and spelled:
-        shown = ", ".join(list(dict.fromkeys(spelled))[:6])
-        hint = f"its {SECTIONS[kind]} cells: {shown}" + (", ..." if len(of_kind) > 6 else "")
+        unique = list(dict.fromkeys(spelled))
+        hint = f"its {SECTIONS[kind]} cells: {', '.join(unique[:6])}" + (
+            ", ..." if len(unique) > 6 else "")
     return _raise(f"'{text}' names no {kind} cell of this program: a key is {what}", hint)
 
 

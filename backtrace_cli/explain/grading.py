@@ -30,7 +30,8 @@ CLOSE = 1e-3
 @dataclass(frozen=True)
 class Answer:
     """One value a student wrote, and where: ``text`` is the key as written (``y_hat/w``);
-    ``line`` and ``column`` point at the value in ``path`` (None when not from a file)."""
+    ``line`` and ``column`` point at the value in ``path``, ``key_at`` at the key (None when
+    not from a file)."""
 
     kind: str  # one of cells.KINDS
     text: str
@@ -38,6 +39,7 @@ class Answer:
     line: int | None = None
     column: int | None = None
     path: str | None = None
+    key_at: tuple[int, int] | None = None  # (line, column) of the key, where it has one
 
 
 @dataclass(frozen=True)
@@ -107,16 +109,16 @@ def grade(explanation: Explanation, answers: Answers) -> Grading:
     given: dict[tuple[str, str], Any] = {}
     where: dict[tuple[str, str], Answer] = {}
     for answer in answers.items:
+        line, column = answer.key_at or (answer.line, answer.column)
         try:
             cell = resolve(explanation, answer.kind, answer.text, found)
         except UnknownKey as error:
-            raise DataError(error.message, answer.path, answer.line, answer.column,
-                            error.hint) from None
+            raise DataError(error.message, answer.path, line, column, error.hint) from None
         if (cell.kind, cell.key) in given:
             first = where[(cell.kind, cell.key)]
             at = f" (line {first.line})" if first.line is not None else ""
             raise DataError(f"the {cell.kind} cell {cell.key} is given twice, also as "
-                            f"'{first.text}'{at}", answer.path, answer.line, answer.column,
+                            f"'{first.text}'{at}", answer.path, line, column,
                             "give each cell one value")
         given[(cell.kind, cell.key)] = _as_value(answer.value, cell.expected)
         where[(cell.kind, cell.key)] = answer
