@@ -161,8 +161,8 @@ def test_the_worksheet_blanks_cells_and_leaves_room_to_write():
     assert "| x | [14] |" in text and "| y | [16] |" in text
     assert "| 2 | forward | v5 | `r = y_hat - y` | ________ |" in text
     assert "| 13 | product | v3/v2 | dloss/dy_hat · dy_hat/dw | ________ |" in text
-    assert ("Then grade it: `backtrace grade 'y_hat = x*w; r = y_hat - y; loss = r**2' x=1 "
-            "y=2 w=1 --answers worksheet.md`") in text
+    assert ("| `backtrace grade 'y_hat = x*w; r = y_hat - y; loss = r**2' x=1 "
+            "y=2 w=1 --answers worksheet.md` |") in text
     assert "Fill in the 16 numbered blanks ([1] to [16])" in text
 
 

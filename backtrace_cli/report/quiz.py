@@ -114,6 +114,7 @@ def sections(explanation: Explanation, numbered: Sequence[Blank], kinds: Sequenc
     out.append(_backward(explanation, found, by_cell, kinds))
     out.append(_gradients(explanation, found, by_cell))
     out.append(answers_section(explanation, numbered))
+    out.append(grading_section(explanation, worksheet))
     return tuple(out)
 
 
@@ -136,9 +137,16 @@ def instructions(explanation: Explanation, numbered: Sequence[Blank], kinds: Seq
              "This program has no cells of the chosen kinds to fill in."),
         Text("Write each answer as an exact decimal (or to 6 significant digits) in the "
              "answer column of the Answers table, or over its blank in the tables."),
-        joined("Then grade it: ", Text(grade_command(explanation, worksheet), code=True)),
+        Text("Then grade it with the command below."),
     ]
     return Lines(title=Text("Worksheet"), lines=tuple(lines), key="instructions", indent="")
+
+
+def grading_section(explanation: Explanation, worksheet: str) -> Table:
+    """The command that grades the filled-in worksheet (a table: LaTeX wraps a long one)."""
+    return Table(title=Text("Grading"), columns=(Column(Text("command")),),
+                 rows=((Text(grade_command(explanation, worksheet), code=True),),),
+                 cut=False, key="grading")
 
 
 def _replace_cells(table: Table, column: int, blanks_by_row: dict[int, int]) -> Table:
