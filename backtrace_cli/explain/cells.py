@@ -151,7 +151,7 @@ def resolve(explanation: Explanation, kind: str, written: str,
     hint = did_you_mean(text, dict.fromkeys(spelled))
     if hint is None and spelled:
         unique = list(dict.fromkeys(spelled))
-        hint = f"its {SECTIONS[kind]} cells: {', '.join(unique[:6])}" + (
+        hint = f"its {kind} cells: {', '.join(unique[:6])}" + (
             ", ..." if len(unique) > 6 else "")
     return _raise(f"'{text}' names no {kind} cell of this program: a key is {what}", hint)
 
