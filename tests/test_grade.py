@@ -118,7 +118,11 @@ def test_a_wrong_local_derivative_is_shown_with_its_computation(tmp_path):
     result = invoke("grade", LECTURE, *LECTURE_BINDINGS, "--answers", str(result_path))
     assert result.exit_code == 1
     assert ("First mistake, local v7/v5: dloss/dr = 2·r^(2-1) = 2·(-1)^(2-1) = -2, "
-            "you wrote 2.") in result.stdout
+            "you wrote 2\n") in result.stdout
+    markdown = invoke("grade", LECTURE, *LECTURE_BINDINGS, "--answers", str(result_path),
+                      "--format", "markdown").stdout
+    assert ("- First mistake, local v7/v5: `dloss/dr = 2·r^(2-1) = 2·(-1)^(2-1) = -2, "
+            "you wrote 2`\n") in markdown
     assert "Score: 1 of 8 cells right (1 right, 0 close, 1 wrong, 0 carried, 6 missing)." \
         in result.stdout
 

@@ -12,7 +12,7 @@ from backtrace_cli.engine.nodes import CONST
 from backtrace_cli.explain.grading import VERDICTS, Grading, Mark
 from backtrace_cli.ops.table import PREC_ATOM, PREC_UNARY
 from backtrace_cli.report.grad_text import chain_rule_line, reference, seed_line
-from backtrace_cli.report.model import Column, Lines, Report, Table, Text
+from backtrace_cli.report.model import Column, Lines, Report, Table, Text, joined
 from backtrace_cli.report.notation import math_number
 from backtrace_cli.report.quiz import meaning
 from backtrace_cli.report.text import number, one_line, plain
@@ -105,8 +105,8 @@ def build(grading: Grading) -> Report:
     lines = [Text(f"Score: {score['right'] + score['close']} of {score['total']} cells right "
                   f"({counted}).")]
     if first is not None:
-        lines.append(Text(f"First mistake, {first.cell.kind} {first.cell.key}: "
-                          f"{computation(grading, first)}.", tone="bad"))
+        lines.append(joined(f"First mistake, {first.cell.kind} {first.cell.key}: ",
+                            Text(computation(grading, first), code=True), tone="bad"))
         carried = score["carried"]
         if carried:
             lines.append(Text(f"{carried} later cell{'s' if carried != 1 else ''} "
