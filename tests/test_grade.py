@@ -316,3 +316,22 @@ def test_answers_from_stdin(tmp_path):
                                 input='{"gradients": {"x": 3, "w": 2}}')
     assert result.exit_code == 0, result.stderr
     assert "Score: 2 of 2 cells right" in result.stdout
+
+
+def test_every_random_key_grades_right_and_a_changed_cell_is_found():
+    from backtrace_cli import quiz
+
+    for level in (1, 2, 3):
+        for seed in range(12):
+            drawn = quiz(random=True, level=level, seed=seed)
+            result = grade(drawn.expression, drawn.bindings, answers=drawn.key)
+            assert result.passed and result.score["right"] == result.score["total"], (
+                drawn.expression)
+            # the output's forward value written one too high: the first (and only) mistake
+            output = drawn.explanation.tape.nodes[drawn.explanation.tape.output].id
+            changed = {**drawn.key, "forward": dict(drawn.key["forward"])}
+            value = changed["forward"][output]
+            changed["forward"][output] = (
+                [item + 1 for item in value] if isinstance(value, list) else value + 1)
+            result = grade(drawn.expression, drawn.bindings, answers=changed)
+            assert result.first_wrong == output and not result.passed, drawn.expression

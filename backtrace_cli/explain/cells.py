@@ -153,8 +153,4 @@ def resolve(explanation: Explanation, kind: str, written: str,
         unique = list(dict.fromkeys(spelled))
         hint = f"its {kind} cells: {', '.join(unique[:6])}" + (
             ", ..." if len(unique) > 6 else "")
-    return _raise(f"'{text}' names no {kind} cell of this program: a key is {what}", hint)
-
-
-def _raise(message: str, hint: str | None):
-    raise UnknownKey(message, hint)
+    raise UnknownKey(f"'{text}' names no {kind} cell of this program: a key is {what}", hint)

@@ -17,7 +17,7 @@ from typing import Any
 
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import DataError
-from backtrace_cli.explain.cells import KINDS, Cell, UnknownKey, cells, resolve
+from backtrace_cli.explain.cells import Cell, UnknownKey, cells, resolve
 from backtrace_cli.explain.gradient import Explanation
 
 VERDICTS = ("right", "close", "wrong", "carried", "missing")
@@ -225,5 +225,3 @@ class _Student:
         input_index = self.explanation.edges[cell.edge].input
         return self.m.fit(upstream * self.local(cell.edge), shapes[input_index])
 
-
-__all__ = ["KINDS", "VERDICTS", "Answer", "Answers", "Grading", "Mark", "compare", "grade"]
