@@ -208,6 +208,17 @@ def test_the_output_suffix_picks_the_format(tmp_path):
     assert "Worksheet" in invoke("quiz", "x*w", "x=2", "w=3", "-o", "-").stdout
 
 
+def test_the_api_refuses_with_field_names():
+    from backtrace_cli import BacktraceError
+
+    for call, words in ((lambda: quiz(), "give an expression, or random to draw one"),
+                        (lambda: quiz("x", {"x": 1}, seed=2), "seed draws a random program"),
+                        (lambda: quiz(random=True, level=5), "level must be 1, 2 or 3, not 5"),
+                        (lambda: quiz("x", {"x": 1}, blank="all"), "blank names 'all'")):
+        with pytest.raises(BacktraceError, match=words):
+            call()
+
+
 def test_the_api_and_the_command_agree():
     result = quiz(LECTURE, {"x": 1, "y": 2, "w": 1}, blank="gradient,forward")
     assert result.to_dict() == run_json("quiz", LECTURE, *LECTURE_BINDINGS, "--blank",
@@ -221,7 +232,7 @@ def test_the_api_and_the_command_agree():
     (["--level", "2", "x*w", "x=1", "w=2"], ["--level draws a random program: it needs --random"]),
     (["--seed", "3", "x", "x=1"], ["--seed draws a random program: it needs --random"]),
     (["--random", "x*w", "x=1", "w=2"], ["give EXPR or --random, not both"]),
-    ([], ["give an expression, or random to draw one"]),
+    ([], ["give EXPR, or --random to draw a program"]),
     (["x*w", "x=1", "w=2", "--blank", "gradients"],
      ["--blank names 'gradients', which is not a kind of cell", "did you mean 'gradient'?"]),
     (["x*w", "x=1", "w=2", "--blank", ","], ["--blank names no kind of cell"]),

@@ -77,6 +77,10 @@ def quiz(expr, bindings, random_program, level, seed, blank, dz, output_format, 
             if value is not None:
                 raise UsageError(f"{name} draws a random program: it needs --random",
                                  f"add --random, or leave out {name}")
+    if not random_program and expr is None:
+        raise UsageError("give EXPR, or --random to draw a program",
+                         'e.g. backtrace quiz "x*w + b" x=2 w=-1 b=3, or backtrace quiz '
+                         "--random --level 2")
     if random_program and expr is not None:
         raise UsageError("give EXPR or --random, not both",
                          "--random draws the program and its values itself")
