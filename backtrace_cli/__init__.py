@@ -20,6 +20,10 @@ _API = {
     "affine": "api.graph",
     "minimize": "api.minimize",
     "MinimizeResult": "api.minimize",
+    "quiz": "api.quiz",
+    "QuizResult": "api.quiz",
+    "grade": "api.quiz",
+    "GradeResult": "api.quiz",
     "BacktraceError": "errors",
 }
 __all__ = ["__version__", *_API]

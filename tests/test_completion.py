@@ -29,9 +29,10 @@ def complete(words: str, shell: str = "bash") -> list[str]:
 
 
 def test_commands_complete():
-    assert complete("backtrace gr") == ["plain,grad", "plain,graph"]
+    assert complete("backtrace gr") == ["plain,grad", "plain,graph", "plain,grade"]
     assert complete("backtrace ") == ["plain,grad", "plain,train", "plain,graph",
-                                      "plain,simplify", "plain,minimize"]
+                                      "plain,simplify", "plain,minimize", "plain,quiz", "plain,grade"]
+    assert complete("backtrace quiz --bl") == ["plain,--blank"]
 
 
 def test_options_and_choices_complete_in_a_lazily_loaded_command():

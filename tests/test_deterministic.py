@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -20,6 +22,11 @@ COMMANDS = [
      "--steps", "50", "--trace", "--explain-step", "3"),
     ("minimize", "x**4 - 2*x**2", "x=2", "--method", "newton", "--steps", "7", "--format",
      "json"),
+    ("quiz", "--random", "--level", "3", "--seed", "4"),
+    ("quiz", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1", "--format",
+     "latex"),
+    ("grade", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1", "--answers",
+     str(Path(__file__).parent.parent / "samples" / "lecture-key.json"), "--format", "json"),
 ]
 
 

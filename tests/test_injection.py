@@ -15,6 +15,7 @@ A few payloads also run through a real ``python -m backtrace_cli`` process.
 from __future__ import annotations
 
 import builtins
+import json
 import os
 import subprocess
 import sys
@@ -162,6 +163,31 @@ def _wrt(payload, tmp_path):
     return ["grad", "x*w", "x=1", "w=2", "--wrt", payload], None
 
 
+def _quiz_expr(payload, tmp_path):
+    return ["quiz", payload, "x=1"], None
+
+
+def _grade_expr(payload, tmp_path):
+    return ["grade", payload, "x=1", "--answers", _write(tmp_path / "a.json", "{}")], None
+
+
+def _grade_answer_key(payload, tmp_path):
+    answers = _write(tmp_path / "a.json", json.dumps({"gradients": {payload: 1}}))
+    return ["grade", "x*w", "x=1", "w=2", "--answers", answers], None
+
+
+def _grade_answer_value(payload, tmp_path):
+    answers = _write(tmp_path / "a.json", json.dumps({"gradients": {"x": payload}}))
+    return ["grade", "x*w", "x=1", "w=2", "--answers", answers], None
+
+
+def _grade_worksheet_value(payload, tmp_path):
+    row = payload.replace("|", "").replace("\n", " ").replace("\r", " ")
+    sheet = ("| # | kind | cell | meaning | answer |\n| --- | --- | --- | --- | --- |\n"
+             f"| 1 | gradient | x | dz/dx | {' '.join(row.split()) or '?'} |\n")
+    return ["grade", "x*w", "x=1", "w=2", "--answers", _write(tmp_path / "a.md", sheet)], None
+
+
 def _train(*options: str):
     def build(payload, tmp_path):
         csv = _write(tmp_path / "data.csv", LECTURE_CSV)
@@ -189,6 +215,11 @@ POSITIONS = {
     "binding name": _binding_name,
     "--dz": _dz,
     "--wrt": _wrt,
+    "quiz EXPR": _quiz_expr,
+    "grade EXPR": _grade_expr,
+    "grade answers key": _grade_answer_key,
+    "grade answers value": _grade_answer_value,
+    "grade worksheet answer": _grade_worksheet_value,
     "train --model": _train("--model", "{payload}"),
     "train --loss": _train("--loss", "{payload}"),
     "train --param value": _train("--param", "w={payload}"),

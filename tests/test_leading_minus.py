@@ -85,7 +85,8 @@ def test_grad_the_brief_examples(expression):
 
 
 def test_help_is_still_help():
-    for args in (["grad", "-h"], ["grad", "--help"], ["graph", "x", "-h"], ["train", "-h"]):
+    for args in (["grad", "-h"], ["grad", "--help"], ["graph", "x", "-h"], ["train", "-h"],
+                 ["quiz", "-h"], ["grade", "-x", "-h"]):
         result = invoke(*args)
         assert result.exit_code == 0
         assert result.stdout.startswith("Usage: "), args

@@ -26,7 +26,8 @@ EXIT_CLOSED_PIPE = 141
 
 # name -> module under backtrace_cli.cli that defines a Click command of that name
 COMMANDS = {"grad": "grad", "train": "train", "graph": "graph", "simplify": "simplify",
-            "minimize": "minimize"}
+            "minimize": "minimize",
+            "quiz": "quiz", "grade": "grade"}
 
 
 class BacktraceGroup(click.Group):

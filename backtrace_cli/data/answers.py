@@ -1,0 +1,233 @@
+"""Reading a student's answers: a JSON file, or a filled-in Markdown worksheet from ``quiz``.
+
+JSON holds any of the sections ``forward`` ({node id or name: value}), ``local`` and
+``product`` ({"NODE/INPUT": value}) and ``gradients`` ({variable: value}); the key file that
+``quiz --answers`` writes has this shape too (and ``expression``, ``bindings``, ``dz``,
+``level`` and ``seed``, which are read past). A worksheet's answers are the "answer" column
+of its Answers table, or a blank in a table written over (``[3] -2``).
+
+Every problem is a ``DataError`` with the line and column where it is: broken JSON (from
+``json.JSONDecodeError``), an unknown section (with a did-you-mean), a value that is not a
+number. The values themselves are matched to the program's cells by ``explain.grading``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from backtrace_cli.errors import DataError, did_you_mean
+from backtrace_cli.explain.cells import KINDS, SECTIONS
+from backtrace_cli.explain.grading import Answer, Answers
+
+# Keys of a key file that describe the program rather than answer a cell.
+ABOUT = ("expression", "bindings", "dz", "level", "seed")
+KIND_OF = {section: kind for kind, section in SECTIONS.items()}
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_FILLED = re.compile(r"\[(\d+)\]\s*=?\s*(.*)")
+# What a worksheet's empty answer cell holds, and what may surround a written value.
+_PADDING = "_*` \t"
+
+
+def read_answers(text: str, path: str | None = None) -> Answers:
+    """The answers in ``text`` (JSON when it starts with ``{`` or ``[``, else a Markdown
+    worksheet)."""
+    if text.lstrip().startswith(("{", "[")):
+        return read_json(text, path)
+    return read_worksheet(text, path)
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number here; values must be finite")
+
+
+# ----------------------------------------------------------------------------- JSON
+def read_json(text: str, path: str | None = None) -> Answers:
+    try:
+        document = json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as error:
+        raise DataError(f"not valid JSON: {error.msg}", path, error.lineno, error.colno,
+                        "an answers file is a JSON object such as "
+                        '{"gradients": {"x": -2}}') from None
+    except (ValueError, RecursionError) as error:
+        raise DataError(f"not valid JSON: {error}", path) from None
+    if not isinstance(document, dict):
+        raise DataError("the answers must be a JSON object", path, 1, 1,
+                        'e.g. {"forward": {"r": -1}, "gradients": {"x": -2}}')
+    decoder = json.JSONDecoder(parse_constant=_refuse_constant)
+    items: list[Answer] = []
+    kinds: list[str] = []
+    seen: set[str] = set()
+    for key, start, value_start in _members(text, _skip(text, 0), decoder):
+        line, column = _position(text, start)
+        if key in seen:
+            raise DataError(f"the section '{key}' is given twice", path, line, column)
+        seen.add(key)
+        if key in ABOUT:
+            continue
+        if key not in KIND_OF:
+            hint = did_you_mean(key, [*KIND_OF, *ABOUT]) or (
+                "the sections are " + ", ".join(KIND_OF))
+            raise DataError(f"unknown section '{key}'", path, line, column, hint)
+        kind = KIND_OF[key]
+        kinds.append(kind)
+        if _skip(text, value_start) >= len(text) or text[_skip(text, value_start)] != "{":
+            raise DataError(f"the section '{key}' must be an object of cells and values",
+                            path, *_position(text, value_start),
+                            f'e.g. "{key}": {_EXAMPLES[kind]}')
+        cell_keys: set[str] = set()
+        for cell_key, cell_start, cell_value in _members(text, _skip(text, value_start),
+                                                         decoder):
+            line, column = _position(text, cell_start)
+            if cell_key in cell_keys:
+                raise DataError(f"'{cell_key}' is given twice in '{key}'", path, line, column)
+            cell_keys.add(cell_key)
+            value, _ = decoder.raw_decode(text, cell_value)
+            value_line, value_column = _position(text, cell_value)
+            checked = _number_value(value, f"{key} '{cell_key}'", path, value_line,
+                                    value_column)
+            items.append(Answer(kind, cell_key, checked, value_line, value_column, path,
+                                (line, column)))
+    return Answers(tuple(items), tuple(kinds))
+
+
+_EXAMPLES = {"forward": '{"v3": 1, "r": -1}', "local": '{"v7/v5": -2, "r/y_hat": 1}',
+             "product": '{"loss/r": -2}', "gradient": '{"x": -2, "w": -2}'}
+
+
+def _skip(text: str, index: int) -> int:
+    while index < len(text) and text[index] in " \t\n\r":
+        index += 1
+    return index
+
+
+def _members(text: str, index: int, decoder: json.JSONDecoder):
+    """(key, where the key starts, where its value starts) of the object at ``index`` (text
+    already known to be valid JSON)."""
+    from json.decoder import scanstring
+
+    index = _skip(text, index + 1)  # past "{"
+    while index < len(text) and text[index] != "}":
+        start = index
+        key, index = scanstring(text, index + 1)
+        index = _skip(text, _skip(text, index) + 1)  # past ":"
+        yield key, start, index
+        _, index = decoder.raw_decode(text, index)
+        index = _skip(text, index)
+        if index < len(text) and text[index] == ",":
+            index = _skip(text, index + 1)
+
+
+def _number_value(value, what: str, path, line, column):
+    """A number, or a list of numbers (a vector, a matrix), as JSON gave it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, list)):
+        shown = json.dumps(value)
+        hint = ("write the number without quotes" if isinstance(value, str)
+                and _NUMBER.fullmatch(value.strip()) else "write a number such as -2 or 0.25")
+        raise DataError(f"{what}: {shown} is not a number", path, line, column, hint)
+    if isinstance(value, list):
+        for item in value:
+            _number_value(item, what, path, line, column)
+        return value
+    if isinstance(value, int) and abs(value) > 2**1023:
+        raise DataError(f"{what}: {value} is too large for a float", path, line, column)
+    return float(value)
+
+
+# ----------------------------------------------------------------------------- Markdown
+def read_worksheet(text: str, path: str | None = None) -> Answers:
+    """A filled-in worksheet: its Answers table (# | kind | cell | ... | answer), and any
+    blank written over in the other tables (``[3] -2``)."""
+    rows = list(_table_rows(text))
+    header = next(((number, cells) for number, cells in rows
+                   if [c.strip().lower() for c, _ in cells][:3] == ["#", "kind", "cell"]
+                   and cells[-1][0].strip().lower() == "answer"), None)
+    if header is None:
+        raise DataError("no answers found: neither a JSON object nor a worksheet's Answers "
+                        "table", path, 1, 1,
+                        "give the JSON answers, or the Markdown worksheet of backtrace quiz "
+                        "--format markdown with its answer column filled in")
+    blanks: dict[int, tuple[str, str]] = {}
+    written: dict[int, tuple[str, int, int]] = {}
+    kinds: list[str] = []
+    for line, cells in rows:
+        if line <= header[0] or len(cells) != len(header[1]):
+            continue
+        number_text, kind, key = (cells[i][0].strip() for i in range(3))
+        if not number_text.isdigit() or kind not in KINDS:
+            continue
+        blanks[int(number_text)] = (kind, key)
+        kinds.append(kind)
+        answer, column = cells[-1]
+        value = answer.strip(_PADDING)
+        if value:
+            written[int(number_text)] = (value, line, column + _offset(answer, _PADDING))
+    for line, cells in rows:  # blanks written over in the tables themselves
+        for cell, column in cells:
+            match = _FILLED.fullmatch(cell.strip())
+            if match is None or int(match.group(1)) not in blanks:
+                continue
+            value = match.group(2).strip(_PADDING)
+            if not value:
+                continue
+            number = int(match.group(1))
+            if number in written and written[number][0] != value:
+                raise DataError(f"blank [{number}] has two answers, {written[number][0]} "
+                                f"(line {written[number][1]}) and {value}", path, line,
+                                column + _offset(cell, " \t"), "keep one of them")
+            written.setdefault(number, (value, line, column + cell.find(match.group(2))))
+    items = []
+    for number in sorted(written):
+        value, line, column = written[number]
+        kind, key = blanks[number]
+        items.append(Answer(kind, key, _parse_number(value, f"blank [{number}]", path, line,
+                                                     column), line, column, path))
+    return Answers(tuple(items), tuple(dict.fromkeys(kinds)))
+
+
+def _offset(text: str, padding: str) -> int:
+    return len(text) - len(text.lstrip(padding))
+
+
+def _table_rows(text: str):
+    """(line number, [(cell text, column of the cell's first character)]) of every row of a
+    pipe table (the separator rows left out)."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped.startswith("|") or set(stripped) <= set("|-: "):
+            continue
+        start = line.index("|") + 1
+        cells = []
+        index = start
+        while index <= len(line):
+            end = index
+            while end < len(line) and (line[end] != "|" or line[end - 1] == "\\"):
+                end += 1
+            if end >= len(line):
+                break
+            cells.append((line[index:end], index + 1))
+            index = end + 1
+        yield number, cells
+
+
+def _parse_number(text: str, what: str, path, line, column):
+    """A number as a student writes it (a Unicode minus is a minus), or a vector [1, -2]."""
+    cleaned = text.replace("\u2212", "-").replace(" ", "")
+    if cleaned.startswith("["):
+        try:
+            value = json.loads(cleaned, parse_constant=_refuse_constant)
+        except ValueError:
+            value = None
+        if isinstance(value, list):
+            return _number_value(value, what, path, line, column)
+    elif _NUMBER.fullmatch(cleaned):
+        value = float(cleaned)
+        if value not in (float("inf"), float("-inf")):
+            return value
+    raise DataError(f"{what}: '{text}' is not a number", path, line, column,
+                    "write a decimal number such as -2 or 0.25 (or [1, -2] for a vector)")
