@@ -70,6 +70,10 @@ class Op:
     # is then the factor shown in the "local" column (x for d(W @ x)/dW).
     shape_rule: str = "elementwise"
     vjp_code: tuple[str, ...] = ()
+    # Forward mode's counterpart of vjp_code: one Jacobian-vector product per input, over the
+    # input's tangent ``{t}``, the inputs, ``{out}`` and ``{position}`` (engine/forward_mode.py).
+    # Elementwise ops need none: their tangent is local * tangent, from ``derivative_code``.
+    jvp_code: tuple[str, ...] = ()
     # A variadic op ([a, b, c]) takes any number of inputs; its one template per field
     # serves every position.
     variadic: bool = False
@@ -79,12 +83,15 @@ class Op:
     forward: Callable[..., Any] = field(init=False, repr=False, compare=False)
     derivatives: tuple[Callable[..., Any], ...] = field(init=False, repr=False, compare=False)
     vjps: tuple[Callable[..., Any], ...] = field(init=False, repr=False, compare=False)
+    jvps: tuple[Callable[..., Any], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.derivative_code) != self.arity or len(self.derivative_text) != self.arity:
             raise ValueError(f"op {self.name}: one derivative per input is required")
         if self.vjp_code and len(self.vjp_code) != self.arity:
             raise ValueError(f"op {self.name}: one vector-Jacobian product per input")
+        if len(self.jvp_code) != len(self.vjp_code):
+            raise ValueError(f"op {self.name}: a Jacobian-vector product beside each vjp")
         if self.shape_rule not in SHAPE_RULES:
             raise ValueError(f"op {self.name}: unknown shape rule {self.shape_rule}")
         names = "ab"[: self.arity]
@@ -108,7 +115,14 @@ class Op:
         )
         object.__setattr__(self, "forward", forward)
         object.__setattr__(self, "derivatives", derivatives)
+        jvps = tuple(
+            _compile("lambda m, t, args, out, position: "
+                     + template.format(t="t", out="out", position="position", args="args",
+                                       **operands))
+            for template in self.jvp_code
+        )
         object.__setattr__(self, "vjps", vjps)
+        object.__setattr__(self, "jvps", jvps)
 
     def is_kink(self, args: tuple) -> bool:
         if self.kink is None:
@@ -332,19 +346,26 @@ def _ops() -> tuple[Op, ...]:
            ("upstream @ {b}ᵀ", "{a}ᵀ @ upstream"), lambda sp, a, b: a @ b,
            "numbers whose products and sums fit in a float", shape_rule="matmul",
            vjp_code=("m.matmul_vjp_a({g}, {a}, {b})", "m.matmul_vjp_b({g}, {a}, {b})"),
+           jvp_code=("m.matmul({t}, {b})", "m.matmul({a}, {t})"),
            derivative_text_for=_matmul_text),
         Op("sum", 1, "sum", "call", PREC_ATOM, "m.sum({a})", ("1.0",), ("1 (each element)",),
            _sympy_sum, "any array", shape_rule="reduce", keeps_nonfinite=True,
-           vjp_code=("m.spread({g}, {a})",)),
+           vjp_code=("m.spread({g}, {a})",), jvp_code=("m.sum({t})",)),
         Op("mean", 1, "mean", "call", PREC_ATOM, "m.mean({a})", ("1 / m.size({a})",),
            ("1/n (each element)",), _sympy_mean, "any array", shape_rule="reduce",
-           keeps_nonfinite=True, vjp_code=("m.spread({g} / m.size({a}), {a})",)),
+           keeps_nonfinite=True, vjp_code=("m.spread({g} / m.size({a}), {a})",),
+           jvp_code=("m.mean({t})",)),
         Op("transpose", 1, "transpose", "call", PREC_ATOM, "m.transpose({a})", ("1.0",),
            ("transpose(upstream)",), _sympy_transpose, "any array", shape_rule="transpose",
-           keeps_nonfinite=True, vjp_code=("m.transpose({g})",)),
+           keeps_nonfinite=True, vjp_code=("m.transpose({g})",),
+           jvp_code=("m.transpose({t})",)),
         Op("stack", 1, "[", "list", PREC_ATOM, "m.stack({args})", ("1.0",),
            ("upstream[i]",), _sympy_stack, "elements of one shape", shape_rule="stack",
-           keeps_nonfinite=True, vjp_code=("m.unstack({g}, {position})",), variadic=True),
+           keeps_nonfinite=True, vjp_code=("m.unstack({g}, {position})",),
+           # The tangent in its own slot, zeros of its shape in the others ({out} has a slot
+           # per element).
+           jvp_code=("m.stack([{t} if i == {position} else 0.0 * {t} "
+                     "for i in m.np.arange(m.np.shape({out})[0])])",), variadic=True),
     )
 
 
