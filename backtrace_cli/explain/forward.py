@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from backtrace_cli.engine.nodes import CONST
 from backtrace_cli.engine.forward_mode import Tangents, tangent_sweep, unit_seeds, weighted
 from backtrace_cli.explain.cost import Cost, sweep_costs
 from backtrace_cli.explain.gradient import Explanation
@@ -114,6 +115,8 @@ def rule_terms(explanation: Explanation, sweep: Sweep, index: int) -> tuple[Rule
     out = explanation.values[index]
     terms = []
     for position, j in enumerate(node.inputs):
+        if explanation.tape.nodes[j].kind == CONST:  # a constant's tangent is always 0
+            continue
         if tangents[j] is not None and given:
             term = given.pop(0)
             terms.append(RuleTerm(position, j, term.local, term.tangent, term.product))
