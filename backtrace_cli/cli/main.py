@@ -25,7 +25,8 @@ from backtrace_cli.errors import EXIT_INTERRUPTED, BacktraceError, visible
 EXIT_CLOSED_PIPE = 141
 
 # name -> module under backtrace_cli.cli that defines a Click command of that name
-COMMANDS = {"grad": "grad", "train": "train", "graph": "graph", "simplify": "simplify"}
+COMMANDS = {"grad": "grad", "train": "train", "graph": "graph", "simplify": "simplify",
+            "jacobian": "jacobian"}
 
 
 class BacktraceGroup(click.Group):
@@ -84,6 +85,7 @@ def main() -> None:
       backtrace grad "y_hat = x*w; r = y_hat - y; loss = r**2" x=1 y=2 w=1
       backtrace train
       backtrace simplify "W2 @ (W1 @ x + b1) + b2" W1='[[1, 2], [3, 4]]' ...
+      backtrace jacobian "sigmoid(W @ x)" W='[[1, 2], [3, 4]]' x='[1, -1]'
     """
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from backtrace_cli.engine.nodes import CONST
 from backtrace_cli.engine.forward_mode import Tangents, tangent_sweep, unit_seeds, weighted
+from backtrace_cli.engine.nodes import CONST
 from backtrace_cli.explain.cost import Cost, sweep_costs
 from backtrace_cli.explain.gradient import Explanation
 

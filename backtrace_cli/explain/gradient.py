@@ -22,6 +22,8 @@ from backtrace_cli.engine.sweeps import Backward, Edge, backward, forward, gradi
 from backtrace_cli.engine.tape import check_bindings
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import BindingError, EvaluationError, ShapeError, did_you_mean
+from backtrace_cli.explain.labels import node_labels  # noqa: F401  (its old home)
+from backtrace_cli.explain.steps import check_with_steps, named_steps, wrt_nodes
 from backtrace_cli.ops.table import shape_text
 from backtrace_cli.syntax.parser import format_number
 
@@ -68,38 +70,13 @@ class Explanation:
 
     def node_of(self, name: str) -> int:
         """The node of a reported name: a variable, or a named step (``--wrt y_hat``)."""
-        from backtrace_cli.explain.steps import wrt_nodes
-
         return wrt_nodes(self.tape, [name])[name]
-
-
-def node_labels(tape: Tape) -> tuple[str, ...]:
-    """Labels for people: names (primed when given again), the output as ``z``, else ids."""
-    seen: dict[str, int] = {}
-    labels = []
-    taken = set(tape.variables) | {n.name for n in tape.nodes if n.name is not None}
-    for node in tape.nodes:
-        if node.name is not None:
-            count = seen.get(node.name, 0)
-            seen[node.name] = count + 1
-            labels.append(node.name + "'" * count)
-        else:
-            labels.append(node.id)
-    output = tape.nodes[tape.output]
-    if output.name is None:
-        for candidate in ("z", "f", "out", "output"):
-            if candidate not in taken:
-                labels[tape.output] = candidate
-                break
-    return tuple(labels)
 
 
 def resolve_wrt(tape: Tape, wrt: Sequence[str] | None) -> tuple[str, ...]:
     """The names to differentiate with respect to: variables, or named steps (y_hat)."""
     if not wrt:
         return tape.variables
-    from backtrace_cli.explain.steps import named_steps
-
     steps = named_steps(tape)
     for name in wrt:
         if name not in tape.variable_nodes and name not in steps:
@@ -234,8 +211,6 @@ def all_finite(value) -> bool:
 
 
 def _explain(tape, bindings, seed, names, check, check_timeout, m, shapes) -> Explanation:
-    from backtrace_cli.explain.steps import wrt_nodes
-
     nodes_of = wrt_nodes(tape, names)
     steps = {name: index for name, index in nodes_of.items() if name not in tape.variable_nodes}
     values = forward(tape, bindings, m)
@@ -272,8 +247,6 @@ def _explain(tape, bindings, seed, names, check, check_timeout, m, shapes) -> Ex
         loss_label = next((c for c in ("L", "J", "loss", "E") if c not in taken), "L")
     report = None
     if check and steps:
-        from backtrace_cli.explain.steps import check_with_steps
-
         report = check_with_steps(tape, bindings, values, seed, grads, steps, result.kinks,
                                   check_timeout, m, shapes)
     elif check:

@@ -13,12 +13,11 @@ from collections.abc import Mapping, Sequence
 from backtrace_cli.checks.verify import CheckReport, run_checks
 from backtrace_cli.engine.cut import cut_at
 from backtrace_cli.engine.nodes import VAR, Tape
+from backtrace_cli.explain.labels import node_labels
 
 
 def named_steps(tape: Tape) -> dict[str, int]:
     """{label: node index} of every named node that is not a variable, in tape order."""
-    from backtrace_cli.explain.gradient import node_labels
-
     labels = node_labels(tape)
     return {labels[node.index]: node.index for node in tape.nodes
             if node.name is not None and node.kind != VAR}

@@ -14,6 +14,7 @@ import json
 
 from backtrace_cli.engine.nodes import CONST, VAR
 from backtrace_cli.engine.values import is_array
+from backtrace_cli.explain.cost import Cost
 from backtrace_cli.explain.forward import ForwardMode, Sweep, rule_terms
 from backtrace_cli.explain.gradient import Explanation
 from backtrace_cli.report.grad import (
@@ -223,8 +224,9 @@ def _agree(forward, reverse) -> bool:
     return bool((numpy.abs(a - b) <= 1e-12 + 1e-9 * numpy.maximum(abs(a), abs(b))).all())
 
 
-def cost_section(modes: ForwardMode) -> Table:
-    cost = modes.cost
+def cost_section(modes: ForwardMode | Cost) -> Table:
+    """Sweeps, multiplications and values stored per mode, and which wins (explain.cost)."""
+    cost = modes if isinstance(modes, Cost) else modes.cost
     columns = (Column(Text("mode")), Column(Text("sweeps"), "right"),
                Column(Text("multiplications"), "right"), Column(Text("values stored"), "right"))
     rows = tuple(
@@ -240,8 +242,8 @@ def cost_section(modes: ForwardMode) -> Table:
 
 
 # ----------------------------------------------------------------------------- JSON
-def cost_document(modes: ForwardMode) -> dict:
-    cost = modes.cost
+def cost_document(modes: ForwardMode | Cost) -> dict:
+    cost = modes if isinstance(modes, Cost) else modes.cost
     return {
         "forward": vars(cost.forward).copy(),
         "reverse": vars(cost.reverse).copy(),

@@ -237,7 +237,6 @@ def chain_rule_section(explanation: Explanation) -> Lines:
 
 
 def gradients_section(explanation: Explanation) -> Table:
-    tape = explanation.tape
     arrays = explanation.shapes is not None
     checked = explanation.check is not None
     columns = [Column(Text("variable"))]
