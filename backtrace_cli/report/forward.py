@@ -39,8 +39,11 @@ SWEEPS_SHOWN = 12
 
 
 def dotted(label: str) -> str:
-    """A tangent's name: x1 -> ẋ1, v4 -> v̇4, y_hat -> ẏ_hat."""
-    return label[:1] + DOT + label[1:]
+    """A tangent's name: x1 -> ẋ1, v4 -> v̇4, y_hat -> ẏ_hat (NFC: a precomposed letter
+    where Unicode has one, as a person types it)."""
+    import unicodedata
+
+    return unicodedata.normalize("NFC", label[:1] + DOT) + label[1:]
 
 
 def dotted_math(explanation: Explanation, index: int) -> str:
