@@ -122,7 +122,7 @@ def tangent_rule(explanation: Explanation, sweep: Sweep, index: int) -> str:
             symbols.append(("-" if local == "-1" else "") + input_tangent)
             values.append(("-" if local == "-1" else "") + number(term.tangent))
             continue
-        wrapped = f"({local})" if any(c in local for c in " +-") else local
+        wrapped = f"({local})" if any(c in local for c in " +-/") else local
         symbols.append(f"{input_tangent}·{wrapped}")
         values.append(f"{number(term.tangent)}·{number(term.local)}"
                       if term.local is not None else "0")
