@@ -174,3 +174,13 @@ def test_forward_mode_over_arrays_has_a_sweep_per_element():
     assert document["cost"]["forward"]["sweeps"] == 6
     assert json.dumps(document["tangents"][0]["rows"][0]) == (
         '{"id": "v1", "value": [[1.0, 2.0], [3.0, 4.0]], "tangent": [[1.0, 0.0], [0.0, 0.0]]}')
+
+
+def test_latex_writes_tangents_as_dotted_math():
+    result = invoke("grad", *BAYDIN, "--mode", "both", "--no-check", "--format", "latex")
+    assert result.exit_code == 0, result.stderr
+    assert r"$\dot{v_{4}} = \dot{\mathit{x1}} \cdot \mathit{x2} + \dot{\mathit{x2}} \cdot " \
+           r"\mathit{x1} = 1 \cdot 5 + 0 \cdot 2 = 5$" in result.stdout
+    assert "U+" not in result.stdout  # every dotted letter is math, none a code point
+    markdown = invoke("grad", *BAYDIN, "--mode", "both", "--no-check", "--format", "markdown")
+    assert "| v4 |   | 10 | `v̇4 = ẋ1·x2 + ẋ2·x1 = 1·5 + 0·2 = 5` | 5 |" in markdown.stdout

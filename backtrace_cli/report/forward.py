@@ -28,7 +28,7 @@ from backtrace_cli.report.grad import (
 from backtrace_cli.report.grad_json import grad_json_text
 from backtrace_cli.report.grad_text import CHECK_MARK, reference, rule_text, seed_line
 from backtrace_cli.report.model import Column, Lazy, LazyData, Lines, Report, Table, Text, joined
-from backtrace_cli.report.notation import math_name
+from backtrace_cli.report.notation import formula_math, math_name, math_number, partial
 from backtrace_cli.report.text import number, plain
 from backtrace_cli.syntax.unparse import apply_text
 
@@ -80,24 +80,28 @@ def sections(explanation: Explanation, modes: ForwardMode, mode: str) -> tuple:
 
 
 # ----------------------------------------------------------------------------- tangents
-def tangent_rule(explanation: Explanation, sweep: Sweep, index: int) -> str:
-    """v̇4 = ẋ1·x2 + ẋ2·x1 = 1·5 + 0·2 = 5: the rule, its numbers and the tangent."""
+def tangent_rule(explanation: Explanation, sweep: Sweep, index: int) -> Text:
+    """v̇4 = ẋ1·x2 + ẋ2·x1 = 1·5 + 0·2 = 5: the rule, its numbers and the tangent (and the
+    same as math for LaTeX, ``\\dot{v}_{4} = ...``; an array op's row has none)."""
     tape = explanation.tape
     node = tape.nodes[index]
     labels = explanation.labels
     tangent = sweep.tangents.tangents[index]
-    own = dotted(labels[index])
+    own, own_math = dotted(labels[index]), dotted_math(explanation, index)
+
+    def said(words: str, math_words: str) -> Text:
+        return Text(f"{own} = {words}", f"{own_math} = {math_words}", code=True)
+
     if index in sweep.tangents.seeds:
         seed = "1" if not sweep.element else f"1 at [{', '.join(map(str, sweep.element))}]"
-        if node.kind == VAR:
-            return f"{own} = {seed} (the seed)"
-        return f"{own} = {seed} (the seed: {labels[index]} taken as an input)"
+        why = "the seed" if node.kind == VAR else f"the seed: {labels[index]} taken as an input"
+        return said(f"{seed} ({why})", rf"1 \ \text{{({why.replace('_', ' ')})}}")
     if node.kind == VAR:
-        return f"{own} = 0"
+        return said("0", "0")
     if node.kind == CONST:
-        return f"{own} = 0 (a constant)"
+        return said("0 (a constant)", r"0 \ \text{(a constant)}")
     if tangent is None:
-        return f"{own} = 0 (no path from {sweep.wrt})"
+        return said(f"0 (no path from {sweep.wrt})", r"0 \ \text{(no path from the seed)}")
     terms = rule_terms(explanation, sweep, index)
     op = node.op
     if op.jvps and explanation.shapes is not None:  # linear in each input: the op on a tangent
@@ -113,20 +117,47 @@ def tangent_rule(explanation: Explanation, sweep: Sweep, index: int) -> str:
                     operands.append((reference(explanation, j), tape.nodes[j].precedence))
             symbols.append(apply_text(op, operands))
         values = [number(term.product) for term in terms]
-        return f"{own} = {' + '.join(symbols)} = {' + '.join(values)} = {number(tangent)}"
-    symbols, values = [], []
+        return Text(f"{own} = {' + '.join(symbols)} = {' + '.join(values)} = "
+                    f"{number(tangent)}", code=True)
+    symbols, values, symbols_math, values_math = [], [], [], []
     for term in terms:
         local = rule_text(explanation, index, term.input, term.position)
         input_tangent = dotted(labels[term.input])
+        input_math = dotted_math(explanation, term.input)
         if local in ("1", "-1"):
-            symbols.append(("-" if local == "-1" else "") + input_tangent)
-            values.append(("-" if local == "-1" else "") + number(term.tangent))
+            sign = "-" if local == "-1" else ""
+            symbols.append(sign + input_tangent)
+            values.append(sign + number(term.tangent))
+            symbols_math.append(sign + input_math)
+            values_math.append(sign + math_number(term.tangent))
             continue
         wrapped = f"({local})" if any(c in local for c in " +-/") else local
+        local_math = formula_math(local) or r"\text{" + local.replace("_", " ") + "}"
         symbols.append(f"{input_tangent}·{wrapped}")
-        values.append(f"{number(term.tangent)}·{number(term.local)}"
-                      if term.local is not None else "0")
-    return f"{own} = {_sum(symbols)} = {_sum(values)} = {number(tangent)}"
+        symbols_math.append(rf"{input_math} \cdot \left({local_math}\right)"
+                            if wrapped != local else rf"{input_math} \cdot {local_math}")
+        if term.local is None:
+            values.append("0")
+            values_math.append("0")
+        else:
+            values.append(f"{number(term.tangent)}·{number(term.local)}")
+            values_math.append(rf"{math_number(term.tangent)} \cdot {_math_factor(term.local)}")
+    plain_text = f"{own} = {_sum(symbols)} = {_sum(values)} = {number(tangent)}"
+    math = (f"{own_math} = {_sum(symbols_math)} = {_sum(values_math)} = "
+            f"{math_number(tangent)}")
+    return Text(plain_text, math, code=True)
+
+
+def _seeded(sweep: Sweep) -> str:
+    """The seeded element in math: x_1, or W_{[0,1]}."""
+    name = math_name(sweep.wrt)
+    return name + (f"_{{[{','.join(map(str, sweep.element))}]}}" if sweep.element else "")
+
+
+def _math_factor(value) -> str:
+    r"""A number after a dot: negative ones in parentheses, 1 \cdot (-2)."""
+    text = math_number(value)
+    return f"({text})" if text.startswith("-") else text
 
 
 def _sum(terms: list[str]) -> str:
@@ -151,23 +182,33 @@ def tangent_section(explanation: Explanation, sweep: Sweep, k: int, total: int) 
             Text(node.id, math_name(node.id)),
             Text(labels[i], math_label(explanation, i)) if named else Text(""),
             value_cell(explanation.values[i]),
-            Text(tangent_rule(explanation, sweep, i), code=True),
+            tangent_rule(explanation, sweep, i),
             value_cell(0.0 if tangent is None else tangent),
         ))
     seeded = tape.nodes[next(iter(sweep.tangents.seeds))]
     others = "the other inputs 0" if seeded.kind == VAR else "its inputs ignored"
-    title = joined(f"Tangent sweep {k} of {total}: seed ", Text(f"{dotted(sweep.label)} = 1"),
-                   f" ({others})")
+    seed_math = (r"\dot{" + math_name(sweep.wrt) + "}"
+                 + (f"_{{[{','.join(map(str, sweep.element))}]}}" if sweep.element else ""))
+    title = joined(f"Tangent sweep {k} of {total}: seed ",
+                   Text(f"{dotted(sweep.label)} = 1", f"{seed_math} = 1"), f" ({others})")
     output = labels[tape.output]
     loss = explanation.loss_label
     out_tangent = sweep.tangents.tangents[tape.output]
     out_tangent = 0.0 if out_tangent is None else out_tangent
+    loss_math = math_name(loss)
+    out_math = r"\dot{" + math_name(output) + "}"
     if loss == output:
-        after = Text(f"d{loss}/d{sweep.label} = {dotted(output)} = {number(sweep.gradient)}")
+        after = Text(f"d{loss}/d{sweep.label} = {dotted(output)} = {number(sweep.gradient)}",
+                     f"{partial(loss_math, _seeded(sweep))} = "
+                     f"{out_math} = {math_number(sweep.gradient)}")
     else:
         after = Text(f"d{loss}/d{sweep.label} = d{loss}/d{output} · {dotted(output)} = "
                      f"{number(explanation.seed)} · {number(out_tangent)} = "
-                     f"{number(sweep.gradient)}")
+                     f"{number(sweep.gradient)}",
+                     f"{partial(loss_math, _seeded(sweep))} = "
+                     rf"{partial(loss_math, math_name(output))} \cdot {out_math} = "
+                     rf"{math_number(explanation.seed)} \cdot {_math_factor(out_tangent)} = "
+                     f"{math_number(sweep.gradient)}")
     notes = ()
     if k == SWEEPS_SHOWN and total > SWEEPS_SHOWN:
         notes = (Text(f"… {total - SWEEPS_SHOWN:,} more sweeps, one per element "
@@ -237,7 +278,7 @@ def cost_section(modes: ForwardMode | Cost) -> Table:
          Text(f"{each.stored:,}"))
         for name, each in (("forward", cost.forward), ("reverse", cost.reverse)))
     notes = (Text("multiplications: the chain-rule products on this tape (local × tangent, "
-                  "upstream × local), none for a local derivative of ±1; stored: a value and "
+                  "upstream × local), none for a local derivative of 1 or -1; stored: a value and "
                   "a tangent per node until its last reader (forward), every value and "
                   "adjoint (reverse)"),)
     return Table(title=Text("Cost on this tape"), columns=columns, rows=rows,
