@@ -184,3 +184,20 @@ def test_latex_writes_tangents_as_dotted_math():
     assert "U+" not in result.stdout  # every dotted letter is math, none a code point
     markdown = invoke("grad", *BAYDIN, "--mode", "both", "--no-check", "--format", "markdown")
     assert "| v4 |   | 10 | `v̇4 = ẋ1·x2 + ẋ2·x1 = 1·5 + 0·2 = 5` | 5 |" in markdown.stdout
+
+
+def test_forward_mode_refuses_more_tangents_than_it_keeps():
+    from backtrace_cli.explain import forward as module
+
+    source = "sum(" + "x*" * 9 + "x)"
+    result = invoke("grad", source, "x=" + str([1.0] * 200), "--mode", "forward", "--no-check")
+    assert result.exit_code == 0, result.stderr  # 200 sweeps over 11 nodes: 2,200 tangents
+    original = module.MAX_TANGENTS
+    try:
+        module.MAX_TANGENTS = 2_199
+        assert_bad_input(
+            invoke("grad", source, "x=" + str([1.0] * 200), "--mode", "forward", "--no-check"),
+            "--mode forward needs one sweep per input element: 200 sweeps over 11 nodes, more "
+            "than 2,199 tangents", "hint: use --mode reverse, which takes one sweep")
+    finally:
+        module.MAX_TANGENTS = original

@@ -52,8 +52,8 @@ class Cost:
         n = f"n = {self.inputs} input{'s' if self.inputs != 1 else ''}"
         m = f"m = {self.outputs} output{'s' if self.outputs != 1 else ''}"
         counts = (f"forward mode needs a sweep per input ({_sweeps(f.sweeps)}, "
-                  f"{f.multiplications:,} multiplications), reverse mode a sweep per output "
-                  f"({_sweeps(r.sweeps)}, {r.multiplications:,} multiplications)")
+                  f"{_products(f.multiplications)}), reverse mode a sweep per output "
+                  f"({_sweeps(r.sweeps)}, {_products(r.multiplications)})")
         memory = (f"reverse mode keeps every value for its sweep back ({r.stored:,} numbers "
                   f"stored against {f.stored:,})")
         if self.winner is None:
@@ -63,6 +63,10 @@ class Cost:
 
 def _sweeps(count: int) -> str:
     return f"{count:,} sweep{'s' if count != 1 else ''}"
+
+
+def _products(count: int) -> str:
+    return f"{count:,} multiplication{'s' if count != 1 else ''}"
 
 
 def _size(shape: tuple) -> int:

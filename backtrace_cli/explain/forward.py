@@ -17,6 +17,10 @@ from backtrace_cli.explain.cost import Cost, sweep_costs
 from backtrace_cli.explain.gradient import Explanation
 
 MODES = ("reverse", "forward", "both")
+# Forward mode runs a sweep per input element over every node, and keeps each sweep's
+# tangents for its table: past this many tangents in all it is refused (reverse mode is one
+# sweep, whatever the number of inputs).
+MAX_TANGENTS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,17 @@ def forward_mode(explanation: Explanation) -> ForwardMode:
     shapes = explanation.shapes
     m = _backend(shapes)
     nodes = {name: explanation.node_of(name) for name in explanation.wrt}
+    elements = sum(_elements(shapes[index] if shapes is not None else ())
+                   for index in nodes.values())
+    if elements * len(tape.nodes) > MAX_TANGENTS:
+        from backtrace_cli.errors import UsageError
+
+        error = UsageError(
+            f"mode forward needs one sweep per input element: {elements:,} sweeps over "
+            f"{len(tape.nodes):,} nodes, more than {MAX_TANGENTS:,} tangents",
+            "use mode reverse, which takes one sweep whatever the number of inputs")
+        error.field = "mode"
+        raise error
     sweeps = []
     gradients: dict[str, Any] = {}
     context = _quiet(shapes)
@@ -67,6 +82,13 @@ def forward_mode(explanation: Explanation) -> ForwardMode:
                 gradients[name] = values[0]
     cost = sweep_costs(tape, shapes, tuple(nodes.values()), 1)
     return ForwardMode(tuple(sweeps), gradients, cost)
+
+
+def _elements(shape: tuple) -> int:
+    size = 1
+    for n in shape:
+        size *= n
+    return size
 
 
 def _backend(shapes):
