@@ -16,6 +16,8 @@ _API = {
     "GradResult": "api.grad",
     "fit": "api.train",
     "TrainResult": "api.train",
+    "jacobian": "api.jacobian",
+    "JacobianResult": "api.jacobian",
     "graph": "api.graph",
     "affine": "api.graph",
     "minimize": "api.minimize",

@@ -32,7 +32,7 @@ def test_commands_complete():
     assert complete("backtrace gr") == ["plain,grad", "plain,graph", "plain,grade"]
     assert complete("backtrace ") == [
         "plain,grad", "plain,train", "plain,graph", "plain,simplify", "plain,minimize",
-        "plain,quiz", "plain,grade",
+        "plain,quiz", "plain,grade", "plain,jacobian",
     ]
     assert complete("backtrace quiz --bl") == ["plain,--blank"]
 

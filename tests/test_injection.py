@@ -143,6 +143,14 @@ def _minimize_expr(payload, tmp_path):
     return ["minimize", payload, "x=1", "--steps", "1"], None
 
 
+def _jacobian_expr(payload, tmp_path):
+    return ["jacobian", payload, "x=1"], None
+
+
+def _jacobian_wrt(payload, tmp_path):
+    return ["jacobian", "[x*w, x]", "x=1", "w=2", "--wrt", payload], None
+
+
 def _binding_value(payload, tmp_path):
     return ["grad", "x*w", "w=2", f"x={payload}"], None
 
@@ -220,6 +228,8 @@ POSITIONS = {
     "grade answers key": _grade_answer_key,
     "grade answers value": _grade_answer_value,
     "grade worksheet answer": _grade_worksheet_value,
+    "jacobian EXPR": _jacobian_expr,
+    "jacobian --wrt": _jacobian_wrt,
     "train --model": _train("--model", "{payload}"),
     "train --loss": _train("--loss", "{payload}"),
     "train --param value": _train("--param", "w={payload}"),
@@ -372,7 +382,8 @@ def test_a_lone_carriage_return_is_refused_but_crlf_is_fine():
 OUTPUTS = [["grad", "--format", "table"], ["grad", "--format", "markdown"],
            ["grad", "--format", "latex"], ["grad", "--format", "json"],
            ["graph", "--format", "dot"], ["graph", "--format", "mermaid"],
-           ["graph", "--format", "text"]]
+           ["graph", "--format", "text"], ["jacobian", "--format", "table"],
+           ["jacobian", "--format", "json"], ["jacobian", "--format", "latex"]]
 
 
 @pytest.mark.parametrize("output", OUTPUTS, ids=lambda output: " ".join(output))
@@ -380,7 +391,7 @@ def test_readable_unicode_in_a_comment_is_kept_and_every_output_is_safe(output):
     source = "y_hat = x*w  # ∂L/∂w, résumé, naïve\tand\u00a0more\r\nloss = (y_hat - y)**2"
     command, *options = output
     arguments = [command, source, "x=1", "w=2", "y=3", *options]
-    if command == "grad":
+    if command in ("grad", "jacobian"):
         arguments.append("--no-check")
     result = CliRunner().invoke(main, arguments, color=True)
     assert result.exit_code == 0, result.stderr

@@ -161,6 +161,22 @@ def test_graph_dash_o_still_writes_a_file(tmp_path):
     assert target.read_text(encoding="utf-8").startswith("flowchart LR\n  %% -log(x)\n")
 
 
+# ----------------------------------------------------------------------------- jacobian
+@pytest.mark.parametrize("letter", ["h", "m", "w", "c", "f"])
+def test_jacobian_expression_after_a_minus_is_data(letter):
+    # -h must not print the help; -m/-w/-c/-f are the first letters of its own options.
+    document = run_json("jacobian", f"-{letter}*[x, 2*x]", f"{letter}=2", "x=3",
+                        "--format", "json", "--no-check")
+    assert document["jacobian"][letter] == [-3.0, -6.0]
+    assert document["jacobian"]["x"] == [-2.0, -4.0]
+
+
+def test_jacobian_minus_values_after_the_options():
+    document = run_json("jacobian", "--format", "json", "--mode", "forward", "--no-check",
+                        "[x*w, x]", "--x", "-1.5", "w=-2")
+    assert document["jacobian"] == {"x": [-2.0, 1.0], "w": [-1.5, 0.0]}
+
+
 # ----------------------------------------------------------------------------- simplify
 @pytest.mark.parametrize("letter", LETTERS)
 def test_simplify_expression_after_a_minus_any_letter(letter):

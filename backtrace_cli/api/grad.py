@@ -20,6 +20,7 @@ class GradResult(Rendered):
 
     explanation: Explanation
     report: Report
+    modes: Any = None  # explain.forward.ForwardMode with mode="forward" or "both", else None
 
     @property
     def output(self):
@@ -81,9 +82,41 @@ def explanation_of(expression: str, bindings: Mapping[str, Any] | None, *, seed:
     return explain(tape, values, seed_value, _wanted(wrt), cross_check, timeout)
 
 
+def explained_in_mode(expression: str, bindings: Mapping[str, Any] | None, *, seed: Any = 1.0,
+                      wrt: str | Sequence[str] | None = None, cross_check: bool = True,
+                      check_timeout: float = 5.0, mode: str = "reverse"):
+    """(explanation, forward mode or None, report) of ``grad`` in a mode: reverse (the
+    default report), forward (tangent sweeps, whose gradients are the ones checked) or both."""
+    from backtrace_cli.errors import setting_error
+    from backtrace_cli.explain.forward import MODES
+
+    if mode not in MODES:
+        raise setting_error("mode", f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if mode == "reverse":
+        from backtrace_cli.report.grad import build
+
+        explanation = explanation_of(expression, bindings, seed=seed, wrt=wrt,
+                                     cross_check=cross_check, check_timeout=check_timeout)
+        return explanation, None, build(explanation)
+    import dataclasses
+
+    from backtrace_cli.explain.forward import checked_forward, forward_mode
+    from backtrace_cli.report.forward import build
+
+    explanation = explanation_of(expression, bindings, seed=seed, wrt=wrt,
+                                 cross_check=cross_check and mode == "both",
+                                 check_timeout=check_timeout)
+    modes = forward_mode(explanation)
+    if mode == "forward":  # the gradients reported, and checked, are the tangents'
+        explanation = dataclasses.replace(
+            explanation, gradients=modes.gradients,
+            check=checked_forward(explanation, modes, check_timeout) if cross_check else None)
+    return explanation, modes, build(explanation, modes, mode)
+
+
 def grad(expression: str, bindings: Mapping[str, Any] | None = None, *, seed: Any = 1.0,
          wrt: str | Sequence[str] | None = None, cross_check: bool = True,
-         check_timeout: float = 5.0) -> GradResult:
+         check_timeout: float = 5.0, mode: str = "reverse") -> GradResult:
     """The forward and backward pass of ``expression`` at ``bindings``.
 
     >>> grad("x*w", {"x": 2, "w": 3}, seed=5).gradients
@@ -91,11 +124,11 @@ def grad(expression: str, bindings: Mapping[str, Any] | None = None, *, seed: An
 
     ``bindings`` maps names to numbers, nested lists or NumPy arrays; ``seed`` is dL/d(output)
     (``--dz``); ``wrt`` picks the reported variables; ``cross_check`` runs SymPy and finite
-    differences (``checks_agree`` says whether they agree). Bad input raises
+    differences (``checks_agree`` says whether they agree); ``mode`` is ``reverse``,
+    ``forward`` (gradients from tangent sweeps) or ``both`` (``--mode``). Bad input raises
     ``BacktraceError`` with the message the command line prints.
     """
-    from backtrace_cli.report.grad import build
-
-    explanation = explanation_of(expression, bindings, seed=seed, wrt=wrt,
-                                 cross_check=cross_check, check_timeout=check_timeout)
-    return GradResult(explanation, build(explanation))
+    explanation, modes, report = explained_in_mode(
+        expression, bindings, seed=seed, wrt=wrt, cross_check=cross_check,
+        check_timeout=check_timeout, mode=mode)
+    return GradResult(explanation, report, modes)

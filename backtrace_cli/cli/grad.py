@@ -25,12 +25,13 @@ Examples:
   backtrace grad "tanh(x1*w1 + x2*w2 + b)" x1=2 x2=0 w1=-3 w2=1 b=6.88 --wrt w1,w2
   backtrace grad @program.txt a=-4 b=2 --format json
   backtrace grad "sum(sigmoid(W @ x + b))" W='[[1, 2], [3, 4]]' x='[1, -1]' b='[0, 1]'
+  backtrace grad "log(x1) + x1*x2 - sin(x2)" x1=2 x2=5 --mode both
 \b
 {BINDINGS_HELP}
 Exit codes: 0 ok, 1 a cross-check disagreed, 2 bad input, 130 interrupted."""
 
 # The core names its settings; this command's options for them (docs/cli.md).
-FLAGS = {"seed": "--dz", "wrt": "--wrt", "check_timeout": "--check-timeout"}
+FLAGS = {"seed": "--dz", "wrt": "--wrt", "check_timeout": "--check-timeout", "mode": "--mode"}
 
 
 @click.command(
@@ -39,7 +40,12 @@ FLAGS = {"seed": "--dz", "wrt": "--wrt", "check_timeout": "--check-timeout"}
     epilog=GRAD_EPILOG,
 )
 @expression_inputs
-@click.option("--wrt", metavar="A,B", help="Report only these variables (default: all).")
+@click.option("--wrt", metavar="A,B",
+              help="Report only these variables or named steps (default: all variables).")
+@click.option("--mode", type=click.Choice(["reverse", "forward", "both"]), default="reverse",
+              show_default=True,
+              help="Reverse mode (adjoints), forward mode (one tangent sweep per input), or "
+                   "both with what each costs.")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Cross-check every gradient against SymPy and finite differences.")
 @click.option("--check-timeout", type=float, default=5.0,
@@ -51,9 +57,10 @@ FLAGS = {"seed": "--dz", "wrt": "--wrt", "check_timeout": "--check-timeout"}
               show_default=True, help="Output for people, scripts, or course notes.")
 @click.option("--graph", "graph_path", metavar="FILE", multiple=True, callback=one_value,
               help="Also write the computation graph to FILE (.svg, .png, .dot, .gv, .mmd, .txt).")
-def grad(expr, bindings, seed, wrt, check, check_timeout, output_format, graph_path) -> None:
+def grad(expr, bindings, seed, wrt, mode, check, check_timeout, output_format,
+         graph_path) -> None:
     """Forward and backward pass of EXPR, with every chain-rule product written out."""
-    from backtrace_cli.api.grad import explanation_of
+    from backtrace_cli.api.grad import explained_in_mode
     from backtrace_cli.errors import BacktraceError
 
     source = read_expression(expr)
@@ -66,14 +73,14 @@ def grad(expr, bindings, seed, wrt, check, check_timeout, output_format, graph_p
         check_format(graph_path, None)
         check_writable(graph_path, "--graph")
     try:
-        explanation = explanation_of(source, values, seed=seed_value, wrt=wrt,
-                                     cross_check=check, check_timeout=check_timeout)
+        explanation, _, report = explained_in_mode(
+            source, values, seed=seed_value, wrt=wrt, cross_check=check,
+            check_timeout=check_timeout, mode=mode)
     except BacktraceError as error:
         raise flagged(error, FLAGS) from None
-    from backtrace_cli.report.grad import build
 
     options = output_options() if output_format == "table" else registry.PLAIN
-    text = registry.render(build(explanation), output_format, options)
+    text = registry.render(report, output_format, options)
     # --graph - takes stdout for the graph; the report goes to stderr. The graph file is
     # written after the report is out: a file that cannot be written (exit 2) loses nothing.
     click.echo(text, nl=False, err=graph_path == "-")

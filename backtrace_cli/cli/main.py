@@ -27,7 +27,8 @@ EXIT_CLOSED_PIPE = 141
 # name -> module under backtrace_cli.cli that defines a Click command of that name
 COMMANDS = {"grad": "grad", "train": "train", "graph": "graph", "simplify": "simplify",
             "minimize": "minimize",
-            "quiz": "quiz", "grade": "grade"}
+            "quiz": "quiz", "grade": "grade",
+            "jacobian": "jacobian"}
 
 
 class BacktraceGroup(click.Group):
@@ -86,6 +87,7 @@ def main() -> None:
       backtrace grad "y_hat = x*w; r = y_hat - y; loss = r**2" x=1 y=2 w=1
       backtrace train
       backtrace simplify "W2 @ (W1 @ x + b1) + b2" W1='[[1, 2], [3, 4]]' ...
+      backtrace jacobian "sigmoid(W @ x)" W='[[1, 2], [3, 4]]' x='[1, -1]'
     """
 
 

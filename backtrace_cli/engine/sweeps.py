@@ -156,12 +156,17 @@ class Backward:
     kinks: list[int]  # nodes evaluated at a kink (recorded sweeps only)
 
 
-def needs_gradient(tape: Tape, wanted: Iterable[str] | None = None) -> list[bool]:
-    """Which nodes lie on a path from a wanted variable (default: all variables)."""
+def needs_gradient(
+    tape: Tape, wanted: Iterable[str] | None = None, wanted_nodes: Collection[int] = ()
+) -> list[bool]:
+    """Which nodes lie on a path from a wanted variable (default: all variables) or from one
+    of ``wanted_nodes`` (named steps, ``--wrt y_hat``)."""
     wanted_set = set(tape.variables if wanted is None else wanted)
     needs = [False] * len(tape.nodes)
     for node in tape.nodes:
-        if node.kind == VAR:
+        if node.index in wanted_nodes:
+            needs[node.index] = True
+        elif node.kind == VAR:
             needs[node.index] = node.name in wanted_set
         elif node.kind == OP:
             needs[node.index] = any(needs[j] for j in node.inputs)
@@ -178,6 +183,7 @@ def backward(
     check: bool = True,
     shapes: list[tuple] | None = None,
     align: Mapping[int, tuple[int, ...]] | None = None,
+    wanted_nodes: Collection[int] = (),
 ) -> Backward:
     """The reverse sweep: adjoints of every node reached, from ``seed`` at the output.
 
@@ -191,7 +197,7 @@ def backward(
     products (matmul, sum, transpose, [a, b]) uses them instead of upstream * local.
     """
     nodes = tape.nodes
-    needs = needs_gradient(tape, wanted)
+    needs = needs_gradient(tape, wanted, wanted_nodes)
     adjoints: list = [None] * len(nodes)
     edges: list[Edge] = []
     kinks: list[int] = []

@@ -22,6 +22,8 @@ from backtrace_cli.engine.sweeps import Backward, Edge, backward, forward, gradi
 from backtrace_cli.engine.tape import check_bindings
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import BindingError, EvaluationError, ShapeError, did_you_mean
+from backtrace_cli.explain.labels import node_labels  # noqa: F401  (its old home)
+from backtrace_cli.explain.steps import check_with_steps, named_steps, wrt_nodes
 from backtrace_cli.ops.table import shape_text
 from backtrace_cli.syntax.parser import format_number
 
@@ -66,37 +68,23 @@ class Explanation:
     def edges(self) -> list[Edge]:
         return self.result.edges
 
-
-def node_labels(tape: Tape) -> tuple[str, ...]:
-    """Labels for people: names (primed when given again), the output as ``z``, else ids."""
-    seen: dict[str, int] = {}
-    labels = []
-    taken = set(tape.variables) | {n.name for n in tape.nodes if n.name is not None}
-    for node in tape.nodes:
-        if node.name is not None:
-            count = seen.get(node.name, 0)
-            seen[node.name] = count + 1
-            labels.append(node.name + "'" * count)
-        else:
-            labels.append(node.id)
-    output = tape.nodes[tape.output]
-    if output.name is None:
-        for candidate in ("z", "f", "out", "output"):
-            if candidate not in taken:
-                labels[tape.output] = candidate
-                break
-    return tuple(labels)
+    def node_of(self, name: str) -> int:
+        """The node of a reported name: a variable, or a named step (``--wrt y_hat``)."""
+        return wrt_nodes(self.tape, [name])[name]
 
 
 def resolve_wrt(tape: Tape, wrt: Sequence[str] | None) -> tuple[str, ...]:
+    """The names to differentiate with respect to: variables, or named steps (y_hat)."""
     if not wrt:
         return tape.variables
+    steps = named_steps(tape)
     for name in wrt:
-        if name not in tape.variable_nodes:
+        if name not in tape.variable_nodes and name not in steps:
+            named = f"; its named steps: {', '.join(steps)}" if steps else ""
             error = BindingError(
                 f"wrt names '{name}', which is not a variable of the expression "
-                f"(its variables: {', '.join(tape.variables) or 'none'})",
-                did_you_mean(name, tape.variables),
+                f"(its variables: {', '.join(tape.variables) or 'none'}{named})",
+                did_you_mean(name, (*tape.variables, *steps)),
             )
             error.field = "wrt"  # the CLI says --wrt (docs/cli.md)
             raise error
@@ -223,20 +211,25 @@ def all_finite(value) -> bool:
 
 
 def _explain(tape, bindings, seed, names, check, check_timeout, m, shapes) -> Explanation:
+    nodes_of = wrt_nodes(tape, names)
+    steps = {name: index for name, index in nodes_of.items() if name not in tape.variable_nodes}
     values = forward(tape, bindings, m)
-    result = backward(tape, values, seed, names, m, record=True, shapes=shapes)
-    grads = {name: report_value(value)
-             for name, value in gradients(tape, result, names, m).items()}
+    result = backward(tape, values, seed, [n for n in names if n not in steps], m, record=True,
+                      shapes=shapes, wanted_nodes=tuple(steps.values()))
+    found = gradients(tape, result, [n for n in names if n not in steps], m)
+    for name, index in steps.items():  # a named step's derivative is its adjoint
+        found[name] = m.number(0.0) if result.adjoints[index] is None else result.adjoints[index]
+    grads = {name: report_value(found[name]) for name in names}
     if shapes is not None:  # every variable's gradient has the variable's shape
         for name in names:
-            shape = shapes[tape.variable_nodes[name]]
+            shape = shapes[nodes_of[name]]
             if getattr(grads[name], "shape", ()) != shape:
                 import numpy
 
                 grads[name] = numpy.zeros(shape) + grads[name] if shape else float(grads[name])
     for name, value in grads.items():
         if not all_finite(value):  # finite steps can still overflow: --dz 1e300, w=1e10
-            node = tape.nodes[tape.variable_nodes[name]]
+            node = tape.nodes[nodes_of[name]]
             raise EvaluationError(
                 f"the gradient with respect to {name} overflows a float at these values "
                 f"(seed {format_number(seed) if getattr(seed, 'ndim', 0) == 0 else 'array'})",
@@ -253,7 +246,10 @@ def _explain(tape, bindings, seed, names, check, check_timeout, m, shapes) -> Ex
         taken = set(labels) | set(tape.variables)
         loss_label = next((c for c in ("L", "J", "loss", "E") if c not in taken), "L")
     report = None
-    if check:
+    if check and steps:
+        report = check_with_steps(tape, bindings, values, seed, grads, steps, result.kinks,
+                                  check_timeout, m, shapes)
+    elif check:
         report = run_checks(tape, bindings, seed, grads, result.kinks, timeout=check_timeout,
                             m=m, shapes=shapes)
     return Explanation(

@@ -25,6 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from backtrace_cli.ops.shapes import (  # noqa: F401 (shape names are this module's too)
+    SHAPE_RULES,
+    ShapeMismatch,
+    broadcast_shapes,
+    shape_text,
+)
+
 # Binding powers, shared by the parser and the printer (Python's precedence).
 PREC_ADD = 10
 PREC_MUL = 20
@@ -70,6 +77,10 @@ class Op:
     # is then the factor shown in the "local" column (x for d(W @ x)/dW).
     shape_rule: str = "elementwise"
     vjp_code: tuple[str, ...] = ()
+    # Forward mode's counterpart of vjp_code: one Jacobian-vector product per input, over the
+    # input's tangent ``{t}``, the inputs, ``{out}`` and ``{position}`` (engine/forward_mode.py).
+    # Elementwise ops need none: their tangent is local * tangent, from ``derivative_code``.
+    jvp_code: tuple[str, ...] = ()
     # A variadic op ([a, b, c]) takes any number of inputs; its one template per field
     # serves every position.
     variadic: bool = False
@@ -83,6 +94,7 @@ class Op:
     forward: Callable[..., Any] = field(init=False, repr=False, compare=False)
     derivatives: tuple[Callable[..., Any], ...] = field(init=False, repr=False, compare=False)
     vjps: tuple[Callable[..., Any], ...] = field(init=False, repr=False, compare=False)
+    jvps: tuple[Callable[..., Any], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.derivative_code) != self.arity or len(self.derivative_text) != self.arity:
@@ -91,6 +103,8 @@ class Op:
             raise ValueError(f"op {self.name}: one vector-Jacobian product per input")
         if self.derivative_ops and len(self.derivative_ops) != self.arity:
             raise ValueError(f"op {self.name}: one derivative as ops per input")
+        if len(self.jvp_code) != len(self.vjp_code):
+            raise ValueError(f"op {self.name}: a Jacobian-vector product beside each vjp")
         if self.shape_rule not in SHAPE_RULES:
             raise ValueError(f"op {self.name}: unknown shape rule {self.shape_rule}")
         names = "ab"[: self.arity]
@@ -114,90 +128,20 @@ class Op:
         )
         object.__setattr__(self, "forward", forward)
         object.__setattr__(self, "derivatives", derivatives)
+        jvps = tuple(
+            _compile("lambda m, t, args, out, position: "
+                     + template.format(t="t", out="out", position="position", args="args",
+                                       **operands))
+            for template in self.jvp_code
+        )
         object.__setattr__(self, "vjps", vjps)
+        object.__setattr__(self, "jvps", jvps)
 
     def is_kink(self, args: tuple) -> bool:
         if self.kink is None:
             return False
         at = self.kink(args)
         return bool(at.any()) if hasattr(at, "any") else bool(at)  # any element of an array
-
-
-# ----------------------------------------------------------------------------- shapes
-# A shape is a tuple of ints, () for a scalar, as NumPy writes it. A rule returns the
-# output's shape or raises ShapeMismatch with a sentence a person can act on.
-class ShapeMismatch(ValueError):
-    """Input shapes an op cannot combine; the tape adds the node and its place."""
-
-
-def shape_text(shape: tuple) -> str:
-    """(2, 3) -> '2x3', (2,) -> '2', () -> 'scalar'."""
-    return "x".join(str(n) for n in shape) if shape else "scalar"
-
-
-def broadcast_shapes(*shapes: tuple) -> tuple:
-    """NumPy's broadcasting: align on the right; each pair of sizes equal or one of them 1."""
-    length = max(len(shape) for shape in shapes)
-    result = []
-    for axis in range(length):
-        size = 1
-        for shape in shapes:
-            position = len(shape) - length + axis
-            n = shape[position] if position >= 0 else 1
-            if n != 1:
-                if size not in (1, n):
-                    raise ShapeMismatch(
-                        "shapes " + " and ".join(shape_text(s) for s in shapes)
-                        + " do not broadcast (sizes must match or be 1, counted from the right)"
-                    )
-                size = n
-        result.append(size)
-    return tuple(result)
-
-
-def _matmul_shape(*shapes: tuple) -> tuple:
-    a, b = shapes
-    for shape in (a, b):
-        if len(shape) not in (1, 2):
-            raise ShapeMismatch(
-                f"@ needs vectors or matrices, got {shape_text(a)} @ {shape_text(b)}"
-                + (" (use * to multiply by a scalar)" if not shape else "")
-            )
-    inner_a, inner_b = a[-1], b[0]
-    if inner_a != inner_b:
-        raise ShapeMismatch(
-            f"@ needs the inner sizes to match: {shape_text(a)} @ {shape_text(b)} "
-            f"({inner_a} != {inner_b})"
-        )
-    return a[:-1] + b[1:]
-
-
-def _reduce_shape(*shapes: tuple) -> tuple:
-    return ()
-
-
-def _transpose_shape(*shapes: tuple) -> tuple:
-    return tuple(reversed(shapes[0]))
-
-
-def _stack_shape(*shapes: tuple) -> tuple:
-    first = shapes[0]
-    for shape in shapes[1:]:
-        if shape != first:
-            raise ShapeMismatch(
-                f"the elements of a [...] literal must have one shape, got {shape_text(first)} "
-                f"and {shape_text(shape)}"
-            )
-    return (len(shapes), *first)
-
-
-SHAPE_RULES: dict[str, Callable[..., tuple]] = {
-    "elementwise": broadcast_shapes,
-    "matmul": _matmul_shape,
-    "reduce": _reduce_shape,
-    "transpose": _transpose_shape,
-    "stack": _stack_shape,
-}
 
 
 def _matmul_text(position: int, shapes: tuple) -> str:
@@ -350,19 +294,26 @@ def _ops() -> tuple[Op, ...]:
            ("upstream @ {b}ᵀ", "{a}ᵀ @ upstream"), lambda sp, a, b: a @ b,
            "numbers whose products and sums fit in a float", shape_rule="matmul",
            vjp_code=("m.matmul_vjp_a({g}, {a}, {b})", "m.matmul_vjp_b({g}, {a}, {b})"),
+           jvp_code=("m.matmul({t}, {b})", "m.matmul({a}, {t})"),
            derivative_text_for=_matmul_text),
         Op("sum", 1, "sum", "call", PREC_ATOM, "m.sum({a})", ("1.0",), ("1 (each element)",),
            _sympy_sum, "any array", shape_rule="reduce", keeps_nonfinite=True,
-           vjp_code=("m.spread({g}, {a})",)),
+           vjp_code=("m.spread({g}, {a})",), jvp_code=("m.sum({t})",)),
         Op("mean", 1, "mean", "call", PREC_ATOM, "m.mean({a})", ("1 / m.size({a})",),
            ("1/n (each element)",), _sympy_mean, "any array", shape_rule="reduce",
-           keeps_nonfinite=True, vjp_code=("m.spread({g} / m.size({a}), {a})",)),
+           keeps_nonfinite=True, vjp_code=("m.spread({g} / m.size({a}), {a})",),
+           jvp_code=("m.mean({t})",)),
         Op("transpose", 1, "transpose", "call", PREC_ATOM, "m.transpose({a})", ("1.0",),
            ("transpose(upstream)",), _sympy_transpose, "any array", shape_rule="transpose",
-           keeps_nonfinite=True, vjp_code=("m.transpose({g})",)),
+           keeps_nonfinite=True, vjp_code=("m.transpose({g})",),
+           jvp_code=("m.transpose({t})",)),
         Op("stack", 1, "[", "list", PREC_ATOM, "m.stack({args})", ("1.0",),
            ("upstream[i]",), _sympy_stack, "elements of one shape", shape_rule="stack",
-           keeps_nonfinite=True, vjp_code=("m.unstack({g}, {position})",), variadic=True),
+           keeps_nonfinite=True, vjp_code=("m.unstack({g}, {position})",),
+           # The tangent in its own slot, zeros of its shape in the others ({out} has a slot
+           # per element).
+           jvp_code=("m.stack([{t} if i == {position} else 0.0 * {t} "
+                     "for i in m.np.arange(m.np.shape({out})[0])])",), variadic=True),
     )
 
 

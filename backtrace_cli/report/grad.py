@@ -237,7 +237,6 @@ def chain_rule_section(explanation: Explanation) -> Lines:
 
 
 def gradients_section(explanation: Explanation) -> Table:
-    tape = explanation.tape
     arrays = explanation.shapes is not None
     checked = explanation.check is not None
     columns = [Column(Text("variable"))]
@@ -249,7 +248,7 @@ def gradients_section(explanation: Explanation) -> Table:
                     Column(Text("finite difference"), "right"), Column(Text("check"), "center")]
     rows = []
     for name, value in explanation.gradients.items():
-        index = tape.variable_nodes[name]
+        index = explanation.node_of(name)
         row = [Text(name, math_name(name))]
         row += [shape_of(explanation, index)] if arrays else []
         row.append(value_cell(value))

@@ -149,7 +149,11 @@ def _array_json_text(explanation: Explanation) -> str:
 
 
 def check_document(explanation: Explanation) -> dict | None:
-    report = explanation.check
+    return check_report_document(explanation.check)
+
+
+def check_report_document(report) -> dict | None:
+    """A ``checks.verify.CheckReport`` as JSON data (grad's ``check``; jacobian's too)."""
     if report is None:
         return None
     return {

@@ -32,10 +32,13 @@ def reference(explanation: Explanation, index: int) -> str:
     return explanation.labels[index]
 
 
-def rule_text(explanation: Explanation, node_index: int, input_index: int) -> str:
-    """The local derivative's formula, e.g. 'w' for d(x*w)/dx or 'cos(x)' for d(sin x)/dx."""
+def rule_text(explanation: Explanation, node_index: int, input_index: int,
+              position: int | None = None) -> str:
+    """The local derivative's formula, e.g. 'w' for d(x*w)/dx or 'cos(x)' for d(sin x)/dx;
+    ``position`` picks the input where it occurs twice (x/x)."""
     node = explanation.tape.nodes[node_index]
-    position = node.inputs.index(input_index)
+    if position is None:
+        position = node.inputs.index(input_index)
     names = {"out": explanation.labels[node_index], "position": position}
     for key, j in zip("ab", node.inputs):
         names[key] = reference(explanation, j)
