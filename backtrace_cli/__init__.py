@@ -18,6 +18,8 @@ _API = {
     "TrainResult": "api.train",
     "graph": "api.graph",
     "affine": "api.graph",
+    "hessian": "api.hessian",
+    "HessianResult": "api.hessian",
     "BacktraceError": "errors",
 }
 __all__ = ["__version__", *_API]

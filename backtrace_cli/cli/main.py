@@ -25,7 +25,8 @@ from backtrace_cli.errors import EXIT_INTERRUPTED, BacktraceError, visible
 EXIT_CLOSED_PIPE = 141
 
 # name -> module under backtrace_cli.cli that defines a Click command of that name
-COMMANDS = {"grad": "grad", "train": "train", "graph": "graph", "simplify": "simplify"}
+COMMANDS = {"grad": "grad", "train": "train", "graph": "graph", "simplify": "simplify",
+            "hessian": "hessian"}
 
 
 class BacktraceGroup(click.Group):
