@@ -87,3 +87,61 @@ def hessian(expression: str, bindings: Mapping[str, Any] | None = None, *,
     explanation = hessian_explanation(expression, bindings, wrt=wrt, cross_check=cross_check,
                                       check_timeout=check_timeout)
     return HessianResult(explanation, build(explanation, explain))
+
+
+@dataclass(frozen=True, eq=False)
+class DerivativesResult(Rendered):
+    """What ``derivatives()`` found: ``backtrace grad --order K``."""
+
+    explanation: Any  # explain.hessian.OrdersExplanation
+    report: Report
+
+    @property
+    def derivatives(self) -> list[float]:
+        return list(self.explanation.derivatives)
+
+    @property
+    def tape_sizes(self) -> list[int]:
+        return list(self.explanation.tape_sizes)
+
+    @property
+    def checks_agree(self) -> bool | None:
+        return None if self.explanation.checks is None else self.explanation.ok
+
+
+def derivatives_explanation(expression: str, bindings: Mapping[str, Any] | None, order: int, *,
+                            wrt: str | Sequence[str] | None = None, cross_check: bool = True,
+                            check_timeout: float = 5.0):
+    from backtrace_cli.api.values import as_bindings
+    from backtrace_cli.checks.timeout import Timeout
+    from backtrace_cli.engine.tape import compile_program
+    from backtrace_cli.errors import setting_error
+    from backtrace_cli.explain.hessian import explain_orders
+    from backtrace_cli.syntax.parser import parse
+
+    if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
+        raise setting_error("order", f"order must be a whole number from 1 to {MAX_ORDER}, "
+                                     f"not {order!r}")
+    values = as_bindings(bindings)
+    timeout = Timeout(check_timeout, "check_timeout").seconds
+    tape = compile_program(parse(expression))
+    return explain_orders(tape, values, order, wanted(wrt), cross_check, timeout)
+
+
+MAX_ORDER = 10
+
+
+def derivatives(expression: str, bindings: Mapping[str, Any] | None = None, order: int = 2, *,
+                wrt: str | Sequence[str] | None = None, cross_check: bool = True,
+                check_timeout: float = 5.0) -> DerivativesResult:
+    """The derivatives of order 0..``order`` in one variable, each from differentiating the
+    previous order's tape.
+
+    >>> derivatives("x**4 - 2*x**2", {"x": 2}, 2).derivatives
+    [8.0, 24.0, 44.0]
+    """
+    from backtrace_cli.report.orders import build
+
+    explanation = derivatives_explanation(expression, bindings, order, wrt=wrt,
+                                          cross_check=cross_check, check_timeout=check_timeout)
+    return DerivativesResult(explanation, build(explanation))

@@ -144,6 +144,19 @@ def explain_orders(tape: Tape, bindings: Mapping[str, Any], order: int,
                    wrt: Sequence[str] | None = None, check: bool = True,
                    check_timeout: float = 5.0) -> OrdersExplanation:
     """Derivatives of order 0..``order`` in one variable (the only one, or ``wrt``)."""
+    program, variable, point = one_variable(tape, bindings, wrt)
+    tapes = derivative_tapes(program.tape, variable, order)
+    derivatives = [float(forward(t, point)[t.output]) + 0.0 for t in tapes]
+    checks, note = (None, None)
+    if check:
+        checks, note = check_orders(program.tape, point, variable, derivatives, check_timeout)
+    return OrdersExplanation(tape.source, dict(bindings), variable, derivatives,
+                             [len(t) for t in tapes], tapes, checks, note)
+
+
+def one_variable(tape: Tape, bindings: Mapping[str, Any], wrt: Sequence[str] | None):
+    """(the program element by element, its one variable, the element bindings) for a
+    derivative of higher order: the only variable, or the one ``wrt`` names."""
     from backtrace_cli.engine.elements import element_bindings, scalar_program
     from backtrace_cli.engine.tape import check_bindings
 
@@ -161,12 +174,21 @@ def explain_orders(tape: Tape, bindings: Mapping[str, Any], order: int,
         )
         error.field = "wrt"
         raise error
-    variable = names[0]
-    point = element_bindings(bindings)
-    tapes = derivative_tapes(program.tape, variable, order)
-    derivatives = [float(forward(t, point)[t.output]) + 0.0 for t in tapes]
-    checks, note = (None, None)
-    if check:
-        checks, note = check_orders(program.tape, point, variable, derivatives, check_timeout)
-    return OrdersExplanation(tape.source, dict(bindings), variable, derivatives,
-                             [len(t) for t in tapes], tapes, checks, note)
+    return program, names[0], element_bindings(bindings)
+
+
+def order_tape(tape: Tape, bindings: Mapping[str, Any], order: int,
+               wrt: Sequence[str] | None = None) -> tuple[Tape, dict[str, float], str]:
+    """For ``graph --order K``: the tape whose reverse sweep gives the K-th derivative (the
+    (K-1)-th derivative's tape; the program itself for K = 1 is not asked for here), with
+    the element bindings and the variable."""
+    from dataclasses import replace
+
+    program, variable, point = one_variable(tape, bindings, wrt)
+    derived = derivative_tapes(program.tape, variable, order - 1)[-1]
+    # The output is f' (f'' ...), as DeZero writes it: the legend then reads df'/d(node).
+    taken = set(derived.variables) | {n.name for n in derived.nodes if n.name}
+    base = next((c for c in ("f", "g", "h", "F") if c not in taken), "f")
+    nodes = list(derived.nodes)
+    nodes[derived.output] = nodes[derived.output]._replace(name=base + "'" * (order - 1))
+    return replace(derived, nodes=tuple(nodes)), point, variable
