@@ -31,7 +31,7 @@ def complete(words: str, shell: str = "bash") -> list[str]:
 def test_commands_complete():
     assert complete("backtrace gr") == ["plain,grad", "plain,graph"]
     assert complete("backtrace ") == ["plain,grad", "plain,train", "plain,graph",
-                                      "plain,simplify"]
+                                      "plain,simplify", "plain,hessian"]
 
 
 def test_options_and_choices_complete_in_a_lazily_loaded_command():

@@ -16,6 +16,10 @@ COMMANDS = [
     ("train", "--epochs", "5", "--format", "json", "--trace"),
     ("graph", "(x*w - y)**2", "x=1", "w=1", "y=2", "--format", "dot"),
     ("simplify", "w2*(w1*x + b1) + b2", "w1=2", "b1=0.5", "w2=3", "b2=1", "x=4"),
+    ("hessian", "x0**3 - 2*x0*x1 - x1**6", "x0=1", "x1=2", "--explain"),
+    ("hessian", "sum(W @ x)**2", "W=[[1, 2], [3, 4]]", "x=[1, -1]", "--format", "json"),
+    ("grad", "tanh(x)", "x=0.5", "--order", "4", "--format", "json"),
+    ("graph", "tanh(x)", "x=1", "--order", "3", "--format", "dot"),
 ]
 
 

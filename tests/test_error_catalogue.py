@@ -53,6 +53,7 @@ CATALOGUE: dict[str, list[Entry]] = {
     "ShapeError": [
         Entry(("grad", "sum(W @ x)", "W=[[1, 2], [3, 4]]", "x=[1, 2, 3]"), 2,
               "@ needs the inner sizes to match", hint=False),
+        Entry(("hessian", "x*2", "x=[1, 2]"), 2, "second derivatives need a scalar output"),
     ],
     "LimitError": [
         Entry(("grad", "(" * 250 + "x" + ")" * 250, "x=1"), 2,
@@ -65,9 +66,13 @@ CATALOGUE: dict[str, list[Entry]] = {
               env={"BACKTRACE_MAX_STATEMENTS": "2"}),
         Entry(("grad", "x+x+x+x", "x=1"), 2, "the graph has more than 3 nodes",
               env={"BACKTRACE_MAX_NODES": "3"}),
+        Entry(("hessian", "sin(x)*cos(x)", "x=1"), 2,
+              "the graph of the derivative has more than 8 nodes",
+              env={"BACKTRACE_MAX_NODES": "8"}),
     ],
     "EvaluationError": [
         Entry(("grad", "log(x)", "x=-1"), 2, "log(-1) is undefined at node v2: log(x)"),
+        Entry(("hessian", "log(x)*y", "x=-1", "y=1"), 2, "log(-1) is undefined at node v2"),
         Entry(("grad", "1/x", "x=0"), 2, "1/0 is undefined at node v3: 1/x"),
         Entry(("grad", "exp(x)", "x=1000"), 2, "exp(1000) overflows a float"),
         Entry(("grad", "sqrt(x)", "x=0"), 2, "the derivative of sqrt(0) with respect to x"),
@@ -82,6 +87,9 @@ CATALOGUE: dict[str, list[Entry]] = {
               hint=False),
         Entry(("grad", "x*w", "x=1", "w=2", "ww=3"), 2, "the binding 'ww' is not used"),
         Entry(("grad", "x*2", "x=1", "x=2"), 2, "the variable 'x' is given twice"),
+        Entry(("grad", "x*y", "x=1", "y=2", "--order", "2"), 2,
+              "derivatives of higher order are taken in one variable"),
+        Entry(("hessian", "x*y", "x=1", "y=2", "--wrt", "z"), 2, "wrt names 'z'", hint=False),
         Entry(("grad", "x*2", "x=abc"), 2, "x: 'abc' is not a number"),
         Entry(("grad", "x*2", "x=1e400"), 2, "x: 1e400 is too large for a float"),
         Entry(("grad", "x*2", "x=nan"), 2, "'nan' is not allowed; values must be finite",

@@ -138,6 +138,10 @@ def _graph_expr(payload, tmp_path):
     return ["graph", payload, "x=1", "--format", "dot"], None
 
 
+def _hessian_expr(payload, tmp_path):
+    return ["hessian", payload, "x=1"], None
+
+
 def _binding_value(payload, tmp_path):
     return ["grad", "x*w", "w=2", f"x={payload}"], None
 
@@ -179,6 +183,7 @@ POSITIONS = {
     "grad @FILE": _grad_file,
     "grad stdin": _grad_stdin,
     "graph EXPR": _graph_expr,
+    "hessian EXPR": _hessian_expr,
     "binding value": _binding_value,
     "--x value": _binding_option_value,
     "binding name": _binding_name,
@@ -336,7 +341,8 @@ def test_a_lone_carriage_return_is_refused_but_crlf_is_fine():
 OUTPUTS = [["grad", "--format", "table"], ["grad", "--format", "markdown"],
            ["grad", "--format", "latex"], ["grad", "--format", "json"],
            ["graph", "--format", "dot"], ["graph", "--format", "mermaid"],
-           ["graph", "--format", "text"]]
+           ["graph", "--format", "text"], ["hessian", "--format", "table"],
+           ["hessian", "--format", "json"]]
 
 
 @pytest.mark.parametrize("output", OUTPUTS, ids=lambda output: " ".join(output))
@@ -344,7 +350,7 @@ def test_readable_unicode_in_a_comment_is_kept_and_every_output_is_safe(output):
     source = "y_hat = x*w  # ∂L/∂w, résumé, naïve\tand\u00a0more\r\nloss = (y_hat - y)**2"
     command, *options = output
     arguments = [command, source, "x=1", "w=2", "y=3", *options]
-    if command == "grad":
+    if command in ("grad", "hessian"):
         arguments.append("--no-check")
     result = CliRunner().invoke(main, arguments, color=True)
     assert result.exit_code == 0, result.stderr

@@ -201,3 +201,11 @@ def test_train_click_errors_show_what_was_typed():
     assert result.exit_code == 2
     assert "unexpected extra argument (-b.csv)" in result.stderr
     assert "\x00" not in result.stderr
+
+
+# ----------------------------------------------------------------------------- hessian
+def test_hessian_expression_with_a_leading_minus():
+    document = run_json("hessian", "-tanh(x)*h", "x=0", "h=2", "--format", "json", "--no-check")
+    assert document["expression"] == "-tanh(x)*h"
+    assert document["hessian"] == [[0.0, -1.0], [-1.0, 0.0]]
+    assert "-0.0" not in json.dumps(document["hessian"])

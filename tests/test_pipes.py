@@ -55,6 +55,16 @@ def test_grad_output_into_a_pipe_closed_at_once(output_format):
     assert stderr == ""
 
 
+@pytest.mark.parametrize("output_format", ["table", "json"])
+def test_hessian_output_into_a_pipe_closed_at_once(output_format):
+    process = start("hessian", "x*y*sin(x)", "x=1", "y=2", "--no-check",
+                    "--format", output_format)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == EXIT_CLOSED_PIPE
+    assert stderr == ""
+
+
 def test_train_json_into_a_pipe_closed_at_once():
     process = start("train", "--format", "json")
     process.stdout.close()

@@ -119,7 +119,7 @@ def test_numbers_are_never_split_at_narrow_widths(width):
 
 
 def test_width_is_an_option_of_every_command():
-    for command in ("grad", "graph", "simplify", "train"):
+    for command in ("grad", "graph", "simplify", "train", "hessian"):
         assert "--width N" in invoke(command, "--help")
 
 

@@ -314,15 +314,16 @@ def hessian_at(tape: Tape, bindings: Mapping[str, Any], wrt: Sequence[str] | Non
     wanted = program.select(wrt)
     derived = gradient_tape(scalar, wanted)
     values = forward(derived.tape, values_in)
-    gradient = [float(values[i]) for i in derived.outputs]
+    gradient = [float(values[i]) + 0.0 for i in derived.outputs]
     hessian: list[list[float]] = []
     rows: list[Backward] = []
     for position in range(len(derived.outputs)):
         sweep = backward(derived.output_tape(position), values, 1.0, derived.variables,
                          record=record)
         rows.append(sweep)
+        # + 0.0: a -0.0 (a product with a negative zero) reads as 0, as it is.
         hessian.append([0.0 if sweep.adjoints[scalar.variable_nodes[name]] is None
-                        else float(sweep.adjoints[scalar.variable_nodes[name]])
+                        else float(sweep.adjoints[scalar.variable_nodes[name]]) + 0.0
                         for name in derived.variables])
     return HessianResult(derived.variables, float(values[derived.value_node]), gradient,
                          hessian, derived, values, rows)
