@@ -178,6 +178,7 @@ def backward(
     check: bool = True,
     shapes: list[tuple] | None = None,
     align: Mapping[int, tuple[int, ...]] | None = None,
+    needs: list[bool] | None = None,
 ) -> Backward:
     """The reverse sweep: adjoints of every node reached, from ``seed`` at the output.
 
@@ -191,7 +192,8 @@ def backward(
     products (matmul, sum, transpose, [a, b]) uses them instead of upstream * local.
     """
     nodes = tape.nodes
-    needs = needs_gradient(tape, wanted)
+    if needs is None:  # a caller sweeping one tape many times (a Hessian's rows) gives it
+        needs = needs_gradient(tape, wanted)
     adjoints: list = [None] * len(nodes)
     edges: list[Edge] = []
     kinks: list[int] = []
