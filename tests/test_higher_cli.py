@@ -16,7 +16,7 @@ def test_dezero_first_and_second_derivative():
 
 
 def test_order_ten_of_tanh_grows_its_tapes_and_agrees_with_sympy():
-    document = run_json("grad", "tanh(x)", "x=0.5", "--order", "10")
+    document = run_json("grad", "tanh(x)", "x=0.5", "--order", "10", "--check-timeout", "60")
     sizes = document["tape_sizes"]
     assert len(sizes) == 11 and sizes[:7] == [2, 5, 9, 20, 47, 118, 313]
     assert all(a < b for a, b in zip(sizes, sizes[1:]))
@@ -95,3 +95,12 @@ def test_graph_of_the_gradient_as_a_picture(tmp_path):
 def test_graph_order_needs_one_variable():
     assert_bad_input(invoke("graph", "x*y", "x=1", "y=2", "--order", "2", "--format", "dot"),
                      "derivatives of higher order are taken in one variable", "--wrt")
+
+
+def test_a_slow_high_order_does_not_cost_the_lower_ones():
+    document = run_json("grad", "tanh(x)", "x=0.5", "--order", "10", "--check-timeout", "4")
+    orders = document["check"]["orders"]
+    assert document["check"]["ok"] is True  # skipped is no disagreement
+    assert orders[0]["ok"] is True and orders[0]["sympy"] == 0.7864477329659274
+    assert orders[-1]["ok"] is None
+    assert orders[-1]["note"].startswith("skipped: SymPy took longer than 2 s")

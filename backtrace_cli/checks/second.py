@@ -273,8 +273,9 @@ def check_hessian(tape: Tape, bindings: Mapping[str, float], names: Sequence[str
 
 
 # ----------------------------------------------------------------------------- orders
-def _sympy_orders(tape: Tape, bindings, name: str, order: int) -> list:
-    """Run in the child: the derivatives of order 1..order in ``name`` at the point."""
+def _sympy_orders(tape: Tape, bindings, name: str, order: int, budget: float) -> list:
+    """Run in the child: the derivatives of order 1..order in ``name`` at the point. Past
+    ``budget`` seconds the higher orders are skipped, so the lower ones still arrive."""
     import sympy as sp
 
     from backtrace_cli.checks.symbolic import sympy_values
@@ -283,7 +284,14 @@ def _sympy_orders(tape: Tape, bindings, name: str, order: int) -> list:
     expression = built[tape.output]
     at = {symbols[n]: sp.Float(float(bindings[n])) for n in tape.variables}
     rows = []
+    start = last = time.monotonic()
+    step = 0.0
     for _ in range(order):
+        # A derivative is larger than the one before: expect each to take twice as long.
+        if last - start + 2 * step > budget:
+            rows.append((None, f"skipped: SymPy took longer than {budget:g} s for the lower "
+                               "orders"))
+            continue
         expression = sp.diff(expression, symbols[name])
         try:
             number = complex(sp.N(expression.xreplace(at), 30))
@@ -296,6 +304,8 @@ def _sympy_orders(tape: Tape, bindings, name: str, order: int) -> list:
             rows.append((None, "skipped: SymPy's derivative is complex here"))
         else:
             rows.append((number.real, None))
+        now = time.monotonic()
+        step, last = now - last, now
     return rows
 
 
@@ -317,8 +327,10 @@ def check_orders(tape: Tape, bindings, name: str, derivatives: Sequence[float],
         return checks, (f"skipped: the expression has {len(tape.nodes):,} nodes, more than "
                         f"the SymPy check takes ({limit:,}; raise with {SYMPY_MAX_NODES.env})")
     recursion = min(200_000, 50 * len(tape.nodes) + 1_000)
-    rows, note = in_child(_sympy_orders, (tape, dict(bindings), name, len(checks)), timeout,
-                          recursion)
+    # Each order's derivative is larger than the last: the child stops starting new ones at
+    # half the time, so a slow high order does not cost the ones before it.
+    rows, note = in_child(_sympy_orders, (tape, dict(bindings), name, len(checks),
+                                          timeout / 2), timeout, recursion)
     for check, (value, row_note) in zip(checks, rows or ()):
         check.sympy_value, check.note = value, row_note
         if value is not None:
