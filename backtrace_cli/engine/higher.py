@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from backtrace_cli.engine.backends import FLOAT64
 from backtrace_cli.engine.nodes import CONST, OP, VAR, Node, Tape
 from backtrace_cli.engine.sweeps import Backward, backward, forward, needs_gradient
 from backtrace_cli.errors import BindingError, LimitError
@@ -104,8 +105,6 @@ class _Builder:
         """A node for ``op`` over ``inputs``; over constants only, a constant."""
         constants = [self.constant_value(j) for j in inputs]
         if all(value is not None for value in constants):
-            from backtrace_cli.engine.backends import FLOAT64
-
             try:
                 value = float(op.forward(FLOAT64, *constants))
             except (ValueError, ZeroDivisionError, OverflowError):
