@@ -26,6 +26,8 @@ _API = {
     "QuizResult": "api.quiz",
     "grade": "api.quiz",
     "GradeResult": "api.quiz",
+    "hessian": "api.hessian",
+    "HessianResult": "api.hessian",
     "BacktraceError": "errors",
 }
 __all__ = ["__version__", *_API]

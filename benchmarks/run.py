@@ -34,6 +34,7 @@ from pathlib import Path
 from suite.context import Context
 from suite.csv_load import csv_load
 from suite.gradients import big_graph, sympy_check
+from suite.hessian import hessian
 from suite.processes import PYTHON, Runner, module_version
 from suite.results import QUICK, SEED, Report, Row, Sizes
 from suite.startup import startup
@@ -48,6 +49,7 @@ WORKLOADS: dict[str, Callable[[Context, Report], None]] = {
     "startup": startup,
     "csv": csv_load,
     "sympy-1000": sympy_check,
+    "hessian": hessian,
 }
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 GOLDEN = Path(__file__).parent / "golden"
 SCHEMAS = Path(__file__).parent.parent / "docs" / "schema"
 # The commands whose --format json has a schema, docs/schema/COMMAND.json.
-SCHEMA_COMMANDS = ("grad", "train", "simplify", "minimize", "quiz", "grade", "jacobian")
+SCHEMA_COMMANDS = ("grad", "train", "simplify", "minimize", "quiz", "grade", "jacobian", "hessian")
 
 def invoke(*args: str):
     """Run ``backtrace ARGS...`` in-process (stdout and stderr kept apart)."""

@@ -33,6 +33,7 @@ def test_commands_complete():
     assert complete("backtrace ") == [
         "plain,grad", "plain,train", "plain,graph", "plain,simplify", "plain,minimize",
         "plain,quiz", "plain,grade", "plain,jacobian",
+        "plain,hessian",
     ]
     assert complete("backtrace quiz --bl") == ["plain,--blank"]
 

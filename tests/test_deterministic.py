@@ -32,6 +32,10 @@ COMMANDS = [
      "latex"),
     ("grade", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1", "--answers",
      str(Path(__file__).parent.parent / "samples" / "lecture-key.json"), "--format", "json"),
+    ("hessian", "x0**3 - 2*x0*x1 - x1**6", "x0=1", "x1=2", "--explain"),
+    ("hessian", "sum(W @ x)**2", "W=[[1, 2], [3, 4]]", "x=[1, -1]", "--format", "json"),
+    ("grad", "tanh(x)", "x=0.5", "--order", "4", "--format", "json"),
+    ("graph", "tanh(x)", "x=1", "--order", "3", "--format", "dot"),
 ]
 
 

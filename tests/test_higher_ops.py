@@ -103,3 +103,45 @@ def test_helpers_keep_the_first_order_conventions():
     assert dpow.derivatives[0](FLOAT64, (0.0, 1.0), 0.0) == 0.0  # d²(a**1)/da² at 0
     assert step.is_kink((0.0,)) and not step.is_kink((1.0,))
     assert math.isclose(dpow.forward(FLOAT64, 2.0, 4.0), 32.0)
+
+
+@pytest.mark.parametrize(("op", "point"), [
+    pytest.param(BY_NAME[name], point, id=f"{name}{point}")
+    for name, points in POINTS.items() for point in points])
+def test_every_op_differentiated_twice_matches_sympys_hessian(op, point):
+    from backtrace_cli.engine.higher import hessian_at
+    from backtrace_cli.engine.tape import compile_program
+    from backtrace_cli.ops.table import PREC_ATOM
+    from backtrace_cli.syntax.parser import apply_text, parse
+
+    names = "ab"[: op.arity]
+    tape = compile_program(parse(apply_text(op, [(n, PREC_ATOM) for n in names])))
+    result = hessian_at(tape, dict(zip(names, point)))
+    symbols = sympy.symbols("a b", real=True)[: op.arity]
+    expression = op.sympy(sympy, *symbols)
+    at = {s: sympy.Float(v, 30) for s, v in zip(symbols, point)}
+    for i, first in enumerate(symbols):
+        for j, second in enumerate(symbols):
+            reference = float(sympy.N(sympy.diff(expression, first, second).xreplace(at), 30))
+            assert result.hessian[i][j] == pytest.approx(reference, rel=1e-12, abs=1e-13), (
+                op.name, i, j)
+
+
+@pytest.mark.parametrize("variable", ["a", "b"])
+@pytest.mark.parametrize("point", [(1.3, 2.5), (0.7, 3.0), (2.0, -1.5)])
+def test_pow_to_the_fourth_order_uses_the_helpers_own_forms(variable, point):
+    from backtrace_cli.engine.higher import derivative_tapes
+    from backtrace_cli.engine.sweeps import forward
+    from backtrace_cli.engine.tape import compile_program
+    from backtrace_cli.syntax.parser import parse
+
+    tapes = derivative_tapes(compile_program(parse("a**b")), variable, 4)
+    bindings = dict(zip("ab", point))
+    a, b = sympy.symbols("a b", real=True)
+    at = {a: sympy.Float(point[0], 30), b: sympy.Float(point[1], 30)}
+    symbol = a if variable == "a" else b
+    for order, tape in enumerate(tapes):
+        reference = float(sympy.N(sympy.diff(a**b, symbol, order).xreplace(at), 30))
+        assert forward(tape, bindings)[tape.output] == pytest.approx(reference, rel=1e-11)
+    helpers = {node.op.name for t in tapes for node in t.nodes if node.op in HELPER_OPS}
+    assert helpers == ({"dpow"} if variable == "a" else {"powlog"})

@@ -151,6 +151,10 @@ def _jacobian_wrt(payload, tmp_path):
     return ["jacobian", "[x*w, x]", "x=1", "w=2", "--wrt", payload], None
 
 
+def _hessian_expr(payload, tmp_path):
+    return ["hessian", payload, "x=1"], None
+
+
 def _binding_value(payload, tmp_path):
     return ["grad", "x*w", "w=2", f"x={payload}"], None
 
@@ -218,6 +222,7 @@ POSITIONS = {
     "grad stdin": _grad_stdin,
     "graph EXPR": _graph_expr,
     "minimize EXPR": _minimize_expr,
+    "hessian EXPR": _hessian_expr,
     "binding value": _binding_value,
     "--x value": _binding_option_value,
     "binding name": _binding_name,
@@ -383,7 +388,8 @@ OUTPUTS = [["grad", "--format", "table"], ["grad", "--format", "markdown"],
            ["grad", "--format", "latex"], ["grad", "--format", "json"],
            ["graph", "--format", "dot"], ["graph", "--format", "mermaid"],
            ["graph", "--format", "text"], ["jacobian", "--format", "table"],
-           ["jacobian", "--format", "json"], ["jacobian", "--format", "latex"]]
+           ["jacobian", "--format", "json"], ["jacobian", "--format", "latex"],
+           ["hessian", "--format", "table"], ["hessian", "--format", "json"]]
 
 
 @pytest.mark.parametrize("output", OUTPUTS, ids=lambda output: " ".join(output))
@@ -391,7 +397,7 @@ def test_readable_unicode_in_a_comment_is_kept_and_every_output_is_safe(output):
     source = "y_hat = x*w  # ∂L/∂w, résumé, naïve\tand\u00a0more\r\nloss = (y_hat - y)**2"
     command, *options = output
     arguments = [command, source, "x=1", "w=2", "y=3", *options]
-    if command in ("grad", "jacobian"):
+    if command in ("grad", "jacobian", "hessian"):
         arguments.append("--no-check")
     result = CliRunner().invoke(main, arguments, color=True)
     assert result.exit_code == 0, result.stderr

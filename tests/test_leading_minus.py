@@ -233,3 +233,11 @@ def test_minimize_values_beginning_with_minus():
                         "--format", "json")
     assert document["expression"] == "-x + x**2"
     assert document["params"] == {"x": 0.5}
+
+
+# ----------------------------------------------------------------------------- hessian
+def test_hessian_expression_with_a_leading_minus():
+    document = run_json("hessian", "-tanh(x)*h", "x=0", "h=2", "--format", "json", "--no-check")
+    assert document["expression"] == "-tanh(x)*h"
+    assert document["hessian"] == [[0.0, -1.0], [-1.0, 0.0]]
+    assert "-0.0" not in json.dumps(document["hessian"])

@@ -56,9 +56,12 @@ def test_grad_output_into_a_pipe_closed_at_once(output_format):
 
 
 @pytest.mark.parametrize("output_format", ["table", "json"])
-def test_jacobian_output_into_a_pipe_closed_at_once(output_format):
-    process = start("jacobian", "tanh(W @ x)", "W=[[1, 2], [3, 4]]", "x=[1, 0]", "--no-check",
-                    "--format", output_format)
+@pytest.mark.parametrize("args", [
+    ("jacobian", "tanh(W @ x)", "W=[[1, 2], [3, 4]]", "x=[1, 0]"),
+    ("hessian", "x*y*sin(x)", "x=1", "y=2"),
+], ids=["jacobian", "hessian"])
+def test_new_views_output_into_a_pipe_closed_at_once(args, output_format):
+    process = start(*args, "--no-check", "--format", output_format)
     process.stdout.close()
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=120) == EXIT_CLOSED_PIPE

@@ -119,7 +119,8 @@ def test_numbers_are_never_split_at_narrow_widths(width):
 
 
 def test_width_is_an_option_of_every_command():
-    for command in ("grad", "graph", "simplify", "train", "minimize", "quiz", "grade", "jacobian"):
+    for command in ("grad", "graph", "simplify", "train", "minimize", "quiz", "grade", "jacobian",
+                    "hessian"):
         assert "--width N" in invoke(command, "--help")
 
 

@@ -26,12 +26,14 @@ Examples:
   backtrace grad @program.txt a=-4 b=2 --format json
   backtrace grad "sum(sigmoid(W @ x + b))" W='[[1, 2], [3, 4]]' x='[1, -1]' b='[0, 1]'
   backtrace grad "log(x1) + x1*x2 - sin(x2)" x1=2 x2=5 --mode both
+  backtrace grad "x**4 - 2*x**2" x=2 --order 2
 \b
 {BINDINGS_HELP}
 Exit codes: 0 ok, 1 a cross-check disagreed, 2 bad input, 130 interrupted."""
 
 # The core names its settings; this command's options for them (docs/cli.md).
-FLAGS = {"seed": "--dz", "wrt": "--wrt", "check_timeout": "--check-timeout", "mode": "--mode"}
+FLAGS = {"seed": "--dz", "wrt": "--wrt", "check_timeout": "--check-timeout", "mode": "--mode",
+         "order": "--order"}
 
 
 @click.command(
@@ -57,12 +59,23 @@ FLAGS = {"seed": "--dz", "wrt": "--wrt", "check_timeout": "--check-timeout", "mo
               show_default=True, help="Output for people, scripts, or course notes.")
 @click.option("--graph", "graph_path", metavar="FILE", multiple=True, callback=one_value,
               help="Also write the computation graph to FILE (.svg, .png, .dot, .gv, .mmd, .txt).")
-def grad(expr, bindings, seed, wrt, mode, check, check_timeout, output_format,
-         graph_path) -> None:
+@click.option("--order", type=click.IntRange(1, 10), default=1, show_default=True, metavar="K",
+              help="Derivatives of order 0..K in one variable (the only one, or --wrt x), each "
+                   "from differentiating the previous order's tape.")
+def grad(expr, bindings, seed, wrt, mode, check, check_timeout, output_format, graph_path,
+         order) -> None:
     """Forward and backward pass of EXPR, with every chain-rule product written out."""
     from backtrace_cli.api.grad import explained_in_mode
     from backtrace_cli.errors import BacktraceError
 
+    if order > 1:
+        if mode != "reverse":
+            raise click.BadParameter("--order K above 1 differentiates the reverse sweep's own "
+                                     "tape: leave out --mode (or give --mode reverse)",
+                                     param_hint="'--order'")
+        _higher_orders(expr, bindings, seed, wrt, check, check_timeout, output_format,
+                       graph_path, order)
+        return
     source = read_expression(expr)
     values = parse_bindings(bindings)
     seed_value = parse_value(seed, "--dz")
@@ -95,3 +108,30 @@ def grad(expr, bindings, seed, wrt, mode, check, check_timeout, output_format,
         click.echo("Interrupted: the cross-checks were cut short; the gradients above are "
                    "complete.", err=True)
         sys.exit(EXIT_INTERRUPTED)
+
+
+def _higher_orders(expr, bindings, seed, wrt, check, check_timeout, output_format, graph_path,
+                   order) -> None:
+    """``--order K`` with K >= 2: the derivatives of order 0..K (report/orders.py)."""
+    from backtrace_cli.api.hessian import derivatives_explanation
+    from backtrace_cli.errors import BacktraceError, UsageError
+    from backtrace_cli.report.orders import build
+
+    if seed.strip() not in ("1", "1.0"):
+        raise UsageError("--dz works with --order 1 only: higher orders differentiate the "
+                         "output itself", "leave out --dz, or scale the expression")
+    if graph_path is not None:
+        raise UsageError("--graph draws the graph of order 1",
+                         f"draw the tape of a higher order with backtrace graph EXPR ... "
+                         f"--order {order}")
+    source = read_expression(expr)
+    values = parse_bindings(bindings)
+    try:
+        explanation = derivatives_explanation(source, values, order, wrt=wrt, cross_check=check,
+                                              check_timeout=check_timeout)
+    except BacktraceError as error:
+        raise flagged(error, FLAGS) from None
+    options = output_options() if output_format == "table" else registry.PLAIN
+    click.echo(registry.render(build(explanation), output_format, options), nl=False)
+    if not explanation.ok:
+        sys.exit(1)

@@ -35,6 +35,11 @@ Examples:
   backtrace graph "x*w" x=2 w=3 --dz 5 --format mermaid > graph.mmd
   backtrace graph "tanh(x*w + b)" x=1 w=2 b=0 | dot -Tpdf -o graph.pdf
   backtrace graph "a = x*x; a + sin(a)" x=3 --format text
+  backtrace graph "tanh(x)" x=1 --order 3 -o tanh3.svg
+\b
+--order K draws the tape of the (K-1)-th derivative: the reverse sweep written out as
+ops (double backprop), in one variable (the only one, or --wrt x); its gradients are
+the K-th derivative. --order 1, the default, is the program itself.
 \b
 Format: --format wins; otherwise the -o suffix decides (.svg, .png, .dot or
 .gv, .mmd or .mermaid, .txt); otherwise a tree on a terminal and DOT text when
@@ -71,7 +76,10 @@ def one_value(ctx: click.Context, param: click.Parameter, values: tuple[str, ...
               help="Write to FILE (atomically) instead of stdout; its suffix picks the format.")
 @click.option("--format", "graph_format", type=click.Choice(graph_names()),
               help="dot or mermaid graph text, an svg or png picture, or a text tree.")
-def graph(expr, bindings, seed, output_path, graph_format) -> None:
+@click.option("--order", type=click.IntRange(1, 10), default=1, show_default=True, metavar="K",
+              help="Draw the gradient's own tape (2), or a higher derivative's (up to 10).")
+@click.option("--wrt", metavar="X", help="The variable of --order K (default: the only one).")
+def graph(expr, bindings, seed, output_path, graph_format, order, wrt) -> None:
     """The computation graph of EXPR: values forward, gradients back, on every node."""
     from backtrace_cli.cli.parsing import (
         parse_bindings,
@@ -108,7 +116,21 @@ def graph(expr, bindings, seed, output_path, graph_format) -> None:
     values = parse_bindings(bindings)
     seed_value = parse_value(seed, "--dz")
     tape = compile_program(parse(source))
-    report = graph_formats.build(explain(tape, values, seed_value, None, check=False))
+    if order > 1:
+        from backtrace_cli.api.hessian import wanted
+        from backtrace_cli.cli.options import flagged
+        from backtrace_cli.errors import BacktraceError
+        from backtrace_cli.explain.hessian import order_tape
+
+        try:
+            tape, values, variable = order_tape(tape, values, order, wanted(wrt))
+        except BacktraceError as error:
+            raise flagged(error, {"wrt": "--wrt"}) from None
+        report = graph_formats.build(explain(tape, values, seed_value, [variable],
+                                             check=False))
+    else:
+        report = graph_formats.build(explain(tape, values, seed_value, wrt and [wrt],
+                                             check=False))
 
     if output_path is not None:
         graph_formats.write_graph_file(report, output_path, graph_format, "-o")

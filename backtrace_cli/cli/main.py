@@ -28,7 +28,8 @@ EXIT_CLOSED_PIPE = 141
 COMMANDS = {"grad": "grad", "train": "train", "graph": "graph", "simplify": "simplify",
             "minimize": "minimize",
             "quiz": "quiz", "grade": "grade",
-            "jacobian": "jacobian"}
+            "jacobian": "jacobian",
+            "hessian": "hessian"}
 
 
 class BacktraceGroup(click.Group):

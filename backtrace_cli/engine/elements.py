@@ -59,10 +59,13 @@ class ElementProgram:
 
 def element_bindings(bindings: Mapping[str, Any]) -> dict[str, float]:
     """Every binding as Python floats, one per element (``W[0,1]``), row-major."""
-    import numpy
-
     out: dict[str, float] = {}
     for name, value in bindings.items():
+        if getattr(value, "ndim", 0) == 0:
+            out[name] = float(value)
+            continue
+        import numpy
+
         array = numpy.asarray(value, dtype=numpy.float64)
         for index, element in numpy.ndenumerate(array):
             out[element_name(name, index)] = float(element)

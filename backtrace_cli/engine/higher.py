@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from backtrace_cli.engine.backends import FLOAT64
 from backtrace_cli.engine.nodes import CONST, OP, VAR, Node, Tape
 from backtrace_cli.engine.sweeps import Backward, backward, forward, needs_gradient
 from backtrace_cli.errors import BindingError, LimitError
@@ -104,8 +105,6 @@ class _Builder:
         """A node for ``op`` over ``inputs``; over constants only, a constant."""
         constants = [self.constant_value(j) for j in inputs]
         if all(value is not None for value in constants):
-            from backtrace_cli.engine.backends import FLOAT64
-
             try:
                 value = float(op.forward(FLOAT64, *constants))
             except (ValueError, ZeroDivisionError, OverflowError):
@@ -284,6 +283,13 @@ def derivative_tapes(tape: Tape, variable: str, order: int) -> list[Tape]:
     return tapes
 
 
+# The gradient's tape of the last few programs: a Newton loop asks for the Hessian of one
+# tape at many points, and builds it once. Keyed by the tape's identity (the tape is kept
+# in the entry, so the identity cannot be reused), the bindings' shapes and wrt.
+_PREPARED: dict[tuple, tuple] = {}
+_PREPARED_KEPT = 8
+
+
 @dataclass(frozen=True)
 class HessianResult:
     """Value, gradient and Hessian at a point, with the tapes and sweeps that gave them."""
@@ -308,21 +314,30 @@ def hessian_at(tape: Tape, bindings: Mapping[str, Any], wrt: Sequence[str] | Non
     from backtrace_cli.engine.tape import check_bindings
 
     check_bindings(tape, bindings)
-    program = scalar_program(tape, bindings)
+    shapes = tuple((name, getattr(value, "shape", ())) for name, value in bindings.items())
+    key = (id(tape), shapes, None if wrt is None else tuple(wrt))
+    cached = _PREPARED.get(key)
+    if cached is None or cached[0] is not tape:
+        program = scalar_program(tape, bindings)
+        derived = gradient_tape(program.tape, program.select(wrt))
+        needs = needs_gradient(derived.tape, derived.variables)
+        cached = (tape, program, derived, needs, [derived.output_tape(position)
+                                                   for position in range(len(derived.outputs))])
+        if len(_PREPARED) >= _PREPARED_KEPT:
+            _PREPARED.pop(next(iter(_PREPARED)))
+        _PREPARED[key] = cached
+    _, program, derived, needs, row_tapes = cached
     scalar = program.tape
-    values_in = element_bindings(bindings)
-    wanted = program.select(wrt)
-    derived = gradient_tape(scalar, wanted)
-    values = forward(derived.tape, values_in)
-    gradient = [float(values[i]) for i in derived.outputs]
+    values = forward(derived.tape, element_bindings(bindings))
+    gradient = [float(values[i]) + 0.0 for i in derived.outputs]
     hessian: list[list[float]] = []
     rows: list[Backward] = []
-    for position in range(len(derived.outputs)):
-        sweep = backward(derived.output_tape(position), values, 1.0, derived.variables,
-                         record=record)
+    for row_tape in row_tapes:
+        sweep = backward(row_tape, values, 1.0, derived.variables, record=record, needs=needs)
         rows.append(sweep)
+        # + 0.0: a -0.0 (a product with a negative zero) reads as 0, as it is.
         hessian.append([0.0 if sweep.adjoints[scalar.variable_nodes[name]] is None
-                        else float(sweep.adjoints[scalar.variable_nodes[name]])
+                        else float(sweep.adjoints[scalar.variable_nodes[name]]) + 0.0
                         for name in derived.variables])
     return HessianResult(derived.variables, float(values[derived.value_node]), gradient,
                          hessian, derived, values, rows)

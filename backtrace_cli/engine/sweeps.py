@@ -184,6 +184,7 @@ def backward(
     shapes: list[tuple] | None = None,
     align: Mapping[int, tuple[int, ...]] | None = None,
     wanted_nodes: Collection[int] = (),
+    needs: list[bool] | None = None,
 ) -> Backward:
     """The reverse sweep: adjoints of every node reached, from ``seed`` at the output.
 
@@ -197,7 +198,8 @@ def backward(
     products (matmul, sum, transpose, [a, b]) uses them instead of upstream * local.
     """
     nodes = tape.nodes
-    needs = needs_gradient(tape, wanted, wanted_nodes)
+    if needs is None:  # a caller sweeping one tape many times (a Hessian's rows) gives it
+        needs = needs_gradient(tape, wanted, wanted_nodes)
     adjoints: list = [None] * len(nodes)
     edges: list[Edge] = []
     kinks: list[int] = []

@@ -49,7 +49,8 @@ def _helpers() -> tuple[Op, ...]:
            ("0.0", "0.0"), ("0", "0"), _sympy_less, "any numbers",
            kink=lambda x: x[0] == x[1], kink_note=zero, derivative_ops=("0", "0")),
         Op("dpow", 2, "dpow", "call", PREC_ATOM, _POW_BASE,
-           (_DPOW_BASE, "m.pow({a}, {b} - 1) + {b} * (m.pow({a}, {b} - 1) * m.log({a}))"),
+           (_DPOW_BASE, "m.pow({a}, {b} - 1) + {b} * "
+            + _POWLOG.format(a="{a}", b="({b} - 1)")),
            ("{b}·({b}-1)·{a}^({b}-2)", "{a}^({b}-1)·(1 + {b}·log({a}))"),
            lambda sp, a, b: b * a ** (b - 1),
            "a positive base, or a whole-number exponent for a negative base",

@@ -1,0 +1,208 @@
+"""The report of ``backtrace hessian``: a ``HessianExplanation`` turned once into sections.
+
+Sections, keyed: "gradient" (value and gradient), "hessian" (the matrix), "entries" (how each
+entry was obtained, with both cross-checks), "symmetry", "eigenvalues" (definiteness in
+words) and, with ``explain``, "edges" (the chain-rule products that add up to each entry).
+``data`` is the JSON document (docs/schema/hessian.json).
+"""
+
+from __future__ import annotations
+
+from backtrace_cli.explain.hessian import HessianExplanation
+from backtrace_cli.report.model import Column, Lines, Report, Table, Text, text
+from backtrace_cli.report.notation import math_name, math_number
+from backtrace_cli.report.text import approx, number, one_line, plain
+
+CHECK_MARK = {"ok": "✓", "disagree": "✗", "inconclusive": "?", "skipped": "–"}
+TONE = {"ok": "good", "disagree": "bad"}
+
+
+def second_partial(row: str, column: str) -> Text:
+    """d²L/dx0dx1 (d²L/dx0² on the diagonal), with its LaTeX fraction."""
+    if row == column:
+        return Text(f"d²L/d{row}²", f"\\frac{{\\partial^2 L}}{{\\partial {math_name(row)}^2}}")
+    return Text(f"d²L/d{row}d{column}",
+                f"\\frac{{\\partial^2 L}}{{\\partial {math_name(row)}\\,"
+                f"\\partial {math_name(column)}}}")
+
+
+def _value(value) -> Text:
+    return Text(number(value), math_number(value))
+
+
+def _reference(value) -> str:
+    return "–" if value is None else approx(value)
+
+
+def document(explanation: HessianExplanation) -> dict:
+    """``backtrace hessian --format json``."""
+    result = explanation.result
+    names = list(result.variables)
+    n = len(names)
+    entries = []
+    for i in range(n):
+        for j in range(n):
+            entries.append({"row": names[i], "column": names[j],
+                            "value": result.hessian[i][j], "sweep": i + 1,
+                            "edges": len(explanation.edges(i, j))})
+    check = explanation.check
+    check_data = None
+    if check is not None:
+        check_data = {
+            "ok": check.ok, "status": check.status, "sympy_note": check.sympy_note,
+            "entries": [{"row": e.row, "column": e.column, "sympy": e.sympy_value,
+                         "sympy_ok": e.sympy_ok, "numeric": e.numeric_value,
+                         "numeric_status": e.numeric_status, "status": e.status,
+                         "note": e.sympy_note or e.numeric_note or e.kink_note}
+                        for row in check.entries for e in row],
+        }
+    return {
+        "expression": explanation.source,
+        "bindings": {name: plain(value) for name, value in explanation.bindings.items()},
+        "variables": names,
+        "output": result.value,
+        "gradient": list(result.gradient),
+        "hessian": [list(row) for row in result.hessian],
+        "eigenvalues": list(explanation.eigenvalues),
+        "definiteness": explanation.definiteness,
+        "meaning": explanation.meaning,
+        "symmetric": explanation.symmetric,
+        "asymmetry": explanation.asymmetry,
+        "tape_sizes": {"program": explanation.scalar_size,
+                       "gradient": explanation.gradient_size},
+        "entries": entries,
+        "check": check_data,
+    }
+
+
+def build(explanation: HessianExplanation, explain: bool = False) -> Report:
+    bindings = ", ".join(f"{name} = {number(value)}"
+                         for name, value in explanation.bindings.items())
+    title = f"backtrace hessian: {one_line(explanation.source)}" + (
+        f"  with {bindings}" if bindings else "")
+    sections = [gradient_section(explanation), hessian_section(explanation),
+                entries_section(explanation), symmetry_section(explanation),
+                eigenvalues_section(explanation)]
+    if explain:
+        sections.append(edges_section(explanation))
+    return Report("hessian", Text(title), tuple(sections), document(explanation))
+
+
+def gradient_section(explanation: HessianExplanation) -> Table:
+    result = explanation.result
+    rows = tuple((Text(name, math_name(name), code=True), _value(value))
+                 for name, value in zip(result.variables, result.gradient))
+    return Table(
+        title=text("Gradient"),
+        columns=(Column(text("variable")), Column(Text("dL/d(variable)", r"\partial L / "
+                                                        r"\partial \mathrm{variable}"),
+                                                   "right")),
+        rows=rows,
+        before=(Text(f"output L = {number(result.value)}",
+                     f"L = {math_number(result.value)}"),),
+        empty=text("the expression has no variables"),
+        key="gradient",
+    )
+
+
+def hessian_section(explanation: HessianExplanation) -> Table:
+    result = explanation.result
+    names = result.variables
+    columns = (Column(text("")),) + tuple(
+        Column(Text(name, math_name(name), code=True), "right") for name in names)
+    rows = tuple((Text(name, math_name(name), code=True),
+                  *(_value(value) for value in row)) for name, row in zip(names, result.hessian))
+    return Table(
+        title=Text("Hessian d²L/(d row d column)",
+                   r"\text{Hessian } \partial^2 L / \partial\,\mathrm{row}\,"
+                   r"\partial\,\mathrm{column}"),
+        columns=columns, rows=rows, empty=text("the expression has no variables"),
+        key="hessian",
+    )
+
+
+def entries_section(explanation: HessianExplanation) -> Table:
+    result = explanation.result
+    names = result.variables
+    n = len(names)
+    check = explanation.check
+    rows = []
+    for i in range(n):
+        for j in range(n):
+            edges = explanation.edges(i, j)
+            how = (f"sweep {i + 1} of {n}: back from dL/d{names[i]}; "
+                   f"{len(edges)} edge(s) into {names[j]}" if edges else
+                   f"sweep {i + 1} of {n}: no path from dL/d{names[i]} to {names[j]}")
+            cells = [second_partial(names[i], names[j]), _value(result.hessian[i][j]),
+                     text(how)]
+            if check is not None:
+                entry = check.entries[i][j]
+                cells += [text(_reference(entry.sympy_value)),
+                          text(_reference(entry.numeric_value)),
+                          Text(CHECK_MARK[entry.status], tone=TONE.get(entry.status))]
+            rows.append(tuple(cells))
+    columns = [Column(text("entry")), Column(text("value"), "right"),
+               Column(text("how it was obtained"))]
+    if check is not None:
+        columns += [Column(text("SymPy"), "right"), Column(text("finite diff."), "right"),
+                    Column(text("check"), "center")]
+    notes = [text(f"The gradient's tape has {explanation.gradient_size:,} nodes: the "
+                  f"program's {explanation.scalar_size:,} and its reverse sweep written out "
+                  "as ops. It is evaluated once, then swept back once per row.")]
+    if check is not None:
+        if check.sympy_note:
+            notes.append(text(f"SymPy: {check.sympy_note}"))
+        seen = set()
+        for row in check.entries:
+            for entry in row:
+                note = entry.numeric_note or entry.sympy_note
+                if note and note not in seen:
+                    seen.add(note)
+                    notes.append(text(f"{entry.row}, {entry.column}: {note}"))
+        if check.interrupted:
+            notes.append(text("The cross-checks were cut short (Ctrl-C)."))
+    return Table(title=text("How each entry was obtained"), columns=tuple(columns),
+                 rows=tuple(rows), notes=tuple(notes), empty=text("no entries"),
+                 key="entries")
+
+
+def symmetry_section(explanation: HessianExplanation) -> Lines:
+    if explanation.symmetric:
+        line = ("symmetric: d²L/dadb = d²L/dbda for every pair (largest difference "
+                f"{explanation.asymmetry:.3g})")
+    else:
+        line = ("not symmetric: the largest difference between d²L/dadb and d²L/dbda is "
+                f"{explanation.asymmetry:.3g} (a kink convention can do this: relu, abs, "
+                "min, max)")
+    return Lines(text("Symmetry"), (text(line),), key="symmetry")
+
+
+def eigenvalues_section(explanation: HessianExplanation) -> Lines:
+    values = ", ".join(number(value) for value in explanation.eigenvalues) or "none"
+    return Lines(text("Eigenvalues"), (
+        text(f"eigenvalues: {values}"),
+        text(f"{explanation.definiteness}: {explanation.meaning}"),
+    ), key="eigenvalues")
+
+
+def edges_section(explanation: HessianExplanation) -> Table:
+    """Every edge of every row's sweep that ends at a variable: the terms of each entry."""
+    result = explanation.result
+    tape = result.derived.tape
+    names = result.variables
+    rows = []
+    for i in range(len(names)):
+        for j in range(len(names)):
+            for edge in explanation.edges(i, j):
+                node = tape.nodes[edge.node]
+                label = node.name or node.id
+                rows.append((second_partial(names[i], names[j]),
+                             Text(f"{label} = {one_line(node.text, 40)} → {names[j]}",
+                                  code=True),
+                             _value(edge.upstream), _value(edge.local), _value(edge.product)))
+    return Table(
+        title=text("The edges into each variable (their products add up to the entry)"),
+        columns=(Column(text("entry")), Column(text("edge")), Column(text("upstream"), "right"),
+                 Column(text("local"), "right"), Column(text("product"), "right")),
+        rows=tuple(rows), empty=text("no edge reaches a variable"), key="edges",
+    )
