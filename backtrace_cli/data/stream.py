@@ -1,8 +1,23 @@
-"""A CSV file read in chunks of rows (``--stream``): memory bounded by the chunk."""
+"""A CSV file too big for memory (``--stream``): read once, in chunks, into a column cache.
+
+The file is parsed once, chunk by chunk (so memory is bounded by the chunk), with the same
+errors (physical line and column) as ``load_csv``. Each column read is written to a NumPy
+``.npy`` file in a private temporary folder; every epoch then sweeps memory maps of those
+files, which costs about what an epoch in memory costs instead of parsing the text again.
+The cache is removed by ``close()`` (a ``with`` block does it), and at the latest when the
+stream is collected or the interpreter exits. A file that changes after it was read (size
+or modification time) is refused at the next pass: a run never mixes two versions of it.
+"""
 
 from __future__ import annotations
 
+import itertools
+import os
+import shutil
+import stat
+import tempfile
 import warnings
+import weakref
 
 import numpy
 
@@ -16,18 +31,24 @@ from backtrace_cli.data.text import (
 )
 from backtrace_cli.errors import DataError
 
+# A .npy header of fixed size, written before the rows are counted and rewritten after:
+# the format allows padding the header's dict with spaces up to a multiple of 64 bytes.
+_NPY_HEADER_BYTES = 128
+_NPY_MAGIC = b"\x93NUMPY\x01\x00"
+
 
 class CsvStream:
-    """A CSV file read in chunks of rows, again for every pass: memory stays bounded by the
-    chunk, not the file. Each chunk is read with ``numpy.loadtxt`` when it can vouch for it,
-    else line by line, with the same errors (physical line and column) as ``load_csv``.
+    """A CSV file read once in chunks into a column cache, then swept from memory maps.
 
-    Creating the stream reads the whole file once to check it and count its rows, so a bad
-    cell is reported before training starts.
+    Creating the stream reads the whole file once, checks it and counts its rows, so a bad
+    cell is reported before training starts. ``chunks()`` and ``column_chunks()`` then read
+    the cache, never the text. Use it as a context manager, or call ``close()``, to remove
+    the cache (``cache_dir``: the folder it is made in; default the system's temporary one).
     """
 
     def __init__(
-        self, path: str, delimiter: str = ",", chunk_rows: int = 65_536, columns=None
+        self, path: str, delimiter: str = ",", chunk_rows: int = 65_536, columns=None,
+        cache_dir: str | None = None,
     ) -> None:
         """``columns`` chooses the columns read, as in ``load_csv``; ``self.columns`` names
         them, ``self.header`` names every column of the file."""
@@ -40,19 +61,117 @@ class CsvStream:
         self.columns: tuple[str, ...] = ()
         self.header: tuple[str, ...] = ()
         self.rows = 0
-        for block in self.chunks():
-            self.rows += len(block)
-        if not self.rows:
+        self._cache: dict[tuple[str, str], numpy.ndarray] = {}
+        self.folder = _make_folder(cache_dir)
+        self._remove = weakref.finalize(self, shutil.rmtree, self.folder, ignore_errors=True)
+        try:
+            self._identity = _identity(path)
+            self._write_cache()
+        except BaseException:  # also Ctrl-C while reading: no cache is left behind
+            self.close()
+            raise
+
+    # -- the cache
+    def _write_cache(self) -> None:
+        files: list = []
+        try:
+            for block in self._parsed_chunks():
+                if not files:
+                    files = [self._open_column(name) for name in self.columns]
+                for index, handle in enumerate(files):
+                    handle.write(numpy.ascontiguousarray(block[:, index]).data)
+                self.rows += len(block)
+            if not self.rows:
+                raise DataError(
+                    "no data rows: the file has a header but no numbers below it",
+                    path=self.path,
+                )
+            for handle in files:
+                handle.seek(0)
+                handle.write(_npy_header(self.rows))
+        except OSError as error:
             raise DataError(
-                "no data rows: the file has a header but no numbers below it", path=path
+                f"cannot write the column cache in {self.folder}: "
+                f"{error.strerror or error}", path=self.path,
+                hint="free some disk space, or choose another folder for the cache",
+            ) from None
+        finally:
+            for handle in files:
+                handle.close()
+        self._check_unchanged()
+        for name in self.columns:
+            mapped = numpy.load(self._file(name, "float64"), mmap_mode="r")
+            self._cache[name, "float64"] = numpy.asarray(mapped)
+
+    def _file(self, name: str, dtype: str) -> str:
+        # Column names are identifiers, so they are safe file names; the index keeps two
+        # names that differ only in case apart on a case-insensitive file system.
+        return os.path.join(self.folder, f"{self.columns.index(name)}-{name}.{dtype}.npy")
+
+    def _open_column(self, name: str):
+        handle = open(self._file(name, "float64"), "wb")
+        handle.write(b"\0" * _NPY_HEADER_BYTES)
+        return handle
+
+    def _column(self, name: str, dtype: str) -> numpy.ndarray:
+        """The whole column ``name`` in ``dtype`` (a memory map; float32 made once)."""
+        found = self._cache.get((name, dtype))
+        if found is not None:
+            return found
+        if not self._cache:
+            raise ValueError("the stream is closed")
+        source = self._cache[name, "float64"]
+        path = self._file(name, dtype)
+        target = numpy.lib.format.open_memmap(path, mode="w+", dtype=dtype,
+                                              shape=source.shape)
+        for start in range(0, len(source), self.chunk_rows):
+            target[start : start + self.chunk_rows] = source[start : start + self.chunk_rows]
+        target.flush()
+        del target
+        column = numpy.asarray(numpy.load(path, mmap_mode="r"))
+        self._cache[name, dtype] = column
+        return column
+
+    def _check_unchanged(self) -> None:
+        if _identity(self.path) != self._identity:
+            raise DataError(
+                "the file changed while it was being used (its size or modification time "
+                "is not what it was when it was read); the run stops rather than mix two "
+                "versions of the data",
+                path=self.path,
+                hint="leave the file alone during training, or train on a copy of it",
             )
+
+    def close(self) -> None:
+        """Remove the column cache (the stream cannot be read afterwards)."""
+        self._cache = {}
+        self._remove()
+
+    def __enter__(self) -> CsvStream:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # -- passes over the data
+    def column_chunks(self, chunk_rows: int | None = None, dtype: str = "float64"):
+        """Yield ``(first_row, {column: 1-D read-only array})`` for consecutive chunks of
+        rows (0-based ``first_row``), read from the cache in ``dtype``."""
+        self._check_unchanged()
+        size = chunk_rows or self.chunk_rows
+        columns = {name: self._column(name, dtype) for name in self.columns}
+        for start in range(0, self.rows, size):
+            yield start, {name: values[start : start + size] for name, values in
+                          columns.items()}
 
     def chunks(self, chunk_rows: int | None = None):
         """Yield ``(rows, columns)`` float64 arrays of consecutive data rows."""
-        import itertools
+        for _, columns in self.column_chunks(chunk_rows):
+            yield numpy.stack([columns[name] for name in self.columns], axis=1)
 
-        size = chunk_rows or self.chunk_rows
-        path, delimiter = self.path, self.delimiter
+    def _parsed_chunks(self):
+        """The file's rows parsed chunk by chunk: ``(rows, columns)`` float64 arrays."""
+        size, path, delimiter = self.chunk_rows, self.path, self.delimiter
         try:
             handle = open(path, encoding="utf-8-sig", newline=None)
         except OSError:
@@ -96,6 +215,37 @@ class CsvStream:
                     f"the file is not UTF-8 text (near line {line_number + 1}: {error.reason})",
                     path=path,
                 ) from None
+
+
+def _make_folder(cache_dir: str | None) -> str:
+    try:
+        return tempfile.mkdtemp(prefix="backtrace-stream-", dir=cache_dir)
+    except OSError as error:
+        raise DataError(
+            f"cannot make a folder for the column cache in {cache_dir or 'the temporary '}"
+            f"{'' if cache_dir else 'folder'}: {error.strerror or error}",
+            hint="give an existing folder you may write to",
+        ) from None
+
+
+def _identity(path: str) -> tuple[int, ...] | None:
+    """Size and modification time of a regular file (None for a pipe: it cannot change)."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return (-1,)  # gone or unreadable: not the file that was read
+    if not stat.S_ISREG(status.st_mode):
+        return None
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+def _npy_header(rows: int) -> bytes:
+    """The header of a 1-D .npy file of ``rows`` float64 values (version 1.0)."""
+    fields = (f"{{'descr': '{numpy.dtype(numpy.float64).str}', 'fortran_order': False, "
+              f"'shape': ({rows},), }}")
+    room = _NPY_HEADER_BYTES - len(_NPY_MAGIC) - 2
+    text = fields.ljust(room - 1) + "\n"
+    return _NPY_MAGIC + len(text).to_bytes(2, "little") + text.encode("latin-1")
 
 
 def _chunk_values(

@@ -45,8 +45,6 @@ class Batches:
 
     # -- the data of an epoch, chunk by chunk
     def _chunks(self, order):
-        import numpy as np
-
         if self.stream is None:
             if self.whole is None:  # converted once: every epoch reads the same rows
                 self.whole = self._chunk(self.memory, 0, None)
@@ -57,13 +55,10 @@ class Batches:
         per_chunk = self.stream.chunk_rows
         if self.settings.batch_size is not None:
             per_chunk = max(1, per_chunk // self.batch) * self.batch
-        first = 0
-        for block in self.stream.chunks(per_chunk):
-            columns = {}
-            for name in self.data_names:
-                columns[name] = np.ascontiguousarray(block[:, self.stream.columns.index(name)])
-            yield self._chunk(columns, first, None)
-            first += len(block)
+        # The stream's column cache hands out float64 or float32 columns as they are swept.
+        dtype = "float64" if self.scalar else self.dtype.name
+        for first, columns in self.stream.column_chunks(per_chunk, dtype):
+            yield self._chunk({name: columns[name] for name in self.data_names}, first, None)
 
     def _shuffled(self, whole: Chunk, order) -> Chunk:
         """The rows of ``whole`` in the epoch's shuffled order."""
