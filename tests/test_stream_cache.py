@@ -63,6 +63,26 @@ def test_float32_columns_are_made_once_and_round_as_in_memory(tmp_path):
     assert [name for name in folders(tmp_path) if name.startswith("backtrace-")] == []
 
 
+@pytest.mark.parametrize("block_characters", [1, 5, 64, 4 * 1024 * 1024])
+def test_blocks_of_any_size_read_the_same_rows_and_lines(tmp_path, monkeypatch,
+                                                          block_characters):
+    """The text is read in blocks of whole lines: a line split between two reads, CRLF split
+    between "\\r" and "\\n", blank lines and a last line without a line break."""
+    from backtrace_cli.data import stream as stream_module
+
+    monkeypatch.setattr(stream_module, "BLOCK_CHARACTERS", block_characters)
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"\n \r\nx,y\r\n1,2\r\n\r\n3.5,4e3\n\n  \n-5,6\r7,8")
+    with CsvStream(str(path), cache_dir=str(tmp_path)) as stream:
+        assert stream.rows == 4
+        assert numpy.concatenate(list(stream.chunks())).tolist() == [
+            [1.0, 2.0], [3.5, 4000.0], [-5.0, 6.0], [7.0, 8.0]]
+    path.write_bytes(b"x,y\r\n1,2\r\n\r\n3,4\n5,six\n7,8\n")
+    with pytest.raises(DataError) as caught:
+        CsvStream(str(path), cache_dir=str(tmp_path))
+    assert (caught.value.line, caught.value.column) == (5, 2)
+
+
 def test_a_bad_cell_leaves_no_cache_behind(tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir()
@@ -83,15 +103,17 @@ def test_ctrl_c_while_the_cache_is_written_leaves_no_cache_behind(tmp_path, monk
     real = stream_module._chunk_values
     calls = []
 
-    def interrupted_on_the_second_chunk(*args):
+    def interrupted_on_the_second_block(*args):
         calls.append(1)
         if len(calls) == 2:
             raise KeyboardInterrupt
         return real(*args)
 
-    monkeypatch.setattr(stream_module, "_chunk_values", interrupted_on_the_second_chunk)
+    monkeypatch.setattr(stream_module, "_chunk_values", interrupted_on_the_second_block)
+    monkeypatch.setattr(stream_module, "BLOCK_CHARACTERS", 64)  # a few lines per block
     with pytest.raises(KeyboardInterrupt) as caught:
         CsvStream(path, chunk_rows=8, cache_dir=str(cache))
+    assert len(calls) == 2
     assert caught.traceback  # which keeps the half-made stream alive: removed all the same
     assert folders(cache) == []
 

@@ -11,7 +11,6 @@ or modification time) is refused at the next pass: a run never mixes two version
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 import stat
@@ -171,50 +170,84 @@ class CsvStream:
 
     def _parsed_chunks(self):
         """The file's rows parsed chunk by chunk: ``(rows, columns)`` float64 arrays."""
-        size, path, delimiter = self.chunk_rows, self.path, self.delimiter
+        path, delimiter = self.path, self.delimiter
         try:
             handle = open(path, encoding="utf-8-sig", newline=None)
         except OSError:
             _read_bytes(path)  # raises the DataError that names the problem
             raise
         with handle:
-            line_number = 0
-
-            def lines():  # each at most MAX_LINE_BYTES long, so an endless line is refused
-                count = line_number
-                while True:
-                    line = handle.readline(MAX_LINE_BYTES + 1)
-                    if not line:
-                        return
-                    count += 1
-                    if len(line) > MAX_LINE_BYTES:
-                        raise _long_line(path, count)
-                    yield line
-
+            line_number = 0  # physical lines before the current block
+            layout = None
             try:
-                rows = lines()
-                for line in rows:
-                    line_number += 1
-                    if not _is_blank(line.rstrip("\n")):
-                        break
-                else:
-                    raise DataError("the file is empty", path=path)
-                header = _parse_header_layout(line.rstrip("\n"), line_number, delimiter, path)
-                layout = choose_columns(header.names, header.width, self.wanted, path)
-                self.columns, self.header = layout.columns, layout.names
-                while True:
-                    block = list(itertools.islice(rows, size))
-                    if not block:
-                        return
+                for block in _line_blocks(handle, path):
+                    if layout is None:  # the header: the first line that is not blank
+                        offset = next((i for i, line in enumerate(block) if not _is_blank(line)),
+                                      None)
+                        if offset is None:
+                            line_number += len(block)
+                            continue
+                        header = _parse_header_layout(block[offset], line_number + offset + 1,
+                                                      delimiter, path)
+                        layout = choose_columns(header.names, header.width, self.wanted, path)
+                        self.columns, self.header = layout.columns, layout.names
+                        line_number += offset + 1
+                        block = block[offset + 1 :]
+                        if not block:
+                            continue
                     values = _chunk_values(block, line_number, layout, delimiter, path)
                     line_number += len(block)
                     if len(values):
                         yield values
             except UnicodeDecodeError as error:
                 raise DataError(
-                    f"the file is not UTF-8 text (near line {line_number + 1}: {error.reason})",
+                    f"the file is not UTF-8 text (near line {_bad_line(path)}: {error.reason})",
                     path=path,
                 ) from None
+            if layout is None:
+                raise DataError("the file is empty", path=path)
+
+
+# Text read per block while the cache is written: a few MiB, about 100,000 lines of numbers.
+BLOCK_CHARACTERS = 4 * 1024 * 1024
+
+
+def _line_blocks(handle, path: str):
+    """The lines of a text file (without their line breaks) in blocks of whole lines; a line
+    longer than MAX_LINE_BYTES is refused with its number."""
+    rest = ""
+    lines_before = 0
+    while True:
+        text = handle.read(BLOCK_CHARACTERS)
+        if not text:
+            if rest:
+                yield [rest]
+            return
+        text = rest + text
+        cut = text.rfind("\n") + 1
+        rest = text[cut:]
+        lines = text[:cut].split("\n")
+        lines.pop()  # the empty text after the last line break
+        if lines and max(map(len, lines)) >= MAX_LINE_BYTES:  # readline's count, less "\n"
+            long = next(i for i, line in enumerate(lines) if len(line) >= MAX_LINE_BYTES)
+            raise _long_line(path, lines_before + long + 1)
+        if len(rest) > MAX_LINE_BYTES:
+            raise _long_line(path, lines_before + len(lines) + 1)
+        lines_before += len(lines)
+        if lines:
+            yield lines
+
+
+def _bad_line(path: str) -> int:
+    """The number of the line that holds the first byte that is not UTF-8."""
+    with open(path, encoding="utf-8-sig", newline=None) as handle:
+        number = 0
+        try:
+            while handle.readline(MAX_LINE_BYTES + 1):
+                number += 1
+        except UnicodeDecodeError:
+            pass
+    return number + 1
 
 
 def _make_folder(cache_dir: str | None) -> str:
@@ -251,7 +284,7 @@ def _npy_header(rows: int) -> bytes:
 def _chunk_values(
     block: list[str], lines_before: int, columns, delimiter: str, path: str
 ) -> numpy.ndarray:
-    """The rows of one chunk of lines (each ending in a line break but perhaps the last)."""
+    """The rows of one block of lines (without their line breaks)."""
     # The fast path, vouched for as in _load_fast: the right shape, one row per non-blank
     # line, every value finite; anything else goes to the exact parser.
     layout = as_layout(columns)
@@ -271,18 +304,16 @@ def _chunk_values(
             except ValueError:
                 values = None
     if values is not None and values.shape[1:] == (len(layout.used),):
-        rows = sum(1 for line in block if not _is_blank(line.rstrip("\n")))
+        rows = sum(map(bool, map(str.strip, block)))  # the lines that are not blank
         if values.shape[0] == rows and numpy.isfinite(values).all():
             return values
-    lines = [line.rstrip("\n") for line in block]
-    return _parse_body(lines, 0, layout, delimiter, path, line_offset=lines_before)
+    return _parse_body(block, 0, layout, delimiter, path, line_offset=lines_before)
 
 
 def _fields_fit(block: list[str], layout, delimiter: str) -> bool:
     """Whether every non-empty line of the chunk has ``layout.width`` fields, no quote, and
     (under an empty last header cell) ends in the delimiter."""
     for line in block:
-        line = line.rstrip("\n")
         if not line:
             continue
         if '"' in line or line.count(delimiter) != layout.width - 1:
