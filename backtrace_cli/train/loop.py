@@ -158,6 +158,11 @@ class _Run(Batches):
         if not self.scalar and self.batch >= 100_000:
             keep_freed_memory()
         self.whole: Chunk | None = None  # the rows in memory, prepared for the sweeps
+        self.block_sweep = None  # a block of rows as arrays, compiled (batches._block_sweep)
+        if not self.scalar and self.shapes is None:
+            from backtrace_cli.engine.compiled_blocks import block_sweep
+
+            self.block_sweep = block_sweep(problem.tape, self.data_names, problem.params, self.m)
         self.compiled = None
         if (self.scalar and settings.optimizer == "sgd" and not settings.trace_limit
                 and settings.explain_step is None):
