@@ -1,7 +1,7 @@
 """The data of an epoch, chunk by chunk, and the sweeps of one batch.
 
-An epoch is a sequence of chunks: all rows in memory, or a file read chunk by chunk
-(``--stream``), with the same updates. A batch of arrays is swept in blocks of
+An epoch is a sequence of chunks: all rows in memory, or a file's column cache read chunk
+by chunk (``--stream``), with the same updates. A batch of arrays is swept in blocks of
 ``BLOCK_ROWS`` rows; a batch of one row does exactly the operations of the reference engine.
 ``Batches`` is the part of a training run (``loop._Run``) that reads data and sweeps it.
 """
