@@ -283,3 +283,40 @@ def test_ctrl_c_while_the_cache_is_written_removes_it(tmp_path):
     assert err == "Interrupted.\n"
     assert out == ""  # nothing was finished: the data was still being read
     assert folders(cache) == []
+
+
+def _resident_kb(path: str) -> int | None:
+    """The resident size of this process's memory maps of ``path`` (Linux), else None."""
+    try:
+        with open("/proc/self/smaps", encoding="utf-8") as smaps:
+            lines = smaps.read().splitlines()
+    except OSError:
+        return None
+    total, inside = 0, False
+    for line in lines:
+        fields = line.split()
+        if fields and "-" in fields[0] and len(fields) >= 5:  # a mapping's first line
+            inside = fields[-1] == path
+        elif inside and fields[:1] == ["Rss:"]:
+            total += int(fields[1])
+    return total
+
+
+def test_swept_chunks_leave_the_process_memory(tmp_path):
+    """Memory stays flat: each chunk's pages are let go of once it has been swept."""
+    path = write_rows(tmp_path / "data.csv", [(i / 7, i / 3) for i in range(200_000)])
+    with CsvStream(path, cache_dir=str(tmp_path)) as stream:
+        (folder,) = [name for name in folders(tmp_path) if name.startswith("backtrace-")]
+        cached = str(tmp_path / folder / "0-x.float64.npy")
+        if _resident_kb(cached) is None:
+            pytest.skip("no /proc/self/smaps here")
+        total, resident = 0.0, []
+        for first, columns in stream.column_chunks(10_000):
+            total += float(columns["x"].sum())  # every page of the chunk is read
+            if first == 150_000:
+                resident.append(_resident_kb(cached))
+        assert total == pytest.approx(sum(i / 7 for i in range(200_000)))
+        # 1,200 kB of x values were read by then; a few chunks (80 kB each) are resident: the
+        # one being swept, and what the kernel maps around a page fault (64 kB on Linux).
+        assert resident[0] <= 640
+        assert _resident_kb(cached) <= 64  # and after the pass, next to none

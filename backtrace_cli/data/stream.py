@@ -11,6 +11,7 @@ or modification time) is refused at the next pass: a run never mixes two version
 
 from __future__ import annotations
 
+import mmap
 import os
 import shutil
 import stat
@@ -61,6 +62,7 @@ class CsvStream:
         self.header: tuple[str, ...] = ()
         self.rows = 0
         self._cache: dict[tuple[str, str], numpy.ndarray] = {}
+        self._maps: dict[tuple[str, str], numpy.memmap] = {}
         self.folder = _make_folder(cache_dir)
         self._remove = weakref.finalize(self, shutil.rmtree, self.folder, ignore_errors=True)
         try:
@@ -99,8 +101,13 @@ class CsvStream:
                 handle.close()
         self._check_unchanged()
         for name in self.columns:
-            mapped = numpy.load(self._file(name, "float64"), mmap_mode="r")
-            self._cache[name, "float64"] = numpy.asarray(mapped)
+            self._map(name, "float64")
+
+    def _map(self, name: str, dtype: str) -> numpy.ndarray:
+        mapped = numpy.load(self._file(name, dtype), mmap_mode="r")
+        self._maps[name, dtype] = mapped
+        column = self._cache[name, dtype] = numpy.asarray(mapped)
+        return column
 
     def _file(self, name: str, dtype: str) -> str:
         # Column names are identifiers, so they are safe file names; the index keeps two
@@ -127,9 +134,7 @@ class CsvStream:
             target[start : start + self.chunk_rows] = source[start : start + self.chunk_rows]
         target.flush()
         del target
-        column = numpy.asarray(numpy.load(path, mmap_mode="r"))
-        self._cache[name, dtype] = column
-        return column
+        return self._map(name, dtype)
 
     def _check_unchanged(self) -> None:
         if _identity(self.path) != self._identity:
@@ -143,7 +148,7 @@ class CsvStream:
 
     def close(self) -> None:
         """Remove the column cache (the stream cannot be read afterwards)."""
-        self._cache = {}
+        self._cache, self._maps = {}, {}
         self._remove()
 
     def __enter__(self) -> CsvStream:
@@ -159,9 +164,15 @@ class CsvStream:
         self._check_unchanged()
         size = chunk_rows or self.chunk_rows
         columns = {name: self._column(name, dtype) for name in self.columns}
+        maps = [self._maps[name, dtype] for name in self.columns]
         for start in range(0, self.rows, size):
             yield start, {name: values[start : start + size] for name, values in
                           columns.items()}
+            for mapped in maps:  # swept: its pages need not stay in this process's memory
+                # (with the chunk before: reading this one mapped some of its pages again)
+                _release(mapped, max(0, start - size), start + size)
+        for mapped in maps:
+            _release(mapped, 0, self.rows)
 
     def chunks(self, chunk_rows: int | None = None):
         """Yield ``(rows, columns)`` float64 arrays of consecutive data rows."""
@@ -208,8 +219,9 @@ class CsvStream:
                 raise DataError("the file is empty", path=path)
 
 
-# Text read per block while the cache is written: a few MiB, about 100,000 lines of numbers.
-BLOCK_CHARACTERS = 4 * 1024 * 1024
+# Text read per block while the cache is written: 1 MiB, some 50,000 lines of numbers (the
+# block's lines as Python strings take several times its size).
+BLOCK_CHARACTERS = 1024 * 1024
 
 
 def _line_blocks(handle, path: str):
@@ -270,6 +282,23 @@ def _identity(path: str) -> tuple[int, ...] | None:
     if not stat.S_ISREG(status.st_mode):
         return None
     return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+def _release(mapped: numpy.memmap, start: int, stop: int) -> None:
+    """Drop rows ``start:stop`` of a read-only memory map from the process's resident memory
+    (``madvise(MADV_DONTNEED)``): the kernel keeps them in its file cache, and a later read
+    maps them again, so the values are the same, only memory stays flat whatever the file's
+    size. Where the platform cannot, nothing happens."""
+    handle = getattr(mapped, "_mmap", None)
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    if handle is None or advice is None or not hasattr(handle, "madvise"):
+        return
+    base = mapped.offset % mmap.ALLOCATIONGRANULARITY  # where the array starts in the map
+    page = mmap.PAGESIZE
+    first = (base + start * mapped.itemsize) // page * page
+    last = min(base + stop * mapped.itemsize, len(handle))
+    if last > first:
+        handle.madvise(advice, first, last - first)
 
 
 def _npy_header(rows: int) -> bytes:
