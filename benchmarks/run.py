@@ -38,6 +38,7 @@ from suite.hessian import hessian
 from suite.processes import PYTHON, Runner, module_version
 from suite.results import QUICK, SEED, Report, Row, Sizes
 from suite.startup import startup
+from suite.streaming import stream
 from suite.table import render
 from suite.training import full_batch, sgd_row
 
@@ -45,6 +46,7 @@ from suite.training import full_batch, sgd_row
 WORKLOADS: dict[str, Callable[[Context, Report], None]] = {
     "sgd-row": sgd_row,
     "full-batch": full_batch,
+    "stream": stream,
     "big-graph": big_graph,
     "startup": startup,
     "csv": csv_load,

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
-WORKLOADS = ("sgd-row", "full-batch", "big-graph", "startup", "csv", "sympy-1000",
+WORKLOADS = ("sgd-row", "full-batch", "stream", "big-graph", "startup", "csv", "sympy-1000",
              "hessian")
 
 

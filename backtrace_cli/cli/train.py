@@ -123,6 +123,9 @@ def _predict_items(items: tuple[str, ...]) -> list:
 @click.option("--stream/--no-stream", default=None,
               help="Read the CSV in chunks on every epoch, so memory does not grow with the "
                    "file (default: on for files over 512 MiB). Not with --shuffle.")
+@click.option("--cache-dir", metavar="DIR", default=None,
+              help="Where --stream keeps its binary copy of the CSV's columns while training "
+                   "(default: the system's temporary folder); removed at the end.")
 @click.option("--delimiter", default=",", show_default=True,
               help="The CSV's field separator ('\\t' or 'tab' for a tab).")
 @click.option("--predict", "predict_items", multiple=True, metavar="X",
@@ -140,23 +143,25 @@ def _predict_items(items: tuple[str, ...]) -> list:
 @click.option("--format", "output_format", type=click.Choice(names("train")), default="table",
               show_default=True, help="Output for people or scripts.")
 def train(csv, model, target, param_items, init_path, lr, epochs, batch_text, loss, optimizer,
-          momentum, beta1, beta2, eps, shuffle, seed, stream, dtype, delimiter, predict_items,
-          trace, trace_limit, explain_step, save_path, plot_path, output_format) -> None:
+          momentum, beta1, beta2, eps, shuffle, seed, stream, cache_dir, dtype, delimiter,
+          predict_items, trace, trace_limit, explain_step, save_path, plot_path,
+          output_format) -> None:
     """Fit a model expression to a CSV with gradient descent (without CSV: the lecture)."""
     from backtrace_cli.errors import BacktraceError
 
     try:
         _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, loss,
-               optimizer, momentum, beta1, beta2, eps, shuffle, seed, stream, dtype, delimiter,
-               predict_items, trace, trace_limit, explain_step, save_path, plot_path,
+               optimizer, momentum, beta1, beta2, eps, shuffle, seed, stream, cache_dir, dtype,
+               delimiter, predict_items, trace, trace_limit, explain_step, save_path, plot_path,
                output_format)
     except BacktraceError as error:
         raise _flagged(error) from None
 
 
 def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, loss, optimizer,
-           momentum, beta1, beta2, eps, shuffle, seed, stream, dtype, delimiter, predict_items,
-           trace, trace_limit, explain_step, save_path, plot_path, output_format) -> None:
+           momentum, beta1, beta2, eps, shuffle, seed, stream, cache_dir, dtype, delimiter,
+           predict_items, trace, trace_limit, explain_step, save_path, plot_path,
+           output_format) -> None:
     from backtrace_cli.files import check_writable
     from backtrace_cli.formats.registry import render
     from backtrace_cli.report.train import (
@@ -229,8 +234,8 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
     progress = _progress(output_format, epochs)
     arguments = dict(target=target, loss=loss, params=given, init=init_path,
                      predict=predictions, trace=trace, explain_step=explain_step,
-                     delimiter=delimiter, stream=stream, on_start=on_start,
-                     on_update=on_update)
+                     delimiter=delimiter, stream=stream, cache_dir=cache_dir,
+                     on_start=on_start, on_update=on_update)
     if progress is not None:
         with progress:
             task = progress.add_task("training", total=epochs, loss=float("nan"))

@@ -1,7 +1,7 @@
 """The data of an epoch, chunk by chunk, and the sweeps of one batch.
 
-An epoch is a sequence of chunks: all rows in memory, or a file read chunk by chunk
-(``--stream``), with the same updates. A batch of arrays is swept in blocks of
+An epoch is a sequence of chunks: all rows in memory, or a file's column cache read chunk
+by chunk (``--stream``), with the same updates. A batch of arrays is swept in blocks of
 ``BLOCK_ROWS`` rows; a batch of one row does exactly the operations of the reference engine.
 ``Batches`` is the part of a training run (``loop._Run``) that reads data and sweeps it.
 """
@@ -45,8 +45,6 @@ class Batches:
 
     # -- the data of an epoch, chunk by chunk
     def _chunks(self, order):
-        import numpy as np
-
         if self.stream is None:
             if self.whole is None:  # converted once: every epoch reads the same rows
                 self.whole = self._chunk(self.memory, 0, None)
@@ -57,13 +55,10 @@ class Batches:
         per_chunk = self.stream.chunk_rows
         if self.settings.batch_size is not None:
             per_chunk = max(1, per_chunk // self.batch) * self.batch
-        first = 0
-        for block in self.stream.chunks(per_chunk):
-            columns = {}
-            for name in self.data_names:
-                columns[name] = np.ascontiguousarray(block[:, self.stream.columns.index(name)])
-            yield self._chunk(columns, first, None)
-            first += len(block)
+        # The stream's column cache hands out float64 or float32 columns as they are swept.
+        dtype = "float64" if self.scalar else self.dtype.name
+        for first, columns in self.stream.column_chunks(per_chunk, dtype):
+            yield self._chunk({name: columns[name] for name in self.data_names}, first, None)
 
     def _shuffled(self, whole: Chunk, order) -> Chunk:
         """The rows of ``whole`` in the epoch's shuffled order."""
@@ -128,6 +123,12 @@ class Batches:
         tape, m, wanted = self.problem.tape, self.m, self.problem.params
         if self.shapes is not None:
             return self._array_block_sweep(bindings)
+        if self.block_sweep is not None:  # the same operations, compiled (compiled_blocks.py)
+            loss_sum, sums, finite = self.block_sweep(
+                *(bindings[name] for name in self.data_names), *(bindings[name] for name in wanted))
+            if finite and all(math.isfinite(float(v)) for v in (loss_sum, *sums)):
+                return loss_sum, dict(zip(wanted, sums))
+            # else the reference sweeps below name the node that failed
         one = self.number(1.0)
         np, dtype, number = m.np, self.dtype, self.number
         values = forward(tape, bindings, m, self.unguarded)

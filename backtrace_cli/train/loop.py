@@ -12,12 +12,13 @@ The sweeps, which give the same numbers:
 - batches (and every float32 run) run on NumPy arrays of the batch's rows, in blocks of
   ``BLOCK_ROWS``; a batch of one row does exactly the operations of the reference engine.
 
-An epoch is a sequence of chunks: all rows in memory, or a file read chunk by chunk
-(``--stream``), with the same updates. The gradient of a batch is the mean of its rows'
-gradients (the sum of their products, divided by the batch size, as the lecture's batch
-gradient descent computes it). SGD is the lecture's ``w - lr * grad``; momentum and Adam
-follow ``torch.optim``'s documented rules (PyTorch fuses some of their steps into one
-rounding, so they agree with it to about 1e-15, not bit for bit).
+An epoch is a sequence of chunks: all rows in memory, or a file's column cache read chunk
+by chunk (``--stream``: the CSV is parsed once), with the same updates. The gradient of a
+batch is the mean of its rows' gradients (the sum of their products, divided by the batch
+size, as the lecture's batch gradient descent computes it). SGD is the lecture's
+``w - lr * grad``; momentum and Adam follow ``torch.optim``'s documented rules (PyTorch fuses
+some of their steps into one rounding, so they agree with it to about 1e-15, not bit for
+bit).
 """
 
 from __future__ import annotations
@@ -74,8 +75,9 @@ def train(
 ) -> TrainResult:
     """Run ``settings.epochs`` epochs of gradient descent.
 
-    ``columns`` maps names to arrays of values, or is a ``data.CsvStream`` read in chunks
-    on every epoch (``--stream``): the same updates in the same order, in bounded memory.
+    ``columns`` maps names to arrays of values, or is a ``data.CsvStream`` whose column
+    cache is read in chunks on every epoch (``--stream``): the same updates in the same
+    order, in bounded memory.
     """
     import numpy as np
 
@@ -158,6 +160,11 @@ class _Run(Batches):
         if not self.scalar and self.batch >= 100_000:
             keep_freed_memory()
         self.whole: Chunk | None = None  # the rows in memory, prepared for the sweeps
+        self.block_sweep = None  # a block of rows as arrays, compiled (batches._block_sweep)
+        if not self.scalar and self.shapes is None:
+            from backtrace_cli.engine.compiled_blocks import block_sweep
+
+            self.block_sweep = block_sweep(problem.tape, self.data_names, problem.params, self.m)
         self.compiled = None
         if (self.scalar and settings.optimizer == "sgd" and not settings.trace_limit
                 and settings.explain_step is None):

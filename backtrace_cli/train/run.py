@@ -54,9 +54,11 @@ def _file_size(path: str) -> int:
 
 
 def load_dataset(dataset, *, delimiter: str = ",", stream: bool | None = None,
-                 shuffle: bool = False):
+                 shuffle: bool = False, cache_dir: str | None = None):
     """A dataset from a path (``-``: standard input), None (the lecture's data), or a
-    dataset already read (``data.reader.Dataset`` or ``CsvStream``)."""
+    dataset already read (``data.reader.Dataset`` or ``CsvStream``). A streamed file's
+    column cache is made in ``cache_dir`` (default: the system's temporary folder); the
+    caller closes the stream."""
     from backtrace_cli.data import reader
 
     if dataset is not None and not isinstance(dataset, str):
@@ -76,7 +78,7 @@ def load_dataset(dataset, *, delimiter: str = ",", stream: bool | None = None,
             raise setting_error(
                 "stream", "shuffle needs all rows in memory, and stream reads them in chunks",
                 "drop --stream (or --shuffle), or shuffle the file's rows beforehand")
-        return reader.CsvStream(dataset, delimiter)
+        return reader.CsvStream(dataset, delimiter, cache_dir=cache_dir)
     if dataset is not None:
         return reader.load_csv(dataset, delimiter)
     return reader.lecture_dataset()
@@ -129,6 +131,7 @@ def fit(
     explain_step: int | None = None,
     delimiter: str = ",",
     stream: bool | None = None,
+    cache_dir: str | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     on_update: Callable[[Update], None] | None = None,
     on_start: Callable[[TrainOutcome], None] | None = None,
@@ -144,9 +147,11 @@ def fit(
     one input, else {input: number}); without a CSV and predict, the lecture's x = 4.
     ``trace``: report every update (up to ``settings.trace_limit``, else 1,000) through
     ``on_update`` and in ``TrainOutcome.traced``. ``explain_step``: the update K whose
-    forward and backward pass is explained (``TrainOutcome.explanation``).
-    ``on_start(outcome)`` is called once everything is checked, just before the first update
-    (``outcome.result`` is still None). Errors are ``BacktraceError``s naming fields.
+    forward and backward pass is explained (``TrainOutcome.explanation``). ``stream``:
+    read the CSV once into a column cache and sweep that (None: above 512 MiB), made in
+    ``cache_dir`` and removed before returning. ``on_start(outcome)`` is called once
+    everything is checked, just before the first update (``outcome.result`` is still None).
+    Errors are ``BacktraceError``s naming fields.
     """
     if trace and not settings.trace_limit:
         settings = dataclasses.replace(settings, trace_limit=TRACE_LIMIT)
@@ -161,8 +166,20 @@ def fit(
                                "already comes from it", "give the parameters file by name")
         init = params_module.read_init(init)
     is_lecture = dataset is None
+    given_dataset = dataset
     dataset = load_dataset(dataset, delimiter=delimiter, stream=stream,
-                           shuffle=settings.shuffle)
+                           shuffle=settings.shuffle, cache_dir=cache_dir)
+    streamed = hasattr(dataset, "chunks")
+    try:
+        return _fit(model, dataset, settings, target, loss, given, init, predict, is_lecture,
+                    on_epoch, on_update, on_start)
+    finally:
+        if streamed and dataset is not given_dataset:  # the cache of a stream made here
+            dataset.close()
+
+
+def _fit(model, dataset, settings, target, loss, given, init, predict, is_lecture, on_epoch,
+         on_update, on_start) -> TrainOutcome:
     streamed = hasattr(dataset, "chunks")
     problem = build_problem(model, loss, dataset.columns, target)
     initial = params_module.initial_values(problem, given, dict(init or {}))

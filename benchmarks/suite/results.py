@@ -16,6 +16,7 @@ class Sizes:
     torch_sgd_fraction: int = 100  # PyTorch's per-row loop runs on 1/fraction of the rows
     batch_rows: int = 1_000_000
     batch_epochs: int = 100
+    stream_epochs: int = 30  # the stream workload's epochs (on batch_rows rows)
     memory_small_rows: int = 1_000  # the fixed overhead of a process, subtracted from its peak
     graph_nodes: tuple[int, int] = (10_000, 100_000)
     csv_rows: int = 1_000_000
@@ -27,6 +28,7 @@ QUICK = Sizes(
     sgd_epochs=2,
     batch_rows=5_000,
     batch_epochs=10,
+    stream_epochs=4,
     memory_small_rows=100,
     graph_nodes=(300, 3_000),
     csv_rows=5_000,

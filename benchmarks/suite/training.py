@@ -237,6 +237,8 @@ def full_batch(context: Context, report: Report) -> None:
          backtrace_command(small, "float64"), 2.0),
         ("backtrace train float32", backtrace_command(data, "float32"),
          backtrace_command(small, "float32"), 2.0),
+        ("backtrace train --stream float64", [*backtrace_command(data, "float64"), "--stream"],
+         [*backtrace_command(small, "float64"), "--stream"], 2.0),
         ("NumPy baseline float64", [PYTHON, str(baseline), data, epochs, lr, "float64"],
          [PYTHON, str(baseline), small, epochs, lr, "float64"], None),
     )
