@@ -37,7 +37,7 @@ def test_table_shows_the_matrix_how_and_the_verdict():
     out = result.stdout
     assert "output L = -67" in out
     assert "│ x1 │ -2 │ -480 │" in out
-    assert "sweep 2 of 2: back from dL/dx1; 1 edge(s) into x1" in out
+    assert "sweep 2 of 2: back from dL/dx1; 1 edge into x1" in out
     assert "The gradient's tape has 23 nodes: the program's 11" in out
     assert "symmetric: d²L/dadb = d²L/dbda for every pair (largest difference 0)" in out
     assert "indefinite: it curves up in some directions and down in others" in out

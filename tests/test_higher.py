@@ -45,7 +45,7 @@ def test_each_order_differentiates_the_previous_tape():
     # Every node of a derived tape is an op of the table or a helper op, nothing else.
     allowed = set(OPS) | set(HELPER_OPS)
     assert all(node.op in allowed for t in tapes for node in t.nodes if node.kind == OP)
-    assert tapes[2].nodes[tapes[2].output].name == "d^2L/dx^2"
+    assert tapes[2].nodes[tapes[2].output].name == "d²L/dx²"
 
 
 @pytest.mark.parametrize("text, point", [

@@ -33,7 +33,7 @@ def test_order_table_and_wrt():
                     "--width", "120")
     assert result.exit_code == 0, result.stderr
     assert "Derivatives in y, order 0 to 3" in result.stdout
-    assert "│     3 │ d^3L/dy^3  │    12 │" in result.stdout
+    assert "│     3 │ d³L/dy³    │    12 │" in result.stdout
 
 
 def test_order_one_is_todays_grad_exactly():

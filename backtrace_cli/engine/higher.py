@@ -272,13 +272,26 @@ def pruned(tape: Tape, keep: Sequence[int] = ()) -> tuple[Tape, dict[int, int]]:
                    variable_nodes=variable_nodes), mapping
 
 
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def derivative_label(order: int, variable: str) -> str:
+    """How a person names the derivative of the output L of this order: L, dL/dx, d²L/dx²,
+    d¹⁰L/dx¹⁰ (the names of the derived tapes' outputs and of the report's rows)."""
+    if order == 0:
+        return "L"
+    if order == 1:
+        return f"dL/d{variable}"
+    power = str(order).translate(_SUPERSCRIPTS)
+    return f"d{power}L/d{variable}{power}"
+
+
 def derivative_tapes(tape: Tape, variable: str, order: int) -> list[Tape]:
     """The tapes of the derivatives of order 0..``order`` with respect to ``variable``: each
     the reverse sweep of the previous one written out (then cut to what its output needs)."""
     tapes = [tape]
     for k in range(1, order + 1):
-        label = f"dL/d{variable}" if k == 1 else f"d^{k}L/d{variable}^{k}"
-        derived = gradient_tape(tapes[-1], [variable], [label])
+        derived = gradient_tape(tapes[-1], [variable], [derivative_label(k, variable)])
         tapes.append(pruned(derived.tape)[0])
     return tapes
 

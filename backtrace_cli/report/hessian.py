@@ -130,8 +130,9 @@ def entries_section(explanation: HessianExplanation) -> Table:
     for i in range(n):
         for j in range(n):
             edges = explanation.edges(i, j)
-            how = (f"sweep {i + 1} of {n}: back from dL/d{names[i]}; "
-                   f"{len(edges)} edge(s) into {names[j]}" if edges else
+            count = f"{len(edges)} edge" + ("" if len(edges) == 1 else "s")
+            how = (f"sweep {i + 1} of {n}: back from dL/d{names[i]}; {count} into {names[j]}"
+                   if edges else
                    f"sweep {i + 1} of {n}: no path from dL/d{names[i]} to {names[j]}")
             cells = [second_partial(names[i], names[j]), _value(result.hessian[i][j]),
                      text(how)]

@@ -4,6 +4,7 @@ the size of every tape and SymPy's value of each; ``data`` is the JSON document.
 
 from __future__ import annotations
 
+from backtrace_cli.engine.higher import derivative_label
 from backtrace_cli.explain.hessian import OrdersExplanation
 from backtrace_cli.report.model import Column, Report, Table, Text, text
 from backtrace_cli.report.notation import math_name, math_number
@@ -11,14 +12,14 @@ from backtrace_cli.report.text import approx, number, one_line, plain
 
 
 def derivative_name(order: int, variable: str) -> Text:
-    """L, dL/dx, d^2L/dx^2 ... with their LaTeX forms."""
+    """L, dL/dx, d²L/dx² ... with their LaTeX forms."""
     x = math_name(variable)
+    label = derivative_label(order, variable)
     if order == 0:
-        return Text("L", "L")
+        return Text(label, "L")
     if order == 1:
-        return Text(f"dL/d{variable}", f"\\frac{{d L}}{{d {x}}}")
-    return Text(f"d^{order}L/d{variable}^{order}",
-                f"\\frac{{d^{{{order}}} L}}{{d {x}^{{{order}}}}}")
+        return Text(label, f"\\frac{{d L}}{{d {x}}}")
+    return Text(label, f"\\frac{{d^{{{order}}} L}}{{d {x}^{{{order}}}}}")
 
 
 def _status(check) -> str:
