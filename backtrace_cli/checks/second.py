@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from backtrace_cli.checks.differences import NUMERIC_ATOL, NUMERIC_RTOL, SYMPY_ATOL, SYMPY_RTOL
 from backtrace_cli.checks.sandbox import in_child
+from backtrace_cli.checks.verify import Verdicts
 from backtrace_cli.engine.backends import FLOAT64
 from backtrace_cli.engine.nodes import OP, Tape
 from backtrace_cli.engine.sweeps import forward
@@ -32,7 +33,7 @@ SETTLE_SCALES = (0.5, 0.25, 0.1)
 
 
 @dataclass
-class EntryCheck:
+class EntryCheck(Verdicts):
     """One entry d²L/(d row d column): its value and both references."""
 
     row: str
@@ -46,22 +47,6 @@ class EntryCheck:
     numeric_note: str | None = None
     numeric_inconclusive: bool = False
     kink_note: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.sympy_ok is not False and self.numeric_ok is not False
-
-    @property
-    def numeric_status(self) -> str:
-        if self.numeric_ok is not None:
-            return "ok" if self.numeric_ok else "disagree"
-        return "inconclusive" if self.numeric_inconclusive else "skipped"
-
-    @property
-    def status(self) -> str:
-        if not self.ok:
-            return "disagree"
-        return "inconclusive" if self.numeric_inconclusive else "ok"
 
 
 @dataclass

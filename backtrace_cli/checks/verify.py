@@ -57,20 +57,14 @@ from backtrace_cli.limits import SYMPY_MAX_ELEMENTS, SYMPY_MAX_NODES
 DEFAULT_TIMEOUT = 5.0
 
 
-@dataclass
-class VariableCheck:
-    name: str
-    gradient: float
-    sympy_derivative: str | None = None
-    sympy_value: float | None = None
-    sympy_ok: bool | None = None  # None: not compared (skipped)
-    sympy_note: str | None = None
-    numeric_value: float | None = None
-    numeric_ok: bool | None = None
-    numeric_note: str | None = None
-    kink_note: str | None = None  # set where a kink convention decides the gradient
-    # The finite difference disagreed but did not settle as the step shrank: no verdict.
-    numeric_inconclusive: bool = False
+class Verdicts:
+    """The verdicts of one checked number from its two references (SymPy and a finite
+    difference), for every check class that has ``sympy_ok``, ``numeric_ok`` and
+    ``numeric_inconclusive`` (a gradient here, a Hessian entry in ``second.py``)."""
+
+    sympy_ok: bool | None
+    numeric_ok: bool | None
+    numeric_inconclusive: bool
 
     @property
     def ok(self) -> bool:
@@ -90,6 +84,22 @@ class VariableCheck:
         if not self.ok:
             return "disagree"
         return "inconclusive" if self.numeric_inconclusive else "ok"
+
+
+@dataclass
+class VariableCheck(Verdicts):
+    name: str
+    gradient: float
+    sympy_derivative: str | None = None
+    sympy_value: float | None = None
+    sympy_ok: bool | None = None  # None: not compared (skipped)
+    sympy_note: str | None = None
+    numeric_value: float | None = None
+    numeric_ok: bool | None = None
+    numeric_note: str | None = None
+    kink_note: str | None = None  # set where a kink convention decides the gradient
+    # The finite difference disagreed but did not settle as the step shrank: no verdict.
+    numeric_inconclusive: bool = False
 
 
 @dataclass
