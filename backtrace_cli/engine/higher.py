@@ -41,7 +41,7 @@ from backtrace_cli.engine.nodes import CONST, OP, VAR, Node, Tape
 from backtrace_cli.engine.sweeps import Backward, backward, forward, needs_gradient
 from backtrace_cli.errors import BindingError, LimitError
 from backtrace_cli.limits import MAX_NODES
-from backtrace_cli.ops.derived import DERIVED_BY_NAME, derivative_form
+from backtrace_cli.ops.derived import DERIVED_BY_NAME, derivative_form, fold_form
 from backtrace_cli.ops.table import PREC_ATOM, PREC_UNARY
 from backtrace_cli.syntax.parser import apply_text, format_number
 
@@ -120,25 +120,7 @@ class _Builder:
         names = {"out": node.index}
         for name, j in zip("ab", node.inputs):
             names[name] = j
-        # Post-order with an explicit stack: (form, expanded?).
-        results: list[int] = []
-        stack: list[tuple[Any, bool]] = [(form, False)]
-        while stack:
-            item, expanded = stack.pop()
-            if isinstance(item, float):
-                results.append(self.constant(item))
-            elif isinstance(item, str):
-                results.append(names[item])
-            elif not expanded:
-                stack.append((item, True))
-                for argument in reversed(item[1:]):
-                    stack.append((argument, False))
-            else:
-                arity = len(item) - 1
-                inputs = results[len(results) - arity:]
-                del results[len(results) - arity:]
-                results.append(self.apply(DERIVED_BY_NAME[item[0]], inputs))
-        return results[0]
+        return fold_form(form, self.constant, names.__getitem__, self.apply)
 
     def name(self, index: int, name: str) -> int:
         """Give the node ``index`` a name; a node of the original tape or one already named

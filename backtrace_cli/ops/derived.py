@@ -123,19 +123,18 @@ def derivative_form(op: Op, position: int) -> Form:
     return _FORMS[key]
 
 
-def evaluate_form(form: Form, m, args: tuple, out) -> object:
-    """A form's number at a point (back end ``m``): what the nodes ``higher.py`` builds from
-    it compute, used to check each form against the op's numeric derivative template."""
-    names = {"a": args[0] if args else None, "b": args[1] if len(args) > 1 else None,
-             "out": out}
+def fold_form(form: Form, number, name, apply):
+    """Fold a form bottom-up, with an explicit stack (no recursion): ``number(value)`` at a
+    number, ``name(a|b|out)`` at a name, ``apply(op, inputs)`` at an op over its inputs'
+    results. The tape builder of ``engine/higher.py`` and ``evaluate_form`` are two folds."""
     results: list = []
     stack: list[tuple[Form, bool]] = [(form, False)]
     while stack:
         item, expanded = stack.pop()
         if isinstance(item, float):
-            results.append(m.number(item))
+            results.append(number(item))
         elif isinstance(item, str):
-            results.append(names[item])
+            results.append(name(item))
         elif not expanded:
             stack.append((item, True))
             stack.extend((argument, False) for argument in reversed(item[1:]))
@@ -143,5 +142,14 @@ def evaluate_form(form: Form, m, args: tuple, out) -> object:
             arity = len(item) - 1
             inputs = results[len(results) - arity:]
             del results[len(results) - arity:]
-            results.append(DERIVED_BY_NAME[item[0]].forward(m, *inputs))
+            results.append(apply(DERIVED_BY_NAME[item[0]], inputs))
     return results[0]
+
+
+def evaluate_form(form: Form, m, args: tuple, out) -> object:
+    """A form's number at a point (back end ``m``): what the nodes ``higher.py`` builds from
+    it compute, used to check each form against the op's numeric derivative template."""
+    names = {"a": args[0] if args else None, "b": args[1] if len(args) > 1 else None,
+             "out": out}
+    return fold_form(form, m.number, names.__getitem__,
+                     lambda op, inputs: op.forward(m, *inputs))
