@@ -13,135 +13,32 @@ the array ops at the end of the table (``@``, ``sum``, ``mean``, ``transpose``, 
 also carry a shape rule and one vector-Jacobian product per input (``vjp_code``), since
 their derivative is not elementwise.
 
-Each op's arithmetic is written once, as source templates (see ``Op``); ``forward(m, *args)``
-and ``derivatives[k](m, args, out)`` are compiled from them. Formulas follow PyTorch's
-``derivatives.yaml`` where the order of rounding matters for float32 (e.g.
+Each op's arithmetic is written once: its forward formula as a source template and each
+local derivative as a form of ops (see ``ops/op.py``), from which the derivative's source is
+made; ``forward(m, *args)`` and ``derivatives[k](m, args, out)`` are compiled from them.
+Formulas follow PyTorch's ``derivatives.yaml`` where the order of rounding matters for float32 (e.g.
 ``tanh' = 1 - out*out``, ``sigmoid' = out * (1 - out)``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-
+from backtrace_cli.ops.helpers import HELPER_OPS
+from backtrace_cli.ops.op import (  # noqa: F401 (the Op class's names are this module's too)
+    PREC_ADD,
+    PREC_ATOM,
+    PREC_MUL,
+    PREC_POW,
+    PREC_UNARY,
+    Op,
+    _compile,
+    derive_codes,
+)
 from backtrace_cli.ops.shapes import (  # noqa: F401 (shape names are this module's too)
     SHAPE_RULES,
     ShapeMismatch,
     broadcast_shapes,
     shape_text,
 )
-
-# Binding powers, shared by the parser and the printer (Python's precedence).
-PREC_ADD = 10
-PREC_MUL = 20
-PREC_UNARY = 30
-PREC_POW = 40
-PREC_ATOM = 100
-
-
-@dataclass(frozen=True)
-class Op:
-    """One op: how it is written, how it evaluates, and how it differentiates.
-
-    ``code`` and ``derivative_code`` are the formulas, as Python expressions over the inputs
-    ``{a}``, ``{b}``, the op's own output ``{out}`` and a numeric back end ``m``. They are the
-    single definition of the op's arithmetic: ``forward`` and ``derivatives`` are compiled from
-    them once, here, and the training loops' code generator (``compiled.py``) inlines the very
-    same text. The templates are constants of this module; no user text ever enters them.
-    """
-
-    name: str
-    arity: int
-    symbol: str
-    notation: str  # "infix" (a + b), "prefix" (-a), "call" (sin(a)) or "list" ([a, b])
-    precedence: int
-    code: str  # forward, e.g. "m.sin({a})"
-    derivative_code: tuple[str, ...]  # per input: d(out)/d(input), e.g. "m.cos({a})"
-    derivative_text: tuple[str, ...]  # per input, for people: "cos({a})"
-    sympy: Callable[..., Any]  # (sp, *args) -> SymPy expression
-    domain: str  # what the op needs of its inputs, said in an error message
-    right_assoc: bool = False
-    kink: Callable[[tuple], bool] | None = None  # true where the derivative is a convention
-    kink_note: str = ""
-    aliases: tuple[str, ...] = field(default=())
-    # True where an inf or nan input always gives an inf or nan output (not so for 1/inf,
-    # exp(-inf), sigmoid(inf), ...): the fast loops need not check such an input.
-    keeps_nonfinite: bool = False
-    # Arrays. ``shape_rule`` names the function of SHAPE_RULES that gives the output's shape
-    # from the inputs' shapes (or says why they do not fit). An elementwise op broadcasts as
-    # NumPy does, and its gradient is upstream * local, summed back to the input's shape.
-    # An op whose derivative is not elementwise (matmul, sum, transpose, ...) has a
-    # vector-Jacobian product per input instead: ``vjp_code`` over the upstream gradient
-    # ``{g}``, the inputs, ``{out}`` and the input's ``{position}``; its ``derivative_code``
-    # is then the factor shown in the "local" column (x for d(W @ x)/dW).
-    shape_rule: str = "elementwise"
-    vjp_code: tuple[str, ...] = ()
-    # Forward mode's counterpart of vjp_code: one Jacobian-vector product per input, over the
-    # input's tangent ``{t}``, the inputs, ``{out}`` and ``{position}`` (engine/forward_mode.py).
-    # Elementwise ops need none: their tangent is local * tangent, from ``derivative_code``.
-    jvp_code: tuple[str, ...] = ()
-    # A variadic op ([a, b, c]) takes any number of inputs; its one template per field
-    # serves every position.
-    variadic: bool = False
-    # How the local derivative reads for people when it depends on the shapes (matmul):
-    # (position, input shapes) -> a template like derivative_text.
-    derivative_text_for: Callable[[int, tuple], str] | None = None
-    # Per input, the local derivative written as ops of this table (see ``ops/derived.py``):
-    # an S-expression over a, b, out and numbers, e.g. "(neg (sin a))". Double backprop
-    # builds the reverse sweep from these as nodes, so it can be differentiated again.
-    derivative_ops: tuple[str, ...] = ()
-    forward: Callable[..., Any] = field(init=False, repr=False, compare=False)
-    derivatives: tuple[Callable[..., Any], ...] = field(init=False, repr=False, compare=False)
-    vjps: tuple[Callable[..., Any], ...] = field(init=False, repr=False, compare=False)
-    jvps: tuple[Callable[..., Any], ...] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if len(self.derivative_code) != self.arity or len(self.derivative_text) != self.arity:
-            raise ValueError(f"op {self.name}: one derivative per input is required")
-        if self.vjp_code and len(self.vjp_code) != self.arity:
-            raise ValueError(f"op {self.name}: one vector-Jacobian product per input")
-        if self.derivative_ops and len(self.derivative_ops) != self.arity:
-            raise ValueError(f"op {self.name}: one derivative as ops per input")
-        if len(self.jvp_code) != len(self.vjp_code):
-            raise ValueError(f"op {self.name}: a Jacobian-vector product beside each vjp")
-        if self.shape_rule not in SHAPE_RULES:
-            raise ValueError(f"op {self.name}: unknown shape rule {self.shape_rule}")
-        names = "ab"[: self.arity]
-        # forward(m, *args), derivatives[k](m, args, out) and vjps[k](m, g, args, out,
-        # position), compiled from the templates.
-        if self.variadic:
-            forward = _compile("lambda m, *args: " + self.code.format(args="args"))
-            operands = {}
-        else:
-            forward = _compile(f"lambda m, {', '.join(names)}: "
-                               + self.code.format(**{n: n for n in names}))
-            operands = {n: f"args[{i}]" for i, n in enumerate(names)}
-        derivatives = tuple(
-            _compile("lambda m, args, out: " + template.format(out="out", **operands))
-            for template in self.derivative_code
-        )
-        vjps = tuple(
-            _compile("lambda m, g, args, out, position: "
-                     + template.format(g="g", out="out", position="position", **operands))
-            for template in self.vjp_code
-        )
-        object.__setattr__(self, "forward", forward)
-        object.__setattr__(self, "derivatives", derivatives)
-        jvps = tuple(
-            _compile("lambda m, t, args, out, position: "
-                     + template.format(t="t", out="out", position="position", args="args",
-                                       **operands))
-            for template in self.jvp_code
-        )
-        object.__setattr__(self, "vjps", vjps)
-        object.__setattr__(self, "jvps", jvps)
-
-    def is_kink(self, args: tuple) -> bool:
-        if self.kink is None:
-            return False
-        at = self.kink(args)
-        return bool(at.any()) if hasattr(at, "any") else bool(at)  # any element of an array
 
 
 def _matmul_text(position: int, shapes: tuple) -> str:
@@ -190,22 +87,6 @@ def _sympy_stack(sp, *args):
     return numpy.stack([numpy.asarray(arg, dtype=object) for arg in args])
 
 
-def _compile(source: str) -> Callable[..., Any]:
-    # Safe: ``source`` is one of this module's own constant templates (the forward and local
-    # derivative formulas of the op rows below, filled with the fixed names a, b, out). No text
-    # a user typed ever reaches here: expressions are parsed by syntax/ into a tree whose ops
-    # are looked up in this table by name, and builtins are cut down to abs.
-    return eval(source, {"__builtins__": {"abs": abs}})  # noqa: S307
-
-
-# d(a**b)/da = b * a**(b-1); at b == 0 the power is the constant 1 (PyTorch masks it to 0),
-# so 0**0 has derivative 0 instead of the undefined 0 * 0**-1. d(a**b)/db = a**b * log(a),
-# 0 at a == 0 with b >= 0, as PyTorch masks it (pow_backward_exponent: self == 0 &
-# exponent >= 0), so 0**0 is 0 here too. m.where evaluates the lambda only where needed.
-_POW_BASE = "m.where({b} == 0, 0.0, lambda: {b} * m.pow({a}, {b} - 1))"
-_POW_EXPONENT = "m.where(({a} == 0) & ({b} >= 0), 0.0, lambda: {out} * m.log({a}))"
-
-
 def _sympy_relu(sp, a):
     # Not Max(a, 0): its derivative Heaviside(a) is 1/2 at 0, where relu'(0) is 0 (PyTorch).
     # This form differentiates to exactly the engine's convention, so SymPy checks kinks too.
@@ -223,69 +104,69 @@ def _sympy_softplus(sp, a):
 def _ops() -> tuple[Op, ...]:
     tie = "at a tie {0} passes half the gradient to each input (PyTorch's convention)"
     return (
-        Op("add", 2, "+", "infix", PREC_ADD, "{a} + {b}", ("1.0", "1.0"), ("1", "1"),
+        Op("add", 2, "+", "infix", PREC_ADD, "{a} + {b}", (), ("1", "1"),
            lambda sp, a, b: a + b, "any numbers", keeps_nonfinite=True,
            derivative_ops=("1", "1")),
-        Op("sub", 2, "-", "infix", PREC_ADD, "{a} - {b}", ("1.0", "-1.0"), ("1", "-1"),
+        Op("sub", 2, "-", "infix", PREC_ADD, "{a} - {b}", (), ("1", "-1"),
            lambda sp, a, b: a - b, "any numbers", keeps_nonfinite=True,
            derivative_ops=("1", "-1")),
-        Op("mul", 2, "*", "infix", PREC_MUL, "{a} * {b}", ("{b}", "{a}"), ("{b}", "{a}"),
+        Op("mul", 2, "*", "infix", PREC_MUL, "{a} * {b}", (), ("{b}", "{a}"),
            lambda sp, a, b: a * b, "any numbers", keeps_nonfinite=True,
            derivative_ops=("b", "a")),
         Op("div", 2, "/", "infix", PREC_MUL, "{a} / {b}",
-           ("1 / {b}", "-(({a} / {b}) / {b})"), ("1/{b}", "-{a}/{b}²"),
+           (), ("1/{b}", "-{a}/{b}²"),
            lambda sp, a, b: a / b, "a divisor that is not zero",
            derivative_ops=("(div 1 b)", "(neg (div (div a b) b))")),
-        Op("pow", 2, "**", "infix", PREC_POW, "m.pow({a}, {b})", (_POW_BASE, _POW_EXPONENT),
+        Op("pow", 2, "**", "infix", PREC_POW, "m.pow({a}, {b})", (),
            ("{b}·{a}^({b}-1)", "{a}^{b}·log({a})"), lambda sp, a, b: a**b,
            "a positive base, or a whole-number exponent for a negative base, "
            "and a result that fits in a float",
            right_assoc=True, aliases=("^",), derivative_ops=("(dpow a b)", "(powlog a b)")),
-        Op("neg", 1, "-", "prefix", PREC_UNARY, "-{a}", ("-1.0",), ("-1",),
+        Op("neg", 1, "-", "prefix", PREC_UNARY, "-{a}", (), ("-1",),
            lambda sp, a: -a, "any number", keeps_nonfinite=True, derivative_ops=("-1",)),
-        Op("pos", 1, "+", "prefix", PREC_UNARY, "+{a}", ("1.0",), ("1",),
+        Op("pos", 1, "+", "prefix", PREC_UNARY, "+{a}", (), ("1",),
            lambda sp, a: a, "any number", keeps_nonfinite=True, derivative_ops=("1",)),
-        Op("sin", 1, "sin", "call", PREC_ATOM, "m.sin({a})", ("m.cos({a})",), ("cos({a})",),
+        Op("sin", 1, "sin", "call", PREC_ATOM, "m.sin({a})", (), ("cos({a})",),
            lambda sp, a: sp.sin(a), "a finite number", derivative_ops=("(cos a)",)),
-        Op("cos", 1, "cos", "call", PREC_ATOM, "m.cos({a})", ("-m.sin({a})",), ("-sin({a})",),
+        Op("cos", 1, "cos", "call", PREC_ATOM, "m.cos({a})", (), ("-sin({a})",),
            lambda sp, a: sp.cos(a), "a finite number", derivative_ops=("(neg (sin a))",)),
-        Op("tan", 1, "tan", "call", PREC_ATOM, "m.tan({a})", ("1 + {out} * {out}",),
+        Op("tan", 1, "tan", "call", PREC_ATOM, "m.tan({a})", (),
            ("1 + tan({a})²",), lambda sp, a: sp.tan(a), "a number away from pi/2 + k*pi",
            derivative_ops=("(add 1 (mul out out))",)),
-        Op("exp", 1, "exp", "call", PREC_ATOM, "m.exp({a})", ("{out}",), ("exp({a})",),
+        Op("exp", 1, "exp", "call", PREC_ATOM, "m.exp({a})", (), ("exp({a})",),
            lambda sp, a: sp.exp(a),
            "a result that fits in a float (exp overflows above about 709.78)",
            derivative_ops=("out",)),
-        Op("log", 1, "log", "call", PREC_ATOM, "m.log({a})", ("1 / {a}",), ("1/{a}",),
+        Op("log", 1, "log", "call", PREC_ATOM, "m.log({a})", (), ("1/{a}",),
            lambda sp, a: sp.log(a), "a positive number", derivative_ops=("(div 1 a)",)),
-        Op("sqrt", 1, "sqrt", "call", PREC_ATOM, "m.sqrt({a})", ("1 / (2 * {out})",),
+        Op("sqrt", 1, "sqrt", "call", PREC_ATOM, "m.sqrt({a})", (),
            ("1/(2·sqrt({a}))",), lambda sp, a: sp.sqrt(a),
            "a number >= 0 (and > 0 for its derivative)",
            derivative_ops=("(div 1 (mul 2 out))",)),
-        Op("tanh", 1, "tanh", "call", PREC_ATOM, "m.tanh({a})", ("1 - {out} * {out}",),
+        Op("tanh", 1, "tanh", "call", PREC_ATOM, "m.tanh({a})", (),
            ("1 - tanh({a})²",), lambda sp, a: sp.tanh(a), "any number",
            derivative_ops=("(sub 1 (mul out out))",)),
         Op("sigmoid", 1, "sigmoid", "call", PREC_ATOM, "m.sigmoid({a})",
-           ("{out} * (1 - {out})",), ("σ({a})·(1 - σ({a}))",), _sympy_sigmoid, "any number",
+           (), ("σ({a})·(1 - σ({a}))",), _sympy_sigmoid, "any number",
            derivative_ops=("(mul out (sub 1 out))",)),
-        Op("relu", 1, "relu", "call", PREC_ATOM, "m.relu({a})", ("m.gt({a}, 0)",),
+        Op("relu", 1, "relu", "call", PREC_ATOM, "m.relu({a})", (),
            ("1 if {a} > 0 else 0",), _sympy_relu, "any number",
            kink=lambda x: x[0] == 0, kink_note="relu'(0) = 0 (PyTorch's convention)",
            derivative_ops=("(step a)",)),
-        Op("abs", 1, "abs", "call", PREC_ATOM, "abs({a})", ("m.gt({a}, 0) - m.lt({a}, 0)",),
+        Op("abs", 1, "abs", "call", PREC_ATOM, "abs({a})", (),
            ("sign({a})",), lambda sp, a: sp.Abs(a), "any number",
            kink=lambda x: x[0] == 0, kink_note="abs'(0) = 0 (PyTorch's convention)",
            derivative_ops=("(sign a)",)),
         Op("softplus", 1, "softplus", "call", PREC_ATOM, "m.softplus({a})",
-           ("m.sigmoid({a})",), ("sigmoid({a})",), _sympy_softplus, "any number",
+           (), ("sigmoid({a})",), _sympy_softplus, "any number",
            derivative_ops=("(sigmoid a)",)),
         Op("min", 2, "min", "call", PREC_ATOM, "m.minimum({a}, {b})",
-           ("m.lt({a}, {b}) + 0.5 * m.eq({a}, {b})", "m.lt({b}, {a}) + 0.5 * m.eq({a}, {b})"),
+           (),
            ("1 if {a} < {b} else 0", "1 if {b} < {a} else 0"),
            lambda sp, a, b: sp.Min(a, b), "any numbers", kink=lambda x: x[0] == x[1],
            kink_note=tie.format("min"), derivative_ops=("(less a b)", "(less b a)")),
         Op("max", 2, "max", "call", PREC_ATOM, "m.maximum({a}, {b})",
-           ("m.gt({a}, {b}) + 0.5 * m.eq({a}, {b})", "m.gt({b}, {a}) + 0.5 * m.eq({a}, {b})"),
+           (),
            ("1 if {a} > {b} else 0", "1 if {b} > {a} else 0"),
            lambda sp, a, b: sp.Max(a, b), "any numbers", kink=lambda x: x[0] == x[1],
            kink_note=tie.format("max"), derivative_ops=("(less b a)", "(less a b)")),
@@ -319,6 +200,8 @@ def _ops() -> tuple[Op, ...]:
 
 OPS: tuple[Op, ...] = _ops()
 BY_NAME: dict[str, Op] = {op.name: op for op in OPS}
+# Each local derivative is written once, as ops: its numeric code is made from that form.
+derive_codes((*OPS, *HELPER_OPS))
 
 # The array ops: shapes other than scalars, or a derivative that is not elementwise.
 ARRAY_OPS: tuple[Op, ...] = tuple(
