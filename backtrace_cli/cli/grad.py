@@ -24,6 +24,8 @@ Examples:
   backtrace grad "y_hat = x*w; r = y_hat - y; loss = r**2" x=1 y=2 w=1
   backtrace grad "tanh(x1*w1 + x2*w2 + b)" x1=2 x2=0 w1=-3 w2=1 b=6.88 --wrt w1,w2
   backtrace grad @program.txt a=-4 b=2 --format json
+  backtrace grad "a = x*x; a + sin(a)" x=3 --format html -o page.html
+  backtrace grad "x*w" x=2 w=3 --dz 5 --step
   backtrace grad "sum(sigmoid(W @ x + b))" W='[[1, 2], [3, 4]]' x='[1, -1]' b='[0, 1]'
 \b
 {BINDINGS_HELP}
@@ -31,6 +33,23 @@ Exit codes: 0 ok, 1 a cross-check disagreed, 2 bad input, 130 interrupted."""
 
 # The core names its settings; this command's options for them (docs/cli.md).
 FLAGS = {"seed": "--dz", "wrt": "--wrt", "check_timeout": "--check-timeout"}
+
+
+def output_file_format(ctx: click.Context, path: str, chosen: str) -> str:
+    """The format of ``-o FILE``: ``--format`` when it is given (a suffix naming another
+    format is refused), else the one the suffix names, else the default table."""
+    from click.core import ParameterSource
+
+    from backtrace_cli.errors import UsageError
+    from backtrace_cli.files import check_writable
+
+    named = registry.for_path(path, "grad")
+    given = ctx.get_parameter_source("output_format") is not ParameterSource.DEFAULT
+    if given and named is not None and named.name != chosen:
+        raise UsageError(f"the file name {path} says {named.name}, but --format is {chosen}",
+                         f"name the file with a suffix of {chosen}, or drop --format")
+    check_writable(path, "-o")
+    return chosen if given or named is None else named.name
 
 
 @click.command(
@@ -51,11 +70,28 @@ FLAGS = {"seed": "--dz", "wrt": "--wrt", "check_timeout": "--check-timeout"}
               show_default=True, help="Output for people, scripts, or course notes.")
 @click.option("--graph", "graph_path", metavar="FILE", multiple=True, callback=one_value,
               help="Also write the computation graph to FILE (.svg, .png, .dot, .gv, .mmd, .txt).")
-def grad(expr, bindings, seed, wrt, check, check_timeout, output_format, graph_path) -> None:
+@click.option("-o", "--output", "output_path", metavar="FILE", multiple=True, callback=one_value,
+              help="Write the report to FILE (atomically) instead of stdout; without --format "
+                   "its suffix picks the format (.html: a page that steps through the "
+                   "backward pass).")
+@click.option("--step", is_flag=True,
+              help="Step through the backward pass at a terminal, one edge at a time "
+                   "(→ or Enter: next, ←: back, q: quit).")
+@click.pass_context
+def grad(ctx, expr, bindings, seed, wrt, check, check_timeout, output_format, graph_path,
+         output_path, step) -> None:
     """Forward and backward pass of EXPR, with every chain-rule product written out."""
     from backtrace_cli.api.grad import explanation_of
     from backtrace_cli.errors import BacktraceError
 
+    if step:
+        from backtrace_cli.cli.step import refuse_without_terminal
+
+        refuse_without_terminal(output_path, graph_path)
+    if output_path == "-":
+        output_path = None
+    if output_path is not None:
+        output_format = output_file_format(ctx, output_path, output_format)
     source = read_expression(expr)
     values = parse_bindings(bindings)
     seed_value = parse_value(seed, "--dz")
@@ -72,11 +108,14 @@ def grad(expr, bindings, seed, wrt, check, check_timeout, output_format, graph_p
         raise flagged(error, FLAGS) from None
     from backtrace_cli.report.grad import build
 
-    options = output_options() if output_format == "table" else registry.PLAIN
-    text = registry.render(build(explanation), output_format, options)
-    # --graph - takes stdout for the graph; the report goes to stderr. The graph file is
-    # written after the report is out: a file that cannot be written (exit 2) loses nothing.
-    click.echo(text, nl=False, err=graph_path == "-")
+    if step:
+        from backtrace_cli.cli.step import step_through
+
+        step_through(build(explanation))
+    else:
+        write_report(build(explanation), output_format, output_path, graph_path)
+    # The graph file is written after the report is out: a file that cannot be written
+    # (exit 2) loses nothing.
     if graph_path is not None:
         from backtrace_cli.formats.graph import write_graph_file
 
@@ -88,3 +127,18 @@ def grad(expr, bindings, seed, wrt, check, check_timeout, output_format, graph_p
         click.echo("Interrupted: the cross-checks were cut short; the gradients above are "
                    "complete.", err=True)
         sys.exit(EXIT_INTERRUPTED)
+
+
+def write_report(report, output_format: str, output_path: str | None,
+                 graph_path: str | None) -> None:
+    """The report on stdout, or atomically in ``-o FILE``. ``--graph -`` takes stdout for
+    the graph; the report then goes to stderr."""
+    options = (output_options() if output_format == "table" and output_path is None
+               else registry.PLAIN)
+    text = registry.render(report, output_format, options)
+    if output_path is not None:
+        from backtrace_cli.files import write_atomic
+
+        write_atomic(output_path, text.encode("utf-8"))
+    else:
+        click.echo(text, nl=False, err=graph_path == "-")

@@ -107,4 +107,7 @@ def build(explanation) -> Report:
         "edges": _edges(explanation),
         "unused": [node["title"] for node in nodes if not reaches[node["index"]]],
     }
-    return Report("graph", text(one_line(source)), (), data)
+    from backtrace_cli.report import steps  # steps reads this module's names
+
+    return Report("graph", text(one_line(source)), (), data,
+                  views={"steps": lambda: steps.build(explanation)})
