@@ -12,7 +12,6 @@ import os
 import shutil
 
 import pytest
-
 from helpers import invoke
 
 playwright_api = pytest.importorskip(

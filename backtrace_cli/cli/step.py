@@ -56,8 +56,8 @@ def screen(report: Report, step: int, width: int):
     if step > 0:
         marks[entry["graph_edge"]] = f"◀ step {step}: {entry['product']} sent back"
     tree = to_tree(graph_at(steps, graph, step), marks)
-    return Group(Panel(Group(heading, body), title=steps.title.plain, width=min(width, 100)),
-                 tree, Text(HELP, style="dim"))
+    panel = Panel(Group(heading, body), title=Text(steps.title.plain), width=min(width, 100))
+    return Group(panel, tree, Text(HELP, style="dim"))
 
 
 def read_key(fd: int) -> str:

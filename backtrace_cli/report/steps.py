@@ -17,7 +17,6 @@ from dataclasses import replace
 
 from backtrace_cli.explain.gradient import Explanation
 from backtrace_cli.report.grad_text import rule_text, seed_line
-from backtrace_cli.report.graph import MISSING
 from backtrace_cli.report.model import Report, Text
 from backtrace_cli.report.text import number, one_line
 
@@ -130,17 +129,15 @@ def build(explanation: Explanation) -> Report:
 def gradients_at(steps: Report, graph: Report, step: int) -> list[str]:
     """Each node's gradient as it stands after ``step``: the seed at the output, the running
     sum where products have arrived, ``…`` where they are still to come, and at the last
-    step exactly the static picture's gradients."""
-    nodes = graph.data["nodes"]
-    shown = [node["gradient"] for node in nodes]
-    receives = {entry["input"] for entry in steps.data["steps"][1:]}
-    for index in receives:
-        shown[index] = PENDING
+    step exactly the static picture's gradients (``–`` where none flows)."""
+    shown = [node["gradient"] for node in graph.data["nodes"]]
+    if step >= len(steps.data["steps"]) - 1:  # the last step is the static picture
+        return shown
+    for entry in steps.data["steps"][1:]:
+        shown[entry["input"]] = PENDING
     for entry in steps.data["steps"][1:step + 1]:
         shown[entry["input"]] = entry["sum"]
-    if step >= len(steps.data["steps"]) - 1:  # the last step is the static picture
-        return [node["gradient"] for node in nodes]
-    return [MISSING if value is None else value for value in shown]
+    return shown
 
 
 def graph_at(steps: Report, graph: Report, step: int) -> Report:
