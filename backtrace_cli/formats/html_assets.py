@@ -27,7 +27,7 @@ border-radius:4px;background:#f9fafb;color:#111827;cursor:pointer}
 .backtrace .bt-controls button:disabled{opacity:0.45;cursor:default}
 .backtrace .bt-counter{font-variant-numeric:tabular-nums;min-width:4em;text-align:center}
 .backtrace .bt-graph svg{max-width:100%;height:auto}
-.backtrace .bt-steps{margin:0.4em 0;padding-left:1.6em}
+.backtrace .bt-steps{margin:0.4em 0;padding-left:0.2em;list-style:none}
 .backtrace .bt-steps .bt-lines{margin:0.1em 0 0.3em;padding-left:1em;font-family:ui-monospace,
 SFMono-Regular,Menlo,Consolas,monospace;font-size:0.92em}
 .backtrace.bt-js .bt-steps>li{display:none}

@@ -90,7 +90,7 @@ def _step_item(entry: dict) -> str:
 
 
 def stepper(steps: Report, graph: Report | None) -> str:
-    """The controls, the picture and the list of steps; the script drives them."""
+    """The controls, the list of steps and the picture; the script drives them."""
     entries = steps.data["steps"]
     last = len(entries) - 1
     if last > MAX_STEPS:
@@ -107,11 +107,12 @@ def stepper(steps: Report, graph: Report | None) -> str:
            '<button type="button" data-action="play" aria-label="Play the steps" '
            'aria-pressed="false">Play</button>',
            "</div>"]
-    if graph is not None:
-        out.append(picture(graph, step_of_edge))
     out.append('<ol class="bt-steps" start="0" aria-live="polite">')
     out += [_step_item(entry) for entry in entries]
-    out += ["</ol>", "</section>"]
+    out.append("</ol>")
+    if graph is not None:
+        out.append(picture(graph, step_of_edge))
+    out.append("</section>")
     return "\n".join(out)
 
 
