@@ -78,7 +78,7 @@ def test_one_screen_marks_the_active_edge():
     report = report_of("a = x*x; a + sin(a)", {"x": 3})
     buffer = io.StringIO()
     console = Console(file=buffer, width=100, color_system=None, legacy_windows=False)
-    console.print(screen(report, 4, 100))
+    console.print(screen(report.views["steps"](), report.views["graph"](), 4, 100))
     lines = [line.rstrip() for line in buffer.getvalue().splitlines()]
     assert "│ Step 4 / 5: edge a → x" in lines[1]
     assert lines[2].startswith("│ upstream dL/da = 0.08886973811532306")

@@ -36,8 +36,9 @@ def refuse_without_terminal(output_path: str | None, graph_path: str | None) -> 
                 "pass: --format html -o page.html")
 
 
-def screen(report: Report, step: int, width: int):
-    """The renderable of one step: counter, the step's lines, the tree with its mark."""
+def screen(steps: Report, graph: Report, step: int, width: int):
+    """The renderable of one step: counter, the step's lines, the tree with its mark
+    (``steps`` and ``graph``: the grad report's views)."""
     from rich.console import Group
     from rich.panel import Panel
     from rich.text import Text
@@ -45,7 +46,6 @@ def screen(report: Report, step: int, width: int):
     from backtrace_cli.formats.graph_text import to_tree
     from backtrace_cli.report.steps import graph_at
 
-    steps, graph = report.views["steps"](), report.views["graph"]()
     entries = steps.data["steps"]
     entry = entries[step]
     last = len(entries) - 1
@@ -81,7 +81,8 @@ def step_through(report: Report) -> None:
     from backtrace_cli.cli.parsing import stdout_console
 
     console = stdout_console()
-    last = len(report.views["steps"]().data["steps"]) - 1
+    steps, graph = report.views["steps"](), report.views["graph"]()
+    last = len(steps.data["steps"]) - 1
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
     step = 0
@@ -89,7 +90,7 @@ def step_through(report: Report) -> None:
         tty.setcbreak(fd)  # keys one by one, no echo; Ctrl-C still interrupts (exit 130)
         while True:
             console.clear()
-            console.print(screen(report, step, console.width))
+            console.print(screen(steps, graph, step, console.width))
             key = read_key(fd)
             action = _KEYS.get(key) if key else QUIT
             if action == QUIT:

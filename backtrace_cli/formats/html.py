@@ -71,10 +71,11 @@ def fragment(report: Report, heading: bool = False) -> str:
     out = [f"<style>{STYLE}</style>", f'<div class="backtrace"{attributes}>']
     if heading:
         out.append(f"<h1>{escape(report.title.plain)}</h1>")
+    graph = _graph(report) if steps is not None else None
     if stepping:
-        out.append(stepper(steps, _graph(report)))
-    elif steps is not None and _graph(report) is not None:
-        out.append(picture(_graph(report), {}))
+        out.append(stepper(steps, graph))
+    elif graph is not None:
+        out.append(picture(graph, {}))
     for section in report.sections:
         if isinstance(section, Table):
             out += _table(section, row_steps=stepping and section.key == "backward")
