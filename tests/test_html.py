@@ -134,6 +134,13 @@ def test_minus_o_picks_the_format_from_the_suffix(tmp_path):
     assert invoke("grad", *SLIDE, "-o", "-", "--format", "html").stdout == page_of(*SLIDE)
 
 
+def test_minus_o_first_is_still_the_expression_minus_o(tmp_path):
+    result = invoke("grad", "-o", "o=2", "--no-check", "-o", str(tmp_path / "page.html"))
+    assert result.exit_code == 0, result.stderr
+    page = (tmp_path / "page.html").read_text(encoding="utf-8")
+    assert "<title>backtrace grad: -o  with o = 2</title>" in page
+
+
 def test_minus_o_refusals(tmp_path):
     assert_bad_input(invoke("grad", *SLIDE, "-o", str(tmp_path / "p.html"), "--format", "md"),
                      "'md' is not one of")

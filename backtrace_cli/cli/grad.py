@@ -52,8 +52,18 @@ def output_file_format(ctx: click.Context, path: str, chosen: str) -> str:
     return chosen if given or named is None else named.name
 
 
+class GradCommand(BacktraceCommand):
+    """``grad``'s arguments: ``-o`` given first is the expression ``-o`` (minus o), as it was
+    before grad had ``-o FILE`` (tests/test_leading_minus.py); after EXPR it is the option."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args[:1] == ["-o"]:
+            args = ["--", *args]  # the argument after `--` is data
+        return super().parse_args(ctx, args)
+
+
 @click.command(
-    cls=BacktraceCommand,
+    cls=GradCommand,
     context_settings=EXPRESSION_CONTEXT,
     epilog=GRAD_EPILOG,
 )

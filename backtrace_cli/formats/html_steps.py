@@ -16,9 +16,10 @@ from html import escape, unescape
 from backtrace_cli.errors import BacktraceError
 from backtrace_cli.report.model import Report
 
-# Past this many nodes the page has no picture (the layout would take minutes); the steps
-# and the tables still hold every number.
-MAX_PICTURE_NODES = 400
+# Past this many nodes the page has no picture: graphviz-pure lays out 70 nodes in about
+# 2 s but 120 in about 30 s, and so big a picture is unreadable in a page anyway; the steps
+# and the tables still hold every number (``backtrace graph -o graph.svg`` draws it whole).
+MAX_PICTURE_NODES = 100
 # Past this many edges the page lists no steps (a page of a million list items helps no one).
 MAX_STEPS = 5_000
 # Milliseconds between two steps when Play runs.
@@ -63,7 +64,8 @@ def picture(graph: Report, step_of_edge: dict[int, int]) -> str:
 
     if len(graph.data["nodes"]) > MAX_PICTURE_NODES:
         return (f'<p class="dim">The graph has {len(graph.data["nodes"])} nodes, too many to '
-                f"draw here (at most {MAX_PICTURE_NODES}); the tables hold every number.</p>")
+                f"draw here (at most {MAX_PICTURE_NODES}); the steps and tables hold every "
+                "number, and backtrace graph -o graph.svg draws it whole.</p>")
     try:
         svg = render_image(to_dot(graph), "svg").decode("utf-8")
     except BacktraceError as error:
