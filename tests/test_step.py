@@ -101,6 +101,8 @@ def test_step_is_refused_off_a_terminal_and_with_files():
                      "--format html -o page.html")
     assert_bad_input(invoke("grad", "x*w", "x=1", "w=2", "--step", "-o", "page.html"),
                      "--step shows the steps at a terminal; it writes no file")
+    assert_bad_input(invoke("grad", "x*w", "x=1", "w=2", "--step", "--format", "json"),
+                     "--step shows the steps at a terminal; it has no --format")
 
 
 class Terminal:

@@ -95,9 +95,12 @@ def grad(ctx, expr, bindings, seed, wrt, check, check_timeout, output_format, gr
     from backtrace_cli.errors import BacktraceError
 
     if step:
+        from click.core import ParameterSource
+
         from backtrace_cli.cli.step import refuse_without_terminal
 
-        refuse_without_terminal(output_path, graph_path)
+        format_given = ctx.get_parameter_source("output_format") is not ParameterSource.DEFAULT
+        refuse_without_terminal(output_path, graph_path, format_given)
     if output_path == "-":
         output_path = None
     if output_path is not None:

@@ -21,9 +21,14 @@ _KEYS = {"\x1b[C": NEXT, "\x1bOC": NEXT, "\r": NEXT, "\n": NEXT, " ": NEXT, "l":
 HELP = "→ or Enter: next   ←: back   q: quit"
 
 
-def refuse_without_terminal(output_path: str | None, graph_path: str | None) -> None:
+def refuse_without_terminal(output_path: str | None, graph_path: str | None,
+                            format_given: bool = False) -> None:
     """--step reads keys and draws screens: refused (exit 2) unless stdin and stdout are a
     terminal, and with the options that write files or formats instead."""
+    if format_given:
+        raise UsageError("--step shows the steps at a terminal; it has no --format",
+                         "drop --format, or drop --step (a page that steps: "
+                         "--format html -o page.html)")
     if output_path is not None or graph_path is not None:
         raise UsageError("--step shows the steps at a terminal; it writes no file",
                          "drop -o/--graph, or drop --step (a page that steps: "
