@@ -41,7 +41,8 @@ def test_commands_complete():
 def test_options_and_choices_complete_in_a_lazily_loaded_command():
     assert complete("backtrace grad x --for") == ["plain,--format"]
     assert complete("backtrace grad x --format ") == ["plain,table", "plain,json",
-                                                      "plain,markdown", "plain,latex"]
+                                                      "plain,markdown", "plain,latex",
+                                                      "plain,html"]
     assert complete("backtrace train --optimizer ") == ["plain,sgd", "plain,momentum",
                                                         "plain,adam"]
     assert complete("backtrace minimize x --method ") == ["plain,gd", "plain,momentum",

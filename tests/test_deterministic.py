@@ -22,6 +22,8 @@ COMMANDS = [
     ("train", "--epochs", "5"),
     ("train", "--epochs", "5", "--format", "json", "--trace"),
     ("graph", "(x*w - y)**2", "x=1", "w=1", "y=2", "--format", "dot"),
+    ("grad", "a = x*x; a + sin(a)", "x=3", "--format", "html"),
+    ("graph", "(x*w - y)**2", "x=1", "w=1", "y=2", "--format", "html"),
     ("simplify", "w2*(w1*x + b1) + b2", "w1=2", "b1=0.5", "w2=3", "b2=1", "x=4"),
     ("minimize", "100*(x1 - x0**2)**2 + (1 - x0)**2", "x0=0", "x1=2", "--lr", "0.001",
      "--steps", "50", "--trace", "--explain-step", "3"),

@@ -230,7 +230,7 @@ def test_graph_format_choices_come_from_the_registry():
     from backtrace_cli.cli.graph import graph_names
     from backtrace_cli.formats.registry import names
 
-    assert graph_names() == ["dot", "mermaid", "svg", "png", "text"]
+    assert graph_names() == ["dot", "mermaid", "svg", "png", "html", "text"]
     assert "svg" not in names("train") and "svg" not in names("grad")
     result = run("graph", "x", "x=1", "--format", "json")
     assert result.exit_code == 2 and "'json' is not one of" in result.stderr

@@ -107,13 +107,14 @@ def test_a_new_view_in_latex():
 
 
 def test_every_registered_format_of_grad_writes_the_grad_report():
-    assert registry.names("grad") == ["table", "json", "markdown", "latex"]
+    assert registry.names("grad") == ["table", "json", "markdown", "latex", "html"]
     _, report = grad_report("x*w", 5.0, x=2.0, w=3.0)
     for name in registry.names("grad"):
         text = registry.render(report, name)
         assert "15" in text and "10" in text, name
     assert registry.for_path("notes.md", "grad").name == "markdown"
     assert registry.for_path("notes.tex", "grad").name == "latex"
+    assert registry.for_path("page.html", "grad").name == "html"
 
 
 def test_sections_are_keyed():

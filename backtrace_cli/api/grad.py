@@ -38,25 +38,8 @@ class GradResult(Rendered):
         check = self.explanation.check
         return None if check is None else check.ok
 
-    def _repr_html_(self) -> str:
-        return self.render("html") + graph_svg(self.explanation)
-
     def __repr__(self) -> str:
         return f"GradResult(output={self.output!r}, gradients={self.gradients!r})"
-
-
-def graph_svg(explanation: Explanation) -> str:
-    """The graph of an explanation as inline SVG for a notebook (empty when it cannot be laid
-    out, e.g. a graph too large: the tables above still hold every number)."""
-    from backtrace_cli.errors import BacktraceError
-    from backtrace_cli.formats.graph import render_graph
-
-    try:
-        svg = render_graph(explanation, "svg").decode("utf-8")
-    except BacktraceError:
-        return ""
-    start = svg.find("<svg")
-    return svg[start:] if start >= 0 else ""
 
 
 def _wanted(wrt: str | Sequence[str] | None) -> list[str] | None:

@@ -8,7 +8,7 @@ import json
 class Rendered:
     """A result with a ``report``: ``render(format)`` gives the text of any registered format,
     ``to_dict()`` exactly the document the command's ``--format json`` prints, and Jupyter
-    shows it as Markdown or HTML."""
+    shows it as Markdown or HTML (``render("html")`` is the whole page)."""
 
     report: object  # report.model.Report, set by the dataclass that inherits this
 
@@ -25,4 +25,8 @@ class Rendered:
         return self.render("markdown")
 
     def _repr_html_(self) -> str:
-        return self.render("html")
+        """The HTML page's fragment: tables and, for a gradient, the graph with the
+        step-through (its script inline: Jupyter runs it; nothing is fetched)."""
+        from backtrace_cli.formats.html import fragment
+
+        return fragment(self.report)

@@ -24,6 +24,8 @@ Examples:
   backtrace grad "y_hat = x*w; r = y_hat - y; loss = r**2" x=1 y=2 w=1
   backtrace grad "tanh(x1*w1 + x2*w2 + b)" x1=2 x2=0 w1=-3 w2=1 b=6.88 --wrt w1,w2
   backtrace grad @program.txt a=-4 b=2 --format json
+  backtrace grad "a = x*x; a + sin(a)" x=3 --format html -o page.html
+  backtrace grad "x*w" x=2 w=3 --dz 5 --step
   backtrace grad "sum(sigmoid(W @ x + b))" W='[[1, 2], [3, 4]]' x='[1, -1]' b='[0, 1]'
   backtrace grad "log(x1) + x1*x2 - sin(x2)" x1=2 x2=5 --mode both
   backtrace grad "x**4 - 2*x**2" x=2 --order 2
@@ -36,8 +38,35 @@ FLAGS = {"seed": "--dz", "wrt": "--wrt", "check_timeout": "--check-timeout", "mo
          "order": "--order"}
 
 
+def output_file_format(ctx: click.Context, path: str, chosen: str) -> str:
+    """The format of ``-o FILE``: ``--format`` when it is given (a suffix naming another
+    format is refused), else the one the suffix names, else the default table."""
+    from click.core import ParameterSource
+
+    from backtrace_cli.errors import UsageError
+    from backtrace_cli.files import check_writable
+
+    named = registry.for_path(path, "grad")
+    given = ctx.get_parameter_source("output_format") is not ParameterSource.DEFAULT
+    if given and named is not None and named.name != chosen:
+        raise UsageError(f"the file name {path} says {named.name}, but --format is {chosen}",
+                         f"name the file with a suffix of {chosen}, or drop --format")
+    check_writable(path, "-o")
+    return chosen if given or named is None else named.name
+
+
+class GradCommand(BacktraceCommand):
+    """``grad``'s arguments: ``-o`` given first is the expression ``-o`` (minus o), as it was
+    before grad had ``-o FILE`` (tests/test_leading_minus.py); after EXPR it is the option."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args[:1] == ["-o"]:
+            args = ["--", *args]  # the argument after `--` is data
+        return super().parse_args(ctx, args)
+
+
 @click.command(
-    cls=BacktraceCommand,
+    cls=GradCommand,
     context_settings=EXPRESSION_CONTEXT,
     epilog=GRAD_EPILOG,
 )
@@ -59,22 +88,44 @@ FLAGS = {"seed": "--dz", "wrt": "--wrt", "check_timeout": "--check-timeout", "mo
               show_default=True, help="Output for people, scripts, or course notes.")
 @click.option("--graph", "graph_path", metavar="FILE", multiple=True, callback=one_value,
               help="Also write the computation graph to FILE (.svg, .png, .dot, .gv, .mmd, .txt).")
+@click.option("-o", "--output", "output_path", metavar="FILE", multiple=True, callback=one_value,
+              help="Write the report to FILE (atomically) instead of stdout; without --format "
+                   "its suffix picks the format (.html: a page that steps through the "
+                   "backward pass).")
+@click.option("--step", is_flag=True,
+              help="Step through the backward pass at a terminal, one edge at a time "
+                   "(→ or Enter: next, ←: back, q: quit).")
 @click.option("--order", type=click.IntRange(1, 10), default=1, show_default=True, metavar="K",
               help="Derivatives of order 0..K in one variable (the only one, or --wrt x), each "
                    "from differentiating the previous order's tape.")
-def grad(expr, bindings, seed, wrt, mode, check, check_timeout, output_format, graph_path,
-         order) -> None:
+@click.pass_context
+def grad(ctx, expr, bindings, seed, wrt, mode, check, check_timeout, output_format, graph_path,
+         output_path, step, order) -> None:
     """Forward and backward pass of EXPR, with every chain-rule product written out."""
     from backtrace_cli.api.grad import explained_in_mode
     from backtrace_cli.errors import BacktraceError
 
+    if step:
+        from click.core import ParameterSource
+
+        from backtrace_cli.cli.step import refuse_without_terminal
+
+        format_given = ctx.get_parameter_source("output_format") is not ParameterSource.DEFAULT
+        refuse_without_terminal(output_path, graph_path, format_given)
+        if mode != "reverse" or order > 1:
+            raise click.BadParameter("--step steps through the reverse sweep of order 1: "
+                                     "leave out --mode and --order", param_hint="'--step'")
+    if output_path == "-":
+        output_path = None
+    if output_path is not None:
+        output_format = output_file_format(ctx, output_path, output_format)
     if order > 1:
         if mode != "reverse":
             raise click.BadParameter("--order K above 1 differentiates the reverse sweep's own "
                                      "tape: leave out --mode (or give --mode reverse)",
                                      param_hint="'--order'")
         _higher_orders(expr, bindings, seed, wrt, check, check_timeout, output_format,
-                       graph_path, order)
+                       graph_path, output_path, order)
         return
     source = read_expression(expr)
     values = parse_bindings(bindings)
@@ -92,11 +143,14 @@ def grad(expr, bindings, seed, wrt, mode, check, check_timeout, output_format, g
     except BacktraceError as error:
         raise flagged(error, FLAGS) from None
 
-    options = output_options() if output_format == "table" else registry.PLAIN
-    text = registry.render(report, output_format, options)
-    # --graph - takes stdout for the graph; the report goes to stderr. The graph file is
-    # written after the report is out: a file that cannot be written (exit 2) loses nothing.
-    click.echo(text, nl=False, err=graph_path == "-")
+    if step:
+        from backtrace_cli.cli.step import step_through
+
+        step_through(report)
+    else:
+        write_report(report, output_format, output_path, graph_path)
+    # The graph file is written after the report is out: a file that cannot be written
+    # (exit 2) loses nothing.
     if graph_path is not None:
         from backtrace_cli.formats.graph import write_graph_file
 
@@ -111,7 +165,7 @@ def grad(expr, bindings, seed, wrt, mode, check, check_timeout, output_format, g
 
 
 def _higher_orders(expr, bindings, seed, wrt, check, check_timeout, output_format, graph_path,
-                   order) -> None:
+                   output_path, order) -> None:
     """``--order K`` with K >= 2: the derivatives of order 0..K (report/orders.py)."""
     from backtrace_cli.api.hessian import derivatives_explanation
     from backtrace_cli.errors import BacktraceError, UsageError
@@ -131,7 +185,21 @@ def _higher_orders(expr, bindings, seed, wrt, check, check_timeout, output_forma
                                               check_timeout=check_timeout)
     except BacktraceError as error:
         raise flagged(error, FLAGS) from None
-    options = output_options() if output_format == "table" else registry.PLAIN
-    click.echo(registry.render(build(explanation), output_format, options), nl=False)
+    write_report(build(explanation), output_format, output_path, None)
     if not explanation.ok:
         sys.exit(1)
+
+
+def write_report(report, output_format: str, output_path: str | None,
+                 graph_path: str | None) -> None:
+    """The report on stdout, or atomically in ``-o FILE``. ``--graph -`` takes stdout for
+    the graph; the report then goes to stderr."""
+    options = (output_options() if output_format == "table" and output_path is None
+               else registry.PLAIN)
+    text = registry.render(report, output_format, options)
+    if output_path is not None:
+        from backtrace_cli.files import write_atomic
+
+        write_atomic(output_path, text.encode("utf-8"))
+    else:
+        click.echo(text, nl=False, err=graph_path == "-")

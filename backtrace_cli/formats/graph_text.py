@@ -125,12 +125,14 @@ def to_mermaid(report: Report) -> str:
 _TREE_STYLES = {VAR: "bold cyan", CONST: "dim", "op": "yellow"}
 
 
-def to_tree(report: Report):
+def to_tree(report: Report, marks: dict[int, str] | None = None):
     """A Rich renderable: the output at the root, each node's inputs below it.
 
     A node used by several ops appears under each of them but is expanded only the first
     time; the repeats say so. The walk uses an explicit stack, so depth costs no recursion.
     The footnote says what the tree shows: values and gradients (it has no arrows).
+    ``marks`` {edge number: text} marks edges (their number in the report's edge list) on
+    the line of their input (``grad --step`` marks the active edge).
     """
     from rich.console import Group
     from rich.text import Text
@@ -139,7 +141,12 @@ def to_tree(report: Report):
     data = report.data
     nodes = data["nodes"]
 
-    def line(index: int, repeat: bool) -> Text:
+    marks = marks or {}
+    first_edge = [0] * len(nodes)  # the number of each node's first input edge
+    for index in range(1, len(nodes)):
+        first_edge[index] = first_edge[index - 1] + len(nodes[index - 1]["inputs"])
+
+    def line(index: int, repeat: bool, edge: int | None = None) -> Text:
         node = nodes[index]
         text = Text(node["title"], style=_TREE_STYLES.get(node["kind"], "yellow"))
         text.append("  value ", style="dim")
@@ -148,16 +155,23 @@ def to_tree(report: Report):
         text.append(node["gradient"], style="red")
         if repeat:
             text.append("  ↑ shared: expanded above", style="dim italic")
+        if edge in marks:
+            text.append(f"  {marks[edge]}", style="bold reverse")
         return text
+
+    def inputs(index: int, branch, depth: int) -> list:
+        first = first_edge[index]
+        return [(j, branch, depth, first + position)
+                for position, j in reversed(list(enumerate(nodes[index]["inputs"])))]
 
     output = data["output"]
     root = Tree(line(output, False), guide_style="dim")
     expanded = {output}
-    stack = [(j, root, 1) for j in reversed(nodes[output]["inputs"])]
+    stack = inputs(output, root, 1)
     while stack:
-        index, parent, depth = stack.pop()
+        index, parent, depth, edge = stack.pop()
         repeat = index in expanded
-        branch = parent.add(line(index, repeat))
+        branch = parent.add(line(index, repeat, edge))
         if repeat or not nodes[index]["inputs"]:
             expanded.add(index)
             continue
@@ -166,7 +180,7 @@ def to_tree(report: Report):
             branch.add(Text("… deeper inputs not shown (use --format dot or mermaid)",
                             style="dim italic"))
             continue
-        stack.extend((j, branch, depth + 1) for j in reversed(nodes[index]["inputs"]))
+        stack.extend(inputs(index, branch, depth + 1))
 
     parts = [Text(one_line(data["source"]), style="bold"), root]
     if data["unused"]:

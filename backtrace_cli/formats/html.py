@@ -1,24 +1,22 @@
-"""The ``html`` format: a report as an HTML fragment (tables, lines, notes), for notebooks.
+"""The ``html`` format: a report as one self-contained HTML page (``write``), or the same
+content as a fragment for notebooks (``fragment``, what ``_repr_html_`` shows).
 
-Nothing in it is fetched from anywhere: no scripts, no fonts, no links. Every piece of text is
-escaped; numbers are the same text the table format prints.
+A report with a "steps" view (grad, graph) gets the step-through of the backward pass
+(``html_steps.py``): the graph picture, Previous/Next/Play and one step per edge; the rows of
+its backward table carry their step. Nothing is fetched from anywhere: the style sheet, the
+script and the SVG are inline, there are no fonts and no links, so the page works offline
+from ``file://``. Every piece of text is escaped; numbers are the same text the table format
+prints. Any report can be written; a new view gets the page by giving its Report the views.
 """
 
 from __future__ import annotations
 
 from html import escape
 
+from backtrace_cli.formats.html_assets import SCRIPT, STYLE
+from backtrace_cli.formats.html_steps import picture, root_attributes, stepper
 from backtrace_cli.formats.registry import PLAIN, Options
 from backtrace_cli.report.model import Lines, Report, Table, Text
-
-_STYLE = (
-    "<style>.backtrace table{border-collapse:collapse;margin:0.3em 0 0.8em}"
-    ".backtrace th,.backtrace td{padding:0.15em 0.6em;border-bottom:1px solid #ccc}"
-    ".backtrace td.right{text-align:right;font-variant-numeric:tabular-nums}"
-    ".backtrace td.center{text-align:center}.backtrace .good{color:#18794e}"
-    ".backtrace .bad{color:#c62828}.backtrace .dim{color:#777}"
-    ".backtrace caption{text-align:left;font-weight:bold}</style>"
-)
 
 
 def _cell(cell: Text) -> str:
@@ -30,19 +28,21 @@ def _cell(cell: Text) -> str:
     return body
 
 
-def _table(section: Table) -> list[str]:
+def _table(section: Table, row_steps: bool = False) -> list[str]:
     out = [f"<p>{_cell(line)}</p>" for line in section.before]
     if not section.rows and section.empty is not None:
         out.append(f"<p>{_cell(section.empty)}</p>")
     else:
-        out.append(f"<table><caption>{_cell(section.title)}</caption><thead><tr>")
+        out.append(f'<div class="bt-scroll"><table><caption>{_cell(section.title)}</caption>'
+                   "<thead><tr>")
         out += [f'<th class="{c.align}">{_cell(c.header)}</th>' for c in section.columns]
         out.append("</tr></thead><tbody>")
-        for row in section.rows:
+        for number, row in enumerate(section.rows, start=1):
             cells = "".join(f'<td class="{column.align}">{_cell(cell)}</td>'
                             for column, cell in zip(section.columns, row))
-            out.append(f"<tr>{cells}</tr>")
-        out.append("</tbody></table>")
+            step = f' data-step="{number}"' if row_steps else ""
+            out.append(f"<tr{step}>{cells}</tr>")
+        out.append("</tbody></table></div>")
     out += [f"<p>{_cell(line)}</p>" for line in section.after]
     return out
 
@@ -53,12 +53,55 @@ def _lines(section: Lines) -> list[str]:
     return out
 
 
-def write(report: Report, options: Options = PLAIN) -> str:
-    """Every section of the report, in order, inside one ``<div class="backtrace">``."""
-    out = [_STYLE, '<div class="backtrace">']
+def _graph(report: Report) -> Report | None:
+    if report.command == "graph":
+        return report
+    view = report.views.get("graph")
+    return view() if view is not None else None
+
+
+def fragment(report: Report, heading: bool = False) -> str:
+    """Every section of the report, in order, inside one ``<div class="backtrace">``; with
+    the step-through first when the report has steps (its script inline, at the end), the
+    graph picture alone when it has no edge to step through. ``heading``: the title first."""
+    steps_view = report.views.get("steps")
+    steps = steps_view() if steps_view is not None else None
+    stepping = steps is not None and len(steps.data["steps"]) > 1
+    attributes = root_attributes(steps) if stepping else ""
+    out = [f"<style>{STYLE}</style>", f'<div class="backtrace"{attributes}>']
+    if heading:
+        out.append(f"<h1>{escape(report.title.plain)}</h1>")
+    graph = _graph(report) if steps is not None else None
+    if stepping:
+        out.append(stepper(steps, graph))
+    elif graph is not None:
+        out.append(picture(graph, {}))
     for section in report.sections:
-        out += _table(section) if isinstance(section, Table) else _lines(section)
+        if isinstance(section, Table):
+            out += _table(section, row_steps=stepping and section.key == "backward")
+        else:
+            out += _lines(section)
         if section.notes:
             out.append("<ul>" + "".join(f"<li>{_cell(n)}</li>" for n in section.notes) + "</ul>")
+    if stepping and attributes:
+        out.append(f"<script>{SCRIPT}</script>")
     out.append("</div>")
     return "\n".join(out) + "\n"
+
+
+def write(report: Report, options: Options = PLAIN) -> str:
+    """The report as a whole HTML page: the fragment in a document of its own."""
+    title = escape(report.title.plain)
+    return "\n".join([
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{title}</title>",
+        "</head>",
+        "<body>",
+        fragment(report, heading=True).rstrip("\n"),
+        "</body>",
+        "</html>",
+    ]) + "\n"

@@ -48,9 +48,6 @@ FORMATS: dict[str, Format] = {
         Format("json", "json:write", (".json",), description="one JSON object, for scripts"),
         Format("markdown", "markdown:write", (".md",), description="Markdown, for course notes"),
         Format("latex", "latex:write", (".tex",), description="a LaTeX fragment, for papers"),
-        # An HTML fragment of the report, for notebooks (GradResult._repr_html_); no command
-        # offers it as a --format yet.
-        Format("html", "html:write", (".html",), commands=(), description="an HTML fragment"),
         Format("dot", "graph_text:write_dot", (".dot", ".gv"), commands=("graph",),
                description="Graphviz DOT graph text"),
         Format("mermaid", "graph_text:write_mermaid", (".mmd", ".mermaid"), commands=("graph",),
@@ -59,6 +56,10 @@ FORMATS: dict[str, Format] = {
                description="an SVG picture (Graphviz)"),
         Format("png", "graph_image:write_png", (".png",), binary=True, commands=("graph",),
                description="a PNG picture (Graphviz)"),
+        # One self-contained page that steps through the backward pass (notebooks show its
+        # fragment, formats/html.py); for every report with a graph and steps.
+        Format("html", "html:write", (".html", ".htm"), commands=("grad", "graph"),
+               description="a self-contained HTML page that steps through the backward pass"),
         Format("text", "graph_text:write_text", (".txt",), commands=("graph",),
                description="the graph as a text tree"),
     )

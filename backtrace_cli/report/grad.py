@@ -12,6 +12,7 @@ from __future__ import annotations
 from backtrace_cli.engine.tape import CONST
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.explain.gradient import ChainRule, Explanation
+from backtrace_cli.report import graph, steps
 from backtrace_cli.report.grad_json import grad_json_text
 from backtrace_cli.report.grad_text import (
     CHAIN_TERMS,
@@ -59,6 +60,8 @@ def build(explanation: Explanation) -> Report:
         data=LazyData(lambda: grad_json_text(explanation)),
         json_text=lambda: grad_json_text(explanation),
         compact=len(explanation.tape.nodes) > JSON_INDENT_NODES,
+        views={"graph": lambda: graph.build(explanation),
+               "steps": lambda: steps.build(explanation)},
     )
 
 

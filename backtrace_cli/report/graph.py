@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from backtrace_cli.engine.tape import CONST, VAR
+from backtrace_cli.report import steps
 from backtrace_cli.report.model import Report, text
 from backtrace_cli.report.text import number, one_line
 
@@ -107,4 +108,5 @@ def build(explanation) -> Report:
         "edges": _edges(explanation),
         "unused": [node["title"] for node in nodes if not reaches[node["index"]]],
     }
-    return Report("graph", text(one_line(source)), (), data)
+    return Report("graph", text(one_line(source)), (), data,
+                  views={"steps": lambda: steps.build(explanation)})

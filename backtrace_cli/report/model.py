@@ -151,6 +151,9 @@ class Report:
     data: Mapping[str, Any] = field(default_factory=dict)
     json_text: Callable[[], str] | None = None
     compact: bool | None = None  # JSON without indentation (None: the writer decides by size)
+    # Other reports of the same result, built on first use, for writers that show several
+    # views at once: the HTML page draws the "graph" and steps through the "steps".
+    views: Mapping[str, Callable[[], Report]] = field(default_factory=dict)
 
     def section(self, key: str) -> Section:
         for section in self.sections:
