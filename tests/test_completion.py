@@ -31,9 +31,8 @@ def complete(words: str, shell: str = "bash") -> list[str]:
 def test_commands_complete():
     assert complete("backtrace gr") == ["plain,grad", "plain,graph", "plain,grade"]
     assert complete("backtrace ") == [
-        "plain,grad", "plain,train", "plain,graph", "plain,simplify", "plain,minimize",
-        "plain,quiz", "plain,grade", "plain,jacobian",
-        "plain,hessian",
+        "plain,grad", "plain,jacobian", "plain,hessian", "plain,graph", "plain,simplify",
+        "plain,train", "plain,minimize", "plain,quiz", "plain,grade",
     ]
     assert complete("backtrace quiz --bl") == ["plain,--blank"]
 

@@ -24,12 +24,10 @@ from backtrace_cli.errors import EXIT_INTERRUPTED, BacktraceError, visible
 # input.
 EXIT_CLOSED_PIPE = 141
 
-# name -> module under backtrace_cli.cli that defines a Click command of that name
-COMMANDS = {"grad": "grad", "train": "train", "graph": "graph", "simplify": "simplify",
-            "minimize": "minimize",
-            "quiz": "quiz", "grade": "grade",
-            "jacobian": "jacobian",
-            "hessian": "hessian"}
+# name -> module under backtrace_cli.cli that defines a Click command of that name, in the
+# order `backtrace --help` lists them: derivatives, pictures, fitting, exercises.
+COMMANDS = {name: name for name in ("grad", "jacobian", "hessian", "graph", "simplify",
+                                    "train", "minimize", "quiz", "grade")}
 
 
 class BacktraceGroup(click.Group):
