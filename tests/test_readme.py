@@ -79,3 +79,10 @@ def test_readme_python_examples(block, monkeypatch):
     runner.run(test)
     outcome = runner.summarize(verbose=False)
     assert outcome.failed == 0, f"{outcome.failed} README doctest example(s) failed"
+
+
+def test_the_worksheet_excerpt_is_the_sample():
+    excerpt = re.search(r"<!-- worksheet:[^\n]*-->\n(.*?)<!-- /worksheet -->", README, re.S)
+    assert excerpt, "README.md should show the sample worksheet"
+    sample = (ROOT / "samples" / "lecture-worksheet.md").read_text(encoding="utf-8")
+    assert excerpt.group(1).strip() in sample
