@@ -8,6 +8,7 @@ from __future__ import annotations
 from backtrace_cli.engine.tape import CONST, VAR
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.explain.gradient import ChainRule, Explanation
+from backtrace_cli.i18n import _, translated
 from backtrace_cli.report.text import approx, number
 
 # A chain-rule sum shows at most this many terms.
@@ -58,7 +59,7 @@ def chain_rule_line(explanation: Explanation, rule: ChainRule) -> str:
     terms = list(rule.contributions)
     shown = terms[:CHAIN_TERMS]
     more = len(terms) - len(shown)
-    tail = f" + … ({more} more)" if more else ""
+    tail = " + … " + _("({more} more)").format(more=more) if more else ""
     symbols = " + ".join(
         f"d{loss}/d{explanation.labels[t.node]} · d{explanation.labels[t.node]}/d{target}"
         for t in shown
@@ -76,7 +77,8 @@ def seed_line(explanation: Explanation) -> str:
     output = explanation.labels[explanation.tape.output]
     if explanation.loss_label == output:
         return f"d{output}/d{output} = 1"
-    return f"d{explanation.loss_label}/d{output} = {number(explanation.seed)} (the seed, --dz)"
+    seed = f"d{explanation.loss_label}/d{output} = {number(explanation.seed)}"
+    return seed + _(" (the seed, --dz)")
 
 
 def no_edges_note(explanation: Explanation) -> str:
@@ -84,9 +86,10 @@ def no_edges_note(explanation: Explanation) -> str:
     reaches it (then every gradient is 0)."""
     output = explanation.tape.nodes[explanation.tape.output]
     if output.kind == VAR and output.name in explanation.gradients:
-        return (f"no edges: the output is the variable {output.name}, "
-                f"whose gradient is the seed ({number(explanation.seed)}).")
-    return "no variable reaches the output; every gradient is 0."
+        return _("no edges: the output is the variable {name}, "
+                 "whose gradient is the seed ({seed}).").format(
+                     name=output.name, seed=number(explanation.seed))
+    return _("no variable reaches the output; every gradient is 0.")
 
 
 def check_cells(explanation: Explanation, name: str) -> tuple[str, str, str, str]:
@@ -97,14 +100,14 @@ def check_cells(explanation: Explanation, name: str) -> tuple[str, str, str, str
     check = report.variables[name]
     derivative = check.sympy_derivative if check.sympy_derivative is not None else "–"
     if is_array(check.gradient) and check.sympy_derivative is not None:
-        derivative = "one per element (--format json)"
+        derivative = _("one per element (--format json)")
     if len(derivative) > 60:
         derivative = derivative[:57] + "..."
     sympy_value = number(check.sympy_value) if check.sympy_value is not None else "–"
     numeric = approx(check.numeric_value) if check.numeric_value is not None else "–"
     verdict = {"ok": CHECK_MARK, "inconclusive": "?"}.get(check.status, CROSS_MARK)
     if check.kink_note and check.ok:
-        verdict += " (kink)"
+        verdict += _(" (kink)")
     return derivative, sympy_value, numeric, verdict
 
 
@@ -115,15 +118,18 @@ def check_notes(explanation: Explanation) -> list[str]:
         return []
     notes = []
     if report.sympy_note:
-        notes.append(f"SymPy check {report.sympy_note}")
+        notes.append(_("SymPy check {note}").format(note=translated(report.sympy_note)))
     for name, check in report.variables.items():
-        notes_by_check = (("SymPy", check.sympy_note), ("finite differences", check.numeric_note))
+        notes_by_check = (("SymPy", check.sympy_note),
+                          (_("finite differences"), check.numeric_note))
         for label, note in notes_by_check:
             if note and not note.startswith("differs at a kink"):
-                notes.append(f"{name}: {label} {note}")
+                notes.append(f"{name}: {label} {translated(note)}")
         if check.kink_note:
-            notes.append(f"{name}: at a kink, {check.kink_note}")
+            notes.append(_("{name}: at a kink, {note}").format(
+                name=name, note=translated(check.kink_note)))
     if not report.ok:
         failed = [name for name, check in report.variables.items() if not check.ok]
-        notes.append(f"{CROSS_MARK} the checks disagree for: {', '.join(failed)}")
+        notes.append(f"{CROSS_MARK} " + _("the checks disagree for: {names}").format(
+            names=", ".join(failed)))
     return notes
