@@ -15,7 +15,7 @@ import inspect
 
 import click
 
-from backtrace_cli.i18n import LANGUAGES, _, translations
+from backtrace_cli.i18n import LANGUAGES, translated, translations
 
 LANG_HELP = "The language of tables, notes, help and messages (default: BACKTRACE_LANG, " \
     "else zh when LC_ALL, LC_MESSAGES, LANG or LANGUAGE starts with zh, else en). " \
@@ -64,12 +64,12 @@ class Translated:
         params = [param for param in self.params if getattr(param, "help", None)]
         saved_params = [param.help for param in params]
         try:
-            self.help = _(inspect.cleandoc(self.help)) if self.help else self.help
-            self.epilog = _(inspect.cleandoc(self.epilog)) if self.epilog else self.epilog
+            self.help = translated(inspect.cleandoc(self.help)) if self.help else self.help
+            self.epilog = translated(inspect.cleandoc(self.epilog)) if self.epilog else self.epilog
             if self.short_help:
-                self.short_help = _(inspect.cleandoc(self.short_help))
+                self.short_help = translated(inspect.cleandoc(self.short_help))
             for param in params:
-                param.help = _(param.help)
+                param.help = translated(param.help)
             yield
         finally:
             self.help, self.epilog, self.short_help = saved
