@@ -90,7 +90,8 @@ def test_click_texts_and_errors_in_chinese():
     result = run("grad", "--help", "--lang", "zh")
     assert result.exit_code == 0
     assert result.stdout.startswith("用法: main grad [OPTIONS] EXPR [BINDING]...\n")
-    assert re.search(r"\n  --check-timeout SECONDS +每项核对（SymPy、有限差分）允许的时间", result.stdout)
+    timeout_help = r"\n  --check-timeout SECONDS +每项核对（SymPy、有限差分）允许的时间"
+    assert re.search(timeout_help, result.stdout)
     assert "显示此帮助并退出。" in result.stdout
     bad = run("grad", "x", "--format", "zz", "--lang=zh")
     assert bad.exit_code == 2
@@ -151,7 +152,8 @@ VIEWS = {
 }
 # Words that are names, not English: symbols, ops, functions, tools, settings' values.
 ALLOWED = set("""x w y z y_hat r loss b W W1 W2 b1 b2 dz var const mul add sub pow sum sigmoid
-relu tanh matmul output json markdown latex SymPy PyTorch JSON CSV float32 float64 sgd mse grad dnode dinput dvariable
+relu tanh matmul output json markdown latex SymPy PyTorch JSON CSV float32 float64 sgd
+mse grad dnode dinput dvariable
 dL dloss dw dx dr dy_hat node kink""".split())
 
 
