@@ -5,9 +5,9 @@ into the language in force (``use_language``; by default the environment's, see
 ``language_from_environment``). English is the source language: its text is the message
 itself, so English output never depends on a catalogue. Chinese comes from
 ``locale/zh_CN/LC_MESSAGES/backtrace.po`` (compiled to ``backtrace.mo`` when the package is
-built; an editable install or a source checkout reads the ``.po`` itself, see
-``catalogue.compile_po``). A text that is defined before the language is known (a module
-constant, a Click help text) is marked with ``N_`` and translated where it is shown.
+built, see ``_load`` for a source checkout). A text that is defined before the language is
+known (a module constant, a Click help text) is marked with ``N_`` and translated where it is
+shown.
 
 Only the words are translated: symbols, numbers, node ids, variable names and math are
 placeholders or stay outside the message; machine output (JSON, exit codes) never goes
@@ -88,17 +88,25 @@ def _load(domain: str, name: str) -> gettext.NullTranslations:
         return gettext.NullTranslations()
     folder = LOCALE_DIR / CATALOGUE_OF[name] / "LC_MESSAGES"
     po, mo = folder / f"{domain}.po", folder / f"{domain}.mo"
-    # A built package carries the .mo; a checkout (or an editable install, where no build
-    # step runs) reads the .po, compiled in memory by the same code the build uses.
-    if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
+    # The build (setup.py's build_py, also for an editable install) compiles the .po into a
+    # .mo beside it. A source checkout whose .mo is missing or older than its .po compiles
+    # the .po in memory with Babel (the test extra has it); without Babel a stale .mo is
+    # still read, and with no .mo at all the messages stay English.
+    fresh = mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime)
+    if not fresh and po.exists():
+        try:
+            from backtrace_cli.catalogue import compile_mo
+
+            compiled = compile_mo(po)
+        except ImportError:
+            compiled = None
+        if compiled is not None:
+            import io
+
+            return gettext.GNUTranslations(io.BytesIO(compiled))
+    if mo.exists():
         with mo.open("rb") as file:
             return gettext.GNUTranslations(file)
-    if po.exists():
-        import io
-
-        from backtrace_cli.catalogue import compile_po
-
-        return gettext.GNUTranslations(io.BytesIO(compile_po(po.read_text(encoding="utf-8"))))
     return gettext.NullTranslations()
 
 

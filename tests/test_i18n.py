@@ -8,11 +8,11 @@ import shutil
 import subprocess
 
 import pytest
+from babel.messages.catalog import Message
 from click.testing import CliRunner
 from rich.cells import cell_len
 
-from backtrace_cli import i18n
-from backtrace_cli.catalogue import Entry, compile_po, read_po, write_po
+from backtrace_cli import catalogue, i18n
 from backtrace_cli.cli import messages
 from backtrace_cli.cli.main import COMMANDS, main
 
@@ -29,8 +29,8 @@ def test_the_catalogues_match_the_code():
 
 def test_a_message_without_an_entry_and_an_entry_without_a_message_are_found(monkeypatch):
     real = messages.entries("backtrace")
-    dropped = [entry for entry in real if entry.msgid != "Forward pass"]
-    stale = Entry("Sideways pass", ["侧向传播"])
+    dropped = [message for message in real if message.id != "Forward pass"]
+    stale = Message("Sideways pass", "侧向传播")
     monkeypatch.setattr(messages, "entries", lambda domain, language="zh": dropped + [stale])
     found = messages.problems("backtrace")
     assert any(line.startswith("no zh entry for 'Forward pass' (backtrace_cli/report/grad.py:")
@@ -48,21 +48,57 @@ def test_a_message_must_be_a_literal(tmp_path):
     assert problems == ["module.py:3"]
 
 
-def test_po_round_trip_and_compile():
-    text = messages.catalogue_path("backtrace").read_text(encoding="utf-8")
-    assert write_po(read_po(text)) == text
+def test_the_catalogue_is_kept_as_babel_writes_it_and_compiles():
+    path = messages.catalogue_path("backtrace")
+    # `messages update` writes with Babel; a catalogue edited by hand is rewritten the same way
+    assert catalogue.dumps(catalogue.read(path)) == path.read_bytes()
     import gettext
     import io
 
-    catalogue = gettext.GNUTranslations(io.BytesIO(compile_po(text)))
-    assert catalogue.gettext("Forward pass") == "前向传播"
-    assert catalogue.ngettext("{epochs} epoch", "{epochs} epochs", 100) == "{epochs} 轮"
+    compiled = gettext.GNUTranslations(io.BytesIO(catalogue.compile_mo(path)))
+    assert compiled.gettext("Forward pass") == "前向传播"
+    assert compiled.ngettext("{epochs} epoch", "{epochs} epochs", 100) == "{epochs} 轮"
+    assert compiled.gettext("the variable '{name}' has no value") == "变量 '{name}' 没有值"
     # GNU msgfmt reads our .po the same way, where it is installed
     if shutil.which("msgfmt"):
-        checked = subprocess.run(["msgfmt", "--check", "-o", "/dev/null",
-                                  str(messages.catalogue_path("backtrace"))],
+        checked = subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(path)],
                                  capture_output=True, text=True)
         assert checked.returncode == 0, checked.stderr
+
+
+def test_a_checkout_without_a_fresh_mo_reads_the_po(tmp_path, monkeypatch):
+    folder = tmp_path / "zh_CN" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    po = folder / "backtrace.po"
+    po.write_bytes(messages.catalogue_path("backtrace").read_bytes())
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    monkeypatch.setattr(i18n, "_loaded", {})
+    assert i18n.translations(name="zh").gettext("Forward pass") == "前向传播"  # no .mo
+    mo = folder / "backtrace.mo"
+    stale = gettext_catalogue({"Forward pass": "旧的"})
+    mo.write_bytes(stale)
+    import os
+
+    os.utime(mo, (po.stat().st_mtime - 10,) * 2)  # older than the .po: compiled again
+    monkeypatch.setattr(i18n, "_loaded", {})
+    assert i18n.translations(name="zh").gettext("Forward pass") == "前向传播"
+    os.utime(mo, (po.stat().st_mtime + 10,) * 2)  # a built .mo is read as it is
+    monkeypatch.setattr(i18n, "_loaded", {})
+    assert i18n.translations(name="zh").gettext("Forward pass") == "旧的"
+
+
+def gettext_catalogue(pairs: dict[str, str]) -> bytes:
+    import io
+
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+
+    made = Catalog(locale="zh_CN")
+    for msgid, msgstr in pairs.items():
+        made.add(msgid, msgstr)
+    out = io.BytesIO()
+    write_mo(out, made)
+    return out.getvalue()
 
 
 @pytest.mark.parametrize("environ, expected", [
@@ -100,6 +136,22 @@ def test_click_texts_and_errors_in_chinese():
     ours = run("grad", "x*", "--lang", "zh")
     assert ours.exit_code == 2
     assert ours.stderr.startswith("错误: ") and "（位于第 3 列）" in ours.stderr
+
+
+@pytest.mark.parametrize("args, start", [
+    (("train", "--lr", "-1"), "错误: --lr 必须是大于 0 的有限数，而不是 -1\n"),
+    (("train", "--momentum", "2"), "错误: --momentum 必须不小于 0 且小于 1，而不是 2\n"),
+    (("train", "--epochs", "0"), "错误: --epochs 必须在 1 到 10,000,000 之间，而不是 0\n"),
+    (("grad", "x*w", "x=2", "w=3", "--wrt", "q"),
+     "错误: --wrt 指定的 'q' 不是表达式的变量（它的变量：x, w）\n"),
+    (("grad", "x*w", "w=3"),
+     "错误: 变量 'x' 没有值（位于第 1 列）\n  x*w\n  ^\n"
+     "  提示: 请给它一个值：x=VALUE（或 --x VALUE）\n"),
+])
+def test_core_errors_are_chinese_and_name_the_flag(args, start):
+    result = run(*args, "--lang", "zh")
+    assert result.exit_code == 2
+    assert result.stderr == start
 
 
 # ----------------------------------------------------------------------------- machine output

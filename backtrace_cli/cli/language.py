@@ -63,7 +63,13 @@ class Translated:
         saved = (self.help, self.epilog, self.short_help)
         params = [param for param in self.params if getattr(param, "help", None)]
         saved_params = [param.help for param in params]
+        # Click makes the help option once per command and keeps it, its help text in the
+        # language of the first invocation: draw it in the current one.
+        help_option = self.get_help_option(ctx) if ctx is not None else None
+        saved_help_option = help_option.help if help_option is not None else None
         try:
+            if help_option is not None:
+                help_option.help = _click_gettext("Show this message and exit.")
             self.help = translated(inspect.cleandoc(self.help)) if self.help else self.help
             self.epilog = translated(inspect.cleandoc(self.epilog)) if self.epilog else self.epilog
             if self.short_help:
@@ -75,6 +81,8 @@ class Translated:
             self.help, self.epilog, self.short_help = saved
             for param, text in zip(params, saved_params):
                 param.help = text
+            if help_option is not None:
+                help_option.help = saved_help_option
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with self._translated(ctx):

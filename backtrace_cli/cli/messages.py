@@ -20,14 +20,12 @@ import inspect
 import sys
 from pathlib import Path
 
-from backtrace_cli.catalogue import Entry, read_po, write_po
+from backtrace_cli import catalogue
 from backtrace_cli.i18n import CATALOGUE_OF, LOCALE_DIR
 
 PACKAGE = Path(__file__).resolve().parent.parent
 MARKERS = {"_": 1, "N_": 1, "ngettext": 2}  # function -> how many message arguments
-HEADER = ('Project-Id-Version: backtrace-cli\nLanguage: {language}\n'
-          'MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n'
-          'Content-Transfer-Encoding: 8bit\nPlural-Forms: nplurals=1; plural=0;\n')
+HEADER_COMMENT = "# Chinese (zh_CN) messages of backtrace-cli."
 
 
 class Messages(dict):
@@ -102,9 +100,18 @@ def catalogue_path(domain: str, language: str = "zh") -> Path:
     return LOCALE_DIR / CATALOGUE_OF[language] / "LC_MESSAGES" / f"{domain}.po"
 
 
-def entries(domain: str, language: str = "zh") -> list[Entry]:
+def entries(domain: str, language: str = "zh") -> list:
+    """The messages (``babel.messages.Message``) of a catalogue, without its header."""
     path = catalogue_path(domain, language)
-    return read_po(path.read_text(encoding="utf-8")) if path.exists() else []
+    return [message for message in catalogue.read(path) if message.id] if path.exists() else []
+
+
+def singular(message) -> str:
+    return message.id[0] if isinstance(message.id, (list, tuple)) else message.id
+
+
+def plural_of(message) -> str | None:
+    return message.id[1] if isinstance(message.id, (list, tuple)) else None
 
 
 def problems(domain: str = "backtrace", language: str = "zh") -> list[str]:
@@ -115,41 +122,61 @@ def problems(domain: str = "backtrace", language: str = "zh") -> list[str]:
         messages, literal_problems = click_messages(), []
     found = [f"not a literal message (a tool cannot find it): {where}"
              for where in literal_problems]
-    catalogue = {entry.msgid: entry for entry in entries(domain, language) if entry.msgid}
+    known = {singular(message): message for message in entries(domain, language)}
     for msgid, (plural, places) in messages.items():
-        if domain == "click" and msgid not in catalogue:
+        if domain == "click" and msgid not in known:
             continue  # Click's catalogue translates the words backtrace's users meet
-        entry = catalogue.get(msgid)
-        if entry is None:
+        message = known.get(msgid)
+        if message is None:
             found.append(f"no {language} entry for {msgid!r} ({places[0]})")
-        elif not entry.translated:
+        elif not catalogue.translated(message):
             found.append(f"no {language} translation for {msgid!r} ({places[0]})")
-        elif entry.msgid_plural != plural:
+        elif plural_of(message) != plural:
             found.append(f"the plural of {msgid!r} differs from the code ({places[0]})")
-    for msgid in catalogue:
+    for msgid in known:
         if msgid not in messages:
             found.append(f"the {language} entry {msgid!r} matches no message in the code")
     return found
 
 
+def _where(place: str) -> tuple[list, list]:
+    """A place as Babel's location (file, line) or, for a command's text, a comment."""
+    path, _colon, line = place.rpartition(":")
+    if path and line.isdigit():
+        return [(path, int(line))], []
+    return [], [place]
+
+
 def update(domain: str = "backtrace", language: str = "zh") -> Path:
     """Rewrite the catalogue in the code's order: new messages get an empty msgstr, entries
-    no message uses are dropped, translations are kept."""
+    no message uses are dropped, translations and the header are kept."""
+    from babel.messages.catalog import Catalog
+
     messages = backtrace_messages()[0] if domain == "backtrace" else click_messages()
-    old = {entry.msgid: entry for entry in entries(domain, language)}
-    header = old.get("") or Entry("", [HEADER.format(language=CATALOGUE_OF[language])])
-    new = [header]
-    for msgid, (plural, places) in messages.items():
-        if domain == "click" and msgid not in old:
-            continue
-        entry = old.get(msgid) or Entry(msgid, [""], plural)
-        entry.msgid_plural = plural
-        references = [line for line in entry.comments if not line.startswith("#:")]
-        entry.comments = references + [f"#: {place}" for place in places[:3]]
-        new.append(entry)
     path = catalogue_path(domain, language)
+    old = catalogue.read(path) if path.exists() else None
+    known = {singular(message): message for message in entries(domain, language)}
+    new = Catalog(locale=CATALOGUE_OF[language], domain=domain, project="backtrace-cli",
+                  version=None, header_comment=old.header_comment if old else HEADER_COMMENT,
+                  creation_date=old.creation_date if old else None,
+                  revision_date=old.revision_date if old else None, fuzzy=False)
+    for msgid, (plural, places) in messages.items():
+        if domain == "click" and msgid not in known:
+            continue
+        previous = known.get(msgid)
+        if previous is not None and plural_of(previous) == plural:
+            string = previous.string
+        else:
+            string = ("",) if plural is not None else ""
+        locations, comments = [], []
+        for place in places[:3]:
+            where, said = _where(place)
+            locations += where
+            comments += said
+        new.add(msgid if plural is None else (msgid, plural), string, locations=locations,
+                auto_comments=comments)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(write_po(new), encoding="utf-8")
+    catalogue.write(path, new)
     return path
 
 

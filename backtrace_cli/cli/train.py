@@ -10,6 +10,7 @@ from backtrace_cli.cli.graph import one_value
 from backtrace_cli.cli.options import BacktraceCommand
 from backtrace_cli.errors import EXIT_INTERRUPTED, DivergedError, UsageError
 from backtrace_cli.formats.registry import names
+from backtrace_cli.i18n import _
 
 TRAIN_EPILOG = """\b
 Examples:
@@ -60,15 +61,17 @@ def _param_items(items: tuple[str, ...]) -> dict:
     given: dict = {}
     for item in items:
         if "=" not in item:
-            raise UsageError(f"--param '{item}': write NAME=VALUE, e.g. --param w=0.5")
+            raise UsageError(_(
+                "--param '{item}': write NAME=VALUE, e.g. --param w=0.5").format(item=item))
         name, value = item.split("=", 1)
         name = name.strip()
         if not name:
-            raise UsageError(f"--param '{item}': the parameter's name is missing",
-                             "write NAME=VALUE, e.g. --param w=0.5")
+            raise UsageError(_(
+                "--param '{item}': the parameter's name is missing").format(item=item),
+                             _("write NAME=VALUE, e.g. --param w=0.5"))
         if name in given:
-            raise UsageError(f"--param: the parameter '{name}' is given twice",
-                             "give each parameter one start value")
+            raise UsageError(_("--param: the parameter '{name}' is given twice").format(name=name),
+                             _("give each parameter one start value"))
         given[name] = value.strip() if is_spec(value) else parse_value(value, f"--param {name}")
     return given
 
@@ -85,7 +88,8 @@ def _predict_items(items: tuple[str, ...]) -> list:
         values = {}
         for part in item.split(","):
             if "=" not in part:
-                raise UsageError(f"--predict {item}: write NAME=VALUE pairs separated by ','")
+                raise UsageError(_(
+                    "--predict {item}: write NAME=VALUE pairs separated by ','").format(item=item))
             name, text = part.split("=", 1)
             values[name.strip()] = parse_number(text, f"--predict {name.strip()}")
         out.append(values)
@@ -182,8 +186,12 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
     on_stdout = [flag for flag, path in (("--save", save_path), ("--plot", plot_path))
                  if path == "-"]
     if len(on_stdout) > 1:
-        raise UsageError(f"{' and '.join(f'{flag} -' for flag in on_stdout)} cannot both "
-                         "write to stdout", "give one of them a file name")
+        raise UsageError(
+            _("{value} cannot both write to stdout").format(
+                value=" and ".join(f"{flag} -" for flag in on_stdout)
+            ),
+            _("give one of them a file name"),
+        )
     report_to_stderr = bool(on_stdout)
     # Files that cannot be written are refused before training, not after a long run.
     if save_path and save_path != "-":
@@ -288,7 +296,7 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
             f"training diverged at epoch {d.epoch}, update {d.update} (data row {d.row}): "
             f"{d.reason}\n  the last finite parameters: "
             + ", ".join(f"{k}={_listed(v)!r}" for k, v in result.params.items()),
-            "try a smaller --lr",
+            _("try a smaller --lr"),
         )
     if result.interrupted:
         click.echo(

@@ -15,6 +15,7 @@ from backtrace_cli.data.text import (
     _read_bytes,
 )
 from backtrace_cli.errors import DataError
+from backtrace_cli.i18n import _
 
 
 class CsvStream:
@@ -44,7 +45,7 @@ class CsvStream:
             self.rows += len(block)
         if not self.rows:
             raise DataError(
-                "no data rows: the file has a header but no numbers below it", path=path
+                _("no data rows: the file has a header but no numbers below it"), path=path
             )
 
     def chunks(self, chunk_rows: int | None = None):
@@ -79,7 +80,7 @@ class CsvStream:
                     if not _is_blank(line.rstrip("\n")):
                         break
                 else:
-                    raise DataError("the file is empty", path=path)
+                    raise DataError(_("the file is empty"), path=path)
                 header = _parse_header_layout(line.rstrip("\n"), line_number, delimiter, path)
                 layout = choose_columns(header.names, header.width, self.wanted, path)
                 self.columns, self.header = layout.columns, layout.names
@@ -93,7 +94,9 @@ class CsvStream:
                         yield values
             except UnicodeDecodeError as error:
                 raise DataError(
-                    f"the file is not UTF-8 text (near line {line_number + 1}: {error.reason})",
+                    _("the file is not UTF-8 text (near line {value}: {reason})").format(
+                        value=line_number + 1, reason=error.reason
+                    ),
                     path=path,
                 ) from None
 

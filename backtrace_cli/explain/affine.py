@@ -29,6 +29,7 @@ from typing import Any
 from backtrace_cli.engine.nodes import CONST, OP, VAR, Tape
 from backtrace_cli.engine.sweeps import backward, forward
 from backtrace_cli.errors import BindingError, did_you_mean
+from backtrace_cli.i18n import _
 
 # Ops that keep a value affine when every input is affine.
 _LINEAR = {"add", "sub", "neg", "pos", "sum", "mean", "transpose", "stack"}
@@ -115,8 +116,9 @@ def analyse(tape: Tape, bindings: Mapping[str, Any], name: str, shapes: list | N
     """Whether the program is affine in ``name``; if so, its W and b, symbolic and numeric."""
     if name not in tape.variable_nodes:
         error = BindingError(
-            f"input names '{name}', which is not a variable of the expression "
-            f"(its variables: {', '.join(tape.variables) or 'none'})",
+            _(
+                "input names '{name}', which is not a variable of the expression (its variables: "
+                "{value})").format(name=name, value=', '.join(tape.variables) or 'none'),
             did_you_mean(name, tape.variables),
         )
         error.field = "input"  # the CLI says --input
