@@ -135,3 +135,27 @@ def translated(text: str | None) -> str | None:
     if not text:
         return text
     return translations().gettext(text)
+
+
+def from_template(text: str | None, templates) -> str | None:
+    """``text``, which the core made in English from one of ``templates`` (each marked with
+    ``N_``, fields like ``{where}``), in the current language: the fields are read back out
+    of the English and put into the translated template. A text no template makes is
+    returned as ``translated`` gives it."""
+    import re
+    import string
+
+    if not text:
+        return text
+    for template in templates:
+        pattern, fields = "", []
+        for literal, field_name, _spec, _conversion in string.Formatter().parse(template):
+            pattern += re.escape(literal)
+            if field_name is not None:
+                pattern += f"(?P<{field_name}>.+?)" if field_name not in fields else \
+                    f"(?P={field_name})"
+                fields.append(field_name)
+        match = re.fullmatch(pattern, text, flags=re.S)
+        if match:
+            return translations().gettext(template).format(**match.groupdict())
+    return translated(text)

@@ -275,8 +275,8 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
                            "--save")
     if plot_path and not result.history:
         # Diverged or interrupted in the first epoch: say so, and still report the run.
-        click.echo(f"Note: --plot {plot_path}: no finished epoch to plot; nothing written",
-                   err=True)
+        click.echo(_("Note: --plot {path}: no finished epoch to plot; nothing written").format(
+            path=plot_path), err=True)
     elif plot_path:
         from backtrace_cli.formats.plot import plot_bytes
 
@@ -286,22 +286,24 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
     if output_format == "table" and sys.stderr.isatty():
         elapsed = outcome.elapsed
         rate = result.rows * len(result.history) / elapsed if elapsed > 0 else 0.0
-        click.echo(f"{result.updates:,} updates in {elapsed:.3g} s ({rate:,.0f} rows/s)", err=True)
+        click.echo(_("{updates:,} updates in {elapsed:.3g} s ({rate:,.0f} rows/s)").format(
+            updates=result.updates, elapsed=elapsed, rate=rate), err=True)
     if failures:
         raise failures[0]
     if result.divergence is not None:
         # After the report: what was finished is on stdout; the error (exit 1) says where.
         d = result.divergence
         raise DivergedError(
-            f"training diverged at epoch {d.epoch}, update {d.update} (data row {d.row}): "
-            f"{d.reason}\n  the last finite parameters: "
+            _("training diverged at epoch {epoch}, update {update} (data row {row}): "
+              "{reason}\n  the last finite parameters: ").format(
+                epoch=d.epoch, update=d.update, row=d.row, reason=d.reason)
             + ", ".join(f"{k}={_listed(v)!r}" for k, v in result.params.items()),
             _("try a smaller --lr"),
         )
     if result.interrupted:
         click.echo(
-            f"Interrupted after {len(result.history)} finished epoch(s); "
-            "the results above are for those.",
+            _("Interrupted after {count} finished epoch(s); the results above are for "
+              "those.").format(count=len(result.history)),
             err=True,
         )
         sys.exit(EXIT_INTERRUPTED)
@@ -336,11 +338,12 @@ def _progress(output_format: str, epochs: int):
     if output_format != "table" or not sys.stderr.isatty():
         return None
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(
-        TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
-        TextColumn("loss {task.fields[loss]:.6g}"), TimeElapsedColumn(),
+        TextColumn(escape(_("epoch"))), MofNCompleteColumn(), BarColumn(),
+        TextColumn(escape(_("loss")) + " {task.fields[loss]:.6g}"), TimeElapsedColumn(),
         console=Console(stderr=True), transient=True,
     )
 
@@ -352,9 +355,11 @@ def _explain(outcome, console) -> None:
 
     captured, explanation = outcome.result.captured, outcome.explanation
     console.print()
-    note = (f"Update {captured.number} (epoch {captured.epoch}, data row {captured.row}"
-            + (f", first of a batch of {captured.batch_rows}; the update uses the batch mean"
-               if captured.batch_rows > 1 else "") + ") with the parameters before it:")
+    note = (_("Update {number} (epoch {epoch}, data row {row}").format(
+                number=captured.number, epoch=captured.epoch, row=captured.row)
+            + (_(", first of a batch of {rows}; the update uses the batch mean").format(
+                rows=captured.batch_rows) if captured.batch_rows > 1 else "")
+            + _(") with the parameters before it:"))
     console.print(note, markup=False)
     print_report(grad_report(explanation), console)
     written = update_text(outcome.settings, captured)

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from backtrace_cli.i18n import _, translated
+from backtrace_cli.explain.affine import REASONS
+from backtrace_cli.i18n import _, from_template, translated
 from backtrace_cli.ops.table import shape_text
 from backtrace_cli.report.model import Lines, Report, text
 from backtrace_cli.report.text import number, one_line, plain
@@ -37,7 +38,7 @@ def document(collapse, source: str) -> dict:
 def _decided(collapse) -> str:
     """Which way the verdict was reached, when the fast tape rule was not enough."""
     if collapse.decided_by == "sympy expansion" and not collapse.affine:
-        return " (SymPy's expansion agrees)"
+        return _(" (SymPy's expansion agrees)")
     return ""  # an affine verdict of SymPy's says so in its note
 
 
@@ -47,7 +48,7 @@ def lines(collapse, source: str) -> list[str]:
     out = [_("Expression: {source}").format(source=one_line(source))]
     if not collapse.affine:
         out.append(_("Not affine in {x}: {reason}{decided}.").format(
-            x=x, reason=translated(collapse.reason), decided=_decided(collapse)))
+            x=x, reason=from_template(collapse.reason, REASONS), decided=_decided(collapse)))
         if collapse.stacked_layers:
             out.append(_("A nonlinearity between the layers keeps them from collapsing into one "
                          "map W {x} + b.").format(x=x))
@@ -55,8 +56,8 @@ def lines(collapse, source: str) -> list[str]:
     out.append(
         _("Affine in {x}: the whole program is one map  output = W {x} + b"
           "  (input {input_shape}, output {output_shape}).").format(
-            x=x, input_shape=shape_text(collapse.input_shape),
-            output_shape=shape_text(collapse.output_shape))
+            x=x, input_shape=translated(shape_text(collapse.input_shape)),
+            output_shape=translated(shape_text(collapse.output_shape)))
     )
     if collapse.expanded is not None:
         out.append(_("Expanded (SymPy): {expanded}").format(expanded=collapse.expanded))

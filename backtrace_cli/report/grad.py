@@ -161,7 +161,7 @@ def forward_section(explanation: Explanation) -> Table:
 def local_cell(explanation: Explanation, node: int, input_: int) -> Text:
     """dz/dx = w: the local derivative's symbol and formula."""
     labels = explanation.labels
-    rule = rule_text(explanation, node, input_)
+    rule = rule_text(explanation, node, input_, human=True)
     symbol = Text(f"d{labels[node]}/d{labels[input_]}",
                   partial(math_label(explanation, node), math_label(explanation, input_)))
     return joined(symbol, " = ", Text(rule, code=True), code=True)

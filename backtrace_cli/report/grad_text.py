@@ -5,6 +5,8 @@ views (the graph) use them too, so a node reads the same everywhere.
 
 from __future__ import annotations
 
+import re
+
 from backtrace_cli.engine.tape import CONST, VAR
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.explain.gradient import ChainRule, Explanation
@@ -22,7 +24,9 @@ def shape_cell(explanation: Explanation, index: int) -> str:
     """A node's shape for the shape column: '2x3', '2', or 'scalar'."""
     from backtrace_cli.ops.table import shape_text
 
-    return shape_text(explanation.shapes[index]) if explanation.shapes is not None else ""
+    if explanation.shapes is None:
+        return ""
+    return translated(shape_text(explanation.shapes[index]))  # 'scalar' is a word
 
 
 def reference(explanation: Explanation, index: int) -> str:
@@ -33,8 +37,11 @@ def reference(explanation: Explanation, index: int) -> str:
     return explanation.labels[index]
 
 
-def rule_text(explanation: Explanation, node_index: int, input_index: int) -> str:
-    """The local derivative's formula, e.g. 'w' for d(x*w)/dx or 'cos(x)' for d(sin x)/dx."""
+def rule_text(explanation: Explanation, node_index: int, input_index: int,
+              human: bool = False) -> str:
+    """The local derivative's formula, e.g. 'w' for d(x*w)/dx or 'cos(x)' for d(sin x)/dx.
+    ``human``: with its words ('upstream', 'each element', 'if') in the reader's language,
+    for the tables; the JSON keeps the op table's text."""
     node = explanation.tape.nodes[node_index]
     position = node.inputs.index(input_index)
     names = {"out": explanation.labels[node_index], "position": position}
@@ -45,6 +52,8 @@ def rule_text(explanation: Explanation, node_index: int, input_index: int) -> st
     if op.derivative_text_for is not None and explanation.shapes is not None:
         shapes = tuple(explanation.shapes[j] for j in node.inputs)
         template = op.derivative_text_for(position, shapes)
+    if human:
+        template = translated(template)
     return template.format(**names)
 
 
@@ -127,9 +136,30 @@ def check_notes(explanation: Explanation) -> list[str]:
                 notes.append(f"{name}: {label} {translated(note)}")
         if check.kink_note:
             notes.append(_("{name}: at a kink, {note}").format(
-                name=name, note=translated(check.kink_note)))
+                name=name, note=kink_note_text(check.kink_note)))
     if not report.ok:
         failed = [name for name, check in report.variables.items() if not check.ok]
         notes.append(f"{CROSS_MARK} " + _("the checks disagree for: {names}").format(
             names=", ".join(failed)))
     return notes
+
+
+_KINK = re.compile(r"(?P<convention>.+) at (?P<node>v\d+) \((?P<text>.*)\)")
+_MORE = re.compile(r"and (?P<count>[\d,]+) more kink\(s\)")
+
+
+def kink_note_text(note: str) -> str:
+    """checks.kinks' note ("relu'(0) = 0 (PyTorch's convention) at v2 (relu(x)); ...", kept
+    in English in the JSON) in the reader's language, one convention at a time."""
+    parts = []
+    for part in note.split("; "):
+        kink, more = _KINK.fullmatch(part), _MORE.fullmatch(part)
+        if kink:
+            parts.append(_("{convention} at {node} ({text})").format(
+                convention=translated(kink["convention"]), node=kink["node"],
+                text=kink["text"]))
+        elif more:
+            parts.append(_("and {count} more kink(s)").format(count=more["count"]))
+        else:
+            parts.append(translated(part))
+    return _("; ").join(parts)
