@@ -12,10 +12,10 @@ from typing import Any
 
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import BindingError
-from backtrace_cli.i18n import _
+from backtrace_cli.i18n import N_, _, translated
 from backtrace_cli.limits import MAX_ARRAY_ELEMENTS
 
-EXAMPLE = "write nested lists of numbers, e.g. '[1, 2]' or '[[0.1, 0.2], [0.3, 0.4]]'"
+EXAMPLE = N_("write nested lists of numbers, e.g. '[1, 2]' or '[[0.1, 0.2], [0.3, 0.4]]'")
 
 
 def _is_number(item: Any) -> bool:
@@ -67,7 +67,7 @@ def as_value(value: Any, what: str):
         length = len(level[0])
         if length == 0:
             raise BindingError(_(
-                "{what}: an empty list has no elements").format(what=what), EXAMPLE)
+                "{what}: an empty list has no elements").format(what=what), translated(EXAMPLE))
         for row, item in enumerate(level):
             if not isinstance(item, list | tuple) or len(item) != length:
                 found = f"{len(item)} elements" if isinstance(item, list | tuple) else "a number"

@@ -12,7 +12,7 @@ import sys
 import click
 
 from backtrace_cli.errors import BindingError
-from backtrace_cli.i18n import _
+from backtrace_cli.i18n import _, translated
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
@@ -60,7 +60,9 @@ def parse_array(text: str, what: str):
     code); the lists are checked by ``api.values.as_value``, as the Python API checks them."""
     import json
 
-    from backtrace_cli.api.values import EXAMPLE as example
+    from backtrace_cli.api.values import EXAMPLE
+
+    example = translated(EXAMPLE)
     from backtrace_cli.api.values import as_value
 
     try:

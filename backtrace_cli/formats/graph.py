@@ -87,11 +87,12 @@ def check_format(path: str, graph_format: str | None, what: str = "--graph") -> 
         if named is None:
             raise OutputError(
                 _("cannot tell the {value}format from the file name {value2}").format(
-                    value="graph " if what == "--graph" else "",
+                    value=_("graph ") if what == "--graph" else "",
                     value2=path if what == "--graph" else repr(path),
                 ),
-                f"end it in one of {', '.join(SUFFIX_FORMATS)}"
-                + (", or add --format" if what == "-o" else ""),
+                (_("end it in one of {suffixes}, or add --format") if what == "-o"
+                 else _("end it in one of {suffixes}")).format(
+                    suffixes=", ".join(SUFFIX_FORMATS)),
             )
         return named
     if named is not None and named != graph_format:

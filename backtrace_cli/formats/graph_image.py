@@ -13,10 +13,10 @@ import sysconfig
 from backtrace_cli.errors import OutputError
 from backtrace_cli.formats.graph_text import to_dot
 from backtrace_cli.formats.registry import PLAIN, Options
-from backtrace_cli.i18n import _
+from backtrace_cli.i18n import N_, _, translated
 from backtrace_cli.report.model import Report
 
-ENGINE_HINT = "install Graphviz (apt-get install graphviz) or pip install graphviz-pure"
+ENGINE_HINT = N_("install Graphviz (apt-get install graphviz) or pip install graphviz-pure")
 # Seconds a layout engine may take before we give up (huge graphs).
 LAYOUT_TIMEOUT = 120
 
@@ -50,7 +50,7 @@ def render_image(dot_text: str, image_format: str, engines: list[str] | None = N
     if not engines:
         raise OutputError(
             _("no Graphviz layout engine found to draw {image_format}: {ENGINE_HINT}").format(
-                image_format=image_format, ENGINE_HINT=ENGINE_HINT
+                image_format=image_format, ENGINE_HINT=translated(ENGINE_HINT)
             )
         )
     problem = ""
@@ -81,7 +81,7 @@ def render_image(dot_text: str, image_format: str, engines: list[str] | None = N
         _("cannot draw {image_format}: {problem}").format(
             image_format=image_format, problem=problem
         ),
-        ENGINE_HINT,
+        translated(ENGINE_HINT),
     )
 
 

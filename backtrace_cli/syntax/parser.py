@@ -307,9 +307,11 @@ def refuse_long(text: str, where: str | None = None) -> None:
     if len(text) <= limit:
         return
     if where is None:
-        message = f"the expression is too long ({len(text):,} characters, limit {limit:,})"
+        message = _("the expression is too long ({count:,} characters, limit {limit:,})").format(
+            count=len(text), limit=limit)
     else:
-        message = f"the expression in {where} is too long (more than {limit:,} characters)"
+        message = _("the expression in {where} is too long (more than {limit:,} characters)"
+                    ).format(where=where, limit=limit)
     raise LimitError(message, text[:200], Span(0, 1), _(
         "raise it with {env}").format(env=MAX_LENGTH.env))
 

@@ -79,16 +79,17 @@ def _check_printable(source: str, start: int, text: str) -> None:
         if char == "\r" and (at + 1 == len(source) or source[at + 1] == "\n"):
             continue  # the first half of a CRLF line end
         name = unicodedata.name(char, None)
-        what = f"U+{ord(char):04X} {name}" if name else f"U+{ord(char):04X}, a control character"
-        where = "a comment" if text[0] == "#" else "the expression"
+        code = f"U+{ord(char):04X}"
+        what = f"{code} {name}" if name else _("{code}, a control character").format(code=code)
+        where = _("a comment") if text[0] == "#" else _("the expression")
         raise ParseError(
             _(
                 "{where} holds {char!r} ({what}), which would act on the terminal when the "
                 "expression is printed").format(where=where, char=char, what=what),
             source,
             Span(at, at + 1),
-            "a lone carriage return: end lines with \\n or \\r\\n" if char == "\r"
-            else "remove it" + (" from the comment" if text[0] == "#" else ""),
+            _("a lone carriage return: end lines with \\n or \\r\\n") if char == "\r"
+            else _("remove it from the comment") if text[0] == "#" else _("remove it"),
         )
 
 

@@ -14,14 +14,14 @@ from typing import Any
 
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import DataError, UsageError, did_you_mean, setting_error
-from backtrace_cli.i18n import _
+from backtrace_cli.i18n import N_, _, translated
 from backtrace_cli.limits import MAX_ARRAY_ELEMENTS
 
 # A parameters file holds a name and a number per parameter; reading stops beyond this size,
 # so --init /dev/zero (or a mistaken huge file) cannot fill the memory.
 INIT_MAX_CHARACTERS = 64 * 1024 * 1024
-INIT_EXPECTED = 'expected a JSON file such as {"params": {"w": 0.5}}, as --save writes it'
-INIT_SHAPE = 'expected {"params": {name: value}}, as --save writes it'
+INIT_EXPECTED = N_('expected a JSON file such as {"params": {"w": 0.5}}, as --save writes it')
+INIT_SHAPE = N_('expected {"params": {name: value}}, as --save writes it')
 SPEC_KINDS = ("randn", "zeros", "ones")
 
 
@@ -129,7 +129,7 @@ def read_init(path: str) -> dict[str, Any]:
 
     label = f"init {path}"
     try:
-        text = read_text(path, label, INIT_MAX_CHARACTERS, INIT_EXPECTED)
+        text = read_text(path, label, INIT_MAX_CHARACTERS, translated(INIT_EXPECTED))
     except UsageError as error:
         error.field = "init"
         raise
@@ -141,7 +141,7 @@ def read_init(path: str) -> dict[str, Any]:
                     "{label}: the file is larger than {limit:,} characters, too large "
                     "for a parameters file"
                 ).format(label=label, limit=INIT_MAX_CHARACTERS),
-                INIT_EXPECTED,
+                translated(INIT_EXPECTED),
             )
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -150,13 +150,13 @@ def read_init(path: str) -> dict[str, Any]:
             _("{label}: not valid JSON (line {lineno}, column {colno}: {msg})").format(
                 label=label, lineno=exc.lineno, colno=exc.colno, msg=exc.msg
             ),
-            INIT_SHAPE,
+            translated(INIT_SHAPE),
         ) from None
     except RecursionError:  # [[[[...]]]] nested thousands deep
         raise setting_error(
             "init",
             _("{label}: the JSON is nested too deeply to read").format(label=label),
-            INIT_SHAPE,
+            translated(INIT_SHAPE),
         ) from None
     params = document.get("params", document) if isinstance(document, dict) else None
     if not isinstance(params, dict):
@@ -218,8 +218,10 @@ def prediction_inputs(items: Sequence[Any], inputs: Sequence[str]) -> list[dict[
         if not isinstance(item, Mapping):
             if len(inputs) != 1:
                 raise setting_error(
-                    "predict", f"predict {item!r}: the model reads {len(inputs)} columns "
-                    f"({', '.join(inputs)}); give " + ",".join(f"{n}=VALUE" for n in inputs))
+                    "predict", _("predict {item!r}: the model reads {count} columns ({columns}); "
+                                 "give {pairs}").format(
+                        item=item, count=len(inputs), columns=", ".join(inputs),
+                        pairs=",".join(f"{n}=VALUE" for n in inputs)))
             out.append({inputs[0]: finite_value(item, "predict", "predict")})
             continue
         values = {}
