@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from backtrace_cli.i18n import _
+
 EXIT_OK = 0
 EXIT_UNTRUSTED = 1  # computed, but a check disagreed or training diverged
 EXIT_BAD_INPUT = 2
@@ -28,7 +30,7 @@ class BacktraceError(Exception):
         """The full text shown on stderr (without the leading 'Error: ')."""
         text = self.message
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += "\n  " + _("hint: {hint}").format(hint=self.hint)
         return text
 
 
@@ -86,12 +88,12 @@ class ExpressionError(BacktraceError):
         return self.span.start - (self.source.rfind("\n", 0, self.span.start) + 1) + 1
 
     def render(self) -> str:
-        where = f"line {self.line}, column {self.column}" if "\n" in self.source.strip() else (
-            f"column {self.column}"
-        )
-        text = f"{self.message} (at {where})\n{caret_lines(self.source, self.span)}"
+        where = _("line {line}, column {column}").format(line=self.line, column=self.column) if (
+            "\n" in self.source.strip()) else _("column {column}").format(column=self.column)
+        text = _("{message} (at {where})").format(message=self.message, where=where)
+        text += f"\n{caret_lines(self.source, self.span)}"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += "\n  " + _("hint: {hint}").format(hint=self.hint)
         return text
 
 
@@ -136,13 +138,13 @@ class DataError(BacktraceError):
         if self.path is not None:
             where.append(str(self.path))
         if self.line is not None:
-            where.append(f"line {self.line}")
+            where.append(_("line {line}").format(line=self.line))
         if self.column is not None:
-            where.append(f"column {self.column}")
+            where.append(_("column {column}").format(column=self.column))
         text = f"{': '.join([', '.join(where)] if where else [])}{': ' if where else ''}"
         text += self.message
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += "\n  " + _("hint: {hint}").format(hint=self.hint)
         return text
 
 
@@ -199,4 +201,4 @@ def did_you_mean(name: str, candidates) -> str | None:
     import difflib
 
     matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f"did you mean '{matches[0]}'?" if matches else None
+    return _("did you mean '{name}'?").format(name=matches[0]) if matches else None

@@ -14,6 +14,7 @@ import secrets
 import stat
 
 from backtrace_cli.errors import OutputError
+from backtrace_cli.i18n import _
 
 
 def _reason(exc: OSError, path: str) -> str:
@@ -40,11 +41,20 @@ def check_writable(path: str, what: str) -> None:
     """
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
-        raise OutputError(f"{what} {path}: cannot write it, it is a directory")
+        raise OutputError(_(
+            "{what} {path}: cannot write it, it is a directory").format(what=what, path=path))
     if not os.path.isdir(folder):
-        raise OutputError(f"{what} {path}: cannot write it, the folder {folder} does not exist")
+        raise OutputError(
+            _("{what} {path}: cannot write it, the folder {folder} does not exist").format(
+                what=what, path=path, folder=folder
+            )
+        )
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"{what} {path}: cannot write in the folder {folder}")
+        raise OutputError(
+            _("{what} {path}: cannot write in the folder {folder}").format(
+                what=what, path=path, folder=folder
+            )
+        )
 
 
 def write_atomic(path: str, data: bytes) -> None:
@@ -53,7 +63,7 @@ def write_atomic(path: str, data: bytes) -> None:
     A file that cannot be written is an ``OutputError`` (exit 2) and leaves nothing behind.
     """
     if os.path.isdir(path):
-        raise OutputError(f"cannot write {path}: it is a directory")
+        raise OutputError(_("cannot write {path}: it is a directory").format(path=path))
     # A link is followed: the file it names is replaced, never the link itself (replacing
     # /dev/stdout would break the machine's /dev/stdout for everyone).
     real = os.path.realpath(path)
@@ -67,7 +77,9 @@ def write_atomic(path: str, data: bytes) -> None:
             with open(path, "wb") as handle:
                 handle.write(data)
         except OSError as exc:
-            raise OutputError(f"cannot write {path}: {_reason(exc, path)}") from None
+            raise OutputError(
+                _("cannot write {path}: {value}").format(path=path, value=_reason(exc, path))
+            ) from None
         return
     folder = os.path.dirname(real)  # messages keep the path as the user wrote it
     # The name is cut so that the temporary name stays within NAME_MAX (255 bytes) whenever
@@ -80,7 +92,8 @@ def write_atomic(path: str, data: bytes) -> None:
         # 0o666 and the umask: the file gets the permissions a plain open() would give it.
         descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as exc:
-        raise OutputError(f"cannot write {path}: {_reason(exc, path)}") from None
+        raise OutputError(_(
+            "cannot write {path}: {value}").format(path=path, value=_reason(exc, path))) from None
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
@@ -93,7 +106,9 @@ def write_atomic(path: str, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         if isinstance(exc, OSError):
-            raise OutputError(f"cannot write {path}: {_reason(exc, path)}") from None
+            raise OutputError(
+                _("cannot write {path}: {value}").format(path=path, value=_reason(exc, path))
+            ) from None
         raise
 
 
@@ -116,15 +131,20 @@ def read_text(path: str, label: str, limit: int, hint: str | None = None) -> str
             with open(path, encoding="utf-8") as handle:
                 data = handle.read(limit + 1)
     except FileNotFoundError:
-        raise UsageError(f"{label}: no such file", hint) from None
+        raise UsageError(_("{label}: no such file").format(label=label), hint) from None
     except IsADirectoryError:
-        raise UsageError(f"{label}: it is a directory", hint) from None
+        raise UsageError(_("{label}: it is a directory").format(label=label), hint) from None
     except UnicodeDecodeError as exc:
         raise UsageError(
-            f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})", "save it as UTF-8"
+            _("{label}: not UTF-8 text ({reason} at byte {start})").format(
+                label=label, reason=exc.reason, start=exc.start
+            ),
+            _("save it as UTF-8"),
         ) from None
     except OSError as exc:
-        raise UsageError(f"{label}: {_reason(exc, path)}", hint) from None
+        raise UsageError(
+            _("{label}: {value}").format(label=label, value=_reason(exc, path)), hint
+        ) from None
     # A byte order mark (Windows editors write one) is not part of the text.
     return data[1:] if data.startswith("\ufeff") else data
 
@@ -138,8 +158,9 @@ def write_output(path: str, data: bytes, what: str, binary: bool = False) -> Non
     if path == "-":
         stream = sys.stdout
         if binary and stream.isatty():
-            raise OutputError(f"{what} -: binary data (a picture) is not written to a "
-                              "terminal; redirect stdout to a file, or give a file name")
+            raise OutputError(_(
+                "{what} -: binary data (a picture) is not written to a terminal; redirect stdout "
+                "to a file, or give a file name").format(what=what))
         try:
             stream.flush()
             buffer = getattr(stream, "buffer", None)
@@ -150,7 +171,10 @@ def write_output(path: str, data: bytes, what: str, binary: bool = False) -> Non
                 stream.write(data.decode("utf-8", "replace"))
                 stream.flush()
         except OSError as exc:
-            raise OutputError(f"{what} -: cannot write to standard output: "
-                              f"{exc.strerror or exc}") from None
+            raise OutputError(
+                _("{what} -: cannot write to standard output: {value}").format(
+                    what=what, value=exc.strerror or exc
+                )
+            ) from None
         return
     write_atomic(path, data)  # its errors name the path and the system's reason

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from backtrace_cli.i18n import _
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -35,9 +37,13 @@ class Limit:
             from backtrace_cli.errors import UsageError
 
             raise UsageError(
-                f"{self.env}={raw!r} is not a whole number above 0 (the limit on {self.what}; "
-                f"default {self.default:,})",
-                f"for example {self.env}={self.default * 10}, or unset it",
+                _(
+                    "{env}={raw!r} is not a whole number above 0 (the limit on {what}; default "
+                    "{default:,})"
+                ).format(env=self.env, raw=raw, what=self.what, default=self.default),
+                _("for example {env}={value}, or unset it").format(
+                    env=self.env, value=self.default * 10
+                ),
             )
         return value
 

@@ -39,6 +39,9 @@ settings.register_profile(
     print_blob=True,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+# The tests pin English text: a developer's zh_CN locale must not change it (test_i18n.py
+# sets the language it tests explicitly).
+os.environ["BACKTRACE_LANG"] = "en"
 
 
 def pytest_addoption(parser) -> None:

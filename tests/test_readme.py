@@ -19,8 +19,16 @@ from click.testing import CliRunner
 from backtrace_cli.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text(encoding="utf-8")
-BLOCKS = re.findall(r"^```[a-z]*\n(.*?)^```", README, flags=re.M | re.S)
+# The English README and its Chinese walk-through (README.zh-CN.md) are checked alike.
+READMES = ("README.md", "README.zh-CN.md")
+
+
+def _blocks(name: str) -> list[str]:
+    text = (ROOT / name).read_text(encoding="utf-8")
+    return re.findall(r"^```[a-z]*\n(.*?)^```", text, flags=re.M | re.S)
+
+
+BLOCKS = _blocks("README.md")
 
 
 def _commands(block: str) -> list[tuple[str, list[str]]]:
@@ -44,12 +52,13 @@ def _commands(block: str) -> list[tuple[str, list[str]]]:
     return found
 
 
-COMMANDS = [entry for block in BLOCKS for entry in _commands(block)]
+COMMANDS = [entry for name in READMES for block in _blocks(name) for entry in _commands(block)]
 DOCTESTS = [block for block in BLOCKS if block.lstrip().startswith(">>>")]
 
 
 def test_the_readme_has_examples_of_both_kinds():
     assert len(COMMANDS) >= 5
+    assert len([entry for block in _blocks("README.zh-CN.md") for entry in _commands(block)]) >= 4
     assert DOCTESTS, "README.md should show the Python API with a >>> example"
 
 
@@ -82,7 +91,8 @@ def test_readme_python_examples(block, monkeypatch):
 
 
 def test_the_worksheet_excerpt_is_the_sample():
-    excerpt = re.search(r"<!-- worksheet:[^\n]*-->\n(.*?)<!-- /worksheet -->", README, re.S)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    excerpt = re.search(r"<!-- worksheet:[^\n]*-->\n(.*?)<!-- /worksheet -->", readme, re.S)
     assert excerpt, "README.md should show the sample worksheet"
     sample = (ROOT / "samples" / "lecture-worksheet.md").read_text(encoding="utf-8")
     assert excerpt.group(1).strip() in sample

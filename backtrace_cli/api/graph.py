@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from backtrace_cli.api.grad import explanation_of
+from backtrace_cli.i18n import _
 
 
 def graph(expression: str, bindings: Mapping[str, Any] | None = None, *, seed: Any = 1.0,
@@ -40,8 +41,11 @@ def affine(expression: str, bindings: Mapping[str, Any] | None = None, *,
     if input is None:
         if "x" not in tape.variable_nodes:
             error = UsageError(
-                "input is not given and the expression has no x: name the input variable",
-                f"the expression's variables: {', '.join(tape.variables) or 'none'}")
+                _("input is not given and the expression has no x: name the input variable"),
+                _("the expression's variables: {value}").format(
+                    value=", ".join(tape.variables) or "none"
+                ),
+            )
             error.field = "input"
             raise error
         input = "x"

@@ -8,6 +8,7 @@ from typing import Any
 
 from backtrace_cli.api.result import Rendered
 from backtrace_cli.errors import BindingError, DataError, UsageError, did_you_mean
+from backtrace_cli.i18n import _
 from backtrace_cli.report.model import Report
 from backtrace_cli.report.text import plain
 
@@ -68,24 +69,30 @@ def dataset_of(data: Any):
     if not isinstance(data, Mapping) and hasattr(data, "columns"):
         data = {str(name): data[name] for name in data.columns}
     if not isinstance(data, Mapping):
-        raise DataError("data must be a CSV path, a mapping of column names to values, or "
-                        "a table with columns (e.g. a pandas DataFrame)", path="<data>")
+        raise DataError(_(
+            "data must be a CSV path, a mapping of column names to values, or a table with "
+            "columns (e.g. a pandas DataFrame)"), path="<data>")
     import numpy
 
     from backtrace_cli.api.values import as_number
     from backtrace_cli.data.reader import Dataset
 
     if not data:
-        raise DataError("the data has no columns", path="<data>")
+        raise DataError(_("the data has no columns"), path="<data>")
     columns, rows = [], None
     for name, values in data.items():
         if not isinstance(name, str):
-            raise DataError(f"the column name {name!r} is not a string", path="<data>")
+            raise DataError(_(
+                "the column name {name!r} is not a string").format(name=name), path="<data>")
         values = list(values.tolist() if hasattr(values, "tolist") else values)
         if rows is not None and len(values) != rows:
-            raise DataError(f"column '{name}' has {len(values)} values where the first "
-                            f"column has {rows}", path="<data>",
-                            hint="every column needs one value per row")
+            raise DataError(
+                _("column '{name}' has {count} values where the first column has {rows}").format(
+                    name=name, count=len(values), rows=rows
+                ),
+                path="<data>",
+                hint=_("every column needs one value per row"),
+            )
         rows = len(values)
         checked = []
         for row, value in enumerate(values):
@@ -95,7 +102,7 @@ def dataset_of(data: Any):
                 raise DataError(error.message, path="<data>", hint=error.hint) from None
         columns.append(checked)
     if not rows:
-        raise DataError("the data has no rows", path="<data>")
+        raise DataError(_("the data has no rows"), path="<data>")
     return Dataset("<data>", tuple(data), numpy.array(columns, dtype=numpy.float64).T)
 
 
@@ -107,7 +114,7 @@ def _settings(options: Mapping[str, Any]):
     known = [f.name for f in dataclasses.fields(Settings)]
     for name in options:
         if name not in known:
-            raise UsageError(f"fit() has no setting '{name}'",
+            raise UsageError(_("fit() has no setting '{name}'").format(name=name),
                              did_you_mean(name, known) or f"the settings: {', '.join(known)}")
     options = dict(options)
     if isinstance(options.get("batch_size"), str):

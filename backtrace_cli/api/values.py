@@ -12,9 +12,10 @@ from typing import Any
 
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import BindingError
+from backtrace_cli.i18n import N_, _, translated
 from backtrace_cli.limits import MAX_ARRAY_ELEMENTS
 
-EXAMPLE = "write nested lists of numbers, e.g. '[1, 2]' or '[[0.1, 0.2], [0.3, 0.4]]'"
+EXAMPLE = N_("write nested lists of numbers, e.g. '[1, 2]' or '[[0.1, 0.2], [0.3, 0.4]]'")
 
 
 def _is_number(item: Any) -> bool:
@@ -29,18 +30,25 @@ def _is_number(item: Any) -> bool:
 def as_number(value: Any, what: str) -> float:
     """A finite float, or a BindingError naming ``what``."""
     if not _is_number(value):
-        raise BindingError(f"{what}: {value!r} is not a number",
-                           "give a number such as -1.5 or 2e-3, or nested lists of numbers")
+        raise BindingError(_("{what}: {value!r} is not a number").format(what=what, value=value),
+                           _("give a number such as -1.5 or 2e-3, or nested lists of numbers"))
     try:
         number = float(value)
     except OverflowError:
-        raise BindingError(f"{what}: {value} is too large for a float") from None
+        raise BindingError(_(
+            "{what}: {value} is too large for a float").format(what=what, value=value)) from None
     if math.isnan(number):
-        raise BindingError(f"{what}: 'nan' is not allowed; values must be finite numbers")
+        raise BindingError(_(
+            "{what}: 'nan' is not allowed; values must be finite numbers").format(what=what))
     if math.isinf(number):
         if isinstance(value, float) or type(value).__module__ == "numpy":
-            raise BindingError(f"{what}: '{value}' is not allowed; values must be finite numbers")
-        raise BindingError(f"{what}: {value} is too large for a float")
+            raise BindingError(
+                _("{what}: '{value}' is not allowed; values must be finite numbers").format(
+                    what=what, value=value
+                )
+            )
+        raise BindingError(_(
+            "{what}: {value} is too large for a float").format(what=what, value=value))
     return number
 
 
@@ -58,29 +66,38 @@ def as_value(value: Any, what: str):
     while isinstance(level[0], list | tuple):
         length = len(level[0])
         if length == 0:
-            raise BindingError(f"{what}: an empty list has no elements", EXAMPLE)
+            raise BindingError(_(
+                "{what}: an empty list has no elements").format(what=what), translated(EXAMPLE))
         for row, item in enumerate(level):
             if not isinstance(item, list | tuple) or len(item) != length:
                 found = f"{len(item)} elements" if isinstance(item, list | tuple) else "a number"
                 raise BindingError(
-                    f"{what}: the array is ragged: at depth {len(shape) + 1}, item {row + 1} "
-                    f"has {found} where {length} elements were expected",
-                    "every row of a matrix needs the same number of elements",
+                    _(
+                        "{what}: the array is ragged: at depth {value}, item {value2} has "
+                        "{found} where {length} elements were expected"
+                    ).format(
+                        what=what, value=len(shape) + 1, value2=row + 1, found=found, length=length
+                    ),
+                    _("every row of a matrix needs the same number of elements"),
                 )
         shape.append(length)
         if len(level) * length > limit:
             raise BindingError(
-                f"{what}: the array has more than {limit:,} elements",
-                f"raise the limit with {MAX_ARRAY_ELEMENTS.env}",
+                _("{what}: the array has more than {limit:,} elements").format(
+                    what=what, limit=limit
+                ),
+                _("raise the limit with {env}").format(env=MAX_ARRAY_ELEMENTS.env),
             )
         level = [element for item in level for element in item]
     for item in level:
         if isinstance(item, list | tuple):
-            raise BindingError(f"{what}: {_shown(item)} is not a number",
-                               "the array is ragged: every row needs the same depth")
+            raise BindingError(_(
+                "{what}: {value} is not a number").format(what=what, value=_shown(item)),
+                               _("the array is ragged: every row needs the same depth"))
         if not _is_number(item):
-            raise BindingError(f"{what}: {_shown(item)} is not a number",
-                               "every element must be a number")
+            raise BindingError(_(
+                "{what}: {value} is not a number").format(what=what, value=_shown(item)),
+                               _("every element must be a number"))
         if isinstance(item, float) and not math.isfinite(item):
             raise BindingError(f"{what}: {item} is too large for a float"
                                if not math.isnan(item) else
@@ -90,9 +107,10 @@ def as_value(value: Any, what: str):
     try:
         values = numpy.array(level, dtype=numpy.float64)
     except OverflowError:  # an integer beyond the float range
-        raise BindingError(f"{what}: a number is too large for a float") from None
+        raise BindingError(_(
+            "{what}: a number is too large for a float").format(what=what)) from None
     if not numpy.isfinite(values).all():
-        raise BindingError(f"{what}: a number is too large for a float")
+        raise BindingError(_("{what}: a number is too large for a float").format(what=what))
     return values.reshape(shape)
 
 
@@ -110,11 +128,11 @@ def as_bindings(bindings: Mapping[str, Any] | None) -> dict[str, Any]:
     if bindings is None:
         return {}
     if not isinstance(bindings, Mapping):
-        raise BindingError("bindings must be a mapping of variable names to values",
-                           "e.g. {'x': 2, 'w': 3}")
+        raise BindingError(_("bindings must be a mapping of variable names to values"),
+                           _("e.g. {'x': 2, 'w': 3}"))
     result = {}
     for name, value in bindings.items():
         if not isinstance(name, str):
-            raise BindingError(f"the binding name {name!r} is not a string")
+            raise BindingError(_("the binding name {name!r} is not a string").format(name=name))
         result[name] = as_value(value, name)
     return result

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from backtrace_cli.errors import setting_error
+from backtrace_cli.i18n import _
 
 MIN_SECONDS = 0.1
 MAX_SECONDS = 86_400.0  # a day: longer is a mistake, and poll() would overflow its timer
@@ -25,6 +26,10 @@ class Timeout:
                 or not math.isfinite(value) or not MIN_SECONDS <= value <= MAX_SECONDS):
             raise setting_error(
                 self.field,
-                f"{self.field} must be a finite number of seconds from {MIN_SECONDS:g} to "
-                f"{MAX_SECONDS:,.0f}, not {value!r}",
+                _(
+                    "{field} must be a finite number of seconds from {MIN_SECONDS:g} to "
+                    "{MAX_SECONDS:,.0f}, not {value!r}"
+                ).format(
+                    field=self.field, MIN_SECONDS=MIN_SECONDS, MAX_SECONDS=MAX_SECONDS, value=value
+                ),
             )

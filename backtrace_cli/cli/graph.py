@@ -20,6 +20,7 @@ from backtrace_cli.cli.options import (
     expression_inputs,
 )
 from backtrace_cli.formats.registry import FORMATS
+from backtrace_cli.i18n import _
 
 
 def graph_names() -> list[str]:
@@ -61,8 +62,11 @@ def one_value(ctx: click.Context, param: click.Parameter, values: tuple[str, ...
     drop a.svg. Refused instead; the single value (or None) is returned."""
     if len(values) > 1:
         raise click.UsageError(
-            f"{param.opts[-1]} is given {len(values)} times ({', '.join(values)}); "
-            "give it once", ctx)
+            _("{value} is given {count} times ({value2}); give it once").format(
+                value=param.opts[-1], count=len(values), value2=", ".join(values)
+            ),
+            ctx,
+        )
     return values[0] if values else None
 
 
@@ -107,9 +111,13 @@ def graph(expr, bindings, seed, output_path, graph_format, order, wrt) -> None:
         graph_format = "text" if is_terminal else "dot"
     if graph_format in graph_formats.IMAGE_FORMATS and output_path is None:
         raise UsageError(
-            f"--format {graph_format} writes a picture to a file",
-            f"add -o graph.{graph_format}, or -o - to send it to a pipe (or use --format dot "
-            "or mermaid to print graph text)",
+            _("--format {graph_format} writes a picture to a file").format(
+                graph_format=graph_format
+            ),
+            _(
+                "add -o graph.{graph_format}, or -o - to send it to a pipe (or use --format dot "
+                "or mermaid to print graph text)"
+            ).format(graph_format=graph_format),
         )
 
     source = read_expression(expr)

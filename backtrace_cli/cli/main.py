@@ -15,7 +15,11 @@ import sys
 import click
 
 from backtrace_cli import __version__
+from backtrace_cli.cli.language import Translated, install_click_catalogue, lang_option
 from backtrace_cli.errors import EXIT_INTERRUPTED, BacktraceError, visible
+from backtrace_cli.i18n import _
+
+install_click_catalogue()
 
 # A reader that closes the pipe early (`backtrace train --trace | head -2`) ends the run
 # quietly, as `cat` does: no traceback, no "Error" line, and the exit status a shell reports
@@ -30,8 +34,12 @@ COMMANDS = {name: name for name in ("grad", "jacobian", "hessian", "graph", "sim
                                     "train", "minimize", "quiz", "grade")}
 
 
-class BacktraceGroup(click.Group):
+class BacktraceGroup(Translated, click.Group):
     """Turns our errors into one line on stderr and the contract's exit code."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.append(lang_option())
 
     def invoke(self, ctx: click.Context):
         try:
@@ -45,7 +53,7 @@ class BacktraceGroup(click.Group):
             report_error(error)
             ctx.exit(error.exit_code)
         except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
+            click.echo(_("Interrupted."), err=True)
             ctx.exit(EXIT_INTERRUPTED)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -72,7 +80,7 @@ def _silence_stdout() -> None:
 def report_error(error: BacktraceError) -> None:
     # Messages quote what the user typed; a control character in it must not reach the
     # terminal raw (an escape sequence from a pasted expression could rewrite the screen).
-    click.echo(f"Error: {visible(error.render())}", err=True)
+    click.echo(_("Error: {message}").format(message=visible(error.render())), err=True)
 
 
 @click.group(cls=BacktraceGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from backtrace_cli.cli.language import Translated, lang_option
+
 # `--x 2` is not an option Click knows: it must reach the bindings untouched.
 EXPRESSION_CONTEXT = {"ignore_unknown_options": True, "allow_interspersed_args": True}
 
@@ -19,7 +21,7 @@ def _keep_width(ctx: click.Context, param: click.Parameter, value: int | None) -
     ctx.meta[WIDTH_KEY] = value
 
 
-class BacktraceCommand(click.Command):
+class BacktraceCommand(Translated, click.Command):
     """A command whose expressions and values may begin with ``-``.
 
     Click reads ``-tanh(x)`` as the short options ``-t -a -n -h`` (``-h`` prints the help)
@@ -29,7 +31,7 @@ class BacktraceCommand(click.Command):
     values), so no letter of an expression or a value is ever read as a flag. So is the value
     after a binding written ``--name VALUE`` (``--w -h`` is the number '-h', not the help).
     ``--`` is accepted and dropped: the argument after it is always data, and the options
-    after it keep their meaning. Every command also gets ``--width N``.
+    after it keep their meaning. Every command also gets ``--width N`` and ``--lang zh|en``.
     """
 
     def __init__(self, *args, **kwargs) -> None:
@@ -39,6 +41,7 @@ class BacktraceCommand(click.Command):
             expose_value=False, callback=_keep_width, is_eager=True,
             help="Lay tables out N columns wide (default: the terminal's width, or COLUMNS; "
                  "unwrapped when stdout is a pipe or a file)."))
+        self.params.append(lang_option())
 
     def _own_options(self, ctx: click.Context) -> tuple[set[str], set[str]]:
         """(every option string of this command, those among them that take a value)."""

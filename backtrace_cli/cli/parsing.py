@@ -12,6 +12,7 @@ import sys
 import click
 
 from backtrace_cli.errors import BindingError
+from backtrace_cli.i18n import _, translated
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
@@ -24,16 +25,20 @@ def parse_number(text: str, what: str) -> float:
         value = float(stripped)
         if value in (float("inf"), float("-inf")):
             raise BindingError(
-                f"{what}: {text} is too large for a float",
-                "values must be at most about 1.8e308 in size",
+                _("{what}: {text} is too large for a float").format(what=what, text=text),
+                _("values must be at most about 1.8e308 in size"),
             )
         return value
     lowered = stripped.lower().lstrip("+-")
     if lowered in ("nan", "inf", "infinity"):
-        raise BindingError(f"{what}: '{text}' is not allowed; values must be finite numbers")
+        raise BindingError(
+            _("{what}: '{text}' is not allowed; values must be finite numbers").format(
+                what=what, text=text
+            )
+        )
     raise BindingError(
-        f"{what}: '{text}' is not a number",
-        "write a decimal or scientific number such as -1.5 or 2e-3",
+        _("{what}: '{text}' is not a number").format(what=what, text=text),
+        _("write a decimal or scientific number such as -1.5 or 2e-3"),
     )
 
 
@@ -45,7 +50,8 @@ def parse_value(text: str, what: str):
 
 
 def _refuse_constant(name: str):
-    raise BindingError(f"'{name}' is not allowed; values must be finite numbers")
+    raise BindingError(_(
+        "'{name}' is not allowed; values must be finite numbers").format(name=name))
 
 
 def parse_array(text: str, what: str):
@@ -54,23 +60,31 @@ def parse_array(text: str, what: str):
     code); the lists are checked by ``api.values.as_value``, as the Python API checks them."""
     import json
 
-    from backtrace_cli.api.values import EXAMPLE as example
+    from backtrace_cli.api.values import EXAMPLE
+
+    example = translated(EXAMPLE)
     from backtrace_cli.api.values import as_value
 
     try:
         data = json.loads(text, parse_constant=_refuse_constant)
     except BindingError as error:
-        raise BindingError(f"{what}: {error.message}") from None
+        raise BindingError(
+            _("{what}: {message}").format(what=what, message=error.message)
+        ) from None
     except RecursionError:
-        raise BindingError(f"{what}: the array is nested too deeply") from None
+        raise BindingError(_("{what}: the array is nested too deeply").format(what=what)) from None
     except ValueError as exc:
         message = getattr(exc, "msg", str(exc))
         position = getattr(exc, "pos", None)
         where = f" at character {position + 1}" if position is not None else ""
-        raise BindingError(f"{what}: not an array of numbers ({message}{where})",
-                           example) from None
+        raise BindingError(
+            _("{what}: not an array of numbers ({message}{where})").format(
+                what=what, message=message, where=where
+            ),
+            example,
+        ) from None
     if not isinstance(data, list):
-        raise BindingError(f"{what}: not an array of numbers", example)
+        raise BindingError(_("{what}: not an array of numbers").format(what=what), example)
     return as_value(data, what)
 
 
@@ -88,7 +102,10 @@ def parse_bindings(arguments: tuple[str, ...]) -> dict[str, float]:
             else:
                 name = body
                 if position >= len(arguments):
-                    raise BindingError(f"--{name} needs a value", f"write --{name} VALUE")
+                    raise BindingError(
+                        _("--{name} needs a value").format(name=name),
+                        _("write --{name} VALUE").format(name=name),
+                    )
                 text = arguments[position]
                 position += 1
             where = f"--{name}"
@@ -98,17 +115,19 @@ def parse_bindings(arguments: tuple[str, ...]) -> dict[str, float]:
             where = name
         else:
             raise BindingError(
-                f"unexpected argument '{argument}'",
-                "give values as name=VALUE or --name VALUE, after the expression",
+                _("unexpected argument '{argument}'").format(argument=argument),
+                _("give values as name=VALUE or --name VALUE, after the expression"),
             )
         if not name:
             raise BindingError(
-                f"the binding '{argument}' has no variable name", "write name=VALUE, e.g. x=2"
+                _("the binding '{argument}' has no variable name").format(argument=argument),
+                _("write name=VALUE, e.g. x=2"),
             )
         name = _binding_name(name)
         if name in bindings:
             raise BindingError(
-                f"the variable '{name}' is given twice", "give each variable one value"
+                _("the variable '{name}' is given twice").format(name=name),
+                _("give each variable one value"),
             )
         bindings[name] = parse_value(text, where)
     return bindings
@@ -122,14 +141,16 @@ def _binding_name(typed: str) -> str:
     if not typed.isidentifier() or "\u00b7" in typed or "\u0387" in typed \
             or normalize_name(typed).startswith("__"):
         raise BindingError(
-            f"'{typed}' is not a valid variable name",
-            "a name is letters, digits and '_', not starting with a digit or '__' "
-            "(e.g. x, w1, y_hat, θ)",
+            _("'{typed}' is not a valid variable name").format(typed=typed),
+            _(
+                "a name is letters, digits and '_', not starting with a digit or '__' (e.g. x, "
+                "w1, y_hat, θ)")
         )
     problem = name_problem(typed)
     if problem is not None:
-        _, message, hint = problem
-        raise BindingError(f"the binding name '{typed}': {message}", hint)
+        _kind, message, hint = problem
+        raise BindingError(_(
+            "the binding name '{typed}': {message}").format(typed=typed, message=message), hint)
     name = normalize_name(typed)
     return name
 

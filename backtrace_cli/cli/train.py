@@ -10,6 +10,7 @@ from backtrace_cli.cli.graph import one_value
 from backtrace_cli.cli.options import BacktraceCommand
 from backtrace_cli.errors import EXIT_INTERRUPTED, DivergedError, UsageError
 from backtrace_cli.formats.registry import names
+from backtrace_cli.i18n import _
 
 TRAIN_EPILOG = """\b
 Examples:
@@ -60,15 +61,17 @@ def _param_items(items: tuple[str, ...]) -> dict:
     given: dict = {}
     for item in items:
         if "=" not in item:
-            raise UsageError(f"--param '{item}': write NAME=VALUE, e.g. --param w=0.5")
+            raise UsageError(_(
+                "--param '{item}': write NAME=VALUE, e.g. --param w=0.5").format(item=item))
         name, value = item.split("=", 1)
         name = name.strip()
         if not name:
-            raise UsageError(f"--param '{item}': the parameter's name is missing",
-                             "write NAME=VALUE, e.g. --param w=0.5")
+            raise UsageError(_(
+                "--param '{item}': the parameter's name is missing").format(item=item),
+                             _("write NAME=VALUE, e.g. --param w=0.5"))
         if name in given:
-            raise UsageError(f"--param: the parameter '{name}' is given twice",
-                             "give each parameter one start value")
+            raise UsageError(_("--param: the parameter '{name}' is given twice").format(name=name),
+                             _("give each parameter one start value"))
         given[name] = value.strip() if is_spec(value) else parse_value(value, f"--param {name}")
     return given
 
@@ -85,7 +88,8 @@ def _predict_items(items: tuple[str, ...]) -> list:
         values = {}
         for part in item.split(","):
             if "=" not in part:
-                raise UsageError(f"--predict {item}: write NAME=VALUE pairs separated by ','")
+                raise UsageError(_(
+                    "--predict {item}: write NAME=VALUE pairs separated by ','").format(item=item))
             name, text = part.split("=", 1)
             values[name.strip()] = parse_number(text, f"--predict {name.strip()}")
         out.append(values)
@@ -187,8 +191,12 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
     on_stdout = [flag for flag, path in (("--save", save_path), ("--plot", plot_path))
                  if path == "-"]
     if len(on_stdout) > 1:
-        raise UsageError(f"{' and '.join(f'{flag} -' for flag in on_stdout)} cannot both "
-                         "write to stdout", "give one of them a file name")
+        raise UsageError(
+            _("{value} cannot both write to stdout").format(
+                value=" and ".join(f"{flag} -" for flag in on_stdout)
+            ),
+            _("give one of them a file name"),
+        )
     report_to_stderr = bool(on_stdout)
     # Files that cannot be written are refused before training, not after a long run.
     if save_path and save_path != "-":
@@ -272,8 +280,8 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
                            "--save")
     if plot_path and not result.history:
         # Diverged or interrupted in the first epoch: say so, and still report the run.
-        click.echo(f"Note: --plot {plot_path}: no finished epoch to plot; nothing written",
-                   err=True)
+        click.echo(_("Note: --plot {path}: no finished epoch to plot; nothing written").format(
+            path=plot_path), err=True)
     elif plot_path:
         from backtrace_cli.formats.plot import plot_bytes
 
@@ -283,22 +291,24 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
     if output_format == "table" and sys.stderr.isatty():
         elapsed = outcome.elapsed
         rate = result.rows * len(result.history) / elapsed if elapsed > 0 else 0.0
-        click.echo(f"{result.updates:,} updates in {elapsed:.3g} s ({rate:,.0f} rows/s)", err=True)
+        click.echo(_("{updates:,} updates in {elapsed:.3g} s ({rate:,.0f} rows/s)").format(
+            updates=result.updates, elapsed=elapsed, rate=rate), err=True)
     if failures:
         raise failures[0]
     if result.divergence is not None:
         # After the report: what was finished is on stdout; the error (exit 1) says where.
         d = result.divergence
         raise DivergedError(
-            f"training diverged at epoch {d.epoch}, update {d.update} (data row {d.row}): "
-            f"{d.reason}\n  the last finite parameters: "
+            _("training diverged at epoch {epoch}, update {update} (data row {row}): "
+              "{reason}\n  the last finite parameters: ").format(
+                epoch=d.epoch, update=d.update, row=d.row, reason=d.reason)
             + ", ".join(f"{k}={_listed(v)!r}" for k, v in result.params.items()),
-            "try a smaller --lr",
+            _("try a smaller --lr"),
         )
     if result.interrupted:
         click.echo(
-            f"Interrupted after {len(result.history)} finished epoch(s); "
-            "the results above are for those.",
+            _("Interrupted after {count} finished epoch(s); the results above are for "
+              "those.").format(count=len(result.history)),
             err=True,
         )
         sys.exit(EXIT_INTERRUPTED)
@@ -333,11 +343,12 @@ def _progress(output_format: str, epochs: int):
     if output_format != "table" or not sys.stderr.isatty():
         return None
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(
-        TextColumn("epoch"), MofNCompleteColumn(), BarColumn(),
-        TextColumn("loss {task.fields[loss]:.6g}"), TimeElapsedColumn(),
+        TextColumn(escape(_("epoch"))), MofNCompleteColumn(), BarColumn(),
+        TextColumn(escape(_("loss")) + " {task.fields[loss]:.6g}"), TimeElapsedColumn(),
         console=Console(stderr=True), transient=True,
     )
 
@@ -349,9 +360,11 @@ def _explain(outcome, console) -> None:
 
     captured, explanation = outcome.result.captured, outcome.explanation
     console.print()
-    note = (f"Update {captured.number} (epoch {captured.epoch}, data row {captured.row}"
-            + (f", first of a batch of {captured.batch_rows}; the update uses the batch mean"
-               if captured.batch_rows > 1 else "") + ") with the parameters before it:")
+    note = (_("Update {number} (epoch {epoch}, data row {row}").format(
+                number=captured.number, epoch=captured.epoch, row=captured.row)
+            + (_(", first of a batch of {rows}; the update uses the batch mean").format(
+                rows=captured.batch_rows) if captured.batch_rows > 1 else "")
+            + _(") with the parameters before it:"))
     console.print(note, markup=False)
     print_report(grad_report(explanation), console)
     written = update_text(outcome.settings, captured)

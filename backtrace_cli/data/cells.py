@@ -19,6 +19,7 @@ from backtrace_cli.data.text import (
     _show,
 )
 from backtrace_cli.errors import DataError
+from backtrace_cli.i18n import _
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # A finite decimal or scientific number in ASCII: -1.5, 2e-3, .5, 1.  (no nan, inf, 1_000, hex)
@@ -76,7 +77,9 @@ def choose_columns(names: tuple[str, ...], width: int, wanted, path: str) -> Lay
             from backtrace_cli.data.dataset import _column_hint
 
             raise DataError(
-                f"no column named {name!r}; the columns are: {', '.join(names)}",
+                _("no column named {name!r}; the columns are: {value}").format(
+                    name=name, value=", ".join(names)
+                ),
                 path=path,
                 hint=_column_hint(name, names),
             )
@@ -99,15 +102,15 @@ def _parse_header_layout(line: str, line_number: int, delimiter: str, path: str)
         column = index + 1
         if not name:
             raise DataError(
-                "a header name is empty",
+                _("a header name is empty"),
                 path=path,
                 line=line_number,
                 column=column,
-                hint="every column needs a name, such as x or y",
+                hint=_("every column needs a name, such as x or y"),
             )
         if not _NAME.fullmatch(name):
             raise DataError(
-                f"header name {_show(name)} is not a valid name",
+                _("header name {value} is not a valid name").format(value=_show(name)),
                 path=path,
                 line=line_number,
                 column=column,
@@ -115,11 +118,13 @@ def _parse_header_layout(line: str, line_number: int, delimiter: str, path: str)
             )
         if name in names[:index]:
             raise DataError(
-                f"header name {name!r} is used twice (also column {names.index(name) + 1})",
+                _("header name {name!r} is used twice (also column {value})").format(
+                    name=name, value=names.index(name) + 1
+                ),
                 path=path,
                 line=line_number,
                 column=column,
-                hint="give every column its own name",
+                hint=_("give every column its own name"),
             )
     return Layout(names, tuple(range(len(names))), width)
 
@@ -227,7 +232,9 @@ def _parse_row(line: str, line_number: int, columns, delimiter: str, path: str) 
     cells = _split_fields(line, line_number, delimiter, path)
     if len(cells) != layout.width:
         raise DataError(
-            f"expected {layout.width} fields, found {len(cells)} (a ragged row)",
+            _("expected {width} fields, found {count} (a ragged row)").format(
+                width=layout.width, count=len(cells)
+            ),
             path=path,
             line=line_number,
             hint=_ragged_hint(line, layout, delimiter),
@@ -317,11 +324,11 @@ def _split_fields(line: str, line_number: int, delimiter: str, path: str) -> lis
                 close = line.find('"', cursor)
                 if close == -1:
                     raise DataError(
-                        "a quoted field is not closed",
+                        _("a quoted field is not closed"),
                         path=path,
                         line=line_number,
                         column=len(fields) + 1,
-                        hint='close the quote (") on the same line',
+                        hint=_('close the quote (") on the same line'),
                     )
                 parts.append(line[cursor:close])
                 if line.startswith('"', close + 1):  # "" stands for one quote
@@ -334,11 +341,11 @@ def _split_fields(line: str, line_number: int, delimiter: str, path: str) -> lis
                 after += 1
             if after < end and line[after] != delimiter:
                 raise DataError(
-                    "unexpected text after a closing quote",
+                    _("unexpected text after a closing quote"),
                     path=path,
                     line=line_number,
                     column=len(fields) + 1,
-                    hint="a quoted field must end at the next delimiter",
+                    hint=_("a quoted field must end at the next delimiter"),
                 )
             fields.append("".join(parts))
             if after >= end:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy
 
 from backtrace_cli.errors import DataError, did_you_mean
+from backtrace_cli.i18n import _
 
 LECTURE_PATH = "<lecture>"
 
@@ -48,7 +49,9 @@ class Dataset:
         if name not in self.columns:
             listed = ", ".join(self.columns)
             raise DataError(
-                f"no column named {name!r}; the columns are: {listed}",
+                _("no column named {name!r}; the columns are: {listed}").format(
+                    name=name, listed=listed
+                ),
                 path=self.path,
                 hint=_column_hint(name, self.columns),
             )

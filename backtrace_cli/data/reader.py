@@ -71,6 +71,7 @@ from backtrace_cli.data.text import (  # noqa: F401
     _show,
 )
 from backtrace_cli.errors import DataError
+from backtrace_cli.i18n import _
 
 
 def load_csv(path: str, delimiter: str = ",", columns=None) -> Dataset:
@@ -101,21 +102,21 @@ def _load_exact(path: str, delimiter: str, columns=None) -> Dataset:
     """Parse line by line; return the dataset or raise the DataError for the first problem."""
     text = _decode(_read_bytes(path), path)
     if not text:
-        raise DataError("the file is empty", path=path)
+        raise DataError(_("the file is empty"), path=path)
     lines = _LINE_BREAK.split(text)
     header_index = next((index for index, line in enumerate(lines) if not _is_blank(line)), None)
     if header_index is None:
         raise DataError(
-            "the file is empty: it holds only blank lines",
+            _("the file is empty: it holds only blank lines"),
             path=path,
-            hint="the first non-blank line must be a header such as 'x,y'",
+            hint=_("the first non-blank line must be a header such as 'x,y'"),
         )
     header = _parse_header_layout(lines[header_index], header_index + 1, delimiter, path)
     layout = choose_columns(header.names, header.width, columns, path)
     values = _parse_body(lines, header_index + 1, layout, delimiter, path)
     if not values.size:
         raise DataError(
-            "no data rows: the file has a header but no numbers below it",
+            _("no data rows: the file has a header but no numbers below it"),
             path=path,
             line=header_index + 1,
         )

@@ -7,6 +7,7 @@ import re
 import stat
 
 from backtrace_cli.errors import DataError, did_you_mean
+from backtrace_cli.i18n import _
 
 # Characters that cannot separate fields: they belong to numbers, quotes or line breaks.
 _FORBIDDEN_DELIMITERS = '0123456789.+-eE"\r\n'
@@ -36,14 +37,15 @@ def _read_bytes(path: str) -> bytes:
         except OSError:
             siblings = []
         hint = did_you_mean(os.path.basename(path), siblings)
-        raise DataError("no such file", path=path, hint=hint) from None
+        raise DataError(_("no such file"), path=path, hint=hint) from None
     except IsADirectoryError:
-        raise DataError("this is a directory, not a CSV file", path=path) from None
+        raise DataError(_("this is a directory, not a CSV file"), path=path) from None
     except PermissionError:
-        raise DataError("permission denied: the file cannot be read", path=path) from None
+        raise DataError(_("permission denied: the file cannot be read"), path=path) from None
     except OSError as error:
         reason = error.strerror or str(error)
-        raise DataError(f"the file cannot be read: {reason}", path=path) from None
+        raise DataError(_(
+            "the file cannot be read: {reason}").format(reason=reason), path=path) from None
 
 
 def _read_unsized(file, path: str) -> bytes:
@@ -61,14 +63,19 @@ def _read_unsized(file, path: str) -> bytes:
             raise _long_line(path, 1)
         if size > MAX_UNSIZED_BYTES:
             raise DataError(
-                f"the input is larger than {MAX_UNSIZED_BYTES // 1024**2:,} MiB and is not a "
-                "regular file", path=path, hint="use --stream to read it in chunks",
+                _("the input is larger than {value:,} MiB and is not a regular file").format(
+                    value=MAX_UNSIZED_BYTES // 1024**2
+                ),
+                path=path,
+                hint=_("use --stream to read it in chunks"),
             )
 
 
 def _long_line(path: str, line: int) -> DataError:
     return DataError(
-        f"line {line} is longer than {MAX_LINE_BYTES // 1024:,} KiB: this is no CSV of numbers",
+        _("line {line} is longer than {value:,} KiB: this is no CSV of numbers").format(
+            line=line, value=MAX_LINE_BYTES // 1024
+        ),
         path=path,
     )
 
@@ -81,10 +88,12 @@ def _decode(data: bytes, path: str) -> str:
         before = data[: error.start]
         line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1
         raise DataError(
-            f"the file is not UTF-8 text: byte 0x{data[error.start]:02x} cannot be decoded",
+            _("the file is not UTF-8 text: byte 0x{data:02x} cannot be decoded").format(
+                data=data[error.start]
+            ),
             path=path,
             line=line,
-            hint="save the file as UTF-8 (spreadsheet programs call it 'CSV UTF-8')",
+            hint=_("save the file as UTF-8 (spreadsheet programs call it 'CSV UTF-8')"),
         ) from None
     return text[1:] if text.startswith("\ufeff") else text
 
@@ -96,16 +105,19 @@ def _is_blank(line: str) -> bool:
 def _check_delimiter(delimiter: str, path: str) -> None:
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise DataError(
-            f"the delimiter must be a single character, got {delimiter!r}",
+            _("the delimiter must be a single character, got {delimiter!r}").format(
+                delimiter=delimiter
+            ),
             path=path,
-            hint="for example ',' or ';' or '\\t' for a tab",
+            hint=_("for example ',' or ';' or '\\t' for a tab"),
         )
     if delimiter in _FORBIDDEN_DELIMITERS:
         raise DataError(
-            f"{delimiter!r} cannot be the delimiter: it can be part of a number, "
-            "a quote or a line break",
+            _(
+                "{delimiter!r} cannot be the delimiter: it can be part of a number, a quote or a "
+                "line break").format(delimiter=delimiter),
             path=path,
-            hint="for example ',' or ';' or '\\t' for a tab",
+            hint=_("for example ',' or ';' or '\\t' for a tab"),
         )
 
 

@@ -10,6 +10,7 @@ from backtrace_cli.errors import (
     LimitError,
     ShapeError,
 )
+from backtrace_cli.i18n import _
 from backtrace_cli.limits import MAX_ARRAY_ELEMENTS
 from backtrace_cli.ops.table import (
     SHAPE_RULES,
@@ -42,18 +43,26 @@ def infer_shapes(tape: Tape, variable_shapes: Mapping[str, tuple]) -> list[tuple
                 shape = SHAPE_RULES[node.op.shape_rule](*inputs)
             except ShapeMismatch as exc:
                 where = f"node {node.id}" + (f" ('{node.name}')" if node.name else "")
-                raise ShapeError(f"{exc} at {where}: {node.text}", tape.source, node.span,
-                                 None) from None
+                raise ShapeError(
+                    _("{exc} at {where}: {text}").format(exc=exc, where=where, text=node.text),
+                    tape.source,
+                    node.span,
+                    None,
+                ) from None
         size = 1
         for n in shape:
             size *= n
         if size > limit:
             raise LimitError(
-                f"{tape.label(node.index)} would have {size:,} elements ({shape_text(shape)}), "
-                f"more than the limit of {limit:,}",
+                _(
+                    "{value} would have {size:,} elements ({value2}), more than the limit of "
+                    "{limit:,}"
+                ).format(
+                    value=tape.label(node.index), size=size, value2=shape_text(shape), limit=limit
+                ),
                 tape.source,
                 node.span,
-                f"raise it with {MAX_ARRAY_ELEMENTS.env}",
+                _("raise it with {env}").format(env=MAX_ARRAY_ELEMENTS.env),
             )
         shapes[node.index] = shape
     return shapes

@@ -15,6 +15,7 @@ from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import (
     EvaluationError,
 )
+from backtrace_cli.i18n import _
 from backtrace_cli.ops.table import (
     PREC_ATOM,
     PREC_UNARY,
@@ -73,7 +74,8 @@ def _domain_error(
             f"the derivative of {call} with respect to {input_label} is "
             f"{'too large for a float' if overflow else 'undefined or infinite'} at {where}"
         )
-    return EvaluationError(message, tape.source, node.span, f"{op.symbol} needs {op.domain}")
+    return EvaluationError(message, tape.source, node.span, _(
+        "{symbol} needs {domain}").format(symbol=op.symbol, domain=op.domain))
 
 
 def _first_non_finite(value, args):

@@ -27,6 +27,7 @@ from backtrace_cli.errors import (
     Span,
     did_you_mean,
 )
+from backtrace_cli.i18n import _
 from backtrace_cli.limits import MAX_NODES
 from backtrace_cli.ops.table import (
     CONSTANTS,
@@ -57,10 +58,10 @@ def compile_program(program: Program) -> Tape:
 
     def too_many(span: Span) -> LimitError:
         return LimitError(
-            f"the graph has more than {max_nodes:,} nodes",
+            _("the graph has more than {max_nodes:,} nodes").format(max_nodes=max_nodes),
             source,
             span,
-            f"raise the limit with {MAX_NODES.env}",
+            _("raise the limit with {env}").format(env=MAX_NODES.env),
         )
 
     def snippet(index: int) -> tuple[str, int]:
@@ -138,21 +139,25 @@ def check_bindings(tape: Tape, bindings: Mapping[str, Any], what: str = "binding
         if name not in bindings:
             node = tape.nodes[tape.variable_nodes[name]]
             raise EvaluationError(
-                f"the variable '{name}' has no value",
+                _("the variable '{name}' has no value").format(name=name),
                 tape.source,
                 node.span,
-                f"give it one: {name}=VALUE (or --{name} VALUE)",
+                _("give it one: {name}=VALUE (or --{name} VALUE)").format(name=name),
             )
     for name in bindings:
         if name not in tape.variable_nodes:
             if name in CONSTANTS:
                 raise BindingError(
-                    f"'{name}' is a constant ({CONSTANTS[name]!r}) and cannot be given a value"
+                    _("'{name}' is a constant ({CONSTANTS!r}) and cannot be given a value").format(
+                        name=name, CONSTANTS=CONSTANTS[name]
+                    )
                 )
             hint = did_you_mean(name, tape.variables)
             used = ", ".join(tape.variables) or "none"
             raise BindingError(
-                f"the {what} '{name}' is not used by the expression (its variables: {used})",
+                _(
+                    "the {what} '{name}' is not used by the expression (its variables: {used})"
+                ).format(what=what, name=name, used=used),
                 hint,
             )
 

@@ -29,6 +29,7 @@ from typing import Any
 from backtrace_cli.engine.nodes import CONST, OP, VAR, Tape
 from backtrace_cli.engine.sweeps import backward, forward
 from backtrace_cli.errors import BindingError, did_you_mean
+from backtrace_cli.i18n import N_, _
 
 # Ops that keep a value affine when every input is affine.
 _LINEAR = {"add", "sub", "neg", "pos", "sum", "mean", "transpose", "stack"}
@@ -54,6 +55,15 @@ class Collapse:
     # Two or more layers (products by weights) one after the other on the input's way to
     # the output, as in w2*(w1*x + b1) + b2: not so for x/w, 3*x or x*w + b.
     stacked_layers: bool = False
+
+
+# Why a program is not affine, kept in English in the JSON ("reason") and shown translated
+# (report.affine reads the text back through these templates, i18n.from_template).
+PRODUCT_REASON = N_("{where} multiplies two values that depend on {name}")
+DIVISION_REASON = N_("{where} divides by a value that depends on {name}")
+POWER_REASON = N_("{where} raises a value that depends on {name} to a power")
+APPLIED_REASON = N_("{op} at {where} is applied to a value that depends on {name}")
+REASONS = (PRODUCT_REASON, DIVISION_REASON, POWER_REASON, APPLIED_REASON)
 
 
 def affinity(tape: Tape, name: str) -> tuple[bool, str | None]:
@@ -82,17 +92,17 @@ def affinity(tape: Tape, name: str) -> tuple[bool, str | None]:
             continue
         if op in _PRODUCTS:
             if sum(depends[j] for j in inputs) > 1:
-                reasons[node.index] = f"{where} multiplies two values that depend on {name}"
+                reasons[node.index] = PRODUCT_REASON.format(where=where, name=name)
         elif op == "div":
             if depends[inputs[1]]:
-                reasons[node.index] = f"{where} divides by a value that depends on {name}"
+                reasons[node.index] = DIVISION_REASON.format(where=where, name=name)
         elif op == "pow":
             exponent = tape.nodes[inputs[1]]
             if depends[inputs[1]] or not (exponent.kind == CONST and exponent.value == 1):
-                reasons[node.index] = f"{where} raises a value that depends on {name} to a power"
+                reasons[node.index] = POWER_REASON.format(where=where, name=name)
         else:
             reasons[node.index] = (
-                f"{node.op.name} at {where} is applied to a value that depends on {name}"
+                APPLIED_REASON.format(op=node.op.name, where=where, name=name)
             )
         affine[node.index] = reasons[node.index] is None
     if affine[tape.output]:
@@ -115,8 +125,9 @@ def analyse(tape: Tape, bindings: Mapping[str, Any], name: str, shapes: list | N
     """Whether the program is affine in ``name``; if so, its W and b, symbolic and numeric."""
     if name not in tape.variable_nodes:
         error = BindingError(
-            f"input names '{name}', which is not a variable of the expression "
-            f"(its variables: {', '.join(tape.variables) or 'none'})",
+            _(
+                "input names '{name}', which is not a variable of the expression (its variables: "
+                "{value})").format(name=name, value=', '.join(tape.variables) or 'none'),
             did_you_mean(name, tape.variables),
         )
         error.field = "input"  # the CLI says --input

@@ -24,6 +24,7 @@ from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import BindingError, EvaluationError, ShapeError, did_you_mean
 from backtrace_cli.explain.labels import node_labels  # noqa: F401  (its old home)
 from backtrace_cli.explain.steps import check_with_steps, named_steps, wrt_nodes
+from backtrace_cli.i18n import _
 from backtrace_cli.ops.table import shape_text
 from backtrace_cli.syntax.parser import format_number
 
@@ -82,8 +83,10 @@ def resolve_wrt(tape: Tape, wrt: Sequence[str] | None) -> tuple[str, ...]:
         if name not in tape.variable_nodes and name not in steps:
             named = f"; its named steps: {', '.join(steps)}" if steps else ""
             error = BindingError(
-                f"wrt names '{name}', which is not a variable of the expression "
-                f"(its variables: {', '.join(tape.variables) or 'none'}{named})",
+                _(
+                    "wrt names '{name}', which is not a variable of the expression (its "
+                    "variables: {value}{named})"
+                ).format(name=name, value=", ".join(tape.variables) or "none", named=named),
                 did_you_mean(name, (*tape.variables, *steps)),
             )
             error.field = "wrt"  # the CLI says --wrt (docs/cli.md)
@@ -172,21 +175,25 @@ def _seed_shape_error(tape: Tape, seed_shape: tuple, output_shape: tuple) -> Sha
     label = output.name or "the output"
     if seed_shape == ():
         error = ShapeError(
-            f"{label} is an array ({shape_text(output_shape)}), not a scalar: a gradient "
-            "needs a scalar loss",
+            _("{label} is an array ({value}), not a scalar: a gradient needs a scalar loss").format(
+                label=label, value=shape_text(output_shape)
+            ),
             tape.source,
             output.span,
-            f"reduce it, e.g. sum({output.text}) or mean(...), or give seed as an array of "
-            f"shape {shape_text(output_shape)}",
+            _(
+                "reduce it, e.g. sum({text}) or mean(...), or give seed as an array of shape "
+                "{value}"
+            ).format(text=output.text, value=shape_text(output_shape)),
         )
         error.field = "seed"  # the CLI says --dz, also in the hint
         return error
     error = ShapeError(
-        f"seed has shape {shape_text(seed_shape)} but {label} has shape "
-        f"{shape_text(output_shape)}",
+        _("seed has shape {value} but {label} has shape {value2}").format(
+            value=shape_text(seed_shape), label=label, value2=shape_text(output_shape)
+        ),
         tape.source,
         output.span,
-        "the seed dL/d(output) must have the output's shape",
+        _("the seed dL/d(output) must have the output's shape"),
     )
     error.field = "seed"  # the CLI says --dz
     return error
@@ -231,11 +238,16 @@ def _explain(tape, bindings, seed, names, check, check_timeout, m, shapes) -> Ex
         if not all_finite(value):  # finite steps can still overflow: --dz 1e300, w=1e10
             node = tape.nodes[nodes_of[name]]
             raise EvaluationError(
-                f"the gradient with respect to {name} overflows a float at these values "
-                f"(seed {format_number(seed) if getattr(seed, 'ndim', 0) == 0 else 'array'})",
+                _(
+                    "the gradient with respect to {name} overflows a float at these values (seed "
+                    "{value})"
+                ).format(
+                    name=name,
+                    value=format_number(seed) if getattr(seed, "ndim", 0) == 0 else "array",
+                ),
                 tape.source,
                 node.span,
-                "use smaller values or a smaller seed",
+                _("use smaller values or a smaller seed"),
             )
     labels = node_labels(tape)
     output = tape.nodes[tape.output]

@@ -28,6 +28,7 @@ from backtrace_cli.formats.graph_text import (  # noqa: F401
     dot_quote,
     mermaid_escape,
 )
+from backtrace_cli.i18n import _
 from backtrace_cli.report.graph import MAX_TITLE, MISSING, build  # noqa: F401
 from backtrace_cli.report.model import Report
 
@@ -85,16 +86,23 @@ def check_format(path: str, graph_format: str | None, what: str = "--graph") -> 
     if graph_format is None:
         if named is None:
             raise OutputError(
-                f"cannot tell the {'graph ' if what == '--graph' else ''}format from the file "
-                f"name {path if what == '--graph' else repr(path)}",
-                f"end it in one of {', '.join(SUFFIX_FORMATS)}"
-                + (", or add --format" if what == "-o" else ""),
+                _("cannot tell the {value}format from the file name {value2}").format(
+                    value=_("graph ") if what == "--graph" else "",
+                    value2=path if what == "--graph" else repr(path),
+                ),
+                (_("end it in one of {suffixes}, or add --format") if what == "-o"
+                 else _("end it in one of {suffixes}")).format(
+                    suffixes=", ".join(SUFFIX_FORMATS)),
             )
         return named
     if named is not None and named != graph_format:
         raise OutputError(
-            f"the file name {path} says {named}, but the format asked for is {graph_format}",
-            f"name the file with a suffix of {graph_format}, or drop the format",
+            _(
+                "the file name {path} says {named}, but the format asked for is {graph_format}"
+            ).format(path=path, named=named, graph_format=graph_format),
+            _("name the file with a suffix of {graph_format}, or drop the format").format(
+                graph_format=graph_format
+            ),
         )
     return graph_format
 
@@ -103,7 +111,10 @@ def render_graph(graph, graph_format: str) -> bytes:
     """The graph in one of ``FORMATS`` as the bytes a file holds."""
     if graph_format not in FORMATS:
         raise OutputError(
-            f"unknown graph format '{graph_format}' (choose from {', '.join(FORMATS)})")
+            _("unknown graph format '{graph_format}' (choose from {value})").format(
+                graph_format=graph_format, value=", ".join(FORMATS)
+            )
+        )
     report = _report(graph)
     if graph_format in IMAGE_FORMATS:  # the engines as this module finds them (tests swap it)
         return render_image(to_dot(report), graph_format, find_layout_engines())

@@ -13,9 +13,10 @@ import sysconfig
 from backtrace_cli.errors import OutputError
 from backtrace_cli.formats.graph_text import to_dot
 from backtrace_cli.formats.registry import PLAIN, Options
+from backtrace_cli.i18n import N_, _, translated
 from backtrace_cli.report.model import Report
 
-ENGINE_HINT = "install Graphviz (apt-get install graphviz) or pip install graphviz-pure"
+ENGINE_HINT = N_("install Graphviz (apt-get install graphviz) or pip install graphviz-pure")
 # Seconds a layout engine may take before we give up (huge graphs).
 LAYOUT_TIMEOUT = 120
 
@@ -47,7 +48,11 @@ def render_image(dot_text: str, image_format: str, engines: list[str] | None = N
     (of ``engines``, by default those ``find_layout_engines`` finds)."""
     engines = find_layout_engines() if engines is None else engines
     if not engines:
-        raise OutputError(f"no Graphviz layout engine found to draw {image_format}: {ENGINE_HINT}")
+        raise OutputError(
+            _("no Graphviz layout engine found to draw {image_format}: {ENGINE_HINT}").format(
+                image_format=image_format, ENGINE_HINT=translated(ENGINE_HINT)
+            )
+        )
     problem = ""
     for engine in engines:
         try:
@@ -60,8 +65,10 @@ def render_image(dot_text: str, image_format: str, engines: list[str] | None = N
             )
         except subprocess.TimeoutExpired:
             raise OutputError(
-                f"the layout took longer than {LAYOUT_TIMEOUT} s ({os.path.basename(engine)})",
-                "for a graph this large, use --format dot, mermaid or text",
+                _("the layout took longer than {LAYOUT_TIMEOUT} s ({value})").format(
+                    LAYOUT_TIMEOUT=LAYOUT_TIMEOUT, value=os.path.basename(engine)
+                ),
+                _("for a graph this large, use --format dot, mermaid or text"),
             ) from None
         except OSError as exc:
             problem = f"{os.path.basename(engine)} could not run: {exc.strerror or exc}"
@@ -70,7 +77,12 @@ def render_image(dot_text: str, image_format: str, engines: list[str] | None = N
             return done.stdout
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         problem = f"{os.path.basename(engine)} failed: {message[0] if message else 'no output'}"
-    raise OutputError(f"cannot draw {image_format}: {problem}", ENGINE_HINT)
+    raise OutputError(
+        _("cannot draw {image_format}: {problem}").format(
+            image_format=image_format, problem=problem
+        ),
+        translated(ENGINE_HINT),
+    )
 
 
 def write_svg(report: Report, options: Options = PLAIN) -> bytes:

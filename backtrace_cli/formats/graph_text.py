@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from backtrace_cli.engine.tape import CONST, VAR
 from backtrace_cli.formats.registry import PLAIN, Options
+from backtrace_cli.i18n import _
 from backtrace_cli.report.model import Report
 from backtrace_cli.report.text import one_line
 
@@ -56,7 +57,7 @@ def to_dot(report: Report) -> str:
         '  edge [fontname=Helvetica, fontsize=9, color="#4b5563", fontcolor="#b91c1c"];',
     ]
     for node in nodes:
-        label = dot_label([node["title"], f"value {node['value']}", f"grad {node['gradient']}"])
+        label = dot_label([node["title"], _value_line(node), _grad_line(node)])
         style = _DOT_STYLE.get(node["kind"], _DOT_STYLE["op"])
         extra = ", penwidth=2.5" if node["is_output"] else ""
         lines.append(f"  {node['id']} [id={node['id']}, label={label}, {style}{extra}];")
@@ -97,13 +98,13 @@ def to_mermaid(report: Report) -> str:
     data = report.data
     nodes = data["nodes"]
     lines = ["flowchart LR", f"  %% {one_line(data['source'], 200)}", f"  %% {data['legend']}"]
-    classes: dict[str, list[str]] = {name: [] for name, _ in _MERMAID_CLASSES}
+    classes: dict[str, list[str]] = {name: [] for name, _style in _MERMAID_CLASSES}
     for node in nodes:
         kind = node["kind"] if node["kind"] in (VAR, CONST) else "op"
         opening, closing = _MERMAID_SHAPES[kind]
         label = "<br/>".join(
             mermaid_escape(line)
-            for line in (node["title"], f"value {node['value']}", f"grad {node['gradient']}")
+            for line in (node["title"], _value_line(node), _grad_line(node))
         )
         lines.append(f"  {node['id']}{opening}{label}{closing}")
         if node["is_output"]:
@@ -116,7 +117,7 @@ def to_mermaid(report: Report) -> str:
         lines.append(f"  {nodes[edge['source']]['id']} {arrow} {nodes[edge['target']]['id']}")
     for name, style in _MERMAID_CLASSES:
         lines.append(f"  classDef {name} {style}")
-    for name, _ in _MERMAID_CLASSES:
+    for name, _style in _MERMAID_CLASSES:
         if classes[name]:
             lines.append(f"  class {','.join(classes[name])} {name}")
     return "\n".join(lines) + "\n"
@@ -149,12 +150,12 @@ def to_tree(report: Report, marks: dict[int, str] | None = None):
     def line(index: int, repeat: bool, edge: int | None = None) -> Text:
         node = nodes[index]
         text = Text(node["title"], style=_TREE_STYLES.get(node["kind"], "yellow"))
-        text.append("  value ", style="dim")
+        text.append(f"  {_('value')} ", style="dim")
         text.append(node["value"], style="green")
-        text.append("  grad ", style="dim")
+        text.append(f"  {_('grad')} ", style="dim")
         text.append(node["gradient"], style="red")
         if repeat:
-            text.append("  ↑ shared: expanded above", style="dim italic")
+            text.append("  " + _("↑ shared: expanded above"), style="dim italic")
         if edge in marks:
             text.append(f"  {marks[edge]}", style="bold reverse")
         return text
@@ -211,3 +212,11 @@ def write_mermaid(report: Report, options: Options = PLAIN) -> str:
 
 def write_text(report: Report, options: Options = PLAIN) -> str:
     return tree_text(report, options.width or TEXT_FILE_WIDTH, options.color)
+
+
+def _value_line(node: dict) -> str:
+    return _("value {value}").format(value=node["value"])
+
+
+def _grad_line(node: dict) -> str:
+    return _("grad {gradient}").format(gradient=node["gradient"])

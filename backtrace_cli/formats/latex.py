@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from backtrace_cli.formats.registry import PLAIN, Options
+from backtrace_cli.i18n import language
 from backtrace_cli.report.model import Lines, Report, Table, Text
 from backtrace_cli.report.notation import math_name, math_number  # noqa: F401  (re-exported)
 from backtrace_cli.syntax.names import GREEK_LATEX
@@ -84,8 +85,16 @@ def _escape_char(text: str, i: int) -> str:
         return "-{}" if text[i + 1 : i + 2] == "-" else "-"
     escaped = _TEXT_ESCAPES.get(char)
     if escaped is None:
-        escaped = char if char.isascii() else _unicode_char(char)
+        escaped = char if char.isascii() or _raw_wide(char) else _unicode_char(char)
     return escaped
+
+
+def _raw_wide(char: str) -> bool:
+    """In Chinese, CJK text is written as it is, for xelatex with ``ctex`` (see ``write``);
+    in English every non-ASCII letter stays a readable code point for pdflatex."""
+    import unicodedata
+
+    return language() == "zh" and unicodedata.east_asian_width(char) in "WF"
 
 
 def _unicode_char(char: str) -> str:
@@ -170,7 +179,8 @@ def _text_width(text: str) -> float:
 
 def _shown_length(text: str) -> int:
     """Characters as typeset: a letter written by its code point (``U+6743``) takes six."""
-    return sum(6 if char.isalpha() and not char.isascii() and char not in GREEK_LATEX else 1
+    return sum(2 if _raw_wide(char) else
+               6 if char.isalpha() and not char.isascii() and char not in GREEK_LATEX else 1
                for char in text)
 
 
@@ -331,6 +341,8 @@ def write(report: Report, options: Options = PLAIN) -> str:
     """The report as a LaTeX fragment (see the module's docstring for what it needs)."""
     lines = [f"% {latex_escape(report.title.plain)}",
              f"% needs \\usepackage{{{PACKAGES}}}", ""]
+    if language() == "zh":  # Chinese text needs ctex, which needs xelatex (or lualatex)
+        lines[1:2] = [f"% needs \\usepackage{{ctex, {PACKAGES}}}", "% compile with xelatex"]
     for section in report.sections:
         lines += [_paragraph(section.title), ""]
         if isinstance(section, Table):

@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 
 from backtrace_cli.errors import UsageError
 from backtrace_cli.files import write_atomic
+from backtrace_cli.i18n import _
 
 
 def _scale(losses: Sequence[float]) -> tuple[list[float], bool]:
@@ -65,7 +66,8 @@ def check_plot_path(path: str) -> None:
     if path == "-" or lowered.endswith(".svg"):  # '-': an SVG on stdout
         return
     if not lowered.endswith(".png"):
-        raise UsageError(f"--plot {path}: the file name must end in .svg or .png")
+        raise UsageError(_(
+            "--plot {path}: the file name must end in .svg or .png").format(path=path))
     _pyplot()
 
 
@@ -77,8 +79,8 @@ def _pyplot():
         import matplotlib.pyplot as plt
     except ImportError:
         raise UsageError(
-            "--plot FILE.png needs matplotlib, which is not installed",
-            "pip install 'backtrace-cli[plot]', or write an SVG: --plot loss.svg",
+            _("--plot FILE.png needs matplotlib, which is not installed"),
+            _("pip install 'backtrace-cli[plot]', or write an SVG: --plot loss.svg"),
         ) from None
     return plt
 
@@ -87,7 +89,7 @@ def plot_bytes(path: str, losses: Sequence[float], title: str) -> bytes:
     """The loss curve as the bytes of the file ``path`` names (.svg or .png; ``-``: SVG)."""
     check_plot_path(path)
     if not losses:
-        raise UsageError("--plot: no finished epoch to plot")
+        raise UsageError(_("--plot: no finished epoch to plot"))
     if path == "-" or path.lower().endswith(".svg"):
         return svg_curve(losses, title).encode("utf-8")
     import io

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from backtrace_cli.i18n import N_
+
 
 class ShapeMismatch(ValueError):
     """Input shapes an op cannot combine; the tape adds the node and its place."""
@@ -13,7 +15,7 @@ class ShapeMismatch(ValueError):
 
 def shape_text(shape: tuple) -> str:
     """(2, 3) -> '2x3', (2,) -> '2', () -> 'scalar'."""
-    return "x".join(str(n) for n in shape) if shape else "scalar"
+    return "x".join(str(n) for n in shape) if shape else N_("scalar")
 
 
 def broadcast_shapes(*shapes: tuple) -> tuple:

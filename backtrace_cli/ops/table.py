@@ -22,6 +22,7 @@ Formulas follow PyTorch's ``derivatives.yaml`` where the order of rounding matte
 
 from __future__ import annotations
 
+from backtrace_cli.i18n import N_
 from backtrace_cli.ops.helpers import HELPER_OPS
 from backtrace_cli.ops.op import (  # noqa: F401 (the Op class's names are this module's too)
     PREC_ADD,
@@ -47,19 +48,19 @@ def _matmul_text(position: int, shapes: tuple) -> str:
     a, b = shapes
     if position == 0:
         if len(a) == 1 and len(b) == 1:
-            return "upstream · {b}"
+            return N_("upstream · {b}")
         if len(a) == 2 and len(b) == 1:
-            return "upstream ⊗ {b}"
+            return N_("upstream ⊗ {b}")
         if len(a) == 1:
-            return "{b} @ upstream"
-        return "upstream @ {b}ᵀ"
+            return N_("{b} @ upstream")
+        return N_("upstream @ {b}ᵀ")
     if len(a) == 1 and len(b) == 1:
-        return "upstream · {a}"
+        return N_("upstream · {a}")
     if len(a) == 1 and len(b) == 2:
-        return "{a} ⊗ upstream"
+        return N_("{a} ⊗ upstream")
     if len(b) == 1:
-        return "{a}ᵀ @ upstream"
-    return "{a}ᵀ @ upstream"
+        return N_("{a}ᵀ @ upstream")
+    return N_("{a}ᵀ @ upstream")
 
 
 # SymPy forms of the array ops work on NumPy object arrays of SymPy expressions (one real
@@ -102,7 +103,6 @@ def _sympy_softplus(sp, a):
 
 
 def _ops() -> tuple[Op, ...]:
-    tie = "at a tie {0} passes half the gradient to each input (PyTorch's convention)"
     return (
         Op("add", 2, "+", "infix", PREC_ADD, "{a} + {b}", (), ("1", "1"),
            lambda sp, a, b: a + b, "any numbers", keeps_nonfinite=True,
@@ -150,46 +150,48 @@ def _ops() -> tuple[Op, ...]:
            (), ("σ({a})·(1 - σ({a}))",), _sympy_sigmoid, "any number",
            derivative_ops=("(mul out (sub 1 out))",)),
         Op("relu", 1, "relu", "call", PREC_ATOM, "m.relu({a})", (),
-           ("1 if {a} > 0 else 0",), _sympy_relu, "any number",
-           kink=lambda x: x[0] == 0, kink_note="relu'(0) = 0 (PyTorch's convention)",
+           (N_("1 if {a} > 0 else 0"),), _sympy_relu, "any number",
+           kink=lambda x: x[0] == 0, kink_note=N_("relu'(0) = 0 (PyTorch's convention)"),
            derivative_ops=("(step a)",)),
         Op("abs", 1, "abs", "call", PREC_ATOM, "abs({a})", (),
            ("sign({a})",), lambda sp, a: sp.Abs(a), "any number",
-           kink=lambda x: x[0] == 0, kink_note="abs'(0) = 0 (PyTorch's convention)",
+           kink=lambda x: x[0] == 0, kink_note=N_("abs'(0) = 0 (PyTorch's convention)"),
            derivative_ops=("(sign a)",)),
         Op("softplus", 1, "softplus", "call", PREC_ATOM, "m.softplus({a})",
            (), ("sigmoid({a})",), _sympy_softplus, "any number",
            derivative_ops=("(sigmoid a)",)),
         Op("min", 2, "min", "call", PREC_ATOM, "m.minimum({a}, {b})",
            (),
-           ("1 if {a} < {b} else 0", "1 if {b} < {a} else 0"),
+           (N_("1 if {a} < {b} else 0"), N_("1 if {b} < {a} else 0")),
            lambda sp, a, b: sp.Min(a, b), "any numbers", kink=lambda x: x[0] == x[1],
-           kink_note=tie.format("min"), derivative_ops=("(less a b)", "(less b a)")),
+           kink_note=N_("at a tie min passes half the gradient to each input "
+                        "(PyTorch's convention)"), derivative_ops=("(less a b)", "(less b a)")),
         Op("max", 2, "max", "call", PREC_ATOM, "m.maximum({a}, {b})",
            (),
-           ("1 if {a} > {b} else 0", "1 if {b} > {a} else 0"),
+           (N_("1 if {a} > {b} else 0"), N_("1 if {b} > {a} else 0")),
            lambda sp, a, b: sp.Max(a, b), "any numbers", kink=lambda x: x[0] == x[1],
-           kink_note=tie.format("max"), derivative_ops=("(less b a)", "(less a b)")),
+           kink_note=N_("at a tie max passes half the gradient to each input "
+                        "(PyTorch's convention)"), derivative_ops=("(less b a)", "(less a b)")),
         # Array ops (see shape_rule and vjp_code above).
         Op("matmul", 2, "@", "infix", PREC_MUL, "m.matmul({a}, {b})", ("{b}", "{a}"),
-           ("upstream @ {b}ᵀ", "{a}ᵀ @ upstream"), lambda sp, a, b: a @ b,
+           (N_("upstream @ {b}ᵀ"), N_("{a}ᵀ @ upstream")), lambda sp, a, b: a @ b,
            "numbers whose products and sums fit in a float", shape_rule="matmul",
            vjp_code=("m.matmul_vjp_a({g}, {a}, {b})", "m.matmul_vjp_b({g}, {a}, {b})"),
            jvp_code=("m.matmul({t}, {b})", "m.matmul({a}, {t})"),
            derivative_text_for=_matmul_text),
-        Op("sum", 1, "sum", "call", PREC_ATOM, "m.sum({a})", ("1.0",), ("1 (each element)",),
+        Op("sum", 1, "sum", "call", PREC_ATOM, "m.sum({a})", ("1.0",), (N_("1 (each element)"),),
            _sympy_sum, "any array", shape_rule="reduce", keeps_nonfinite=True,
            vjp_code=("m.spread({g}, {a})",), jvp_code=("m.sum({t})",)),
         Op("mean", 1, "mean", "call", PREC_ATOM, "m.mean({a})", ("1 / m.size({a})",),
-           ("1/n (each element)",), _sympy_mean, "any array", shape_rule="reduce",
+           (N_("1/n (each element)"),), _sympy_mean, "any array", shape_rule="reduce",
            keeps_nonfinite=True, vjp_code=("m.spread({g} / m.size({a}), {a})",),
            jvp_code=("m.mean({t})",)),
         Op("transpose", 1, "transpose", "call", PREC_ATOM, "m.transpose({a})", ("1.0",),
-           ("transpose(upstream)",), _sympy_transpose, "any array", shape_rule="transpose",
+           (N_("transpose(upstream)"),), _sympy_transpose, "any array", shape_rule="transpose",
            keeps_nonfinite=True, vjp_code=("m.transpose({g})",),
            jvp_code=("m.transpose({t})",)),
         Op("stack", 1, "[", "list", PREC_ATOM, "m.stack({args})", ("1.0",),
-           ("upstream[i]",), _sympy_stack, "elements of one shape", shape_rule="stack",
+           (N_("upstream[i]"),), _sympy_stack, "elements of one shape", shape_rule="stack",
            keeps_nonfinite=True, vjp_code=("m.unstack({g}, {position})",),
            # The tangent in its own slot, zeros of its shape in the others ({out} has a slot
            # per element).

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from backtrace_cli.explain.affine import REASONS
+from backtrace_cli.i18n import _, from_template, translated
 from backtrace_cli.ops.table import shape_text
 from backtrace_cli.report.model import Lines, Report, text
 from backtrace_cli.report.text import number, one_line, plain
@@ -36,27 +38,29 @@ def document(collapse, source: str) -> dict:
 def _decided(collapse) -> str:
     """Which way the verdict was reached, when the fast tape rule was not enough."""
     if collapse.decided_by == "sympy expansion" and not collapse.affine:
-        return " (SymPy's expansion agrees)"
+        return _(" (SymPy's expansion agrees)")
     return ""  # an affine verdict of SymPy's says so in its note
 
 
 def lines(collapse, source: str) -> list[str]:
     """The collapse for a person: the verdict, then the expanded form and the single W and b."""
     x = collapse.input
-    out = [f"Expression: {one_line(source)}"]
+    out = [_("Expression: {source}").format(source=one_line(source))]
     if not collapse.affine:
-        out.append(f"Not affine in {x}: {collapse.reason}{_decided(collapse)}.")
+        out.append(_("Not affine in {x}: {reason}{decided}.").format(
+            x=x, reason=from_template(collapse.reason, REASONS), decided=_decided(collapse)))
         if collapse.stacked_layers:
-            out.append("A nonlinearity between the layers keeps them from collapsing into one "
-                       f"map W {x} + b.")
+            out.append(_("A nonlinearity between the layers keeps them from collapsing into one "
+                         "map W {x} + b.").format(x=x))
         return out
     out.append(
-        f"Affine in {x}: the whole program is one map  output = W {x} + b"
-        f"  (input {shape_text(collapse.input_shape)}, output "
-        f"{shape_text(collapse.output_shape)})."
+        _("Affine in {x}: the whole program is one map  output = W {x} + b"
+          "  (input {input_shape}, output {output_shape}).").format(
+            x=x, input_shape=translated(shape_text(collapse.input_shape)),
+            output_shape=translated(shape_text(collapse.output_shape)))
     )
     if collapse.expanded is not None:
-        out.append(f"Expanded (SymPy): {collapse.expanded}")
+        out.append(_("Expanded (SymPy): {expanded}").format(expanded=collapse.expanded))
     weight_shape = shape_text(getattr(collapse.weight, "shape", ()))
     weight = f"{collapse.weight_text} = " if collapse.weight_text else ""
     bias = f"{collapse.bias_text} = " if collapse.bias_text else ""
@@ -64,14 +68,14 @@ def lines(collapse, source: str) -> list[str]:
     out.append(f"  b = {bias}{number(collapse.bias)}   "
                f"({shape_text(getattr(collapse.bias, 'shape', ()))})")
     out.append(
-        f"Check: W {x} + b gives the output at the given {x} "
-        f"(largest difference {collapse.residual:.3g})."
+        _("Check: W {x} + b gives the output at the given {x} "
+          "(largest difference {residual}).").format(x=x, residual=f"{collapse.residual:.3g}")
     )
     if collapse.stacked_layers:
-        out.append("Stacked linear layers add nothing: a nonlinearity (sigmoid, tanh, relu) "
-                   "between them is what keeps them apart.")
+        out.append(_("Stacked linear layers add nothing: a nonlinearity (sigmoid, tanh, relu) "
+                     "between them is what keeps them apart."))
     if collapse.note:
-        out.append(f"Note: {collapse.note}")
+        out.append(_("Note: {note}").format(note=translated(collapse.note)))
     return out
 
 
@@ -80,7 +84,7 @@ def build(collapse, source: str) -> Report:
 
     The lines are prose, printed unindented and never cut."""
     shown = tuple(text(line) for line in lines(collapse, source))
-    verdict = "Affine" if collapse.affine else "Not affine"
+    verdict = _("Affine in {x}") if collapse.affine else _("Not affine in {x}")
     section = Lines(None, shown, cut=False, key="collapse", indent="")
-    return Report("simplify", text(f"{verdict} in {collapse.input}"), (section,),
+    return Report("simplify", text(verdict.format(x=collapse.input)), (section,),
                   document(collapse, source))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from backtrace_cli.engine.tape import CONST
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.explain.gradient import ChainRule, Explanation
+from backtrace_cli.i18n import _
 from backtrace_cli.report import graph, steps
 from backtrace_cli.report.grad_json import grad_json_text
 from backtrace_cli.report.grad_text import (
@@ -52,7 +53,8 @@ def build(explanation: Explanation) -> Report:
     bindings = ", ".join(f"{name} = {number(value)}"
                          for name, value in explanation.bindings.items())
     source = one_line(explanation.tape.source)
-    title = f"backtrace grad: {source}" + (f"  with {bindings}" if bindings else "")
+    title = f"backtrace grad: {source}" + (_("  with {bindings}").format(bindings=bindings)
+                                            if bindings else "")
     return Report(
         command="grad",
         title=Text(title),
@@ -114,8 +116,9 @@ def seed_text(explanation: Explanation, aligned: bool = False) -> Text:
     line = seed_line(explanation)
     if aligned:
         return Text(line, equation, code=True)
-    if "seed" in line:
-        return joined(Text(line.split(" (the seed")[0], equation), " (the seed, ",
+    if explanation.loss_label != explanation.labels[explanation.tape.output]:
+        plain = line[: len(line) - len(_(" (the seed, --dz)"))]
+        return joined(Text(plain, equation), _(" (the seed, "),
                       Text("--dz", code=True), ")")
     return Text(line, equation)
 
@@ -126,10 +129,10 @@ def forward_section(explanation: Explanation) -> Table:
     labels = explanation.labels
     values = explanation.values
     arrays = explanation.shapes is not None
-    columns = [Column(Text("id")), Column(Text("name")), Column(Text("op")),
-               Column(Text("inputs")), Column(Text("expression"))]
-    columns += [Column(Text("shape"))] if arrays else []
-    columns.append(Column(Text("value"), "right"))
+    columns = [Column(Text(_("id"))), Column(Text(_("name"))), Column(Text(_("op"))),
+               Column(Text(_("inputs"))), Column(Text(_("expression")))]
+    columns += [Column(Text(_("shape")))] if arrays else []
+    columns.append(Column(Text(_("value")), "right"))
     rows = []
     for node in tape.nodes:
         i = node.index
@@ -150,10 +153,10 @@ def forward_section(explanation: Explanation) -> Table:
     result = f"{labels[output]} = {number(explanation.output)}"
     result_math = f"{math_label(explanation, output)} = {math_number(explanation.output)}"
     return Table(
-        title=joined("Forward pass", ": ", Text(one_line(tape.source), code=True)),
+        title=joined(_("Forward pass"), ": ", Text(one_line(tape.source), code=True)),
         columns=tuple(columns),
         rows=tuple(rows),
-        after=(joined("output ", Text(result, result_math)),),
+        after=(joined(_("output "), Text(result, result_math)),),
         key="forward",
     )
 
@@ -161,7 +164,7 @@ def forward_section(explanation: Explanation) -> Table:
 def local_cell(explanation: Explanation, node: int, input_: int) -> Text:
     """dz/dx = w: the local derivative's symbol and formula."""
     labels = explanation.labels
-    rule = rule_text(explanation, node, input_)
+    rule = rule_text(explanation, node, input_, human=True)
     symbol = Text(f"d{labels[node]}/d{labels[input_]}",
                   partial(math_label(explanation, node), math_label(explanation, input_)))
     return joined(symbol, " = ", Text(rule, code=True), code=True)
@@ -172,13 +175,13 @@ def backward_section(explanation: Explanation) -> Table:
     labels = explanation.labels
     loss = explanation.loss_label
     arrays = explanation.shapes is not None
-    columns = [Column(Text("node")), Column(Text("input"))]
-    columns += [Column(Text("shape"))] if arrays else []
+    columns = [Column(Text(_("node"))), Column(Text(_("input")))]
+    columns += [Column(Text(_("shape")))] if arrays else []
     columns += [
-        Column(joined("upstream ", derivative_cell(loss, "node", NODE)), "right"),
-        Column(joined("local ", Text("dnode/dinput", partial(r"\,\mathrm{node}", INPUT)))),
-        Column(Text("local value"), "right"),
-        Column(Text("product"), "right"),
+        Column(joined(_("upstream "), derivative_cell(loss, "node", NODE)), "right"),
+        Column(joined(_("local "), Text("dnode/dinput", partial(r"\,\mathrm{node}", INPUT)))),
+        Column(Text(_("local value")), "right"),
+        Column(Text(_("product")), "right"),
     ]
     rows = []
     for edge in explanation.edges:
@@ -192,7 +195,7 @@ def backward_section(explanation: Explanation) -> Table:
                 value_cell(edge.local), value_cell(edge.product)]
         rows.append(tuple(row))
     return Table(
-        title=joined("Backward pass", ": seed ", seed_text(explanation)),
+        title=joined(_("Backward pass"), _(": seed "), seed_text(explanation)),
         columns=tuple(columns),
         rows=tuple(rows),
         empty=Text(no_edges_note(explanation)),
@@ -236,19 +239,20 @@ def chain_rule_section(explanation: Explanation) -> Lines:
     lines = [seed_text(explanation, aligned=True)]
     lines += [Text(chain_rule_line(explanation, rule), chain_rule_math(explanation, rule),
                    code=True) for rule in explanation.chain_rules]
-    return Lines(title=Text("Chain rule"), lines=tuple(lines), equations=True, key="chain_rule")
+    return Lines(title=Text(_("Chain rule")), lines=tuple(lines), equations=True, key="chain_rule")
 
 
 def gradients_section(explanation: Explanation) -> Table:
     arrays = explanation.shapes is not None
     checked = explanation.check is not None
-    columns = [Column(Text("variable"))]
-    columns += [Column(Text("shape"))] if arrays else []
+    columns = [Column(Text(_("variable")))]
+    columns += [Column(Text(_("shape")))] if arrays else []
     columns.append(Column(derivative_cell(explanation.loss_label, "variable", VARIABLE),
                           "right"))
     if checked:
-        columns += [Column(Text("SymPy derivative")), Column(Text("SymPy value"), "right"),
-                    Column(Text("finite difference"), "right"), Column(Text("check"), "center")]
+        columns += [Column(Text(_("SymPy derivative"))), Column(Text(_("SymPy value")), "right"),
+                    Column(Text(_("finite difference")), "right"),
+                    Column(Text(_("check")), "center")]
     rows = []
     for name, value in explanation.gradients.items():
         index = explanation.node_of(name)
@@ -259,11 +263,11 @@ def gradients_section(explanation: Explanation) -> Table:
             row += check_row(explanation, name)
         rows.append(tuple(row))
     return Table(
-        title=Text("Gradients"),
+        title=Text(_("Gradients")),
         columns=tuple(columns),
         rows=tuple(rows),
         notes=tuple(Text(note) for note in check_notes(explanation)),
-        empty=Text("the expression has no variables."),
+        empty=Text(_("the expression has no variables.")),
         key="gradients",
     )
 

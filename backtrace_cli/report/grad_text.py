@@ -5,9 +5,12 @@ views (the graph) use them too, so a node reads the same everywhere.
 
 from __future__ import annotations
 
+import re
+
 from backtrace_cli.engine.tape import CONST, VAR
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.explain.gradient import ChainRule, Explanation
+from backtrace_cli.i18n import _, translated
 from backtrace_cli.report.text import approx, number
 
 # A chain-rule sum shows at most this many terms.
@@ -21,7 +24,9 @@ def shape_cell(explanation: Explanation, index: int) -> str:
     """A node's shape for the shape column: '2x3', '2', or 'scalar'."""
     from backtrace_cli.ops.table import shape_text
 
-    return shape_text(explanation.shapes[index]) if explanation.shapes is not None else ""
+    if explanation.shapes is None:
+        return ""
+    return translated(shape_text(explanation.shapes[index]))  # 'scalar' is a word
 
 
 def reference(explanation: Explanation, index: int) -> str:
@@ -33,9 +38,11 @@ def reference(explanation: Explanation, index: int) -> str:
 
 
 def rule_text(explanation: Explanation, node_index: int, input_index: int,
-              position: int | None = None) -> str:
+              position: int | None = None, human: bool = False) -> str:
     """The local derivative's formula, e.g. 'w' for d(x*w)/dx or 'cos(x)' for d(sin x)/dx;
-    ``position`` picks the input where it occurs twice (x/x)."""
+    ``position`` picks the input where it occurs twice (x/x). ``human``: with its words
+    ('upstream', 'each element', 'if') in the reader's language, for the tables; the JSON
+    keeps the op table's text."""
     node = explanation.tape.nodes[node_index]
     if position is None:
         position = node.inputs.index(input_index)
@@ -47,6 +54,8 @@ def rule_text(explanation: Explanation, node_index: int, input_index: int,
     if op.derivative_text_for is not None and explanation.shapes is not None:
         shapes = tuple(explanation.shapes[j] for j in node.inputs)
         template = op.derivative_text_for(position, shapes)
+    if human:
+        template = translated(template)
     return template.format(**names)
 
 
@@ -61,7 +70,7 @@ def chain_rule_line(explanation: Explanation, rule: ChainRule) -> str:
     terms = list(rule.contributions)
     shown = terms[:CHAIN_TERMS]
     more = len(terms) - len(shown)
-    tail = f" + … ({more} more)" if more else ""
+    tail = " + … " + _("({more} more)").format(more=more) if more else ""
     symbols = " + ".join(
         f"d{loss}/d{explanation.labels[t.node]} · d{explanation.labels[t.node]}/d{target}"
         for t in shown
@@ -79,7 +88,8 @@ def seed_line(explanation: Explanation) -> str:
     output = explanation.labels[explanation.tape.output]
     if explanation.loss_label == output:
         return f"d{output}/d{output} = 1"
-    return f"d{explanation.loss_label}/d{output} = {number(explanation.seed)} (the seed, --dz)"
+    seed = f"d{explanation.loss_label}/d{output} = {number(explanation.seed)}"
+    return seed + _(" (the seed, --dz)")
 
 
 def no_edges_note(explanation: Explanation) -> str:
@@ -87,9 +97,10 @@ def no_edges_note(explanation: Explanation) -> str:
     reaches it (then every gradient is 0)."""
     output = explanation.tape.nodes[explanation.tape.output]
     if output.kind == VAR and output.name in explanation.gradients:
-        return (f"no edges: the output is the variable {output.name}, "
-                f"whose gradient is the seed ({number(explanation.seed)}).")
-    return "no variable reaches the output; every gradient is 0."
+        return _("no edges: the output is the variable {name}, "
+                 "whose gradient is the seed ({seed}).").format(
+                     name=output.name, seed=number(explanation.seed))
+    return _("no variable reaches the output; every gradient is 0.")
 
 
 def check_cells(explanation: Explanation, name: str) -> tuple[str, str, str, str]:
@@ -100,14 +111,14 @@ def check_cells(explanation: Explanation, name: str) -> tuple[str, str, str, str
     check = report.variables[name]
     derivative = check.sympy_derivative if check.sympy_derivative is not None else "–"
     if is_array(check.gradient) and check.sympy_derivative is not None:
-        derivative = "one per element (--format json)"
+        derivative = _("one per element (--format json)")
     if len(derivative) > 60:
         derivative = derivative[:57] + "..."
     sympy_value = number(check.sympy_value) if check.sympy_value is not None else "–"
     numeric = approx(check.numeric_value) if check.numeric_value is not None else "–"
     verdict = {"ok": CHECK_MARK, "inconclusive": "?"}.get(check.status, CROSS_MARK)
     if check.kink_note and check.ok:
-        verdict += " (kink)"
+        verdict += _(" (kink)")
     return derivative, sympy_value, numeric, verdict
 
 
@@ -118,15 +129,39 @@ def check_notes(explanation: Explanation) -> list[str]:
         return []
     notes = []
     if report.sympy_note:
-        notes.append(f"SymPy check {report.sympy_note}")
+        notes.append(_("SymPy check {note}").format(note=translated(report.sympy_note)))
     for name, check in report.variables.items():
-        notes_by_check = (("SymPy", check.sympy_note), ("finite differences", check.numeric_note))
+        notes_by_check = (("SymPy", check.sympy_note),
+                          (_("finite differences"), check.numeric_note))
         for label, note in notes_by_check:
             if note and not note.startswith("differs at a kink"):
-                notes.append(f"{name}: {label} {note}")
+                notes.append(f"{name}: {label} {translated(note)}")
         if check.kink_note:
-            notes.append(f"{name}: at a kink, {check.kink_note}")
+            notes.append(_("{name}: at a kink, {note}").format(
+                name=name, note=kink_note_text(check.kink_note)))
     if not report.ok:
         failed = [name for name, check in report.variables.items() if not check.ok]
-        notes.append(f"{CROSS_MARK} the checks disagree for: {', '.join(failed)}")
+        notes.append(f"{CROSS_MARK} " + _("the checks disagree for: {names}").format(
+            names=", ".join(failed)))
     return notes
+
+
+_KINK = re.compile(r"(?P<convention>.+) at (?P<node>v\d+) \((?P<text>.*)\)")
+_MORE = re.compile(r"and (?P<count>[\d,]+) more kink\(s\)")
+
+
+def kink_note_text(note: str) -> str:
+    """checks.kinks' note ("relu'(0) = 0 (PyTorch's convention) at v2 (relu(x)); ...", kept
+    in English in the JSON) in the reader's language, one convention at a time."""
+    parts = []
+    for part in note.split("; "):
+        kink, more = _KINK.fullmatch(part), _MORE.fullmatch(part)
+        if kink:
+            parts.append(_("{convention} at {node} ({text})").format(
+                convention=translated(kink["convention"]), node=kink["node"],
+                text=kink["text"]))
+        elif more:
+            parts.append(_("and {count} more kink(s)").format(count=more["count"]))
+        else:
+            parts.append(translated(part))
+    return _("; ").join(parts)

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from backtrace_cli.engine.tape import CONST, VAR
+from backtrace_cli.i18n import _
 from backtrace_cli.report import steps
 from backtrace_cli.report.model import Report, text
 from backtrace_cli.report.text import number, one_line
@@ -39,15 +40,16 @@ def _seed_line(explanation) -> str:
     output = explanation.labels[explanation.tape.output]
     if explanation.loss_label == output:
         return f"d{output}/d{output} = 1"
-    return f"d{explanation.loss_label}/d{output} = {number(explanation.seed)} (the seed, --dz)"
+    seed = f"d{explanation.loss_label}/d{output} = {number(explanation.seed)}"
+    return seed + _(" (the seed, --dz)")
 
 
 def legend(explanation, arrows: bool = True) -> str:
     """One line that says what the numbers mean (``arrows``: the picture has edge labels)."""
     return (
-        f"value: forward pass · grad: d{cut(explanation.loss_label, 12)}/d(node), "
-        f"seed {cut(_seed_line(explanation), 60)}"
-        + (" · on each arrow: the gradient it carries back" if arrows else "")
+        _("value: forward pass · grad: d{loss}/d(node), seed {seed}").format(
+            loss=cut(explanation.loss_label, 12), seed=cut(_seed_line(explanation), 60))
+        + (_(" · on each arrow: the gradient it carries back") if arrows else "")
     )
 
 

@@ -54,3 +54,10 @@ def approx(value) -> str:
 def one_line(text: str, limit: int = 70) -> str:
     flat = "; ".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: wide (CJK) characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)

@@ -7,8 +7,9 @@ from __future__ import annotations
 import math
 
 from backtrace_cli.engine.values import is_array
+from backtrace_cli.i18n import _, ngettext
 from backtrace_cli.report.model import Column, Report, Table, text
-from backtrace_cli.report.text import number, plain
+from backtrace_cli.report.text import display_width, number, plain
 
 # The loss table shows every epoch up to this many, else about this many evenly spaced.
 EPOCH_ROWS = 20
@@ -71,9 +72,11 @@ def terminal_curve(losses, width: int = 60, height: int = 8) -> list[str]:
         out.append(f"{axis:>{pad}} │{line}")
     out.append(f"{'':>{pad}} └{'─' * len(levels)}")
     last = str(len(losses))
-    out.append(f"{'':>{pad}}  epoch 1{' ' * max(1, len(levels) - 7 - len(last))}{last}")
+    first = _("epoch 1")
+    gap = " " * max(1, len(levels) - display_width(first) - len(last))
+    out.append(f"{'':>{pad}}  {first}{gap}{last}")
     if logarithmic:
-        out.insert(0, f"{'':>{pad}}  loss (log scale)")
+        out.insert(0, f"{'':>{pad}}  " + _("loss (log scale)"))
     return out
 
 
@@ -130,27 +133,33 @@ def header_lines(outcome) -> list[str]:
     """What is about to be trained, and the predictions before training (the lecture's
     predict(4) = 4)."""
     problem, dataset, settings = outcome.problem, outcome.dataset, outcome.settings
-    source = "the lecture's data" if dataset.path == "<lecture>" else dataset.path
-    batch = "full batch" if settings.batch_size is None else f"batch {settings.batch_size}"
+    source = _("the lecture's data") if dataset.path == "<lecture>" else dataset.path
+    batch = _("full batch") if settings.batch_size is None else _("batch {size}").format(
+        size=settings.batch_size)
     lines = [
-        f"Training y_hat = {problem.model_source} on {source} "
-        f"({dataset.rows} rows; inputs {', '.join(problem.inputs)}; target {problem.target})",
-        f"loss {problem.loss_name}, {settings.optimizer} lr {settings.lr:g}, "
-        f"{settings.epochs} epoch{'' if settings.epochs == 1 else 's'}, {batch}"
-        + (f", shuffled (seed {settings.seed})" if settings.shuffle else "")
+        _("Training y_hat = {model} on {source} "
+          "({rows} rows; inputs {inputs}; target {target})").format(
+            model=problem.model_source, source=source, rows=dataset.rows,
+            inputs=", ".join(problem.inputs), target=problem.target),
+        _("loss {loss}, {optimizer} lr {lr}, ").format(
+            loss=problem.loss_name, optimizer=settings.optimizer, lr=f"{settings.lr:g}")
+        + ngettext("{epochs} epoch", "{epochs} epochs", settings.epochs).format(
+            epochs=settings.epochs) + f", {batch}"
+        + (_(", shuffled (seed {seed})").format(seed=settings.seed) if settings.shuffle else "")
         + f", {settings.dtype}",
     ]
     for values, value in zip(outcome.predictions_in, outcome.before):
-        lines.append(f"predict (before training): {input_text(values)} -> y_hat = "
-                     f"{number(value)}")
+        lines.append(_("predict (before training): {input} -> y_hat = {value}").format(
+            input=input_text(values), value=number(value)))
     return lines
 
 
 def trace_stopped_line(outcome) -> str | None:
     limit = outcome.settings.trace_limit
     if limit and len(outcome.traced) >= limit < outcome.planned_updates:
-        return (f"(--trace stopped after {limit:,} of {outcome.planned_updates:,} updates; "
-                "--trace-limit N shows more)")
+        return _("(--trace stopped after {limit} of {planned} updates; "
+                 "--trace-limit N shows more)").format(
+                     limit=f"{limit:,}", planned=f"{outcome.planned_updates:,}")
     return None
 
 
@@ -173,12 +182,12 @@ def build(outcome, *, live: bool = False, explain: dict | None = None) -> Report
         shown = epoch_sample(len(history))
         notes = ()
         if len(shown) < len(history):
-            notes = (text(f"{len(shown)} of {len(history)} epochs shown "
-                          "(--format json lists all)"),)
+            notes = (text(_("{shown} of {total} epochs shown (--format json lists all)").format(
+                shown=len(shown), total=len(history))),)
         sections.append(Table(
-            text("Loss per epoch"),
-            (Column(text("epoch"), "right"), Column(text("mean loss"), "right"),
-             Column(text("last update's loss"), "right")),
+            text(_("Loss per epoch")),
+            (Column(text(_("epoch")), "right"), Column(text(_("mean loss")), "right"),
+             Column(text(_("last update's loss")), "right")),
             tuple((text(str(history[i].epoch)), text(number(history[i].loss)),
                    text(number(history[i].last_loss))) for i in shown),
             before=tuple(text(line) for line in opening), notes=notes, cut=False, key="loss",
@@ -188,23 +197,25 @@ def build(outcome, *, live: bool = False, explain: dict | None = None) -> Report
     else:
         params_before = opening
     sections.append(Table(
-        text("Parameters"),
-        (Column(text("name")), Column(text("initial"), "right"), Column(text("final"), "right")),
+        text(_("Parameters")),
+        (Column(text(_("name"))), Column(text(_("initial")), "right"),
+         Column(text(_("final")), "right")),
         tuple((text(name), text(number(result.initial[name])), text(number(result.params[name])))
               for name in problem.params),
         before=tuple(text(line) for line in params_before), cut=False, key="params",
     ))
     if outcome.predictions_in:
         sections.append(Table(
-            text("Predictions"),
-            (Column(text("input")), Column(text("y_hat before"), "right"),
-             Column(text("y_hat after"), "right")),
+            text(_("Predictions")),
+            (Column(text(_("input"))), Column(text(_("y_hat before")), "right"),
+             Column(text(_("y_hat after")), "right")),
             tuple((text(input_text(values)), text(number(old)), text(number(new)))
                   for values, old, new in zip(outcome.predictions_in, outcome.before,
                                               outcome.after)),
             cut=False, key="predictions",
         ))
-    return Report("train", text(f"Training y_hat = {problem.model_source}"), tuple(sections),
+    title = _("Training y_hat = {model}").format(model=problem.model_source)
+    return Report("train", text(title), tuple(sections),
                   document(outcome, explain))
 
 

@@ -26,6 +26,7 @@ import math
 import sys
 
 from backtrace_cli.errors import LimitError, ParseError, Span, did_you_mean
+from backtrace_cli.i18n import _
 from backtrace_cli.limits import MAX_DEPTH, MAX_LENGTH, MAX_STATEMENTS
 from backtrace_cli.ops.table import FUNCTIONS, INFIX, PREC_UNARY, PREFIX, STACK
 from backtrace_cli.syntax.names import FUNCTION_ALIASES
@@ -89,10 +90,12 @@ class _Parser:
             statements.append(self.statement())
             if len(statements) > max_statements:
                 raise LimitError(
-                    f"too many statements (limit {max_statements:,})",
+                    _("too many statements (limit {max_statements:,})").format(
+                        max_statements=max_statements
+                    ),
                     self.source,
                     self.token.span,
-                    f"raise it with {MAX_STATEMENTS.env}",
+                    _("raise it with {env}").format(env=MAX_STATEMENTS.env),
                 )
             if self.token.kind not in ("SEP", "END"):
                 token = self.token
@@ -132,10 +135,12 @@ class _Parser:
         self.depth += 1
         if self.depth > self.max_depth:
             raise LimitError(
-                f"the expression is nested too deeply (limit {self.max_depth} levels)",
+                _("the expression is nested too deeply (limit {max_depth} levels)").format(
+                    max_depth=self.max_depth
+                ),
                 self.source,
                 self.token.span,
-                f"raise it with {MAX_DEPTH.env}",
+                _("raise it with {env}").format(env=MAX_DEPTH.env),
             )
         left = self.prefix()
         tokens = self.tokens
@@ -246,10 +251,12 @@ class _Parser:
         self.depth += 1
         if self.depth > self.max_depth:
             raise LimitError(
-                f"the expression is nested too deeply (limit {self.max_depth} levels)",
+                _("the expression is nested too deeply (limit {max_depth} levels)").format(
+                    max_depth=self.max_depth
+                ),
                 self.source,
                 open_token.span,
-                f"raise it with {MAX_DEPTH.env}",
+                _("raise it with {env}").format(env=MAX_DEPTH.env),
             )
         elements = []
         while True:
@@ -300,10 +307,13 @@ def refuse_long(text: str, where: str | None = None) -> None:
     if len(text) <= limit:
         return
     if where is None:
-        message = f"the expression is too long ({len(text):,} characters, limit {limit:,})"
+        message = _("the expression is too long ({count:,} characters, limit {limit:,})").format(
+            count=len(text), limit=limit)
     else:
-        message = f"the expression in {where} is too long (more than {limit:,} characters)"
-    raise LimitError(message, text[:200], Span(0, 1), f"raise it with {MAX_LENGTH.env}")
+        message = _("the expression in {where} is too long (more than {limit:,} characters)"
+                    ).format(where=where, limit=limit)
+    raise LimitError(message, text[:200], Span(0, 1), _(
+        "raise it with {env}").format(env=MAX_LENGTH.env))
 
 
 def parse(source: str) -> Program:

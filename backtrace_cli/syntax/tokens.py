@@ -13,6 +13,7 @@ import unicodedata
 from typing import NamedTuple
 
 from backtrace_cli.errors import ParseError, Span, is_unsafe_character
+from backtrace_cli.i18n import _
 from backtrace_cli.syntax.names import (
     continues_name,
     math_style_hint,
@@ -78,15 +79,17 @@ def _check_printable(source: str, start: int, text: str) -> None:
         if char == "\r" and (at + 1 == len(source) or source[at + 1] == "\n"):
             continue  # the first half of a CRLF line end
         name = unicodedata.name(char, None)
-        what = f"U+{ord(char):04X} {name}" if name else f"U+{ord(char):04X}, a control character"
-        where = "a comment" if text[0] == "#" else "the expression"
+        code = f"U+{ord(char):04X}"
+        what = f"{code} {name}" if name else _("{code}, a control character").format(code=code)
+        where = _("a comment") if text[0] == "#" else _("the expression")
         raise ParseError(
-            f"{where} holds {char!r} ({what}), which would act on the terminal when the "
-            "expression is printed",
+            _(
+                "{where} holds {char!r} ({what}), which would act on the terminal when the "
+                "expression is printed").format(where=where, char=char, what=what),
             source,
             Span(at, at + 1),
-            "a lone carriage return: end lines with \\n or \\r\\n" if char == "\r"
-            else "remove it" + (" from the comment" if text[0] == "#" else ""),
+            _("a lone carriage return: end lines with \\n or \\r\\n") if char == "\r"
+            else _("remove it from the comment") if text[0] == "#" else _("remove it"),
         )
 
 
@@ -101,11 +104,16 @@ def _name_token(source: str, start: int, end: int) -> Token:
     text = normalize_name(typed)
     span = Span(start, end)
     if text.startswith("__"):
-        raise ParseError(f"names starting with '__' are not allowed ('{text}')", source, span)
+        raise ParseError(_(
+            "names starting with '__' are not allowed ('{text}')").format(text=text), source, span)
     if keyword.iskeyword(text) or keyword.issoftkeyword(text):
         raise ParseError(
-            f"'{text}' is a Python keyword; backtrace expressions have no keywords",
-            source, span, "use another name",
+            _("'{text}' is a Python keyword; backtrace expressions have no keywords").format(
+                text=text
+            ),
+            source,
+            span,
+            _("use another name"),
         )
     return Token("NAME", text, start, end - start if len(text) != end - start else 0)
 
@@ -139,7 +147,10 @@ def tokenize(source: str) -> list[Token]:
                 if tail.group()[0].isalpha() or tail.group()[0] == "_":
                     hint = f"write {text}*{tail.group()} for a product"
                 raise ParseError(
-                    f"malformed number '{bad}'", source, Span(position, position + len(bad)), hint
+                    _("malformed number '{bad}'").format(bad=bad),
+                    source,
+                    Span(position, position + len(bad)),
+                    hint,
                 )
             tokens.append(Token("NUMBER", text, position))
         elif kind == "name":

@@ -15,6 +15,7 @@ from typing import Any
 from backtrace_cli.engine.tape import CONST, backward, forward
 from backtrace_cli.errors import EvaluationError
 from backtrace_cli.explain.gradient import all_finite
+from backtrace_cli.i18n import _
 
 TRACE_ROWS = 64  # a traced batch lists its rows up to this many
 # Larger batches are swept in blocks of this many rows: a block's arrays stay in the CPU's
@@ -141,8 +142,8 @@ class Batches:
         if not all(math.isfinite(float(v)) for v in (loss_sum, *grads.values())):
             backward(tape, forward(tape, bindings, m), one, wanted, m)
             raise EvaluationError(
-                "the batch's loss or gradient is too large for a float",
-                tape.source, tape.nodes[tape.output].span, "try a smaller --lr",
+                _("the batch's loss or gradient is too large for a float"),
+                tape.source, tape.nodes[tape.output].span, _("try a smaller --lr"),
             )
         return loss_sum, grads
 
@@ -179,8 +180,8 @@ class Batches:
             checked = forward(tape, batched, m, None, self.align)
             backward(tape, checked, seed, wanted, m, shapes=shapes, align=self.align)
             raise EvaluationError(
-                "the batch's loss or gradient is too large for a float",
-                tape.source, tape.nodes[tape.output].span, "try a smaller --lr",
+                _("the batch's loss or gradient is too large for a float"),
+                tape.source, tape.nodes[tape.output].span, _("try a smaller --lr"),
             )
         return loss_sum, grads
 

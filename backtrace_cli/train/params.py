@@ -14,13 +14,14 @@ from typing import Any
 
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import DataError, UsageError, did_you_mean, setting_error
+from backtrace_cli.i18n import N_, _, translated
 from backtrace_cli.limits import MAX_ARRAY_ELEMENTS
 
 # A parameters file holds a name and a number per parameter; reading stops beyond this size,
 # so --init /dev/zero (or a mistaken huge file) cannot fill the memory.
 INIT_MAX_CHARACTERS = 64 * 1024 * 1024
-INIT_EXPECTED = 'expected a JSON file such as {"params": {"w": 0.5}}, as --save writes it'
-INIT_SHAPE = 'expected {"params": {name: value}}, as --save writes it'
+INIT_EXPECTED = N_('expected a JSON file such as {"params": {"w": 0.5}}, as --save writes it')
+INIT_SHAPE = N_('expected {"params": {name: value}}, as --save writes it')
 SPEC_KINDS = ("randn", "zeros", "ones")
 
 
@@ -28,13 +29,22 @@ def shape(text: str, what: str, field: str = "param") -> tuple[int, ...]:
     """'4x2' -> (4, 2), '4' -> (4,); sizes from 1 up to the array size limit."""
     parts = text.strip().lower().split("x")
     if not text.strip() or not all(part.isdigit() and int(part) > 0 for part in parts):
-        raise setting_error(field, f"{what}: '{text}' is not a shape; write sizes such as 4 or 4x2")
+        raise setting_error(
+            field,
+            _("{what}: '{text}' is not a shape; write sizes such as 4 or 4x2").format(
+                what=what, text=text
+            ),
+        )
     result = tuple(int(part) for part in parts)
     size = math.prod(result)
     if size > MAX_ARRAY_ELEMENTS.value:
-        raise setting_error(field, f"{what}: {size:,} elements is more than the limit of "
-                           f"{MAX_ARRAY_ELEMENTS.value:,}",
-                           f"raise it with {MAX_ARRAY_ELEMENTS.env}")
+        raise setting_error(
+            field,
+            _("{what}: {size:,} elements is more than the limit of {value:,}").format(
+                what=what, size=size, value=MAX_ARRAY_ELEMENTS.value
+            ),
+            _("raise it with {env}").format(env=MAX_ARRAY_ELEMENTS.env),
+        )
     return result
 
 
@@ -53,10 +63,11 @@ def start_values(given: Mapping[str, Any], seed: int = 0) -> dict[str, Any]:
     generator = None
     for name, value in given.items():
         if not isinstance(name, str) or not name.strip():
-            raise setting_error("param", f"param '{name}': the parameter's name is missing",
-                               "write NAME=VALUE, e.g. --param w=0.5")
+            raise setting_error("param", _(
+                "param '{name}': the parameter's name is missing").format(name=name),
+                               _("write NAME=VALUE, e.g. --param w=0.5"))
         if is_spec(value):
-            kind, _, shape_text = value.strip().partition(":")
+            kind, _sep, shape_text = value.strip().partition(":")
             size = shape(shape_text, f"param {name}")
             if kind == "randn":
                 if generator is None:
@@ -79,25 +90,35 @@ def finite_value(value: Any, what: str, field: str):
         except OverflowError:
             number = math.inf
         if not math.isfinite(number):
-            raise setting_error(field, f"{what}: {value!r} is not allowed; values must be "
-                               "finite numbers")
+            raise setting_error(
+                field,
+                _("{what}: {value!r} is not allowed; values must be finite numbers").format(
+                    what=what, value=value
+                ),
+            )
         return number
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError, OverflowError):
-        raise setting_error(field, f"{what}: not a number or a rectangular array of numbers",
-                           "write a number such as 0.5, or nested lists such as [[1, 2], [3, 4]]"
+        raise setting_error(field, _(
+            "{what}: not a number or a rectangular array of numbers").format(what=what),
+                           _("write a number such as 0.5, or nested lists such as [[1, 2], [3, 4]]")
                            ) from None
     if isinstance(value, (str, bytes)) or array.dtype.kind != "f":
-        raise setting_error(field, f"{what}: not a number or an array of numbers")
+        raise setting_error(field, _(
+            "{what}: not a number or an array of numbers").format(what=what))
     if array.size > MAX_ARRAY_ELEMENTS.value:
-        raise setting_error(field, f"{what}: the array has more than "
-                           f"{MAX_ARRAY_ELEMENTS.value:,} elements",
-                           f"raise the limit with {MAX_ARRAY_ELEMENTS.env}")
+        raise setting_error(
+            field,
+            _("{what}: the array has more than {value:,} elements").format(
+                what=what, value=MAX_ARRAY_ELEMENTS.value
+            ),
+            _("raise the limit with {env}").format(env=MAX_ARRAY_ELEMENTS.env),
+        )
     if array.size == 0:
-        raise setting_error(field, f"{what}: an empty list has no elements")
+        raise setting_error(field, _("{what}: an empty list has no elements").format(what=what))
     if not np.all(np.isfinite(array)):
-        raise setting_error(field, f"{what}: values must be finite numbers")
+        raise setting_error(field, _("{what}: values must be finite numbers").format(what=what))
     return array if array.ndim else float(array)
 
 
@@ -108,25 +129,41 @@ def read_init(path: str) -> dict[str, Any]:
 
     label = f"init {path}"
     try:
-        text = read_text(path, label, INIT_MAX_CHARACTERS, INIT_EXPECTED)
+        text = read_text(path, label, INIT_MAX_CHARACTERS, translated(INIT_EXPECTED))
     except UsageError as error:
         error.field = "init"
         raise
     try:
         if len(text) > INIT_MAX_CHARACTERS:
-            raise setting_error("init", f"{label}: the file is larger than "
-                               f"{INIT_MAX_CHARACTERS:,} characters, too large for a "
-                               "parameters file", INIT_EXPECTED)
+            raise setting_error(
+                "init",
+                _(
+                    "{label}: the file is larger than {limit:,} characters, too large "
+                    "for a parameters file"
+                ).format(label=label, limit=INIT_MAX_CHARACTERS),
+                translated(INIT_EXPECTED),
+            )
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise setting_error("init", f"{label}: not valid JSON (line {exc.lineno}, column "
-                           f"{exc.colno}: {exc.msg})", INIT_SHAPE) from None
+        raise setting_error(
+            "init",
+            _("{label}: not valid JSON (line {lineno}, column {colno}: {msg})").format(
+                label=label, lineno=exc.lineno, colno=exc.colno, msg=exc.msg
+            ),
+            translated(INIT_SHAPE),
+        ) from None
     except RecursionError:  # [[[[...]]]] nested thousands deep
-        raise setting_error("init", f"{label}: the JSON is nested too deeply to read",
-                           INIT_SHAPE) from None
+        raise setting_error(
+            "init",
+            _("{label}: the JSON is nested too deeply to read").format(label=label),
+            translated(INIT_SHAPE),
+        ) from None
     params = document.get("params", document) if isinstance(document, dict) else None
     if not isinstance(params, dict):
-        raise setting_error("init", f"{label}: expected an object {{\"params\": {{name: value}}}}")
+        raise setting_error(
+            "init",
+            _('{label}: expected an object {{"params": {{name: value}}}}').format(label=label),
+        )
     out: dict[str, Any] = {}
     for name, value in params.items():
         if isinstance(value, list):  # an array parameter, as --save writes it
@@ -139,8 +176,13 @@ def read_init(path: str) -> dict[str, Any]:
             except OverflowError:
                 number = None
         if number is None or not math.isfinite(number):
-            raise setting_error("init", f"{label}: the value of '{name}' is not a finite number",
-                               "write a number such as 0.5")
+            raise setting_error(
+                "init",
+                _("{label}: the value of '{name}' is not a finite number").format(
+                    label=label, name=name
+                ),
+                _("write a number such as 0.5"),
+            )
         out[str(name)] = number
     return out
 
@@ -153,12 +195,17 @@ def initial_values(problem, given: Mapping[str, Any], init: Mapping[str, Any]) -
                 continue
             if name in problem.inputs or name == problem.target:
                 raise setting_error(
-                    field, f"{field}: '{name}' is a column of the data, not a parameter",
-                    "columns are read from the CSV; only parameters take start values",
+                    field,
+                    _("{field}: '{name}' is a column of the data, not a parameter").format(
+                        field=field, name=name
+                    ),
+                    _("columns are read from the CSV; only parameters take start values"),
                 )
             raise setting_error(
-                field, f"{field}: the model has no parameter '{name}' "
-                f"(its parameters: {', '.join(problem.params)})",
+                field,
+                _("{field}: the model has no parameter '{name}' (its parameters: {value})").format(
+                    field=field, name=name, value=", ".join(problem.params)
+                ),
                 did_you_mean(name, problem.params),
             )
     return {name: given.get(name, init.get(name, 1.0)) for name in problem.params}
@@ -171,20 +218,27 @@ def prediction_inputs(items: Sequence[Any], inputs: Sequence[str]) -> list[dict[
         if not isinstance(item, Mapping):
             if len(inputs) != 1:
                 raise setting_error(
-                    "predict", f"predict {item!r}: the model reads {len(inputs)} columns "
-                    f"({', '.join(inputs)}); give " + ",".join(f"{n}=VALUE" for n in inputs))
+                    "predict", _("predict {item!r}: the model reads {count} columns ({columns}); "
+                                 "give {pairs}").format(
+                        item=item, count=len(inputs), columns=", ".join(inputs),
+                        pairs=",".join(f"{n}=VALUE" for n in inputs)))
             out.append({inputs[0]: finite_value(item, "predict", "predict")})
             continue
         values = {}
         for name, value in item.items():
             if name not in inputs:
                 raise setting_error(
-                    "predict", f"predict: '{name}' is not an input of the model "
-                    f"(inputs: {', '.join(inputs)})", did_you_mean(name, inputs))
+                    "predict",
+                    _("predict: '{name}' is not an input of the model (inputs: {value})").format(
+                        name=name, value=", ".join(inputs)
+                    ),
+                    did_you_mean(name, inputs),
+                )
             values[name] = finite_value(value, f"predict {name}", "predict")
         missing = [name for name in inputs if name not in values]
         if missing:
-            raise setting_error("predict", f"predict: no value for {', '.join(missing)}")
+            raise setting_error("predict", _(
+                "predict: no value for {value}").format(value=', '.join(missing)))
         out.append({name: values[name] for name in inputs})
     return out
 
@@ -200,16 +254,20 @@ def check_float32(columns, initial: Mapping[str, Any], predictions_in: list, pat
     for what, value in given:
         if float(np.max(np.abs(value))) > largest:
             raise setting_error(
-                "dtype", f"dtype float32: {what}, {value!r}, does not fit in float32 "
-                f"(at most about {largest:.4g} in size)")
+                "dtype", _(
+                    "dtype float32: {what}, {value!r}, does not fit in float32 (at most about "
+                    "{largest:.4g} in size)").format(what=what, value=value, largest=largest))
     for name, values in columns.items():
         outside = np.flatnonzero(np.abs(values) > largest)
         if outside.size:
             row = int(outside[0])
             error = DataError(
-                f"dtype float32: the value {float(values[row])!r} of column '{name}' "
-                f"(data row {row + 1}) does not fit in float32 (at most about {largest:.4g})",
-                path=path, hint="use --dtype float64, or scale the column",
+                _(
+                    "dtype float32: the value {value!r} of column '{name}' (data row {value2}) "
+                    "does not fit in float32 (at most about {largest:.4g})"
+                ).format(value=float(values[row]), name=name, value2=row + 1, largest=largest),
+                path=path,
+                hint=_("use --dtype float64, or scale the column"),
             )
             error.field = "dtype"
             raise error

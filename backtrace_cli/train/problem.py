@@ -22,6 +22,7 @@ from backtrace_cli.engine.tape import (
 )
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import DataError, ShapeError, UsageError, did_you_mean
+from backtrace_cli.i18n import _
 from backtrace_cli.ops.table import CONSTANTS, shape_text
 from backtrace_cli.syntax.parser import Apply, Assign, Name, Program, parse, unparse
 
@@ -86,13 +87,13 @@ def _loss_text(loss: str, target: str, logit: str | None) -> str:
         text = BUILTIN_LOSSES.get(loss, loss)
     tree = parse(text)
     if len(tree.statements) != 1 or isinstance(tree.statements[0], Assign):
-        raise UsageError("--loss must be one expression in y_hat and y, e.g. '(y_hat - y)**2'")
+        raise UsageError(_("--loss must be one expression in y_hat and y, e.g. '(y_hat - y)**2'"))
     names = _free_names(tree)
     unknown = [n for n in names if n not in ("y_hat", "y") and n != logit]
     if unknown:
         raise UsageError(
-            f"--loss may use only y_hat and y, not '{unknown[0]}'",
-            "for example --loss '(y_hat - y)**2', or one of: mse, mae, bce",
+            _("--loss may use only y_hat and y, not '{unknown}'").format(unknown=unknown[0]),
+            _("for example --loss '(y_hat - y)**2', or one of: mse, mae, bce"),
         )
     return unparse(_rename(tree.output, {"y": target}))
 
@@ -115,30 +116,41 @@ def build_problem(
     model_program = parse(model)
     if target not in columns:
         raise DataError(
-            f"the target column '{target}' is not in the data (columns: {', '.join(columns)})",
+            _("the target column '{target}' is not in the data (columns: {value})").format(
+                target=target, value=", ".join(columns)
+            ),
             hint=_column_hint(target, columns) or "name the label column with --target",
         )
     if target in RESERVED:
         raise UsageError(
-            f"the target column may not be named '{target}'; that name is the training's own",
-            "rename the column in the CSV header",
+            _(
+                "the target column may not be named '{target}'; that name is the training's own"
+            ).format(target=target),
+            _("rename the column in the CSV header"),
         )
     model_names = _free_names(model_program)
     for node in compile_program(model_program).nodes:
         if node.kind == CONST and node.text in CONSTANTS and node.text in columns:
             raise UsageError(
-                f"the model cannot read the column '{node.text}': in an expression "
-                f"'{node.text}' is the constant {CONSTANTS[node.text]!r}",
-                "rename the column in the CSV header",
+                _(
+                    "the model cannot read the column '{text}': in an expression '{text}' is the "
+                    "constant {CONSTANTS!r}"
+                ).format(text=node.text, CONSTANTS=CONSTANTS[node.text]),
+                _("rename the column in the CSV header"),
             )
     for name in RESERVED:
         if name in model_names:
-            raise UsageError(f"the model may not use the name '{name}'; it is the training's own")
+            raise UsageError(
+                _("the model may not use the name '{name}'; it is the training's own").format(
+                    name=name
+                )
+            )
     if target in model_names:
         raise UsageError(
-            f"the model reads the target column '{target}': it would be fitted to itself, "
-            "and there is no target to read when predicting",
-            "use only input columns and parameters in the model, or name another --target",
+            _(
+                "the model reads the target column '{target}': it would be fitted to itself, and "
+                "there is no target to read when predicting").format(target=target),
+            _("use only input columns and parameters in the model, or name another --target"),
         )
     inputs = tuple(name for name in model_names if name in columns)
     if not inputs:
@@ -149,7 +161,9 @@ def build_problem(
             if hint
         ]
         raise DataError(
-            f"the model uses no column of the data (columns: {', '.join(columns)})",
+            _("the model uses no column of the data (columns: {value})").format(
+                value=", ".join(columns)
+            ),
             hint=("; ".join(close) if close else "use a column name in the model, e.g. x*w"),
         )
 
@@ -184,8 +198,8 @@ def build_problem(
     )
     if not params:
         raise UsageError(
-            "the model has no parameters to train: every name in it is a column of the data",
-            "add a parameter, e.g. --model 'x*w'",
+            _("the model has no parameters to train: every name in it is a column of the data"),
+            _("add a parameter, e.g. --model 'x*w'"),
         )
     return Problem(model, loss, tape, model_tape, inputs, target, params)
 
@@ -200,10 +214,12 @@ def array_shapes(problem: Problem, initial: Mapping[str, Any]) -> list[tuple] | 
     if shape != ():
         output = problem.model_tape.nodes[problem.model_tape.output]
         raise ShapeError(
-            f"the model gives a {shape_text(shape)} array per row; y_hat must be one number",
+            _("the model gives a {value} array per row; y_hat must be one number").format(
+                value=shape_text(shape)
+            ),
             problem.model_tape.source,
             output.span,
-            "reduce it, e.g. sum(...), or end the model with a vector @ (...)",
+            _("reduce it, e.g. sum(...), or end the model with a vector @ (...)"),
         )
     shapes = infer_shapes(problem.tape, given)
     return shapes if has_arrays(problem.tape, shapes) else None

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backtrace_cli.errors import DataError, EvaluationError, setting_error
+from backtrace_cli.i18n import _
 from backtrace_cli.train import params as params_module
 from backtrace_cli.train.advice import loss_warnings, name_warnings
 from backtrace_cli.train.loop import train
@@ -65,19 +66,22 @@ def load_dataset(dataset, *, delimiter: str = ",", stream: bool | None = None,
         return dataset
     if dataset == STDIN:
         if stream:
-            raise setting_error("stream", "stream reads a file on every epoch; standard "
-                               "input can be read only once", "save the data to a file")
+            raise setting_error(
+                "stream",
+                _("stream reads a file on every epoch; standard input can be read only once"),
+                _("save the data to a file"),
+            )
         return _stdin_dataset(reader, delimiter)
     if stream is None:  # automatic above a size where a copy in memory starts to hurt
         stream = dataset is not None and _file_size(dataset) > STREAM_ABOVE_BYTES
     if stream:
         if dataset is None:
-            raise setting_error("stream", "stream reads a CSV file; give one (the lecture's "
-                               "data is built in)")
+            raise setting_error("stream", _(
+                "stream reads a CSV file; give one (the lecture's data is built in)"))
         if shuffle:
             raise setting_error(
-                "stream", "shuffle needs all rows in memory, and stream reads them in chunks",
-                "drop --stream (or --shuffle), or shuffle the file's rows beforehand")
+                "stream", _("shuffle needs all rows in memory, and stream reads them in chunks"),
+                _("drop --stream (or --shuffle), or shuffle the file's rows beforehand"))
         return reader.CsvStream(dataset, delimiter, cache_dir=cache_dir)
     if dataset is not None:
         return reader.load_csv(dataset, delimiter)
@@ -162,8 +166,11 @@ def fit(
     given = params_module.start_values(dict(params or {}), settings.seed)
     if isinstance(init, str):
         if init == STDIN and dataset == STDIN:
-            raise setting_error("init", "init -: standard input is read once, and the data "
-                               "already comes from it", "give the parameters file by name")
+            raise setting_error(
+                "init",
+                _("init -: standard input is read once, and the data already comes from it"),
+                _("give the parameters file by name"),
+            )
         init = params_module.read_init(init)
     is_lecture = dataset is None
     given_dataset = dataset
@@ -196,9 +203,16 @@ def _fit(model, dataset, settings, target, loss, given, init, predict, is_lectur
     if settings.explain_step is not None and settings.explain_step > planned:
         raise setting_error(
             "explain_step",
-            f"explain_step {settings.explain_step}: training makes only {planned:,} updates "
-            f"({settings.epochs:,} epoch(s) of {per_epoch:,})",
-            f"pick an update between 1 and {planned:,}",
+            _(
+                "explain_step {explain_step}: training makes only {planned:,} updates "
+                "({epochs:,} epoch(s) of {per_epoch:,})"
+            ).format(
+                explain_step=settings.explain_step,
+                planned=planned,
+                epochs=settings.epochs,
+                per_epoch=per_epoch,
+            ),
+            _("pick an update between 1 and {planned:,}").format(planned=planned),
         )
     before = [predict_value(problem, initial, values, settings.dtype) for values in predictions_in]
     outcome = TrainOutcome(problem, dataset, settings, None, predictions_in, before, [], [],
@@ -258,6 +272,9 @@ def _bce_outside(problem: Problem, columns, initial, dtype: str, error: Evaluati
                 where = f": data row {row + 1} has y_hat = {format_number(y_hat)}"
                 break
     return setting_error(
-        "loss", f"loss bce needs y_hat in (0, 1), a probability{where}",
-        f"end the model in a sigmoid, e.g. sigmoid({problem.model_source})",
+        "loss",
+        _("loss bce needs y_hat in (0, 1), a probability{where}").format(where=where),
+        _("end the model in a sigmoid, e.g. sigmoid({model_source})").format(
+            model_source=problem.model_source
+        ),
     )

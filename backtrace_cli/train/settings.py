@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from backtrace_cli.errors import setting_error
+from backtrace_cli.i18n import _
 from backtrace_cli.train.optimizers import OPTIMIZERS
 
 DTYPES = ("float64", "float32")
@@ -29,9 +30,14 @@ def positive(value, field: str, upper: float | None = None) -> float:
     """A finite number above 0 (and below ``upper``), or a UsageError naming ``field``."""
     if (not _is_number(value) or not math.isfinite(value) or value <= 0
             or (upper is not None and value >= upper)):
-        bound = f" and below {upper:g}" if upper is not None else ""
+        bound = _(" and below {upper:g}").format(upper=upper) if upper is not None else ""
         shown = f"{value:g}" if _is_number(value) else repr(value)
-        raise setting_error(field, f"{field} must be a finite number above 0{bound}, not {shown}")
+        raise setting_error(
+            field,
+            _("{field} must be a finite number above 0{bound}, not {shown}").format(
+                field=field, bound=bound, shown=shown
+            ),
+        )
     return value
 
 
@@ -39,7 +45,8 @@ def fraction(value, field: str) -> float:
     """A number from 0 up to (not including) 1: momentum, Adam's betas."""
     if not _is_number(value) or not 0 <= value < 1:
         shown = f"{value:g}" if _is_number(value) else repr(value)
-        raise setting_error(field, f"{field} must be at least 0 and below 1, not {shown}")
+        raise setting_error(field, _(
+            "{field} must be at least 0 and below 1, not {shown}").format(field=field, shown=shown))
     return value
 
 
@@ -50,8 +57,10 @@ def parse_batch_size(text: str) -> int | None:
     try:
         size = int(text)
     except ValueError:
-        raise setting_error("batch_size",
-                           f"batch_size: '{text}' is not a whole number or 'full'") from None
+        raise setting_error(
+            "batch_size",
+            _("batch_size: '{text}' is not a whole number or 'full'").format(text=text),
+        ) from None
     return size
 
 
@@ -79,27 +88,52 @@ class Settings:
         positive(self.lr, "lr")
         if not _is_whole(self.epochs) or not 1 <= self.epochs <= MAX_EPOCHS:
             raise setting_error(
-                "epochs", f"epochs must be between 1 and {MAX_EPOCHS:,}, not {self.epochs}")
+                "epochs",
+                _("epochs must be between 1 and {MAX_EPOCHS:,}, not {epochs}").format(
+                    MAX_EPOCHS=MAX_EPOCHS, epochs=self.epochs
+                ),
+            )
         if self.batch_size is not None and (not _is_whole(self.batch_size)
                                             or self.batch_size < 1):
             raise setting_error(
-                "batch_size", f"batch_size must be at least 1, not {self.batch_size}")
+                "batch_size",
+                _("batch_size must be at least 1, not {batch_size}").format(
+                    batch_size=self.batch_size
+                ),
+            )
         if not _is_whole(self.seed) or self.seed < 0:
-            raise setting_error("seed", f"seed must be a whole number >= 0, not {self.seed!r}")
+            raise setting_error("seed", _(
+                "seed must be a whole number >= 0, not {seed!r}").format(seed=self.seed))
         if self.dtype not in DTYPES:
             raise setting_error(
-                "dtype", f"dtype must be one of {', '.join(DTYPES)}, not {self.dtype!r}")
+                "dtype",
+                _("dtype must be one of {value}, not {dtype!r}").format(
+                    value=", ".join(DTYPES), dtype=self.dtype
+                ),
+            )
         if self.optimizer not in OPTIMIZERS:
-            raise setting_error("optimizer", f"optimizer must be one of "
-                               f"{', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
+            raise setting_error(
+                "optimizer",
+                _("optimizer must be one of {value}, not {optimizer!r}").format(
+                    value=", ".join(OPTIMIZERS), optimizer=self.optimizer
+                ),
+            )
         fraction(self.momentum, "momentum")
         fraction(self.beta1, "beta1")
         fraction(self.beta2, "beta2")
         positive(self.eps, "eps")
         if not _is_whole(self.trace_limit) or self.trace_limit < 0:
-            raise setting_error("trace_limit",
-                               f"trace_limit must be a whole number >= 0, not {self.trace_limit!r}")
+            raise setting_error(
+                "trace_limit",
+                _("trace_limit must be a whole number >= 0, not {trace_limit!r}").format(
+                    trace_limit=self.trace_limit
+                ),
+            )
         if self.explain_step is not None and (not _is_whole(self.explain_step)
                                               or self.explain_step < 1):
-            raise setting_error("explain_step",
-                               f"explain_step must be at least 1, not {self.explain_step!r}")
+            raise setting_error(
+                "explain_step",
+                _("explain_step must be at least 1, not {explain_step!r}").format(
+                    explain_step=self.explain_step
+                ),
+            )

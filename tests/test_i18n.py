@@ -1,0 +1,310 @@
+"""Chinese (--lang zh): the catalogues match the code, every view is Chinese, the machine
+output (JSON, exit codes) does not change with the language, and wide text still aligns."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+from babel.messages.catalog import Message
+from click.testing import CliRunner
+from rich.cells import cell_len
+
+from backtrace_cli import catalogue, i18n
+from backtrace_cli.cli import messages
+from backtrace_cli.cli.main import COMMANDS, main
+
+
+def run(*args: str, env: dict | None = None):
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+# ----------------------------------------------------------------------------- catalogues
+def test_the_catalogues_match_the_code():
+    assert messages.problems("backtrace") == []
+    assert messages.problems("click") == []
+
+
+def test_a_message_without_an_entry_and_an_entry_without_a_message_are_found(monkeypatch):
+    real = messages.entries("backtrace")
+    dropped = [message for message in real if message.id != "Forward pass"]
+    stale = Message("Sideways pass", "侧向传播")
+    monkeypatch.setattr(messages, "entries", lambda domain, language="zh": dropped + [stale])
+    found = messages.problems("backtrace")
+    assert any(line.startswith("no zh entry for 'Forward pass' (backtrace_cli/report/grad.py:")
+               for line in found), found
+    assert "the zh entry 'Sideways pass' matches no message in the code" in found
+    assert len(found) == 2
+
+
+def test_a_message_must_be_a_literal(tmp_path):
+    source = tmp_path / "module.py"
+    source.write_text('x = 1\n_("fine {x}").format(x=x)\n_(f"bad {x}")\nngettext("a", "b", x)\n')
+    found, problems = messages.calls_in([source], tmp_path)
+    assert sorted(found) == ["a", "fine {x}"]
+    assert found["a"][0] == "b"
+    assert problems == ["module.py:3"]
+
+
+def test_the_catalogue_is_kept_as_babel_writes_it_and_compiles():
+    path = messages.catalogue_path("backtrace")
+    # `messages update` writes with Babel; a catalogue edited by hand is rewritten the same way
+    assert catalogue.dumps(catalogue.read(path)) == path.read_bytes()
+    import gettext
+    import io
+
+    compiled = gettext.GNUTranslations(io.BytesIO(catalogue.compile_mo(path)))
+    assert compiled.gettext("Forward pass") == "前向传播"
+    assert compiled.ngettext("{epochs} epoch", "{epochs} epochs", 100) == "{epochs} 轮"
+    assert compiled.gettext("the variable '{name}' has no value") == "变量 '{name}' 没有值"
+    # GNU msgfmt reads our .po the same way, where it is installed
+    if shutil.which("msgfmt"):
+        checked = subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(path)],
+                                 capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stderr
+
+
+def test_a_checkout_without_a_fresh_mo_reads_the_po(tmp_path, monkeypatch):
+    folder = tmp_path / "zh_CN" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    po = folder / "backtrace.po"
+    po.write_bytes(messages.catalogue_path("backtrace").read_bytes())
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    monkeypatch.setattr(i18n, "_loaded", {})
+    assert i18n.translations(name="zh").gettext("Forward pass") == "前向传播"  # no .mo
+    mo = folder / "backtrace.mo"
+    stale = gettext_catalogue({"Forward pass": "旧的"})
+    mo.write_bytes(stale)
+    import os
+
+    os.utime(mo, (po.stat().st_mtime - 10,) * 2)  # older than the .po: compiled again
+    monkeypatch.setattr(i18n, "_loaded", {})
+    assert i18n.translations(name="zh").gettext("Forward pass") == "前向传播"
+    os.utime(mo, (po.stat().st_mtime + 10,) * 2)  # a built .mo is read as it is
+    monkeypatch.setattr(i18n, "_loaded", {})
+    assert i18n.translations(name="zh").gettext("Forward pass") == "旧的"
+
+
+def gettext_catalogue(pairs: dict[str, str]) -> bytes:
+    import io
+
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+
+    made = Catalog(locale="zh_CN")
+    for msgid, msgstr in pairs.items():
+        made.add(msgid, msgstr)
+    out = io.BytesIO()
+    write_mo(out, made)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("environ, expected", [
+    ({}, "en"), ({"LANG": "zh_CN.UTF-8"}, "zh"), ({"LANG": "C"}, "en"),
+    ({"LC_ALL": "en_US.UTF-8", "LANG": "zh_CN.UTF-8"}, "en"),
+    ({"LC_MESSAGES": "zh_TW"}, "zh"), ({"LANGUAGE": "zh_CN:en"}, "zh"),
+    ({"BACKTRACE_LANG": "en", "LC_ALL": "zh_CN.UTF-8"}, "en"),
+    ({"BACKTRACE_LANG": "zh", "LANG": "en_GB"}, "zh"), ({"LANG": "POSIX"}, "en"),
+])
+def test_the_language_comes_from_the_environment(environ, expected):
+    assert i18n.language_from_environment(environ) == expected
+
+
+def test_lang_beats_the_environment_and_the_environment_is_the_default():
+    english = run("grad", "x*w", "x=2", "w=3", "--lang", "en", env={"BACKTRACE_LANG": "zh"})
+    assert english.stdout.startswith("Forward pass: x*w\n")
+    environment = {"BACKTRACE_LANG": None, "LANG": "zh_CN.UTF-8", "LC_ALL": None,
+                   "LC_MESSAGES": None}
+    chinese = run("grad", "x*w", "x=2", "w=3", env=environment)
+    assert chinese.stdout.startswith("前向传播: x*w\n")
+    assert i18n.language() == "en"  # nothing leaks out of an invocation
+
+
+def test_click_texts_and_errors_in_chinese():
+    result = run("grad", "--help", "--lang", "zh")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("用法: main grad [OPTIONS] EXPR [BINDING]...\n")
+    timeout_help = r"\n  --check-timeout SECONDS +每项核对（SymPy、有限差分）允许的时间"
+    assert re.search(timeout_help, result.stdout)
+    assert "显示此帮助并退出。" in result.stdout
+    bad = run("grad", "x", "--format", "zz", "--lang=zh")
+    assert bad.exit_code == 2
+    assert "\n错误: '--format' 的值无效: 'zz' 不是 'table', 'json', " in bad.stderr
+    assert bad.stderr.endswith(" 之一。\n")
+    ours = run("grad", "x*", "--lang", "zh")
+    assert ours.exit_code == 2
+    assert ours.stderr.startswith("错误: ") and "（位于第 3 列）" in ours.stderr
+
+
+@pytest.mark.parametrize("args, start", [
+    (("train", "--lr", "-1"), "错误: --lr 必须是大于 0 的有限数，而不是 -1\n"),
+    (("train", "--momentum", "2"), "错误: --momentum 必须不小于 0 且小于 1，而不是 2\n"),
+    (("train", "--epochs", "0"), "错误: --epochs 必须在 1 到 10,000,000 之间，而不是 0\n"),
+    (("grad", "x*w", "x=2", "w=3", "--wrt", "q"),
+     "错误: --wrt 指定的 'q' 不是表达式的变量（它的变量：x, w）\n"),
+    (("grad", "x*w", "w=3"),
+     "错误: 变量 'x' 没有值（位于第 1 列）\n  x*w\n  ^\n"
+     "  提示: 请给它一个值：x=VALUE（或 --x VALUE）\n"),
+])
+def test_core_errors_are_chinese_and_name_the_flag(args, start):
+    result = run(*args, "--lang", "zh")
+    assert result.exit_code == 2
+    assert result.stderr == start
+
+
+# ----------------------------------------------------------------------------- machine output
+JSON_RUNS = {
+    "grad": ("grad", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1"),
+    "train": ("train", "--epochs", "3", "--predict", "4", "--trace"),
+    "simplify": ("simplify", "W2 @ sigmoid(W1 @ x + b1) + b2", "W1=[[1, 2], [3, 4]]",
+                 "b1=[0, 1]", "W2=[[1, -1]]", "b2=[0.5]", "x=[1, 2]"),
+    "graph": ("graph", "x*w", "x=2", "w=3", "--format", "dot"),  # graph has no JSON: its DOT
+}
+
+
+def test_every_command_has_a_machine_output_run():
+    assert sorted(JSON_RUNS) == sorted(COMMANDS)
+
+
+@pytest.mark.parametrize("name", sorted(JSON_RUNS))
+def test_json_is_byte_identical_in_both_languages(name):
+    args = JSON_RUNS[name] + (() if name == "graph" else ("--format", "json"))
+    english, chinese = run(*args, "--lang", "en"), run(*args, "--lang", "zh")
+    assert english.exit_code == chinese.exit_code == 0, chinese.stderr
+    if name == "graph":  # the picture's legend is for people; its structure is the same
+        strip = re.compile(r'label="[^"]*"')
+        assert strip.sub("", english.stdout) == strip.sub("", chinese.stdout)
+    else:
+        assert english.stdout == chinese.stdout
+    assert english.stdout.strip()
+
+
+def test_exit_codes_do_not_change():
+    for args in (("grad", "x*"), ("grad", "x", "--format", "zz"), ("train", "--lr", "-1")):
+        assert run(*args, "--lang", "en").exit_code == run(*args, "--lang", "zh").exit_code == 2
+
+
+# ----------------------------------------------------------------------------- the views
+VIEWS = {
+    "grad": ("grad", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1"),
+    "grad-seed": ("grad", "x*w", "--x", "2", "--w", "3", "--dz", "5"),
+    "grad-arrays": ("grad", "sum(sigmoid(W @ x + b))", "W=[[1, 2], [3, 4]]", "x=[1, -1]",
+                    "b=[0, 1]"),
+    "grad-relu": ("grad", "relu(x)", "x=0"),
+    "train": ("train", "--predict", "4"),
+    "train-trace": ("train", "--epochs", "2", "--trace"),
+    "simplify": ("simplify", "W2 @ (W1 @ x + b1) + b2", "W1=[[1, 2], [3, 4]]", "b1=[0, 1]",
+                 "W2=[[1, -1]]", "b2=[0.5]", "x=[1, 2]"),
+    "simplify-sigmoid": ("simplify", "W2 @ sigmoid(W1 @ x + b1) + b2", "W1=[[1, 2], [3, 4]]",
+                         "b1=[0, 1]", "W2=[[1, -1]]", "b2=[0.5]", "x=[1, 2]"),
+    "graph": ("graph", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1",
+              "--format", "text"),
+}
+# Words that are names, not English: symbols, ops, functions, tools, settings' values.
+ALLOWED = set("""x w y z y_hat r loss b W W1 W2 b1 b2 dz var const mul add sub pow sum sigmoid
+relu tanh matmul output json markdown latex SymPy PyTorch JSON CSV float32 float64 sgd
+mse grad dnode dinput dvariable
+dL dloss dw dx dr dy_hat node kink
+Piecewise True""".split())  # SymPy's notation: Piecewise((1, x > 0), (0, True))
+
+
+def english_words(text: str) -> list[str]:
+    text = re.sub(r"--[a-z][a-z-]*", " ", text)  # options are names
+    text = re.sub(r"\bd[\w()]+/d[\w()]+", " ", text)  # derivatives dL/dx, dz/dw
+    text = re.sub(r"\b[vVe]\d+\b", " ", text)  # node ids, numbers like 1e-05
+    words = re.findall(r"[A-Za-z_][A-Za-z_0-9]+", text)
+    return [word for word in words if word not in ALLOWED
+            and not re.fullmatch(r"e\d+|[A-Za-z]\d+", word)]  # 1e-05; names x2, W1
+
+
+def test_every_command_has_a_view():
+    assert {args[0] for args in VIEWS.values()} == set(COMMANDS)
+
+
+@pytest.mark.parametrize("view, output_format", [
+    pytest.param(view, output_format, id=f"{output_format}-{view}")
+    for output_format in ("table", "markdown", "latex") for view in sorted(VIEWS)])
+def test_no_english_left_in_a_chinese_view(view, output_format):
+    args = VIEWS[view]
+    if output_format != "table" and args[0] not in ("grad",):
+        pytest.skip("only grad writes markdown and latex")
+    result = run(*args, "--lang", "zh", *(() if output_format == "table"
+                                           else ("--format", output_format)))
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    if output_format == "latex":
+        text = text.replace("\\_", "_").replace("-{}-", "--")  # LaTeX's escapes
+        # display math (the chain rule's align* block) is math, like $...$
+        text = re.sub(r"\\begin\{(align|equation|gather)\*?\}.*?\\end\{\1\*?\}", " ", text,
+                      flags=re.S)
+        text = "\n".join(line for line in text.splitlines()
+                         if not line.startswith(("\\begin", "\\end")))
+        text = re.sub(r"\$[^$]*\$", " ", text)  # math
+        text = re.sub(r"\\(begin|end)\{\w+\}(\{[^}]*\})?|@\{\}\S*|\\[A-Za-z]+", " ", text)
+        text = "\n".join(line for line in text.splitlines() if not line.startswith("%"))
+    if args[0] == "train":  # the lecture's own print: "grad: x y dloss/dw"
+        text = re.sub(r"^grad: .*$", "", text, flags=re.M)
+    assert english_words(text) == [], (english_words(text), text[:300])
+    assert re.search(r"[\u4e00-\u9fff]", text)
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_help_is_chinese(name):
+    result = run(name, "--help", "--lang", "zh")
+    assert result.exit_code == 0
+    prose = "\n".join(line for line in result.stdout.splitlines()
+                      if not line.strip().startswith(("backtrace ", "--", "-o", "-h", "W2=",
+                                                      "用法:")))
+    prose = re.sub(r"'[^']*'|\"[^\"]*\"|\[[^\]]*\]|\S+\.\w+|\S*[=:@]\S*", " ", prose)
+    leftover = [word for word in english_words(prose) if word not in HELP_NAMES]
+    assert leftover == [], leftover
+
+
+HELP_NAMES = set("""EXPR BINDING OPTIONS FILE VALUE SECONDS N A B NAME K CSV SHAPE INTEGER
+FLOAT TEXT Graphviz dot PATH graphviz pure pip install SVG PNG DOT svg png mermaid gv mmd
+txt Adam beta1 beta2 epsilon torch optim momentum adam full tab MiB BACKTRACE_LANG LC_ALL
+LC_MESSAGES LANG LANGUAGE zh en sigmoid SGD randn zeros ones gv table json markdown latex
+text bce""".split())
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_chinese_tables_align(width):
+    result = run("grad", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1",
+                 "--lang", "zh", "--width", str(width))
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert all(cell_len(line) <= width for line in lines), width
+    # every line of a box is as wide as its top border
+    box: list[str] = []
+    for line in lines + [""]:
+        if line and line[:1] in "┏┃┡│└":
+            box.append(line)
+        elif box:
+            assert len({cell_len(row.rstrip()) for row in box}) == 1, "\n".join(box)
+            # the column rules stand at the same columns on every line of the box
+            rules = {tuple(cell_len(row[:i]) for i, c in enumerate(row) if c in "┏┓┡┩└┘┳┃╇│┴")
+                     for row in box}
+            assert len(rules) == 1, "\n".join(box)
+            box = []
+    assert any("前向传播" in line for line in lines)
+
+
+def test_latex_in_chinese_is_real_text_for_xelatex(tmp_path):
+    result = run("grad", "x*w", "--x", "2", "--w", "3", "--dz", "5", "--lang", "zh",
+                 "--format", "latex")
+    text = result.stdout
+    assert "% needs \\usepackage{ctex, booktabs, amsmath, amssymb, array, longtable}" in text
+    assert "\\paragraph{前向传播}" in text and "U+" not in text
+    english = run("grad", "x*w", "--x", "2", "--w", "3", "--lang", "en", "--format", "latex")
+    assert "ctex" not in english.stdout
+    if not shutil.which("xelatex"):
+        pytest.skip("xelatex is not installed")
+    document = ("\\documentclass{article}\n\\usepackage{ctex, booktabs, amsmath, amssymb, "
+                "array, longtable}\n\\begin{document}\n" + text + "\\end{document}\n")
+    (tmp_path / "zh.tex").write_text(document, encoding="utf-8")
+    compiled = subprocess.run(["xelatex", "-interaction=nonstopmode", "-halt-on-error",
+                               "zh.tex"], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=300)
+    assert compiled.returncode == 0, compiled.stdout[-2000:]
