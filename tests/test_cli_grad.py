@@ -560,3 +560,13 @@ def test_cli_markdown_matches_the_golden_file(request):
         pytest.skip("golden files are being rewritten")
     result = invoke(*SLIDE, "--format", "markdown")
     assert result.stdout.encode("utf-8") == (GOLDEN / "grad_slide.md").read_bytes()
+
+
+def test_an_input_used_twice_by_one_node_gets_each_positions_rule():
+    # x/x: the edge from the numerator is 1/x, the one from the denominator -x/x² (both
+    # edges join the same two nodes, so the rule comes from the edge's position).
+    document = run_json("grad", "x/x", "x=2", "--no-check", "--format", "json")
+    assert [(e["rule"], e["local"]) for e in document["backward"]] == [
+        ("1/x", 0.5), ("-x/x²", -0.5)]
+    table = invoke("grad", "x/x", "x=2", "--no-check").stdout
+    assert "dz/dx = 1/x " in table and "dz/dx = -x/x² " in table

@@ -142,13 +142,15 @@ def forward(
 
 
 class Edge(NamedTuple):
-    """One step of the chain rule: node -> input, upstream x local = product."""
+    """One step of the chain rule: node -> input, upstream x local = product. ``position`` is
+    the input's place among the node's inputs (the two edges of x/x are positions 0 and 1)."""
 
     node: int
     input: int
     upstream: Any
     local: Any
     product: Any
+    position: int = 0
 
 
 @dataclass(frozen=True)
@@ -241,7 +243,7 @@ def backward(
             else:
                 product = upstream * local
             if record:
-                edges.append(Edge(index, j, upstream, local, product))
+                edges.append(Edge(index, j, upstream, local, product, position))
             previous = adjoints[j]
             adjoints[j] = product if previous is None else previous + product
     return Backward(adjoints, edges, kinks)
@@ -275,7 +277,7 @@ def _array_products(
         except _MATH_ERRORS as exc:
             raise _domain_error(tape, node, args, exc, position) from None
         if edges is not None:
-            edges.append(Edge(node.index, j, upstream, local, product))
+            edges.append(Edge(node.index, j, upstream, local, product, position))
         previous = adjoints[j]
         adjoints[j] = product if previous is None else previous + product
 

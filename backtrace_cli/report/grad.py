@@ -161,10 +161,12 @@ def forward_section(explanation: Explanation) -> Table:
     )
 
 
-def local_cell(explanation: Explanation, node: int, input_: int) -> Text:
-    """dz/dx = w: the local derivative's symbol and formula."""
+def local_cell(explanation: Explanation, node: int, input_: int,
+               position: int | None = None) -> Text:
+    """dz/dx = w: the local derivative's symbol and formula (``position``: which of the
+    node's inputs, where one input is used twice, as in x/x)."""
     labels = explanation.labels
-    rule = rule_text(explanation, node, input_, human=True)
+    rule = rule_text(explanation, node, input_, position, human=True)
     symbol = Text(f"d{labels[node]}/d{labels[input_]}",
                   partial(math_label(explanation, node), math_label(explanation, input_)))
     return joined(symbol, " = ", Text(rule, code=True), code=True)
@@ -191,7 +193,8 @@ def backward_section(explanation: Explanation) -> Table:
         row = [Text(node_plain, math_label(explanation, edge.node)),
                label_cell(explanation, edge.input)]
         row += [shape_of(explanation, edge.input)] if arrays else []
-        row += [value_cell(edge.upstream), local_cell(explanation, edge.node, edge.input),
+        row += [value_cell(edge.upstream),
+                local_cell(explanation, edge.node, edge.input, edge.position),
                 value_cell(edge.local), value_cell(edge.product)]
         rows.append(tuple(row))
     return Table(

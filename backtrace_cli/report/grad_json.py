@@ -59,14 +59,13 @@ def grad_json_text(explanation: Explanation) -> str:
     quoted: dict[str, str] = {}  # a template without fields -> its JSON text
     rows = []
     append = rows.append
-    for node_index, input_index, upstream, local, product in explanation.edges:
+    for node_index, input_index, upstream, local, product, position in explanation.edges:
         node = nodes[node_index]
         inputs = node.inputs
         op = node.op
-        position = 0 if inputs[0] == input_index else 1
         template = op.derivative_text[0 if op.variadic else position]
         if len(inputs) > 2:
-            rule = quote(rule_text(explanation, node_index, input_index))
+            rule = quote(rule_text(explanation, node_index, input_index, position))
         elif template == "{b}":
             rule = references[inputs[1]]
         elif template == "{a}":
@@ -74,7 +73,7 @@ def grad_json_text(explanation: Explanation) -> str:
         elif "{" not in template:
             rule = quoted.get(template) or quoted.setdefault(template, quote(template))
         else:
-            rule = quote(rule_text(explanation, node_index, input_index))
+            rule = quote(rule_text(explanation, node_index, input_index, position))
         append(f'{{"node":{ids[node_index]},"input":{ids[input_index]},'
                f'"upstream":{float(upstream)!r},"local":{float(local)!r},'
                f'"product":{float(product)!r},"rule":{rule}}}')
@@ -118,7 +117,7 @@ def _array_json_text(explanation: Explanation) -> str:
     def edge(e) -> dict:
         return {"node": nodes[e.node].id, "input": nodes[e.input].id, "upstream": plain(e.upstream),
                 "local": plain(e.local), "product": plain(e.product),
-                "rule": rule_text(explanation, e.node, e.input)}
+                "rule": rule_text(explanation, e.node, e.input, e.position)}
 
     document = {
         "expression": tape.source,
