@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from babel.messages.catalog import Message
@@ -155,12 +156,16 @@ def test_core_errors_are_chinese_and_name_the_flag(args, start):
 
 
 # ----------------------------------------------------------------------------- machine output
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 JSON_RUNS = {
     "grad": ("grad", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1"),
     "train": ("train", "--epochs", "3", "--predict", "4", "--trace"),
     "simplify": ("simplify", "W2 @ sigmoid(W1 @ x + b1) + b2", "W1=[[1, 2], [3, 4]]",
                  "b1=[0, 1]", "W2=[[1, -1]]", "b2=[0.5]", "x=[1, 2]"),
     "graph": ("graph", "x*w", "x=2", "w=3", "--format", "dot"),  # graph has no JSON: its DOT
+    "quiz": ("quiz", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1"),
+    "grade": ("grade", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1",
+              "--answers", str(SAMPLES / "lecture-key.json")),
 }
 
 
@@ -201,6 +206,10 @@ VIEWS = {
                          "b1=[0, 1]", "W2=[[1, -1]]", "b2=[0.5]", "x=[1, 2]"),
     "graph": ("graph", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1",
               "--format", "text"),
+    "quiz": ("quiz", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1"),
+    "quiz-random": ("quiz", "--random", "--level", "3", "--seed", "2"),
+    "grade": ("grade", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1",
+              "--answers", str(SAMPLES / "lecture-key.json")),
 }
 # Words that are names, not English: symbols, ops, functions, tools, settings' values.
 ALLOWED = set("""x w y z y_hat r loss b W W1 W2 b1 b2 dz var const mul add sub pow sum sigmoid
@@ -208,6 +217,8 @@ relu tanh matmul output json markdown latex SymPy PyTorch JSON CSV float32 float
 mse grad dnode dinput dvariable
 dL dloss dw dx dr dy_hat node kink
 Piecewise True""".split())  # SymPy's notation: Piecewise((1, x > 0), (0, True))
+# quiz: the grade command it prints, and the room to write an answer (a \rule in LaTeX)
+ALLOWED |= set("""quiz grade backtrace worksheet md ________ cm pt""".split())
 
 
 def english_words(text: str) -> list[str]:
@@ -228,7 +239,7 @@ def test_every_command_has_a_view():
     for output_format in ("table", "markdown", "latex") for view in sorted(VIEWS)])
 def test_no_english_left_in_a_chinese_view(view, output_format):
     args = VIEWS[view]
-    if output_format != "table" and args[0] not in ("grad",):
+    if output_format != "table" and args[0] not in ("grad", "quiz", "grade"):
         pytest.skip("only grad writes markdown and latex")
     result = run(*args, "--lang", "zh", *(() if output_format == "table"
                                            else ("--format", output_format)))
@@ -267,6 +278,7 @@ FLOAT TEXT Graphviz dot PATH graphviz pure pip install SVG PNG DOT svg png merma
 txt Adam beta1 beta2 epsilon torch optim momentum adam full tab MiB BACKTRACE_LANG LC_ALL
 LC_MESSAGES LANG LANGUAGE zh en sigmoid SGD randn zeros ones gv table json markdown latex
 text bce""".split())
+HELP_NAMES |= set("forward local product gradient".split())  # quiz --blank's kinds (its default)
 
 
 @pytest.mark.parametrize("width", [60, 80, 120])

@@ -10,6 +10,7 @@ from backtrace_cli.api.result import Rendered
 from backtrace_cli.explain.cells import KINDS
 from backtrace_cli.explain.gradient import Explanation
 from backtrace_cli.explain.grading import Grading
+from backtrace_cli.i18n import _
 from backtrace_cli.report.model import Report
 
 # How big an answers file may be (a worksheet of a very large program is a few MB).
@@ -76,13 +77,14 @@ def blank_kinds(blank: str | Sequence[str] | None) -> tuple[str, ...]:
         if not name:  # "forward,,local" or a trailing comma
             continue
         if name not in KINDS:
-            raise setting_error("blank", f"blank names '{name}', which is not a kind of cell "
-                                f"({', '.join(KINDS)})",
-                                did_you_mean(name, KINDS) or "e.g. forward,gradient")
+            raise setting_error("blank", _("blank names '{name}', which is not a kind of cell "
+                                           "({kinds})").format(name=name, kinds=", ".join(KINDS)),
+                                did_you_mean(name, KINDS) or _("e.g. {example}").format(
+                                    example="forward,gradient"))
         chosen.append(name)
     if not chosen:
-        raise setting_error("blank", "blank names no kind of cell",
-                            f"give one or more of {', '.join(KINDS)}")
+        raise setting_error("blank", _("blank names no kind of cell"),
+                            _("give one or more of {kinds}").format(kinds=", ".join(KINDS)))
     return tuple(kind for kind in KINDS if kind in chosen)
 
 
@@ -106,16 +108,16 @@ def quiz(expression: str | None = None, bindings: Mapping[str, Any] | None = Non
     kinds = blank_kinds(blank)
     if random:
         if expression is not None or bindings:
-            raise UsageError("give an expression or random, not both",
-                             "random draws the program and its values itself")
+            raise UsageError(_("give an expression or random, not both"),
+                             _("random draws the program and its values itself"))
         drawn = exercise(level, 1 if seed is None else seed)
         expression, bindings, seed = drawn.source, drawn.bindings, drawn.seed
     else:
         if expression is None:
-            raise UsageError("give an expression, or random to draw one",
-                             "e.g. quiz('x*w', {'x': 2, 'w': 3})")
+            raise UsageError(_("give an expression, or random to draw one"),
+                             _("e.g. {example}").format(example="quiz('x*w', {'x': 2, 'w': 3})"))
         if seed is not None:
-            raise setting_error("seed", "seed draws a random program; it needs random")
+            raise setting_error("seed", _("seed draws a random program; it needs random"))
         level = None
     explanation = _explained(expression, bindings, dz)
     report = build(explanation, kinds, seed=seed if random else None,
@@ -150,13 +152,14 @@ def read_answers_file(path: str):
     from backtrace_cli.data.answers import read_answers
     from backtrace_cli.files import read_text
 
-    text = read_text(path, f"cannot read {path}", MAX_ANSWERS_CHARACTERS,
-                     "the answers file is JSON or a filled-in worksheet (quiz --format markdown)")
+    text = read_text(path, _("cannot read {path}").format(path=path), MAX_ANSWERS_CHARACTERS,
+                     _("the answers file is JSON or a filled-in worksheet (quiz --format "
+                       "markdown)"))
     if len(text) > MAX_ANSWERS_CHARACTERS:
         from backtrace_cli.errors import DataError
 
-        raise DataError(f"the file is larger than {MAX_ANSWERS_CHARACTERS:,} characters",
-                        path)
+        raise DataError(_("the file is larger than {limit:,} characters").format(
+            limit=MAX_ANSWERS_CHARACTERS), path)
     return read_answers(text, path)
 
 
@@ -185,11 +188,12 @@ def grade(expression: str, bindings: Mapping[str, Any] | None = None, *,
         try:
             text = json.dumps(answers, allow_nan=False)
         except (TypeError, ValueError) as error:
-            raise UsageError(f"answers: not JSON data ({error})") from None
+            raise UsageError(_("answers: not JSON data ({problem})").format(
+                problem=error)) from None
         read = read_json(text)
     else:
-        raise UsageError("answers must be a path or a mapping of sections",
-                         'e.g. {"gradients": {"x": -2}}')
+        raise UsageError(_("answers must be a path or a mapping of sections"),
+                         _("e.g. {example}").format(example='{"gradients": {"x": -2}}'))
     explanation = explanation_of(expression, bindings, seed=seed, cross_check=False)
     grading = mark(explanation, read)
     return GradeResult(grading, build(grading))

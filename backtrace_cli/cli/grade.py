@@ -16,6 +16,7 @@ from backtrace_cli.cli.options import (
 )
 from backtrace_cli.errors import EXIT_UNTRUSTED
 from backtrace_cli.formats import registry
+from backtrace_cli.i18n import _
 
 GRADE_EPILOG = f"""\b
 Examples:
@@ -57,12 +58,13 @@ def grade(expr, bindings, seed, answers_path, output_format) -> None:
     from backtrace_cli.errors import BacktraceError, UsageError
 
     if answers_path is None:
-        raise UsageError("--answers FILE is needed: the answers to grade",
-                         "a JSON file such as {\"gradients\": {\"x\": -2}}, or a filled-in "
-                         "worksheet of backtrace quiz --format markdown")
+        raise UsageError(_("--answers FILE is needed: the answers to grade"),
+                         _("a JSON file such as {example}, or a filled-in worksheet of "
+                           "backtrace quiz --format markdown").format(
+                             example='{"gradients": {"x": -2}}'))
     if answers_path == "-" and expr == "-":
-        raise UsageError("EXPR and --answers cannot both be read from stdin",
-                         "give one of them as a file (@FILE for EXPR)")
+        raise UsageError(_("EXPR and --answers cannot both be read from stdin"),
+                         _("give one of them as a file (@FILE for EXPR)"))
     source = read_expression(expr)
     values = parse_bindings(bindings)
     seed_value = parse_value(seed, "--dz")

@@ -12,6 +12,7 @@ from backtrace_cli.cli.options import (
     flagged,
 )
 from backtrace_cli.formats import registry
+from backtrace_cli.i18n import _
 
 QUIZ_EPILOG = f"""\b
 Examples:
@@ -75,21 +76,22 @@ def quiz(expr, bindings, random_program, level, seed, blank, dz, output_format, 
     if not random_program:
         for name, value in (("--level", level), ("--seed", seed)):
             if value is not None:
-                raise UsageError(f"{name} draws a random program: it needs --random",
-                                 f"add --random, or leave out {name}")
+                raise UsageError(_("{flag} draws a random program: it needs --random").format(
+                    flag=name), _("add --random, or leave out {flag}").format(flag=name))
     if not random_program and expr is None:
-        raise UsageError("give EXPR, or --random to draw a program",
-                         'e.g. backtrace quiz "x*w + b" x=2 w=-1 b=3, or backtrace quiz '
-                         "--random --level 2")
+        raise UsageError(_("give EXPR, or --random to draw a program"),
+                         _("e.g. {example}, or {other}").format(
+                             example='backtrace quiz "x*w + b" x=2 w=-1 b=3',
+                             other="backtrace quiz --random --level 2"))
     if random_program and expr is not None:
-        raise UsageError("give EXPR or --random, not both",
-                         "--random draws the program and its values itself")
+        raise UsageError(_("give EXPR or --random, not both"),
+                         _("--random draws the program and its values itself"))
     if output_format is None:
         found = registry.for_path(output_path, "quiz") if output_path else None
         output_format = found.name if found is not None else "table"
     if answers_path == "-" and output_path in (None, "-"):
-        raise UsageError("--answers - and the worksheet would both go to stdout",
-                         "write the worksheet to a file with -o FILE, or the key to a file")
+        raise UsageError(_("--answers - and the worksheet would both go to stdout"),
+                         _("write the worksheet to a file with -o FILE, or the key to a file"))
     for path, flag in ((output_path, "-o"), (answers_path, "--answers")):
         if path is not None and path != "-":
             check_writable(path, flag)

@@ -17,8 +17,9 @@ import json
 import re
 
 from backtrace_cli.errors import DataError, did_you_mean
-from backtrace_cli.explain.cells import KINDS, SECTIONS
+from backtrace_cli.explain.cells import ANSWER_COLUMNS, KIND_NAMES, KINDS, SECTIONS
 from backtrace_cli.explain.grading import Answer, Answers
+from backtrace_cli.i18n import _
 
 # Keys of a key file that describe the program rather than answer a cell.
 ABOUT = ("expression", "bindings", "dz", "level", "seed")
@@ -43,7 +44,7 @@ def _position(text: str, offset: int) -> tuple[int, int]:
 
 
 def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not a number here; values must be finite")
+    raise ValueError(_("{name} is not a number here; values must be finite").format(name=name))
 
 
 # ----------------------------------------------------------------------------- JSON
@@ -51,14 +52,16 @@ def read_json(text: str, path: str | None = None) -> Answers:
     try:
         document = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as error:
-        raise DataError(f"not valid JSON: {error.msg}", path, error.lineno, error.colno,
-                        "an answers file is a JSON object such as "
-                        '{"gradients": {"x": -2}}') from None
+        raise DataError(_("not valid JSON: {problem}").format(problem=error.msg), path,
+                        error.lineno, error.colno,
+                        _("an answers file is a JSON object such as {example}").format(
+                            example='{"gradients": {"x": -2}}')) from None
     except (ValueError, RecursionError) as error:
-        raise DataError(f"not valid JSON: {error}", path) from None
+        raise DataError(_("not valid JSON: {problem}").format(problem=error), path) from None
     if not isinstance(document, dict):
-        raise DataError("the answers must be a JSON object", path, 1, 1,
-                        'e.g. {"forward": {"r": -1}, "gradients": {"x": -2}}')
+        raise DataError(_("the answers must be a JSON object"), path, 1, 1,
+                        _("e.g. {example}").format(
+                            example='{"forward": {"r": -1}, "gradients": {"x": -2}}'))
     decoder = json.JSONDecoder(parse_constant=_refuse_constant)
     items: list[Answer] = []
     kinds: list[str] = []
@@ -66,28 +69,31 @@ def read_json(text: str, path: str | None = None) -> Answers:
     for key, start, value_start in _members(text, _skip(text, 0), decoder):
         line, column = _position(text, start)
         if key in seen:
-            raise DataError(f"the section '{key}' is given twice", path, line, column)
+            raise DataError(_("the section '{key}' is given twice").format(key=key), path, line,
+                            column)
         seen.add(key)
         if key in ABOUT:
             continue
         if key not in KIND_OF:
             hint = did_you_mean(key, [*KIND_OF, *ABOUT]) or (
-                "the sections are " + ", ".join(KIND_OF))
-            raise DataError(f"unknown section '{key}'", path, line, column, hint)
+                _("the sections are {sections}").format(sections=", ".join(KIND_OF)))
+            raise DataError(_("unknown section '{key}'").format(key=key), path, line, column,
+                            hint)
         kind = KIND_OF[key]
         kinds.append(kind)
         if _skip(text, value_start) >= len(text) or text[_skip(text, value_start)] != "{":
-            raise DataError(f"the section '{key}' must be an object of cells and values",
-                            path, *_position(text, value_start),
-                            f'e.g. "{key}": {_EXAMPLES[kind]}')
+            raise DataError(_("the section '{key}' must be an object of cells and values").format(
+                key=key), path, *_position(text, value_start),
+                _("e.g. {example}").format(example=f'"{key}": {_EXAMPLES[kind]}'))
         cell_keys: set[str] = set()
         for cell_key, cell_start, cell_value in _members(text, _skip(text, value_start),
                                                          decoder):
             line, column = _position(text, cell_start)
             if cell_key in cell_keys:
-                raise DataError(f"'{cell_key}' is given twice in '{key}'", path, line, column)
+                raise DataError(_("'{cell}' is given twice in '{key}'").format(
+                    cell=cell_key, key=key), path, line, column)
             cell_keys.add(cell_key)
-            value, _ = decoder.raw_decode(text, cell_value)
+            value, _end = decoder.raw_decode(text, cell_value)
             value_line, value_column = _position(text, cell_value)
             checked = _number_value(value, f"{key} '{cell_key}'", path, value_line,
                                     value_column)
@@ -117,7 +123,7 @@ def _members(text: str, index: int, decoder: json.JSONDecoder):
         key, index = scanstring(text, index + 1)
         index = _skip(text, _skip(text, index) + 1)  # past ":"
         yield key, start, index
-        _, index = decoder.raw_decode(text, index)
+        _value, index = decoder.raw_decode(text, index)
         index = _skip(text, index)
         if index < len(text) and text[index] == ",":
             index = _skip(text, index + 1)
@@ -127,15 +133,17 @@ def _number_value(value, what: str, path, line, column):
     """A number, or a list of numbers (a vector, a matrix), as JSON gave it."""
     if isinstance(value, bool) or not isinstance(value, (int, float, list)):
         shown = json.dumps(value)
-        hint = ("write the number without quotes" if isinstance(value, str)
-                and _NUMBER.fullmatch(value.strip()) else "write a number such as -2 or 0.25")
-        raise DataError(f"{what}: {shown} is not a number", path, line, column, hint)
+        hint = (_("write the number without quotes") if isinstance(value, str)
+                and _NUMBER.fullmatch(value.strip()) else _("write a number such as -2 or 0.25"))
+        raise DataError(_("{what}: {shown} is not a number").format(what=what, shown=shown),
+                        path, line, column, hint)
     if isinstance(value, list):
         for item in value:
             _number_value(item, what, path, line, column)
         return value
     if isinstance(value, int) and abs(value) > 2**1023:
-        raise DataError(f"{what}: {value} is too large for a float", path, line, column)
+        raise DataError(_("{what}: {value} is too large for a float").format(
+            what=what, value=value), path, line, column)
     return float(value)
 
 
@@ -144,22 +152,26 @@ def read_worksheet(text: str, path: str | None = None) -> Answers:
     """A filled-in worksheet: its Answers table (# | kind | cell | ... | answer), and any
     blank written over in the other tables (``[3] -2``)."""
     rows = list(_table_rows(text))
+    spelled = _spellings()
     header = next(((number, cells) for number, cells in rows
-                   if [c.strip().lower() for c, _ in cells][:3] == ["#", "kind", "cell"]
-                   and cells[-1][0].strip().lower() == "answer"), None)
+                   if len(cells) >= 4 and cells[0][0].strip() == "#"
+                   and cells[1][0].strip().lower() in spelled["kind"]
+                   and cells[2][0].strip().lower() in spelled["cell"]
+                   and cells[-1][0].strip().lower() in spelled["answer"]), None)
     if header is None:
-        raise DataError("no answers found: neither a JSON object nor a worksheet's Answers "
-                        "table", path, 1, 1,
-                        "give the JSON answers, or the Markdown worksheet of backtrace quiz "
-                        "--format markdown with its answer column filled in")
+        raise DataError(_("no answers found: neither a JSON object nor a worksheet's Answers "
+                          "table"), path, 1, 1,
+                        _("give the JSON answers, or the Markdown worksheet of backtrace quiz "
+                          "--format markdown with its answer column filled in"))
     blanks: dict[int, tuple[str, str]] = {}
     written: dict[int, tuple[str, int, int]] = {}
     kinds: list[str] = []
     for line, cells in rows:
         if line <= header[0] or len(cells) != len(header[1]):
             continue
-        number_text, kind, key = (cells[i][0].strip() for i in range(3))
-        if not number_text.isdigit() or kind not in KINDS:
+        number_text, kind_written, key = (cells[i][0].strip() for i in range(3))
+        kind = spelled["kinds"].get(kind_written.lower())
+        if not number_text.isdigit() or kind is None:
             continue
         blanks[int(number_text)] = (kind, key)
         kinds.append(kind)
@@ -177,17 +189,39 @@ def read_worksheet(text: str, path: str | None = None) -> Answers:
                 continue
             number = int(match.group(1))
             if number in written and written[number][0] != value:
-                raise DataError(f"blank [{number}] has two answers, {written[number][0]} "
-                                f"(line {written[number][1]}) and {value}", path, line,
-                                column + _offset(cell, " \t"), "keep one of them")
+                raise DataError(_("blank [{number}] has two answers, {first} (line {line}) "
+                                  "and {second}").format(number=number,
+                                                         first=written[number][0],
+                                                         line=written[number][1], second=value),
+                                path, line, column + _offset(cell, " \t"),
+                                _("keep one of them"))
             written.setdefault(number, (value, line, column + cell.find(match.group(2))))
     items = []
     for number in sorted(written):
         value, line, column = written[number]
         kind, key = blanks[number]
-        items.append(Answer(kind, key, _parse_number(value, f"blank [{number}]", path, line,
-                                                     column), line, column, path))
+        what = _("blank [{number}]").format(number=number)
+        items.append(Answer(kind, key, _parse_number(value, what, path, line, column), line,
+                            column, path))
     return Answers(tuple(items), tuple(dict.fromkeys(kinds)))
+
+
+def _spellings() -> dict:
+    """How a worksheet may spell the Answers table's titles and the kinds of cells: in
+    English or in any language of the catalogues, whatever the reader's language is now
+    (a worksheet made in Chinese is graded in English too)."""
+    from backtrace_cli.i18n import LANGUAGES, translations
+
+    spelled: dict = {"kinds": {kind: kind for kind in KINDS}}
+    for title in ANSWER_COLUMNS:
+        spelled[title] = {title}
+    for language in LANGUAGES:
+        catalogue = translations(name=language)
+        for title in ANSWER_COLUMNS:
+            spelled[title].add(catalogue.gettext(title).lower())
+        for kind, name in KIND_NAMES.items():
+            spelled["kinds"].setdefault(catalogue.gettext(name).lower(), kind)
+    return spelled
 
 
 def _offset(text: str, padding: str) -> int:
@@ -229,5 +263,6 @@ def _parse_number(text: str, what: str, path, line, column):
         value = float(cleaned)
         if value not in (float("inf"), float("-inf")):
             return value
-    raise DataError(f"{what}: '{text}' is not a number", path, line, column,
-                    "write a decimal number such as -2 or 0.25 (or [1, -2] for a vector)")
+    raise DataError(_("{what}: '{text}' is not a number").format(what=what, text=text), path,
+                    line, column,
+                    _("write a decimal number such as -2 or 0.25 (or [1, -2] for a vector)"))

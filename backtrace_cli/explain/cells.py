@@ -20,12 +20,19 @@ from typing import Any
 from backtrace_cli.engine.nodes import OP
 from backtrace_cli.errors import did_you_mean
 from backtrace_cli.explain.gradient import Explanation
+from backtrace_cli.i18n import N_, _, translated
 
 # The kinds of cells, in the order of the worksheet's tables (also `quiz --blank`'s choices).
 KINDS = ("forward", "local", "product", "gradient")
 # The section of an answers file that holds each kind.
 SECTIONS = {"forward": "forward", "local": "local", "product": "product",
             "gradient": "gradients"}
+# How a kind of cell is shown in a worksheet's (and the grade's) kind column; the worksheet
+# reader (data/answers.py) reads it back in every language.
+KIND_NAMES = {"forward": N_("forward"), "local": N_("local"), "product": N_("product"),
+              "gradient": N_("gradient")}
+# The Answers table's column titles after "#", which the worksheet reader looks for.
+ANSWER_COLUMNS = (N_("kind"), N_("cell"), N_("meaning"), N_("answer"))
 
 
 @dataclass(frozen=True)
@@ -131,8 +138,8 @@ def resolve(explanation: Explanation, kind: str, written: str,
         if key in of_kind:
             return of_kind[key]
     if kind in ("local", "product") and "/" in text:
-        pair, _, count = text.partition("#")
-        node_text, _, input_text = pair.partition("/")
+        pair, _sep, count = text.partition("#")
+        node_text, _sep, input_text = pair.partition("/")
         node, input_ = names.get(node_text.strip()), names.get(input_text.strip())
         if node is not None and input_ is not None:
             ids = explanation.tape.nodes
@@ -145,12 +152,14 @@ def resolve(explanation: Explanation, kind: str, written: str,
     elif kind in ("local", "product"):
         spelled += [f"{labels[explanation.edges[cell.edge].node]}/"
                     f"{labels[explanation.edges[cell.edge].input]}" for cell in of_kind.values()]
-    what = {"forward": "an op's node (a variable's or a constant's value is given)",
-            "local": "an edge NODE/INPUT", "product": "an edge NODE/INPUT",
-            "gradient": "a variable"}[kind]
+    what = {"forward": _("an op's node (a variable's or a constant's value is given)"),
+            "local": _("an edge NODE/INPUT"), "product": _("an edge NODE/INPUT"),
+            "gradient": _("a variable")}[kind]
+    kind_name = translated(KIND_NAMES[kind])
     hint = did_you_mean(text, dict.fromkeys(spelled))
     if hint is None and spelled:
         unique = list(dict.fromkeys(spelled))
-        hint = f"its {kind} cells: {', '.join(unique[:6])}" + (
-            ", ..." if len(unique) > 6 else "")
-    raise UnknownKey(f"'{text}' names no {kind} cell of this program: a key is {what}", hint)
+        listed = ", ".join(unique[:6]) + (", ..." if len(unique) > 6 else "")
+        hint = _("its {kind} cells: {cells}").format(kind=kind_name, cells=listed)
+    raise UnknownKey(_("'{text}' names no {kind} cell of this program: a key is {what}").format(
+        text=text, kind=kind_name, what=what), hint)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backtrace_cli.errors import EvaluationError, setting_error
+from backtrace_cli.i18n import _
 
 LEVELS = (1, 2, 3)
 # Draws before a level gives up looking for exact numbers (never reached at levels 1 and 2
@@ -59,14 +60,15 @@ def is_short(value) -> bool:
 def exercise(level: int, seed: int) -> Exercise:
     """The program of ``level`` drawn from ``seed`` (see the module's docstring)."""
     if level not in LEVELS:
-        raise setting_error("level", f"level must be 1, 2 or 3, not {level}")
+        raise setting_error("level", _("level must be 1, 2 or 3, not {level}").format(
+            level=level))
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0 or seed >= 2**63:
-        raise setting_error("seed", f"seed must be a whole number from 0 to 2**63 - 1, "
-                                    f"not {seed!r}")
+        raise setting_error("seed", _("seed must be a whole number from 0 to 2**63 - 1, "
+                                      "not {seed}").format(seed=repr(seed)))
     rng = random.Random(seed)
     draw = {1: _level_one, 2: _level_two, 3: _level_three}[level]
     candidate = None
-    for _ in range(ATTEMPTS):
+    for _attempt in range(ATTEMPTS):
         candidate = draw(rng)
         if candidate is not None and _all_short(*candidate):
             break
@@ -132,7 +134,7 @@ def _level_one(rng: random.Random):
     if rng.random() < 0.4:
         leaves.append((str(rng.randint(2, 5)), 100))
     rng.shuffle(leaves)
-    text, _ = _combine(rng, leaves, "+-*")
+    text, _precedence = _combine(rng, leaves, "+-*")
     return text, {name: _small(rng) for name in names}
 
 
@@ -155,7 +157,7 @@ def _level_two(rng: random.Random):
     names = list(VARIABLES[: rng.choice((2, 3))])
     pattern, fits = rng.choice(_FUNCTIONS)
     inner_names = names[:2]
-    inner, _ = _combine(rng, [(name, 100) for name in inner_names], "+-*")
+    inner, _precedence = _combine(rng, [(name, 100) for name in inner_names], "+-*")
     values = {name: _small(rng, -3, 3) for name in names}
     inner_value = _value(inner, values)
     if inner_value is None or not fits(inner_value):
@@ -164,7 +166,7 @@ def _level_two(rng: random.Random):
     applied = pattern.format(inner, a=twice) if "{a}" in pattern else pattern.format(inner)
     precedence = PRECEDENCE["/"] if "{a}" in pattern else 100
     items = [(applied, precedence), (twice, 100)] + [(name, 100) for name in names[2:]]
-    text, _ = _combine(rng, items, "+-*")
+    text, _precedence = _combine(rng, items, "+-*")
     return text, values
 
 

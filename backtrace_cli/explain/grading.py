@@ -19,6 +19,7 @@ from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import DataError
 from backtrace_cli.explain.cells import Cell, UnknownKey, cells, resolve
 from backtrace_cli.explain.gradient import Explanation
+from backtrace_cli.i18n import _, translated
 
 VERDICTS = ("right", "close", "wrong", "carried", "missing")
 # right: equal when both are written to this many significant digits
@@ -116,10 +117,13 @@ def grade(explanation: Explanation, answers: Answers) -> Grading:
             raise DataError(error.message, answer.path, line, column, error.hint) from None
         if (cell.kind, cell.key) in given:
             first = where[(cell.kind, cell.key)]
-            at = f" (line {first.line})" if first.line is not None else ""
-            raise DataError(f"the {cell.kind} cell {cell.key} is given twice, also as "
-                            f"'{first.text}'{at}", answer.path, line, column,
-                            "give each cell one value")
+            from backtrace_cli.explain.cells import KIND_NAMES
+
+            at = _(" (line {line})").format(line=first.line) if first.line is not None else ""
+            raise DataError(_("the {kind} cell {key} is given twice, also as "
+                              "'{text}'{at}").format(kind=translated(KIND_NAMES[cell.kind]),
+                                                     key=cell.key, text=first.text, at=at),
+                            answer.path, line, column, _("give each cell one value"))
         given[(cell.kind, cell.key)] = _as_value(answer.value, cell.expected)
         where[(cell.kind, cell.key)] = answer
     student = _Student(explanation, found, given)

@@ -9,16 +9,21 @@ and the verdict. ``data`` is the JSON document (docs/schema/grade.json).
 from __future__ import annotations
 
 from backtrace_cli.engine.nodes import CONST
+from backtrace_cli.explain.cells import KIND_NAMES
 from backtrace_cli.explain.grading import VERDICTS, Grading, Mark
+from backtrace_cli.i18n import N_, _, ngettext, translated
 from backtrace_cli.ops.table import PREC_ATOM, PREC_UNARY
 from backtrace_cli.report.grad_text import chain_rule_line, reference, seed_line
 from backtrace_cli.report.model import Column, Lines, Report, Table, Text, joined
 from backtrace_cli.report.notation import math_number
-from backtrace_cli.report.quiz import meaning
+from backtrace_cli.report.quiz import kind_text, meaning
 from backtrace_cli.report.text import number, one_line, plain
 from backtrace_cli.syntax.parser import apply_text
 
 TONES = {"right": "good", "close": "good", "wrong": "bad", "carried": "dim", "missing": "dim"}
+# How a verdict is shown to people (the JSON keeps the English word).
+VERDICT_NAMES = {"right": N_("right"), "close": N_("close"), "wrong": N_("wrong"),
+                 "carried": N_("carried"), "missing": N_("missing")}
 
 
 def document(grading: Grading) -> dict:
@@ -48,13 +53,25 @@ def _in_formula(value) -> str:
 
 
 def computation(grading: Grading, mark: Mark) -> str:
-    """The right computation of a cell, from grad's values, and what the student wrote."""
+    """The right computation of a cell, from grad's values, and what the student wrote
+    (English: the JSON keeps it; ``shown_computation`` is the reader's language)."""
+    return _computation(grading, mark, ", you wrote {given}",
+                        "(no path leads from {name} to the output)")
+
+
+def shown_computation(grading: Grading, mark: Mark) -> str:
+    """``computation`` in the reader's language."""
+    return _computation(grading, mark, _(", you wrote {given}"),
+                        _("(no path leads from {name} to the output)"))
+
+
+def _computation(grading: Grading, mark: Mark, wrote_template: str, no_path: str) -> str:
     explanation = grading.explanation
     cell = mark.cell
     tape = explanation.tape
     labels = explanation.labels
     loss = explanation.loss_label
-    wrote = f", you wrote {number(mark.given)}"
+    wrote = wrote_template.format(given=number(mark.given))
     if cell.kind == "forward":
         node = tape.nodes[cell.node]
         values = apply_text(node.op, [_operand(explanation.values[j]) for j in node.inputs])
@@ -65,7 +82,7 @@ def computation(grading: Grading, mark: Mark) -> str:
             return chain_rule_line(explanation, rule) + wrote
         if cell.node == tape.output:
             return seed_line(explanation) + wrote
-        return f"d{loss}/d{cell.key} = 0 (no path leads from {cell.key} to the output){wrote}"
+        return f"d{loss}/d{cell.key} = 0 {no_path.format(name=cell.key)}{wrote}"
     edge = explanation.edges[cell.edge]
     node = tape.nodes[edge.node]
     local_symbol = f"d{labels[edge.node]}/d{labels[edge.input]}"
@@ -100,39 +117,47 @@ def build(grading: Grading) -> Report:
                          for name, value in explanation.bindings.items())
     source = one_line(explanation.tape.source)
     score = grading.score
-    counted = ", ".join(f"{score[verdict]} {verdict}" for verdict in VERDICTS)
+    counted = _(", ").join(_("{count} {verdict}").format(
+        count=score[verdict], verdict=translated(VERDICT_NAMES[verdict])) for verdict in VERDICTS)
     first = grading.first_wrong
-    lines = [Text(f"Score: {score['right'] + score['close']} of {score['total']} cells right "
-                  f"({counted}).")]
+    lines = [Text(_("Score: {right} of {total} cells right ({counted}).").format(
+        right=score["right"] + score["close"], total=score["total"], counted=counted))]
     if first is not None:
-        lines.append(joined(f"First mistake, {first.cell.kind} {first.cell.key}: ",
-                            Text(computation(grading, first), code=True), tone="bad"))
+        lines.append(joined(_("First mistake, {kind} {key}: ").format(
+                                kind=translated(KIND_NAMES[first.cell.kind]),
+                                key=first.cell.key),
+                            Text(shown_computation(grading, first), code=True), tone="bad"))
         carried = score["carried"]
         if carried:
-            lines.append(Text(f"{carried} later cell{'s' if carried != 1 else ''} "
-                              f"{'follow' if carried != 1 else 'follows'} from earlier "
-                              "mistakes (carried): right for the values written upstream."))
+            lines.append(Text(ngettext(
+                "{count} later cell follows from earlier mistakes (carried): right for the "
+                "values written upstream.",
+                "{count} later cells follow from earlier mistakes (carried): right for the "
+                "values written upstream.", carried).format(count=carried)))
     elif score["carried"]:  # a carried cell whose upstream mistake was not itself graded
-        lines.append(Text("No cell is wrong on its own; the carried cells follow from "
-                          "upstream values that were not graded.", tone="bad"))
+        lines.append(Text(_("No cell is wrong on its own; the carried cells follow from "
+                            "upstream values that were not graded."), tone="bad"))
     else:
-        lines.append(Text("No mistakes.", tone="good"))
-    rows = tuple((Text(mark.cell.kind), Text(mark.cell.key), meaning(explanation, mark.cell),
-                  _value_cell(mark.given), _value_cell(mark.cell.expected),
-                  Text(mark.verdict, tone=TONES[mark.verdict])) for mark in grading.marks)
+        lines.append(Text(_("No mistakes."), tone="good"))
+    rows = tuple((kind_text(mark.cell.kind), Text(mark.cell.key),
+                  meaning(explanation, mark.cell), _value_cell(mark.given),
+                  _value_cell(mark.cell.expected),
+                  Text(translated(VERDICT_NAMES[mark.verdict]), tone=TONES[mark.verdict]))
+                 for mark in grading.marks)
     table = Table(
-        title=Text("Cells, in the order the sweeps compute them"),
-        columns=(Column(Text("kind")), Column(Text("cell")), Column(Text("meaning")),
-                 Column(Text("given"), "right"), Column(Text("expected"), "right"),
-                 Column(Text("verdict"))),
+        title=Text(_("Cells, in the order the sweeps compute them")),
+        columns=(Column(Text(_("kind"))), Column(Text(_("cell"))), Column(Text(_("meaning"))),
+                 Column(Text(_("given")), "right"), Column(Text(_("expected")), "right"),
+                 Column(Text(_("verdict")))),
         rows=rows,
-        empty=Text("the answers give no cell."),
+        empty=Text(_("the answers give no cell.")),
         key="cells",
     )
     return Report(
         command="grade",
-        title=Text(f"backtrace grade: {source}" + (f"  with {bindings}" if bindings else "")),
-        sections=(Lines(title=Text("Grade"), lines=tuple(lines), key="summary", indent=""),
+        title=Text(f"backtrace grade: {source}" + (_("  with {bindings}").format(
+            bindings=bindings) if bindings else "")),
+        sections=(Lines(title=Text(_("Grade")), lines=tuple(lines), key="summary", indent=""),
                   table),
         data=document(grading),
     )

@@ -16,8 +16,16 @@ import dataclasses
 import shlex
 from collections.abc import Sequence
 
-from backtrace_cli.explain.cells import SECTIONS, Cell, cells, worksheet_order
+from backtrace_cli.explain.cells import (
+    ANSWER_COLUMNS,
+    KIND_NAMES,
+    SECTIONS,
+    Cell,
+    cells,
+    worksheet_order,
+)
 from backtrace_cli.explain.gradient import Explanation
+from backtrace_cli.i18n import _, ngettext, translated
 from backtrace_cli.report.grad import (
     backward_section,
     forward_section,
@@ -27,6 +35,12 @@ from backtrace_cli.report.grad import (
 from backtrace_cli.report.model import Column, Lines, Report, Table, Text, joined
 from backtrace_cli.report.notation import math_name, partial
 from backtrace_cli.report.text import number, one_line, plain
+
+
+def kind_text(kind: str) -> Text:
+    """A kind of cell (forward, local, ...) in the reader's language."""
+    return Text(translated(KIND_NAMES[kind]))
+
 
 # An answer cell's room to write (a rule in LaTeX).
 ROOM = Text("________", r"\rule{2.5cm}{0.4pt}")
@@ -99,7 +113,8 @@ def build(explanation: Explanation, kinds: Sequence[str], *, seed: int | None = 
     }
     return Report(
         command="quiz",
-        title=Text(f"backtrace quiz: {source}" + (f"  with {shown}" if shown else "")),
+        title=Text(f"backtrace quiz: {source}" + (_("  with {bindings}").format(bindings=shown)
+                                                   if shown else "")),
         sections=sections(explanation, numbered, kinds, worksheet),
         data=document,
     )
@@ -124,27 +139,30 @@ def _blank(number_: int) -> Text:
 
 def instructions(explanation: Explanation, numbered: Sequence[Blank], kinds: Sequence[str],
                  worksheet: str = "worksheet.md") -> Lines:
-    what = {"forward": "the forward values", "local": "the local derivatives",
-            "product": "the chain-rule products (upstream · local)",
-            "gradient": "the gradients (each sums the products flowing into its variable)"}
+    what = {"forward": _("the forward values"), "local": _("the local derivatives"),
+            "product": _("the chain-rule products (upstream · local)"),
+            "gradient": _("the gradients (each sums the products flowing into its variable)")}
     asked = [what[kind] for kind in kinds]
-    listed = ", ".join(asked[:-1]) + (" and " if len(asked) > 1 else "") + asked[-1] \
-        if asked else "nothing (no kind of cell is blank)"
+    if len(asked) > 1:
+        listed = _("{items} and {last}").format(items=_(", ").join(asked[:-1]), last=asked[-1])
+    else:
+        listed = asked[0] if asked else _("nothing (no kind of cell is blank)")
     count = len(numbered)
     lines = [
-        Text(f"Fill in the {count} numbered blank{'s' if count != 1 else ''} "
-             f"([1] to [{count}]): {listed}." if count else
-             "This program has no cells of the chosen kinds to fill in."),
-        Text("Write each answer as an exact decimal (or to 6 significant digits) in the "
-             "answer column of the Answers table, or over its blank in the tables."),
-        Text("Then grade it with the command below."),
+        Text(ngettext("Fill in the {count} numbered blank ([1] to [{count}]): {listed}.",
+                      "Fill in the {count} numbered blanks ([1] to [{count}]): {listed}.",
+                      count).format(count=count, listed=listed) if count else
+             _("This program has no cells of the chosen kinds to fill in.")),
+        Text(_("Write each answer as an exact decimal (or to 6 significant digits) in the "
+               "answer column of the Answers table, or over its blank in the tables.")),
+        Text(_("Then grade it with the command below.")),
     ]
-    return Lines(title=Text("Worksheet"), lines=tuple(lines), key="instructions", indent="")
+    return Lines(title=Text(_("Worksheet")), lines=tuple(lines), key="instructions", indent="")
 
 
 def grading_section(explanation: Explanation, worksheet: str) -> Table:
     """The command that grades the filled-in worksheet (a table: LaTeX wraps a long one)."""
-    return Table(title=Text("Grading"), columns=(Column(Text("command")),),
+    return Table(title=Text(_("Grading")), columns=(Column(Text(_("command"))),),
                  rows=((Text(grade_command(explanation, worksheet), code=True),),),
                  cut=False, key="grading")
 
@@ -169,7 +187,7 @@ def _forward(explanation: Explanation, found, by_cell) -> Table:
     if output in numbers:
         label = explanation.labels[output]
         table = dataclasses.replace(table, after=(
-            joined("output ", Text(f"{label} = [{numbers[output]}]")),))
+            joined(_("output "), Text(f"{label} = [{numbers[output]}]")),))
     return table
 
 
@@ -223,14 +241,14 @@ def meaning(explanation: Explanation, cell: Cell) -> Text:
 
 
 def answers_section(explanation: Explanation, numbered: Sequence[Blank]) -> Table:
-    rows = tuple((Text(str(blank.number)), Text(blank.cell.kind), Text(blank.cell.key),
+    rows = tuple((Text(str(blank.number)), kind_text(blank.cell.kind), Text(blank.cell.key),
                   meaning(explanation, blank.cell), ROOM) for blank in numbered)
     return Table(
-        title=Text("Answers"),
-        columns=(Column(Text("#"), "right"), Column(Text("kind")), Column(Text("cell")),
-                 Column(Text("meaning")), Column(Text("answer"))),
+        title=Text(_("Answers")),
+        columns=(Column(Text("#"), "right"),
+                 *(Column(Text(translated(title))) for title in ANSWER_COLUMNS)),
         rows=rows,
-        empty=Text("nothing to fill in."),
+        empty=Text(_("nothing to fill in.")),
         cut=False,
         key="answers",
     )
