@@ -32,7 +32,9 @@ def shown_note(note: str | None) -> str | None:
     """A cross-check's note (English in the JSON) in the reader's language."""
     prefix = AT_A_KINK.split("{")[0]
     if note and note.startswith(prefix):  # the kink's own note is a message too
-        return translated(AT_A_KINK).format(note=translated(note[len(prefix):]))
+        from backtrace_cli.report.grad_text import kink_note_text
+
+        return translated(AT_A_KINK).format(note=kink_note_text(note[len(prefix):]))
     return from_template(note, NOTE_TEMPLATES)
 
 
