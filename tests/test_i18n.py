@@ -380,3 +380,17 @@ def test_hessian_notes_read_back_into_chinese():
     english = run("hessian", "relu(x)*y + x*y", "x=0", "y=2", "--format", "json", "--lang", "zh")
     assert '"note": "differs at a kink: relu\'(0) = 0 (PyTorch\'s convention) at v2' in \
         english.stdout
+
+
+def test_why_minimize_stopped_is_chinese_on_stderr_and_english_in_the_json():
+    args = ("minimize", "x0*x1", "x0=1", "x1=2", "--method", "newton")
+    chinese = run(*args, "--lang", "zh")
+    assert chinese.exit_code == 1
+    assert chinese.stderr == (
+        "错误: newton 无法进行第 1 步: 海森矩阵是不定的（特征值 -1, 1），所以牛顿步走向鞍点而不是"
+        "极小值\n  当时的参数: x0=1.0, x1=2.0\n"
+        "  提示: 使用 --method gd（或 momentum、adam），或从海森矩阵正定、更靠近极小值的地方开始\n")
+    english = run(*args, "--format", "json", "--lang", "en")
+    assert english.stdout == run(*args, "--format", "json", "--lang", "zh").stdout
+    assert '"reason": "newton cannot take step 1: the Hessian is indefinite (eigenvalues -1, 1)' \
+        in english.stdout

@@ -10,7 +10,7 @@ import click
 from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT, BacktraceCommand
 from backtrace_cli.errors import EXIT_INTERRUPTED, DivergedError
 from backtrace_cli.formats.registry import names
-from backtrace_cli.i18n import _
+from backtrace_cli.i18n import _, from_template, translated
 
 MINIMIZE_EPILOG = f"""\b
 Examples:
@@ -149,18 +149,25 @@ def _minimize(expr, bindings, method, lr, steps, momentum, beta1, beta2, eps, tr
         stop = result.diverged
         raise DivergedError(
             _("minimize diverged at step {step}: {reason}\n  the last finite parameters: "
-              "{last}").format(step=stop.step, reason=stop.reason, last=last),
+              "{last}").format(step=stop.step, reason=shown_reason(stop.reason), last=last),
             _("try a smaller --lr") if settings.method != "newton"
             else _("start nearer a minimum, or use --method gd"))
     if result.blocked is not None:
         stop = result.blocked
         raise DivergedError(_("{reason}\n  the parameters then: {last}").format(
-                                reason=stop.reason, last=last),
-                            _METHOD_WORDS.sub(r"--method \1", stop.hint or ""))
+                                reason=shown_reason(stop.reason), last=last),
+                            _METHOD_WORDS.sub(r"--method \1", translated(stop.hint) or ""))
     if result.interrupted:
         click.echo(_("Interrupted after {steps:,} finished step(s); the results above are "
                      "for those.").format(steps=result.steps), err=True)
         sys.exit(EXIT_INTERRUPTED)
+
+
+def shown_reason(reason: str) -> str:
+    """Why the run stopped (English in the JSON) in the reader's language."""
+    from backtrace_cli.train.minimize import STOP_TEMPLATES
+
+    return from_template(reason, STOP_TEMPLATES)
 
 
 def _listed(value):

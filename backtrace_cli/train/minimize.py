@@ -26,11 +26,19 @@ from backtrace_cli.engine.tape import check_bindings
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import EvaluationError, ShapeError, UsageError, setting_error
 from backtrace_cli.explain.gradient import all_finite, numeric_setting, report_value
-from backtrace_cli.i18n import _
+from backtrace_cli.i18n import N_, _, from_template
 from backtrace_cli.ops.table import shape_text
 from backtrace_cli.train.loop import _install, _restore, _StopFlag
+from backtrace_cli.train.newton import REFUSALS
 from backtrace_cli.train.optimizers import make_optimizer
 from backtrace_cli.train.settings import fraction, positive
+
+# Why a run stopped: English in the JSON ("diverged", "blocked"), read back into the reader's
+# language where it is shown (i18n.from_template).
+NOT_FINITE_DERIVATIVE = N_("the derivative with respect to {name} is not finite (inf or nan) "
+                           "at these values")
+BECAME = N_("the parameter {name} became {shown}")
+STOP_TEMPLATES = (NOT_FINITE_DERIVATIVE, BECAME, *REFUSALS)
 
 # The methods, and the update rule of train's registry each first-order method is.
 METHODS = ("gd", "momentum", "adam", "newton")
@@ -238,6 +246,7 @@ def minimize(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings,
                         taken = _newton(tape, params, update, result, names)
                 except EvaluationError as error:
                     if number == 1:  # undefined at the start: the input is wrong
+                        error.message = from_template(error.message, STOP_TEMPLATES)
                         raise
                     result.diverged = Stop(number, error.message)
                     taken = False
@@ -247,7 +256,7 @@ def minimize(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings,
                 bad = [n for n in names if not all_finite(params[n])]
                 if bad:
                     shown = "inf or nan" if is_array(params[bad[0]]) else float(params[bad[0]])
-                    result.diverged = Stop(number, f"the parameter {bad[0]} became {shown}")
+                    result.diverged = Stop(number, BECAME.format(name=bad[0], shown=shown))
                     _finish(settings, update, result, on_update)
                     return result
                 update.after = snapshot(params)
@@ -309,8 +318,7 @@ def _gradients(tape, values, names, m, shapes) -> dict[str, Any]:
     for name, value in grads.items():
         if not all_finite(value):
             raise EvaluationError(
-                _("the derivative with respect to {name} is not finite (inf or nan) at these "
-                  "values").format(name=name), tape.source,
+                NOT_FINITE_DERIVATIVE.format(name=name), tape.source,
                 tape.nodes[tape.variable_nodes[name]].span, _("start from other values"))
     return grads
 
