@@ -166,6 +166,9 @@ JSON_RUNS = {
     "quiz": ("quiz", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1"),
     "grade": ("grade", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1",
               "--answers", str(SAMPLES / "lecture-key.json")),
+    "hessian": ("hessian", "x0**3 - 2*x0*x1 - x1**6", "x0=1", "x1=2", "--explain"),
+    "minimize": ("minimize", "x**4 - 2*x**2", "x=2", "--method", "newton", "--steps", "3",
+                 "--trace", "--explain-step", "2"),
 }
 
 
@@ -210,6 +213,20 @@ VIEWS = {
     "quiz-random": ("quiz", "--random", "--level", "3", "--seed", "2"),
     "grade": ("grade", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1",
               "--answers", str(SAMPLES / "lecture-key.json")),
+    "grad-order": ("grad", "x**4 - 2*x**2", "x=2", "--order", "3"),
+    "graph-order": ("graph", "tanh(x)", "x=1", "--order", "2", "--format", "text"),
+    "hessian": ("hessian", "x0**3 - 2*x0*x1 - x1**6", "x0=1", "x1=2", "--explain"),
+    "hessian-arrays": ("hessian", "sum(sigmoid(W @ x))", "W=[[1, 2], [3, 4]]", "x=[1, -1]",
+                       "--wrt", "W"),
+    "hessian-kink": ("hessian", "relu(x)*y + x*y", "x=0", "y=2"),
+    "minimize-newton": ("minimize", "x**4 - 2*x**2", "x=2", "--method", "newton", "--steps",
+                        "3", "--trace", "--explain-step", "2"),
+    "minimize-newton-2d": ("minimize", "x0**2 + x0*x1 + 2*x1**2", "x0=1", "x1=1",
+                           "--method", "newton", "--steps", "2", "--trace"),
+    "minimize-adam": ("minimize", "(x - 3)**2 + w*w", "x=0", "w=1", "--method", "adam",
+                      "--lr", "0.1", "--steps", "300", "--trace", "--trace-limit", "2"),
+    "minimize-momentum": ("minimize", "(x - 3)**2", "x=0", "--method", "momentum", "--steps",
+                          "3", "--trace", "--explain-step", "1"),
 }
 # Words that are names, not English: symbols, ops, functions, tools, settings' values.
 ALLOWED = set("""x w y z y_hat r loss b W W1 W2 b1 b2 dz var const mul add sub pow sum sigmoid
@@ -219,6 +236,9 @@ dL dloss dw dx dr dy_hat node kink
 Piecewise True""".split())  # SymPy's notation: Piecewise((1, x > 0), (0, True))
 # quiz: the grade command it prints, and the room to write an answer (a \rule in LaTeX)
 ALLOWED |= set("""quiz grade backtrace worksheet md ________ cm pt""".split())
+# hessian and minimize: methods, settings and the symbols of their updates and entries
+ALLOWED |= set("""newton adam momentum gd lr beta1 beta2 eps v_x d_x0 d_x1 dadb dbda dpow dW
+df""".split())
 
 
 def english_words(text: str) -> list[str]:
@@ -239,7 +259,7 @@ def test_every_command_has_a_view():
     for output_format in ("table", "markdown", "latex") for view in sorted(VIEWS)])
 def test_no_english_left_in_a_chinese_view(view, output_format):
     args = VIEWS[view]
-    if output_format != "table" and args[0] not in ("grad", "quiz", "grade"):
+    if output_format != "table" and args[0] not in ("grad", "quiz", "grade", "hessian", "minimize"):
         pytest.skip("only grad writes markdown and latex")
     result = run(*args, "--lang", "zh", *(() if output_format == "table"
                                            else ("--format", output_format)))
@@ -279,6 +299,7 @@ txt Adam beta1 beta2 epsilon torch optim momentum adam full tab MiB BACKTRACE_LA
 LC_MESSAGES LANG LANGUAGE zh en sigmoid SGD randn zeros ones gv table json markdown latex
 text bce""".split())
 HELP_NAMES |= set("forward local product gradient".split())  # quiz --blank's kinds (its default)
+HELP_NAMES |= {"train"}  # minimize's help names the command whose update rules it uses
 
 
 @pytest.mark.parametrize("width", [60, 80, 120])
@@ -320,3 +341,68 @@ def test_latex_in_chinese_is_real_text_for_xelatex(tmp_path):
                                "zh.tex"], cwd=tmp_path, capture_output=True, text=True,
                               timeout=300)
     assert compiled.returncode == 0, compiled.stdout[-2000:]
+
+
+# ------------------------------------------------------------ hessian, --order K, minimize
+@pytest.mark.parametrize("args", [
+    ("grad", "x**4 - 2*x**2", "x=2", "--order", "3", "--format", "json"),
+    ("graph", "tanh(x)", "x=1", "--order", "2", "--format", "dot"),
+    ("minimize", "(x - 3)**2 + w*w", "x=0", "w=1", "--method", "adam", "--lr", "0.1",
+     "--steps", "5", "--trace", "--format", "json"),
+])
+def test_higher_order_and_minimize_machine_output_does_not_change(args):
+    english, chinese = run(*args, "--lang", "en"), run(*args, "--lang", "zh")
+    assert english.exit_code == chinese.exit_code == 0, chinese.stderr
+    if args[0] == "graph":  # the legend is for people; the structure is the same
+        strip = re.compile(r'label="[^"]*"')
+        assert strip.sub("", english.stdout) == strip.sub("", chinese.stdout)
+        assert english.stdout != chinese.stdout
+    else:
+        assert english.stdout == chinese.stdout
+    if args[0] == "minimize":  # the written update stays English in the JSON
+        assert '"update_text": "x ← x − lr·m̂/(√v̂ + ε) = 0 → 0.0999' in chinese.stdout
+
+
+@pytest.mark.parametrize("args, expected", [
+    (("grad", "x*y", "x=1", "y=2", "--order", "2"),
+     "错误: 高阶导数只对一个变量求；表达式有 2 个（x, y）\n  提示: 用 --wrt=NAME 选一个\n"),
+    (("minimize", "x**2", "x=1", "--method", "newton", "--lr", "0.1"),
+     "错误: --lr 不用于 newton: 它走完整的牛顿步 d = -H⁻¹·g，没有学习率\n"
+     "  提示: 去掉 --lr，或使用需要学习率的 --method gd、momentum 或 adam\n"),
+    (("minimize", "x**2", "x=1", "--steps", "3", "--explain-step", "5"),
+     "错误: --explain-step 5: 这次运行只有 3 步\n  提示: 请选 1 到 3 之间的一步\n"),
+    (("hessian", "x*y", "x=1", "y=2", "--wrt", "q"),
+     "错误: --wrt 指定的 'q' 不是表达式的变量（它的变量：x, y）\n"),
+    (("minimize", "3"),
+     "错误: 表达式没有可供最小化的变量\n  提示: 给它一个变量，例如 (x - 3)**2 x=0\n"),
+])
+def test_hessian_order_and_minimize_errors_are_chinese_and_name_the_flag(args, expected):
+    result = run(*args, "--lang", "zh")
+    assert result.exit_code == 2
+    assert result.stderr == expected
+    assert run(*args, "--lang", "en").exit_code == 2
+
+
+def test_hessian_notes_read_back_into_chinese():
+    kink = run("hessian", "relu(x)*y + x*y", "x=0", "y=2", "--lang", "zh")
+    assert kink.exit_code == 0, kink.stderr
+    assert "  x, x: 在折点处不同: v2（relu(x)）处：relu'(0) = 0（PyTorch 的约定）\n" in kink.stdout
+    assert "不定: 它在一些方向上向上弯，在另一些方向上向下弯" in run(
+        "hessian", "x0**3 - 2*x0*x1 - x1**6", "x0=1", "x1=2", "--lang", "zh").stdout
+    english = run("hessian", "relu(x)*y + x*y", "x=0", "y=2", "--format", "json", "--lang", "zh")
+    assert '"note": "differs at a kink: relu\'(0) = 0 (PyTorch\'s convention) at v2' in \
+        english.stdout
+
+
+def test_why_minimize_stopped_is_chinese_on_stderr_and_english_in_the_json():
+    args = ("minimize", "x0*x1", "x0=1", "x1=2", "--method", "newton")
+    chinese = run(*args, "--lang", "zh")
+    assert chinese.exit_code == 1
+    assert chinese.stderr == (
+        "错误: newton 无法进行第 1 步: 海森矩阵是不定的（特征值 -1, 1），所以牛顿步走向鞍点而不是"
+        "极小值\n  当时的参数: x0=1.0, x1=2.0\n"
+        "  提示: 使用 --method gd（或 momentum、adam），或从海森矩阵正定、更靠近极小值的地方开始\n")
+    english = run(*args, "--format", "json", "--lang", "en")
+    assert english.stdout == run(*args, "--format", "json", "--lang", "zh").stdout
+    assert '"reason": "newton cannot take step 1: the Hessian is indefinite (eigenvalues -1, 1)' \
+        in english.stdout

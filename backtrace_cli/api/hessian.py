@@ -117,11 +117,12 @@ def derivatives_explanation(expression: str, bindings: Mapping[str, Any] | None,
     from backtrace_cli.engine.tape import compile_program
     from backtrace_cli.errors import setting_error
     from backtrace_cli.explain.hessian import explain_orders
+    from backtrace_cli.i18n import _
     from backtrace_cli.syntax.parser import parse
 
     if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
-        raise setting_error("order", f"order must be a whole number from 1 to {MAX_ORDER}, "
-                                     f"not {order!r}")
+        raise setting_error("order", _("order must be a whole number from 1 to {limit}, "
+                                       "not {order!r}").format(limit=MAX_ORDER, order=order))
     values = as_bindings(bindings)
     timeout = Timeout(check_timeout, "check_timeout").seconds
     tape = compile_program(parse(expression))

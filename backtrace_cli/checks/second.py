@@ -24,9 +24,32 @@ from backtrace_cli.engine.backends import FLOAT64
 from backtrace_cli.engine.nodes import OP, Tape
 from backtrace_cli.engine.sweeps import forward
 from backtrace_cli.errors import BacktraceError
+from backtrace_cli.i18n import N_
 from backtrace_cli.limits import SYMPY_MAX_NODES
 
-INTERRUPTED_NOTE = "skipped: interrupted (Ctrl-C)"
+# The notes stay English here (the JSON keeps them); the report shows them in the reader's
+# language through these templates (i18n.from_template).
+INTERRUPTED_NOTE = N_("skipped: interrupted (Ctrl-C)")
+NO_NUMBER = N_("skipped: SymPy gives no number here")
+UNDEFINED_SECOND = N_("skipped: SymPy's second derivative is undefined here")
+COMPLEX_SECOND = N_("skipped: SymPy's second derivative is complex here")
+UNDEFINED = N_("skipped: SymPy's derivative is undefined here")
+COMPLEX = N_("skipped: SymPy's derivative is complex here")
+TOO_LARGE = N_("skipped: the expression has {nodes} nodes, more than the SymPy check takes "
+               "({limit}; raise with {env})")
+UNDEFINED_NEAR = N_("skipped: the expression is undefined within {h} of {first}")
+UNDEFINED_NEAR_BOTH = N_("skipped: the expression is undefined within {h} of {first} and {k} "
+                         "of {second}")
+OVERFLOW = N_("skipped: the difference quotient overflows a float")
+AT_A_KINK = N_("differs at a kink: {note}")
+CROSSES = N_("skipped: a step crosses the kink of {crossed}, so the difference averages two "
+             "slopes")
+UNSETTLED = N_("inconclusive: the second difference changes as the step shrinks, so it "
+               "neither confirms nor refutes the entry")
+TOO_SLOW = N_("skipped: the finite differences took longer than {timeout} s")
+LOWER_ORDERS = N_("skipped: SymPy took longer than {budget} s for the lower orders")
+NOTE_TEMPLATES = (TOO_LARGE, UNDEFINED_NEAR_BOTH, UNDEFINED_NEAR, AT_A_KINK, CROSSES, TOO_SLOW,
+                  LOWER_ORDERS)
 # After a mismatch the step shrinks by these factors (fewer than grad's: a second difference
 # loses twice the digits, so a much smaller step only measures rounding).
 SETTLE_SCALES = (0.5, 0.25, 0.1)
@@ -90,12 +113,12 @@ def _sympy_hessian(tape: Tape, bindings, names) -> list:
             try:
                 number = complex(sp.N(value, 30))
             except (TypeError, ValueError):
-                rows.append((None, "skipped: SymPy gives no number here"))
+                rows.append((None, NO_NUMBER))
                 continue
             if not (math.isfinite(number.real) and math.isfinite(number.imag)):
-                rows.append((None, "skipped: SymPy's second derivative is undefined here"))
+                rows.append((None, UNDEFINED_SECOND))
             elif abs(number.imag) > 1e-12 * max(1.0, abs(number.real)):
-                rows.append((None, "skipped: SymPy's second derivative is complex here"))
+                rows.append((None, COMPLEX_SECOND))
             else:
                 rows.append((number.real, None))
     return rows
@@ -105,10 +128,8 @@ def run_sympy_hessian(tape: Tape, bindings, names: Sequence[str], timeout: float
     """SymPy's Hessian entries (upper triangle, row by row) or (None, note)."""
     limit = SYMPY_MAX_NODES.value
     if len(tape.nodes) > limit:
-        return None, (
-            f"skipped: the expression has {len(tape.nodes):,} nodes, more than the SymPy check "
-            f"takes ({limit:,}; raise with {SYMPY_MAX_NODES.env})"
-        )
+        return None, TOO_LARGE.format(nodes=f"{len(tape.nodes):,}", limit=f"{limit:,}",
+                                      env=SYMPY_MAX_NODES.env)
     recursion = min(200_000, 50 * len(tape.nodes) + 1_000)
     return in_child(_sympy_hessian, (tape, dict(bindings), list(names)), timeout, recursion)
 
@@ -144,11 +165,12 @@ def second_difference(tape: Tape, bindings: Mapping[str, float], first: str, sec
             value = (samples[0] - samples[1] - samples[2] + samples[3]) / (4 * h * k)
             divisor = h * k
     except BacktraceError:
-        return None, 0.0, (f"skipped: the expression is undefined within {h:.2g} of {first}"
-                           + ("" if first == second else f" and {k:.2g} of {second}"))
+        template = UNDEFINED_NEAR if first == second else UNDEFINED_NEAR_BOTH
+        return None, 0.0, template.format(h=f"{h:.2g}", first=first, k=f"{k:.2g}",
+                                          second=second)
     rounding = 8 * sys.float_info.epsilon * max(max(abs(s) for s in samples), 1.0) / divisor
     if not (math.isfinite(value) and math.isfinite(rounding)):
-        return None, 0.0, "skipped: the difference quotient overflows a float"
+        return None, 0.0, OVERFLOW
     return value, rounding, None
 
 
@@ -193,15 +215,13 @@ def _numeric_entry(entry: EntryCheck, tape: Tape, bindings, crossed: str | None)
     if value is not None:
         agrees = _close(entry.value, value, NUMERIC_RTOL, NUMERIC_ATOL + rounding)
         if not agrees and entry.kink_note is not None:
-            ok, note = True, "differs at a kink: " + entry.kink_note
+            ok, note = True, AT_A_KINK.format(note=entry.kink_note)
         elif not agrees and crossed is not None:
-            value, note = None, (f"skipped: a step crosses the kink of {crossed}, so the "
-                                 "difference averages two slopes")
+            value, note = None, CROSSES.format(crossed=crossed)
         elif not agrees and not _settles(tape, bindings, entry.row, entry.column, value,
                                          rounding):
             entry.numeric_inconclusive = True
-            note = ("inconclusive: the second difference changes as the step shrinks, so it "
-                    "neither confirms nor refutes the entry")
+            note = UNSETTLED
         else:
             ok = agrees
     entry.numeric_value, entry.numeric_ok, entry.numeric_note = value, ok, note
@@ -230,7 +250,7 @@ def check_hessian(tape: Tape, bindings: Mapping[str, float], names: Sequence[str
         report.interrupted = True
     for i, j in pairs[done:]:
         report.entries[i][j].numeric_note = INTERRUPTED_NOTE if report.interrupted else (
-            f"skipped: the finite differences took longer than {timeout:g} s")
+            TOO_SLOW.format(timeout=f"{timeout:g}"))
     if not use_sympy:
         return report
     if report.interrupted:
@@ -274,19 +294,18 @@ def _sympy_orders(tape: Tape, bindings, name: str, order: int, budget: float) ->
     for _ in range(order):
         # A derivative is larger than the one before: expect each to take twice as long.
         if last - start + 2 * step > budget:
-            rows.append((None, f"skipped: SymPy took longer than {budget:g} s for the lower "
-                               "orders"))
+            rows.append((None, LOWER_ORDERS.format(budget=f"{budget:g}")))
             continue
         expression = sp.diff(expression, symbols[name])
         try:
             number = complex(sp.N(expression.xreplace(at), 30))
         except (TypeError, ValueError):
-            rows.append((None, "skipped: SymPy gives no number here"))
+            rows.append((None, NO_NUMBER))
             continue
         if not (math.isfinite(number.real) and math.isfinite(number.imag)):
-            rows.append((None, "skipped: SymPy's derivative is undefined here"))
+            rows.append((None, UNDEFINED))
         elif abs(number.imag) > 1e-12 * max(1.0, abs(number.real)):
-            rows.append((None, "skipped: SymPy's derivative is complex here"))
+            rows.append((None, COMPLEX))
         else:
             rows.append((number.real, None))
         now = time.monotonic()
@@ -309,8 +328,8 @@ def check_orders(tape: Tape, bindings, name: str, derivatives: Sequence[float],
     checks = [OrderCheck(k, float(value)) for k, value in enumerate(derivatives) if k > 0]
     limit = SYMPY_MAX_NODES.value
     if len(tape.nodes) > limit:
-        return checks, (f"skipped: the expression has {len(tape.nodes):,} nodes, more than "
-                        f"the SymPy check takes ({limit:,}; raise with {SYMPY_MAX_NODES.env})")
+        return checks, TOO_LARGE.format(nodes=f"{len(tape.nodes):,}", limit=f"{limit:,}",
+                                        env=SYMPY_MAX_NODES.env)
     recursion = min(200_000, 50 * len(tape.nodes) + 1_000)
     # Each order's derivative is larger than the last: the child stops starting new ones at
     # half the time, so a slow high order does not cost the ones before it.

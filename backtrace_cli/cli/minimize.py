@@ -10,6 +10,7 @@ import click
 from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT, BacktraceCommand
 from backtrace_cli.errors import EXIT_INTERRUPTED, DivergedError
 from backtrace_cli.formats.registry import names
+from backtrace_cli.i18n import _, from_template, translated
 
 MINIMIZE_EPILOG = f"""\b
 Examples:
@@ -140,24 +141,33 @@ def _minimize(expr, bindings, method, lr, steps, momentum, beta1, beta2, eps, tr
     if output_format == "table" and sys.stderr.isatty():
         elapsed = outcome.elapsed
         rate = result.steps / elapsed if elapsed > 0 else 0.0
-        click.echo(f"{result.steps:,} steps in {elapsed:.3g} s ({rate:,.0f} steps/s)", err=True)
+        click.echo(_("{steps:,} steps in {elapsed:.3g} s ({rate:,.0f} steps/s)").format(
+            steps=result.steps, elapsed=elapsed, rate=rate), err=True)
     # After the report: what was finished is on stdout; the error (exit 1) says where.
     last = ", ".join(f"{name}={_listed(value)!r}" for name, value in result.params.items())
     if result.diverged is not None:
         stop = result.diverged
         raise DivergedError(
-            f"minimize diverged at step {stop.step}: {stop.reason}\n  the last finite "
-            f"parameters: {last}",
-            "try a smaller --lr" if settings.method != "newton"
-            else "start nearer a minimum, or use --method gd")
+            _("minimize diverged at step {step}: {reason}\n  the last finite parameters: "
+              "{last}").format(step=stop.step, reason=shown_reason(stop.reason), last=last),
+            _("try a smaller --lr") if settings.method != "newton"
+            else _("start nearer a minimum, or use --method gd"))
     if result.blocked is not None:
         stop = result.blocked
-        raise DivergedError(f"{stop.reason}\n  the parameters then: {last}",
-                            _METHOD_WORDS.sub(r"--method \1", stop.hint or ""))
+        raise DivergedError(_("{reason}\n  the parameters then: {last}").format(
+                                reason=shown_reason(stop.reason), last=last),
+                            _METHOD_WORDS.sub(r"--method \1", translated(stop.hint) or ""))
     if result.interrupted:
-        click.echo(f"Interrupted after {result.steps:,} finished step(s); the results above "
-                   "are for those.", err=True)
+        click.echo(_("Interrupted after {steps:,} finished step(s); the results above are "
+                     "for those.").format(steps=result.steps), err=True)
         sys.exit(EXIT_INTERRUPTED)
+
+
+def shown_reason(reason: str) -> str:
+    """Why the run stopped (English in the JSON) in the reader's language."""
+    from backtrace_cli.train.minimize import STOP_TEMPLATES
+
+    return from_template(reason, STOP_TEMPLATES)
 
 
 def _listed(value):
@@ -174,7 +184,8 @@ def _progress(output_format: str):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(
-        TextColumn("step"), MofNCompleteColumn(), BarColumn(),
-        TextColumn("value {task.fields[value]:.6g}"), TimeElapsedColumn(),
+        TextColumn(_("step")), MofNCompleteColumn(), BarColumn(),
+        TextColumn(_("value {value}").format(value="{task.fields[value]:.6g}")),
+        TimeElapsedColumn(),
         console=Console(stderr=True), transient=True,
     )

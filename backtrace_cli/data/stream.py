@@ -30,6 +30,7 @@ from backtrace_cli.data.text import (
     _read_bytes,
 )
 from backtrace_cli.errors import DataError
+from backtrace_cli.i18n import _
 
 # A .npy header of fixed size, written before the rows are counted and rewritten after:
 # the format allows padding the header's dict with spaces up to a multiple of 64 bytes.
@@ -84,7 +85,7 @@ class CsvStream:
                 self.rows += len(block)
             if not self.rows:
                 raise DataError(
-                    "no data rows: the file has a header but no numbers below it",
+                    _("no data rows: the file has a header but no numbers below it"),
                     path=self.path,
                 )
             for handle in files:
@@ -92,9 +93,9 @@ class CsvStream:
                 handle.write(_npy_header(self.rows))
         except OSError as error:
             raise DataError(
-                f"cannot write the column cache in {self.folder}: "
-                f"{error.strerror or error}", path=self.path,
-                hint="free some disk space, or choose another folder for the cache",
+                _("cannot write the column cache in {folder}: {reason}").format(
+                    folder=self.folder, reason=error.strerror or error), path=self.path,
+                hint=_("free some disk space, or choose another folder for the cache"),
             ) from None
         finally:
             for handle in files:
@@ -139,11 +140,11 @@ class CsvStream:
     def _check_unchanged(self) -> None:
         if _identity(self.path) != self._identity:
             raise DataError(
-                "the file changed while it was being used (its size or modification time "
-                "is not what it was when it was read); the run stops rather than mix two "
-                "versions of the data",
+                _("the file changed while it was being used (its size or modification time "
+                  "is not what it was when it was read); the run stops rather than mix two "
+                  "versions of the data"),
                 path=self.path,
-                hint="leave the file alone during training, or train on a copy of it",
+                hint=_("leave the file alone during training, or train on a copy of it"),
             )
 
     def close(self) -> None:
@@ -176,7 +177,7 @@ class CsvStream:
 
     def chunks(self, chunk_rows: int | None = None):
         """Yield ``(rows, columns)`` float64 arrays of consecutive data rows."""
-        for _, columns in self.column_chunks(chunk_rows):
+        for _rows, columns in self.column_chunks(chunk_rows):
             yield numpy.stack([columns[name] for name in self.columns], axis=1)
 
     def _parsed_chunks(self):
@@ -212,11 +213,12 @@ class CsvStream:
                         yield values
             except UnicodeDecodeError as error:
                 raise DataError(
-                    f"the file is not UTF-8 text (near line {_bad_line(path)}: {error.reason})",
+                    _("the file is not UTF-8 text (near line {line}: {reason})").format(
+                        line=_bad_line(path), reason=error.reason),
                     path=path,
                 ) from None
             if layout is None:
-                raise DataError("the file is empty", path=path)
+                raise DataError(_("the file is empty"), path=path)
 
 
 # Text read per block while the cache is written: 1 MiB, some 50,000 lines of numbers (the
@@ -267,9 +269,10 @@ def _make_folder(cache_dir: str | None) -> str:
         return tempfile.mkdtemp(prefix="backtrace-stream-", dir=cache_dir)
     except OSError as error:
         raise DataError(
-            f"cannot make a folder for the column cache in {cache_dir or 'the temporary '}"
-            f"{'' if cache_dir else 'folder'}: {error.strerror or error}",
-            hint="give an existing folder you may write to",
+            (_("cannot make a folder for the column cache in {folder}: {reason}") if cache_dir
+             else _("cannot make a folder for the column cache in the temporary folder: "
+                    "{reason}")).format(folder=cache_dir, reason=error.strerror or error),
+            hint=_("give an existing folder you may write to"),
         ) from None
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from backtrace_cli.engine.nodes import CONST, OP, VAR, Node, Tape
 from backtrace_cli.engine.shapes import infer_shapes
 from backtrace_cli.errors import BindingError, LimitError, ShapeError, did_you_mean
+from backtrace_cli.i18n import _
 from backtrace_cli.limits import MAX_NODES
 from backtrace_cli.ops.table import BY_NAME, PREC_ATOM, PREC_UNARY, shape_text
 from backtrace_cli.syntax.parser import apply_text, format_number
@@ -48,8 +49,9 @@ class ElementProgram:
                 chosen.append(name)
             else:
                 error = BindingError(
-                    f"wrt names '{name}', which is not a variable of the expression "
-                    f"(its variables: {', '.join(self.elements) or 'none'})",
+                    _("wrt names '{name}', which is not a variable of the expression "
+                      "(its variables: {used})").format(
+                        name=name, used=", ".join(self.elements) or _("none")),
                     did_you_mean(name, list(self.elements)),
                 )
                 error.field = "wrt"
@@ -80,9 +82,11 @@ def scalar_program(tape: Tape, bindings: Mapping[str, Any]) -> ElementProgram:
     output = tape.nodes[tape.output]
     if shapes[tape.output] != ():
         raise ShapeError(
-            f"{output.name or 'the output'} is an array ({shape_text(shapes[tape.output])}), "
-            "not a number: second derivatives need a scalar output",
-            tape.source, output.span, f"reduce it, e.g. sum({output.text}) or mean(...)",
+            _("{label} is an array ({shape}), not a number: second derivatives need a scalar "
+              "output").format(label=output.name or _("the output"),
+                               shape=shape_text(shapes[tape.output])),
+            tape.source, output.span,
+            _("reduce it, e.g. sum({text}) or mean(...)").format(text=output.text),
         )
     if not any(shapes) and all(
         node.op is None or node.op.derivative_ops for node in tape.nodes
@@ -111,8 +115,9 @@ def _lower(tape: Tape, shapes: list[tuple]) -> ElementProgram:
 
     def append(kind, op, inputs, name, span, value=None) -> int:
         if len(nodes) >= limit:
-            raise LimitError(f"the graph has more than {limit:,} nodes", tape.source, span,
-                             f"raise the limit with {MAX_NODES.env}")
+            raise LimitError(_("the graph has more than {max_nodes:,} nodes").format(
+                max_nodes=limit), tape.source, span,
+                _("raise the limit with {env}").format(env=MAX_NODES.env))
         if kind == OP:
             text, precedence = apply_text(op, [snippet(j) for j in inputs]), op.precedence
         elif kind == CONST:

@@ -40,6 +40,7 @@ from backtrace_cli.engine.backends import FLOAT64
 from backtrace_cli.engine.nodes import CONST, OP, VAR, Node, Tape
 from backtrace_cli.engine.sweeps import Backward, backward, forward, needs_gradient
 from backtrace_cli.errors import BindingError, LimitError
+from backtrace_cli.i18n import _
 from backtrace_cli.limits import MAX_NODES
 from backtrace_cli.ops.derived import DERIVED_BY_NAME, derivative_form, fold_form
 from backtrace_cli.ops.table import PREC_ATOM, PREC_UNARY
@@ -77,8 +78,10 @@ class _Builder:
     def _append(self, node: Node) -> int:
         if len(self.nodes) >= self.limit:
             raise LimitError(
-                f"the graph of the derivative has more than {self.limit:,} nodes",
-                self.tape.source, self.span, f"raise the limit with {MAX_NODES.env}",
+                _("the graph of the derivative has more than {limit:,} nodes").format(
+                    limit=self.limit),
+                self.tape.source, self.span,
+                _("raise the limit with {env}").format(env=MAX_NODES.env),
             )
         self.nodes.append(node)
         return node.index
@@ -140,10 +143,10 @@ def _variable_names(tape: Tape, wrt: Sequence[str] | None) -> tuple[str, ...]:
         return tuple(tape.variables)
     for name in wrt:
         if name not in tape.variable_nodes:
-            used = ", ".join(tape.variables) or "none"
+            used = ", ".join(tape.variables) or _("none")
             raise BindingError(
-                f"wrt names '{name}', which the expression does not use (its variables: "
-                f"{used})"
+                _("wrt names '{name}', which the expression does not use (its variables: "
+                  "{used})").format(name=name, used=used)
             )
     return tuple(wrt)
 

@@ -22,6 +22,7 @@ from backtrace_cli.engine.higher import HessianResult, derivative_tapes, hessian
 from backtrace_cli.engine.nodes import OP, Tape
 from backtrace_cli.engine.sweeps import Edge, forward
 from backtrace_cli.errors import BindingError
+from backtrace_cli.i18n import N_, _
 
 # Relative size under which an eigenvalue counts as 0, and an asymmetry as rounding.
 ZERO_EIGENVALUE = 1e-12
@@ -56,30 +57,32 @@ class HessianExplanation:
 def definiteness(eigenvalues: Sequence[float], gradient: Sequence[float]) -> tuple[str, str]:
     """(name, what it says here) from the eigenvalues and whether the gradient is 0."""
     if not eigenvalues:
-        return "empty", "there is no variable to differentiate by"
+        return N_("empty"), N_("there is no variable to differentiate by")
     scale = max(abs(value) for value in eigenvalues)
     if scale == 0.0:
-        return "zero", ("every second derivative is 0: the second derivatives cannot tell "
-                        "what kind of point this is")
+        return N_("zero"), N_("every second derivative is 0: the second derivatives cannot "
+                              "tell what kind of point this is")
     tolerance = ZERO_EIGENVALUE * scale
     positive = sum(value > tolerance for value in eigenvalues)
     negative = sum(value < -tolerance for value in eigenvalues)
     stationary = all(value == 0.0 for value in gradient)
     n = len(eigenvalues)
     if positive == n:
-        return "positive definite", ("a local minimum here" if stationary else
-                                     "it curves up in every direction (a minimum would need "
-                                     "the gradient to be 0 as well)")
+        return N_("positive definite"), (
+            N_("a local minimum here") if stationary else
+            N_("it curves up in every direction (a minimum would need the gradient to be 0 as "
+               "well)"))
     if negative == n:
-        return "negative definite", ("a local maximum here" if stationary else
-                                     "it curves down in every direction (a maximum would need "
-                                     "the gradient to be 0 as well)")
+        return N_("negative definite"), (
+            N_("a local maximum here") if stationary else
+            N_("it curves down in every direction (a maximum would need the gradient to be 0 "
+               "as well)"))
     if positive and negative:
-        return "indefinite", ("a saddle point here" if stationary else
-                              "it curves up in some directions and down in others")
-    kind = "positive semidefinite" if positive else "negative semidefinite"
-    return kind, ("flat in some direction: the second derivatives cannot tell whether this "
-                  "is a minimum, a maximum or neither")
+        return N_("indefinite"), (N_("a saddle point here") if stationary else
+                                  N_("it curves up in some directions and down in others"))
+    kind = N_("positive semidefinite") if positive else N_("negative semidefinite")
+    return kind, N_("flat in some direction: the second derivatives cannot tell whether this "
+                    "is a minimum, a maximum or neither")
 
 
 def explain_hessian(tape: Tape, bindings: Mapping[str, Any], wrt: Sequence[str] | None = None,
@@ -167,10 +170,11 @@ def one_variable(tape: Tape, bindings: Mapping[str, Any], wrt: Sequence[str] | N
     if len(names) != 1:
         listed = ", ".join(program.elements) or "none"
         error = BindingError(
-            f"derivatives of higher order are taken in one variable; the expression has "
-            f"{len(names)} ({listed})" if not wrt else
-            f"wrt names {len(names)} variables; derivatives of higher order need one",
-            "pick one with wrt=NAME",
+            _("derivatives of higher order are taken in one variable; the expression has "
+              "{count} ({listed})").format(count=len(names), listed=listed) if not wrt else
+            _("wrt names {count} variables; derivatives of higher order need one").format(
+                count=len(names)),
+            _("pick one with wrt=NAME"),
         )
         error.field = "wrt"
         raise error

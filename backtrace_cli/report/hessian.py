@@ -8,7 +8,9 @@ words) and, with ``explain``, "edges" (the chain-rule products that add up to ea
 
 from __future__ import annotations
 
+from backtrace_cli.checks.second import AT_A_KINK, NOTE_TEMPLATES
 from backtrace_cli.explain.hessian import HessianExplanation
+from backtrace_cli.i18n import _, from_template, ngettext, translated
 from backtrace_cli.report.model import Column, Lines, Report, Table, Text, text
 from backtrace_cli.report.notation import math_name, math_number
 from backtrace_cli.report.text import approx, number, one_line, plain
@@ -24,6 +26,16 @@ def second_partial(row: str, column: str) -> Text:
     return Text(f"d²L/d{row}d{column}",
                 f"\\frac{{\\partial^2 L}}{{\\partial {math_name(row)}\\,"
                 f"\\partial {math_name(column)}}}")
+
+
+def shown_note(note: str | None) -> str | None:
+    """A cross-check's note (English in the JSON) in the reader's language."""
+    prefix = AT_A_KINK.split("{")[0]
+    if note and note.startswith(prefix):  # the kink's own note is a message too
+        from backtrace_cli.report.grad_text import kink_note_text
+
+        return translated(AT_A_KINK).format(note=kink_note_text(note[len(prefix):]))
+    return from_template(note, NOTE_TEMPLATES)
 
 
 def _value(value) -> Text:
@@ -79,7 +91,7 @@ def build(explanation: HessianExplanation, explain: bool = False) -> Report:
     bindings = ", ".join(f"{name} = {number(value)}"
                          for name, value in explanation.bindings.items())
     title = f"backtrace hessian: {one_line(explanation.source)}" + (
-        f"  with {bindings}" if bindings else "")
+        _("  with {bindings}").format(bindings=bindings) if bindings else "")
     sections = [gradient_section(explanation), hessian_section(explanation),
                 entries_section(explanation), symmetry_section(explanation),
                 eigenvalues_section(explanation)]
@@ -93,14 +105,14 @@ def gradient_section(explanation: HessianExplanation) -> Table:
     rows = tuple((Text(name, math_name(name), code=True), _value(value))
                  for name, value in zip(result.variables, result.gradient))
     return Table(
-        title=text("Gradient"),
-        columns=(Column(text("variable")), Column(Text("dL/d(variable)", r"\partial L / "
+        title=text(_("Gradient")),
+        columns=(Column(text(_("variable"))), Column(Text("dL/d(variable)", r"\partial L / "
                                                         r"\partial \mathrm{variable}"),
                                                    "right")),
         rows=rows,
-        before=(Text(f"output L = {number(result.value)}",
+        before=(Text(_("output L = {value}").format(value=number(result.value)),
                      f"L = {math_number(result.value)}"),),
-        empty=text("the expression has no variables"),
+        empty=text(_("the expression has no variables")),
         key="gradient",
     )
 
@@ -113,10 +125,10 @@ def hessian_section(explanation: HessianExplanation) -> Table:
     rows = tuple((Text(name, math_name(name), code=True),
                   *(_value(value) for value in row)) for name, row in zip(names, result.hessian))
     return Table(
-        title=Text("Hessian d²L/(d row d column)",
+        title=Text(_("Hessian d²L/(d row d column)"),
                    r"\text{Hessian } \partial^2 L / \partial\,\mathrm{row}\,"
                    r"\partial\,\mathrm{column}"),
-        columns=columns, rows=rows, empty=text("the expression has no variables"),
+        columns=columns, rows=rows, empty=text(_("the expression has no variables")),
         key="hessian",
     )
 
@@ -130,10 +142,12 @@ def entries_section(explanation: HessianExplanation) -> Table:
     for i in range(n):
         for j in range(n):
             edges = explanation.edges(i, j)
-            count = f"{len(edges)} edge" + ("" if len(edges) == 1 else "s")
-            how = (f"sweep {i + 1} of {n}: back from dL/d{names[i]}; {count} into {names[j]}"
+            count = ngettext("{count} edge", "{count} edges", len(edges)).format(
+                count=len(edges))
+            how = (_("sweep {sweep} of {n}: back from dL/d{row}; {count} into {column}")
                    if edges else
-                   f"sweep {i + 1} of {n}: no path from dL/d{names[i]} to {names[j]}")
+                   _("sweep {sweep} of {n}: no path from dL/d{row} to {column}")).format(
+                sweep=i + 1, n=n, row=names[i], count=count, column=names[j])
             cells = [second_partial(names[i], names[j]), _value(result.hessian[i][j]),
                      text(how)]
             if check is not None:
@@ -142,47 +156,50 @@ def entries_section(explanation: HessianExplanation) -> Table:
                           text(_reference(entry.numeric_value)),
                           Text(CHECK_MARK[entry.status], tone=TONE.get(entry.status))]
             rows.append(tuple(cells))
-    columns = [Column(text("entry")), Column(text("value"), "right"),
-               Column(text("how it was obtained"))]
+    columns = [Column(text(_("entry"))), Column(text(_("value")), "right"),
+               Column(text(_("how it was obtained")))]
     if check is not None:
-        columns += [Column(text("SymPy"), "right"), Column(text("finite diff."), "right"),
-                    Column(text("check"), "center")]
-    notes = [text(f"The gradient's tape has {explanation.gradient_size:,} nodes: the "
-                  f"program's {explanation.scalar_size:,} and its reverse sweep written out "
-                  "as ops. It is evaluated once, then swept back once per row.")]
+        columns += [Column(text("SymPy"), "right"), Column(text(_("finite diff.")), "right"),
+                    Column(text(_("check")), "center")]
+    notes = [text(_("The gradient's tape has {size} nodes: the program's {program} and its "
+                    "reverse sweep written out as ops. It is evaluated once, then swept back "
+                    "once per row.").format(size=f"{explanation.gradient_size:,}",
+                                            program=f"{explanation.scalar_size:,}"))]
     if check is not None:
         if check.sympy_note:
-            notes.append(text(f"SymPy: {check.sympy_note}"))
+            notes.append(text(_("SymPy: {note}").format(
+                note=shown_note(check.sympy_note))))
         seen = set()
         for row in check.entries:
             for entry in row:
                 note = entry.numeric_note or entry.sympy_note
                 if note and note not in seen:
                     seen.add(note)
-                    notes.append(text(f"{entry.row}, {entry.column}: {note}"))
+                    notes.append(text(f"{entry.row}, {entry.column}: "
+                                      f"{shown_note(note)}"))
         if check.interrupted:
-            notes.append(text("The cross-checks were cut short (Ctrl-C)."))
-    return Table(title=text("How each entry was obtained"), columns=tuple(columns),
-                 rows=tuple(rows), notes=tuple(notes), empty=text("no entries"),
+            notes.append(text(_("The cross-checks were cut short (Ctrl-C).")))
+    return Table(title=text(_("How each entry was obtained")), columns=tuple(columns),
+                 rows=tuple(rows), notes=tuple(notes), empty=text(_("no entries")),
                  key="entries")
 
 
 def symmetry_section(explanation: HessianExplanation) -> Lines:
     if explanation.symmetric:
-        line = ("symmetric: d²L/dadb = d²L/dbda for every pair (largest difference "
-                f"{explanation.asymmetry:.3g})")
+        line = _("symmetric: d²L/dadb = d²L/dbda for every pair (largest difference "
+                 "{difference})")
     else:
-        line = ("not symmetric: the largest difference between d²L/dadb and d²L/dbda is "
-                f"{explanation.asymmetry:.3g} (a kink convention can do this: relu, abs, "
-                "min, max)")
-    return Lines(text("Symmetry"), (text(line),), key="symmetry")
+        line = _("not symmetric: the largest difference between d²L/dadb and d²L/dbda is "
+                 "{difference} (a kink convention can do this: relu, abs, min, max)")
+    line = line.format(difference=f"{explanation.asymmetry:.3g}")
+    return Lines(text(_("Symmetry")), (text(line),), key="symmetry")
 
 
 def eigenvalues_section(explanation: HessianExplanation) -> Lines:
-    values = ", ".join(number(value) for value in explanation.eigenvalues) or "none"
-    return Lines(text("Eigenvalues"), (
-        text(f"eigenvalues: {values}"),
-        text(f"{explanation.definiteness}: {explanation.meaning}"),
+    values = ", ".join(number(value) for value in explanation.eigenvalues) or _("none")
+    return Lines(text(_("Eigenvalues")), (
+        text(_("eigenvalues: {values}").format(values=values)),
+        text(f"{translated(explanation.definiteness)}: {translated(explanation.meaning)}"),
     ), key="eigenvalues")
 
 
@@ -202,8 +219,9 @@ def edges_section(explanation: HessianExplanation) -> Table:
                                   code=True),
                              _value(edge.upstream), _value(edge.local), _value(edge.product)))
     return Table(
-        title=text("The edges into each variable (their products add up to the entry)"),
-        columns=(Column(text("entry")), Column(text("edge")), Column(text("upstream"), "right"),
-                 Column(text("local"), "right"), Column(text("product"), "right")),
-        rows=tuple(rows), empty=text("no edge reaches a variable"), key="edges",
+        title=text(_("The edges into each variable (their products add up to the entry)")),
+        columns=(Column(text(_("entry"))), Column(text(_("edge"))),
+                 Column(text(_("upstream")), "right"), Column(text(_("local")), "right"),
+                 Column(text(_("product")), "right")),
+        rows=tuple(rows), empty=text(_("no edge reaches a variable")), key="edges",
     )

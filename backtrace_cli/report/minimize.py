@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from backtrace_cli.engine.values import is_array
+from backtrace_cli.i18n import N_, _, ngettext
 from backtrace_cli.report.model import Column, Lines, Report, Table, Text, joined, text
 from backtrace_cli.report.text import number, plain
 from backtrace_cli.report.train import epoch_sample
@@ -37,19 +38,20 @@ def settings_text(settings) -> str:
     """method newton, 7 steps / method adam, lr 0.1 (beta1 0.9, beta2 0.999, eps 1e-08),
     100 steps."""
     method = settings.method
-    extra = {"momentum": f" (momentum {settings.momentum:g})",
+    extra = {"momentum": _(" (momentum {momentum})").format(momentum=f"{settings.momentum:g}"),
              "adam": f" (beta1 {settings.beta1:g}, beta2 {settings.beta2:g}, "
                      f"eps {settings.eps:g})"}.get(method, "")
-    rate = f" lr {settings.rate:g}" if settings.rate is not None else ""
-    count = f"{settings.steps:,} step{'' if settings.steps == 1 else 's'}"
-    return f"method {method}{',' if rate else ''}{rate}{extra}, {count}"
+    rate = _(", lr {lr}").format(lr=f"{settings.rate:g}") if settings.rate is not None else ""
+    return _("method {method}{rate}{extra}, {count}").format(
+        method=method, rate=rate, extra=extra, count=_steps(settings.steps))
 
 
 def header_lines(outcome, initial) -> list[str]:
     """What is about to be minimised, from where, how."""
     start = ", ".join(f"{name}={number(value)}" for name, value in initial.items())
-    where = f" from {start}" if start else ""
-    return [f"Minimising {outcome.label} = {_one_line(outcome.source)}{where}",
+    where = _(" from {start}").format(start=start) if start else ""
+    return [_("Minimising {label} = {source}{where}").format(
+                label=outcome.label, source=_one_line(outcome.source), where=where),
             settings_text(outcome.settings)]
 
 
@@ -57,9 +59,10 @@ def _one_line(source: str) -> str:
     return "; ".join(line.strip() for line in source.strip().splitlines() if line.strip())
 
 
-def update_text(outcome, update) -> str:
+def update_text(outcome, update, say=str) -> str:
     """The update written out, parameter by parameter (scalars; an array compactly):
-    x ← x − lr·dz/dx = 2 − 0.01·24 = 1.76."""
+    x ← x − lr·dz/dx = 2 − 0.01·24 = 1.76. ``say`` translates its one sentence (the JSON
+    keeps it English)."""
     if update.after is None:
         return ""
     settings, f = outcome.settings, outcome.label
@@ -95,8 +98,12 @@ def update_text(outcome, update) -> str:
             parts.append(f"{name} ← {name} + d_{name} = {number(old)} + {_signed(step)} = "
                          f"{number(new)}")
     if method == "newton" and (len(parts) > 1 or is_array(old)):
-        parts.insert(0, "d = −H⁻¹·g (H·d = −g solved)")
+        parts.insert(0, say(N_SOLVED))
     return "; ".join(parts)
+
+
+# Kept English in the JSON ("update_text"); the views translate it.
+N_SOLVED = N_("d = −H⁻¹·g (H·d = −g solved)")
 
 
 def trace_line(outcome, update) -> str:
@@ -104,11 +111,12 @@ def trace_line(outcome, update) -> str:
     f = outcome.label
     where = " ".join(f"{name}={number(value)}" for name, value in update.before.items())
     grads = " ".join(f"d{f}/d{name}={number(g)}" for name, g in update.gradients.items())
-    line = f"step {update.step}: {where} {f}={number(update.value)} {grads}"
+    line = _("step {step}: {where} {f}={value} {grads}").format(
+        step=update.step, where=where, f=f, value=number(update.value), grads=grads)
     if update.hessian is not None and len(update.hessian) == 1:
         name = next(iter(update.before))
         line += f" d²{f}/d{name}²={number(update.hessian[0][0])}"
-    update_line = update_text(outcome, update)
+    update_line = update_text(outcome, update, _)
     return f"{line}  [{update_line}]" if update_line else line
 
 
@@ -125,32 +133,36 @@ def build(outcome, *, live: bool = False) -> Report:
     shown = [0] + [index + 1 for index in epoch_sample(len(history) - 1)]
     notes = ()
     if len(shown) < len(history):
-        notes = (text(f"{len(shown)} of {len(history)} steps shown (--format json lists all)"),)
+        notes = (text(_("{shown} of {total} steps shown (--format json lists all)").format(
+            shown=len(shown), total=len(history))),)
     sections = [Table(
-        text("Steps"),
-        (Column(text("step"), "right"), Column(text(outcome.label), "right"),
+        text(_("Steps")),
+        (Column(text(_("step")), "right"), Column(text(outcome.label), "right"),
          *(Column(text(name), "right") for name in names)),
         tuple((text(str(history[i].step)), text(number(history[i].value)),
                *(text(number(history[i].params[name])) for name in names)) for i in shown),
         before=tuple(written(line) for line in opening), notes=notes, cut=False, key="steps",
     )]
-    final = f"At the start {outcome.label} = {number(history[0].value)}; after " \
-            f"{_steps(history[-1].step)} {outcome.label} = {number(history[-1].value)}"
+    final = _("At the start {label} = {initial}; after {steps} {label} = {final}").format(
+        label=outcome.label, initial=number(history[0].value), steps=_steps(history[-1].step),
+        final=number(history[-1].value))
     sections.append(Table(
-        text("Parameters"),
-        (Column(text("name")), Column(text("initial"), "right"), Column(text("final"), "right")),
+        text(_("Parameters")),
+        (Column(text(_("name"))), Column(text(_("initial")), "right"),
+         Column(text(_("final")), "right")),
         tuple((text(name), text(number(result.initial[name])), text(number(result.params[name])))
               for name in names),
         after=(text(final),), cut=False, key="params",
     ))
     if outcome.explanation is not None:
         sections += explained_sections(outcome)
-    return Report("minimize", text(f"Minimising {outcome.label} = {_one_line(outcome.source)}"),
+    return Report("minimize", text(_("Minimising {label} = {source}").format(
+                      label=outcome.label, source=_one_line(outcome.source))),
                   tuple(sections), document(outcome))
 
 
 def _steps(count: int) -> str:
-    return f"{count:,} step{'' if count == 1 else 's'}"
+    return ngettext("{count} step", "{count} steps", count).format(count=f"{count:,}")
 
 
 def explained_sections(outcome) -> list:
@@ -160,22 +172,24 @@ def explained_sections(outcome) -> list:
 
     update = outcome.result.explained
     where = ", ".join(f"{name}={number(value)}" for name, value in update.before.items())
-    lines = [text(f"Step {update.step} starts from {where}; its gradient, as backtrace grad "
-                  "computes it:")]
-    update_line = update_text(outcome, update)
-    after = (written(f"The update: {update_line}"),) if update_line else ()
-    sections = [Lines(text(f"Step {update.step} explained"), tuple(lines), key="explain"),
+    lines = [text(_("Step {step} starts from {where}; its gradient, as backtrace grad "
+                    "computes it:").format(step=update.step, where=where))]
+    update_line = update_text(outcome, update, _)
+    after = (written(_("The update: {update}").format(update=update_line)),) if update_line \
+        else ()
+    sections = [Lines(text(_("Step {step} explained").format(step=update.step)), tuple(lines),
+                      key="explain"),
                 *grad_report(outcome.explanation).sections]
     if update.hessian is not None:  # newton: the second derivatives the step solved with
         elements, f = outcome.result.elements, outcome.label
         sections.append(Table(
-            text(f"Hessian of {f} at step {update.step} (second derivatives by double "
-                 "backprop)"),
+            text(_("Hessian of {f} at step {step} (second derivatives by double "
+                   "backprop)").format(f=f, step=update.step)),
             (Column(text("a \\ b")), *(Column(text(b), "right") for b in elements)),
             tuple((text(a), *(text(number(v)) for v in row))
                   for a, row in zip(elements, update.hessian)),
             cut=False, key="hessian"))
-    sections.append(Lines(None, after or (text("The update could not be made."),),
+    sections.append(Lines(None, after or (text(_("The update could not be made.")),),
                           key="explain_update"))
     return sections
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from backtrace_cli.engine.higher import derivative_label
 from backtrace_cli.explain.hessian import OrdersExplanation
+from backtrace_cli.i18n import _
+from backtrace_cli.report.hessian import shown_note
 from backtrace_cli.report.model import Column, Report, Table, Text, text
 from backtrace_cli.report.notation import math_name, math_number
 from backtrace_cli.report.text import approx, number, one_line, plain
@@ -52,7 +54,7 @@ def build(explanation: OrdersExplanation) -> Report:
     bindings = ", ".join(f"{name} = {number(value)}"
                          for name, value in explanation.bindings.items())
     title = f"backtrace grad: {one_line(explanation.source)}" + (
-        f"  with {bindings}" if bindings else "")
+        _("  with {bindings}").format(bindings=bindings) if bindings else "")
     checks = {c.order: c for c in explanation.checks or ()}
     rows = []
     for order, (value, size) in enumerate(zip(explanation.derivatives, explanation.tape_sizes)):
@@ -66,19 +68,20 @@ def build(explanation: OrdersExplanation) -> Report:
             cells += [text(sympy), Text(mark, tone="good" if mark == "✓" else
                                         "bad" if mark == "✗" else None)]
         rows.append(tuple(cells))
-    columns = [Column(text("order"), "right"), Column(text("derivative")),
-               Column(text("value"), "right"), Column(text("tape nodes"), "right")]
+    columns = [Column(text(_("order")), "right"), Column(text(_("derivative"))),
+               Column(text(_("value")), "right"), Column(text(_("tape nodes")), "right")]
     if explanation.checks is not None:
-        columns += [Column(text("SymPy"), "right"), Column(text("check"), "center")]
-    notes = [text("Each order's tape is the reverse sweep of the previous one written out as "
-                  "ops of the op table (double backprop), cut to what its output needs.")]
+        columns += [Column(text("SymPy"), "right"), Column(text(_("check")), "center")]
+    notes = [text(_("Each order's tape is the reverse sweep of the previous one written out as "
+                    "ops of the op table (double backprop), cut to what its output needs."))]
     if explanation.sympy_note:
-        notes.append(text(f"SymPy: {explanation.sympy_note}"))
+        notes.append(text(_("SymPy: {note}").format(note=shown_note(explanation.sympy_note))))
     for check in explanation.checks or ():
         if check.note:
-            notes.append(text(f"order {check.order}: {check.note}"))
-    table = Table(title=text(f"Derivatives in {explanation.variable}, order 0 to "
-                             f"{len(explanation.derivatives) - 1}"),
+            notes.append(text(_("order {order}: {note}").format(order=check.order,
+                                                               note=shown_note(check.note))))
+    table = Table(title=text(_("Derivatives in {variable}, order 0 to {order}").format(
+                      variable=explanation.variable, order=len(explanation.derivatives) - 1)),
                   columns=tuple(columns), rows=tuple(rows), notes=tuple(notes),
                   key="derivatives")
     return Report("grad", Text(title), (table,), document(explanation))

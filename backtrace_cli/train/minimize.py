@@ -26,10 +26,19 @@ from backtrace_cli.engine.tape import check_bindings
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import EvaluationError, ShapeError, UsageError, setting_error
 from backtrace_cli.explain.gradient import all_finite, numeric_setting, report_value
+from backtrace_cli.i18n import N_, _, from_template
 from backtrace_cli.ops.table import shape_text
 from backtrace_cli.train.loop import _install, _restore, _StopFlag
+from backtrace_cli.train.newton import REFUSALS
 from backtrace_cli.train.optimizers import make_optimizer
 from backtrace_cli.train.settings import fraction, positive
+
+# Why a run stopped: English in the JSON ("diverged", "blocked"), read back into the reader's
+# language where it is shown (i18n.from_template).
+NOT_FINITE_DERIVATIVE = N_("the derivative with respect to {name} is not finite (inf or nan) "
+                           "at these values")
+BECAME = N_("the parameter {name} became {shown}")
+STOP_TEMPLATES = (NOT_FINITE_DERIVATIVE, BECAME, *REFUSALS)
 
 # The methods, and the update rule of train's registry each first-order method is.
 METHODS = ("gd", "momentum", "adam", "newton")
@@ -65,33 +74,38 @@ class MinimizeSettings:
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            raise setting_error("method", f"method must be one of {', '.join(METHODS)}, "
-                                          f"not {self.method!r}")
+            raise setting_error("method", _("method must be one of {value}, not {method!r}")
+                                .format(value=", ".join(METHODS), method=self.method))
         if self.lr is not None:
             if self.method == "newton":
                 raise setting_error(
-                    "lr", "lr is not used by newton: it takes the full Newton step "
-                    "d = -H⁻¹·g, which has no learning rate",
-                    "drop lr, or use method gd, momentum or adam, which take one")
+                    "lr", _("lr is not used by newton: it takes the full Newton step "
+                            "d = -H⁻¹·g, which has no learning rate"),
+                    _("drop lr, or use method gd, momentum or adam, which take one"))
             positive(self.lr, "lr")
         if not _is_whole(self.steps) or not 1 <= self.steps <= MAX_STEPS:
-            raise setting_error("steps", f"steps must be a whole number between 1 and "
-                                         f"{MAX_STEPS:,}, not {self.steps!r}")
+            raise setting_error("steps", _("steps must be a whole number between 1 and "
+                                           "{limit:,}, not {steps!r}").format(
+                                               limit=MAX_STEPS, steps=self.steps))
         fraction(self.momentum, "momentum")
         fraction(self.beta1, "beta1")
         fraction(self.beta2, "beta2")
         positive(self.eps, "eps")
         if not _is_whole(self.trace_limit) or self.trace_limit < 0:
-            raise setting_error("trace_limit", "trace_limit must be a whole number >= 0, "
-                                               f"not {self.trace_limit!r}")
+            raise setting_error("trace_limit", _("trace_limit must be a whole number >= 0, "
+                                                 "not {trace_limit!r}").format(
+                                                     trace_limit=self.trace_limit))
         if self.explain_step is not None:
             if not _is_whole(self.explain_step) or self.explain_step < 1:
-                raise setting_error("explain_step", "explain_step must be a whole number "
-                                                    f"at least 1, not {self.explain_step!r}")
+                raise setting_error("explain_step", _("explain_step must be a whole number "
+                                                      "at least 1, not {step!r}").format(
+                                                          step=self.explain_step))
             if self.explain_step > self.steps:
                 raise setting_error(
-                    "explain_step", f"explain_step {self.explain_step}: the run takes only "
-                    f"{self.steps:,} step(s)", f"pick a step between 1 and {self.steps:,}")
+                    "explain_step", _("explain_step {step}: the run takes only {steps:,} "
+                                      "step(s)").format(step=self.explain_step,
+                                                        steps=self.steps),
+                    _("pick a step between 1 and {steps:,}").format(steps=self.steps))
 
     @property
     def rate(self) -> float | None:
@@ -167,26 +181,29 @@ def check_problem(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettin
     variable bound and each binding used, a scalar output, sizes within the limits."""
     check_bindings(tape, start)
     if not tape.variables:
-        raise UsageError("the expression has no variables to minimise over",
-                         "give it a variable, e.g. (x - 3)**2 x=0")
+        raise UsageError(_("the expression has no variables to minimise over"),
+                         _("give it a variable, e.g. (x - 3)**2 x=0"))
     bindings, shapes, m = numeric_setting(tape, start)
     if shapes is not None and shapes[tape.output] != ():
         output = tape.nodes[tape.output]
         raise ShapeError(
-            f"the expression is an array ({shape_text(shapes[tape.output])}), not a number: "
-            "only a scalar can be minimised", tape.source, output.span,
-            f"reduce it, e.g. sum({output.text}) or mean(...)")
+            _("the expression is an array ({shape}), not a number: only a scalar can be "
+              "minimised").format(shape=shape_text(shapes[tape.output])),
+            tape.source, output.span,
+            _("reduce it, e.g. sum({text}) or mean(...)").format(text=output.text))
     numbers = sum(int(getattr(value, "size", 1)) for value in bindings.values())
     if settings.method == "newton" and numbers > MAX_NEWTON_VARIABLES:
         raise setting_error(
-            "method", f"method newton: {numbers:,} variables (array elements) need a Hessian "
-            f"of {numbers * numbers:,} entries; newton takes at most {MAX_NEWTON_VARIABLES:,}",
-            "use method gd, momentum or adam for large arrays")
+            "method", _("method newton: {numbers:,} variables (array elements) need a Hessian "
+                        "of {entries:,} entries; newton takes at most {limit:,}").format(
+                numbers=numbers, entries=numbers * numbers, limit=MAX_NEWTON_VARIABLES),
+            _("use method gd, momentum or adam for large arrays"))
     if numbers * (settings.steps + 1) > MAX_HISTORY_NUMBERS:
         raise setting_error(
-            "steps", f"steps {settings.steps:,}: keeping every step's {numbers:,} parameter "
-            f"value(s) needs more than {MAX_HISTORY_NUMBERS:,} numbers",
-            "take fewer steps")
+            "steps", _("steps {steps:,}: keeping every step's {numbers:,} parameter "
+                       "value(s) needs more than {limit:,} numbers").format(
+                steps=settings.steps, numbers=numbers, limit=MAX_HISTORY_NUMBERS),
+            _("take fewer steps"))
     return bindings, shapes, m
 
 
@@ -229,6 +246,7 @@ def minimize(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings,
                         taken = _newton(tape, params, update, result, names)
                 except EvaluationError as error:
                     if number == 1:  # undefined at the start: the input is wrong
+                        error.message = from_template(error.message, STOP_TEMPLATES)
                         raise
                     result.diverged = Stop(number, error.message)
                     taken = False
@@ -238,7 +256,7 @@ def minimize(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings,
                 bad = [n for n in names if not all_finite(params[n])]
                 if bad:
                     shown = "inf or nan" if is_array(params[bad[0]]) else float(params[bad[0]])
-                    result.diverged = Stop(number, f"the parameter {bad[0]} became {shown}")
+                    result.diverged = Stop(number, BECAME.format(name=bad[0], shown=shown))
                     _finish(settings, update, result, on_update)
                     return result
                 update.after = snapshot(params)
@@ -300,9 +318,8 @@ def _gradients(tape, values, names, m, shapes) -> dict[str, Any]:
     for name, value in grads.items():
         if not all_finite(value):
             raise EvaluationError(
-                f"the derivative with respect to {name} is not finite (inf or nan) at these "
-                "values", tape.source, tape.nodes[tape.variable_nodes[name]].span,
-                "start from other values")
+                NOT_FINITE_DERIVATIVE.format(name=name), tape.source,
+                tape.nodes[tape.variable_nodes[name]].span, _("start from other values"))
     return grads
 
 

@@ -14,16 +14,31 @@ from dataclasses import dataclass
 from typing import Any
 
 from backtrace_cli.engine.values import is_array
+from backtrace_cli.i18n import N_
 
+# Why newton refuses a step, in English (the JSON keeps it; the CLI shows it translated
+# through these templates). {step} is filled in by the loop, {shown} with the eigenvalues.
 _REFUSALS = {
-    "singular": "the Newton step H·d = −g has no unique solution (the curvature is zero "
-                "in some direction)",
-    "negative definite": "the Newton step heads for a maximum, not a minimum",
-    "indefinite": "the Newton step heads for a saddle point, not a minimum",
+    (True, "singular"): N_("newton cannot take step {step}: the second derivative is zero "
+                           "({shown}), so the Newton step H·d = −g has no unique solution (the "
+                           "curvature is zero in some direction)"),
+    (True, "negative definite"): N_("newton cannot take step {step}: the second derivative is "
+                                    "negative ({shown}), so the Newton step heads for a "
+                                    "maximum, not a minimum"),
+    (False, "singular"): N_("newton cannot take step {step}: the Hessian is singular "
+                            "(eigenvalues {shown}), so the Newton step H·d = −g has no unique "
+                            "solution (the curvature is zero in some direction)"),
+    (False, "negative definite"): N_("newton cannot take step {step}: the Hessian is negative "
+                                     "definite (eigenvalues {shown}), so the Newton step heads "
+                                     "for a maximum, not a minimum"),
+    (False, "indefinite"): N_("newton cannot take step {step}: the Hessian is indefinite "
+                              "(eigenvalues {shown}), so the Newton step heads for a saddle "
+                              "point, not a minimum"),
 }
-_SCALAR_WORDS = {"singular": "zero", "negative definite": "negative"}
-NEWTON_HINT = ("use method gd (or momentum, adam), or start where the Hessian is positive "
-               "definite, nearer a minimum")
+NOT_FINITE = N_("the gradient or the Hessian is not finite (inf or nan) at step {step}")
+REFUSALS = (*_REFUSALS.values(), NOT_FINITE)
+NEWTON_HINT = N_("use method gd (or momentum, adam), or start where the Hessian is positive "
+                 "definite, nearer a minimum")
 
 
 @dataclass
@@ -80,8 +95,7 @@ def newton_step(tape, params: Mapping[str, Any], names: Sequence[str]) -> Newton
     h = np.asarray(second.hessian, dtype=np.float64).reshape(g.size, g.size)
     found = NewtonStep(tuple(second.variables), unflatten(g, params, names), h.tolist())
     if not (np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
-        found.refusal = ("the gradient or the Hessian is not finite (inf or nan) at step "
-                         "{step}", None, None)
+        found.refusal = (NOT_FINITE, None, None)
         return found
     if not g.any():  # a stationary point: d = 0 solves H d = 0 whatever H is
         direction = np.zeros_like(g)
@@ -90,12 +104,9 @@ def newton_step(tape, params: Mapping[str, Any], names: Sequence[str]) -> Newton
         kind = definiteness(eigenvalues)
         if kind != "positive definite":
             shown = ", ".join(f"{v:.6g}" for v in eigenvalues)
-            if g.size == 1:  # one variable: the Hessian is the second derivative
-                what = f"the second derivative is {_SCALAR_WORDS[kind]} ({shown})"
-            else:
-                what = f"the Hessian is {kind} (eigenvalues {shown})"
-            found.refusal = (f"newton cannot take step {{step}}: {what}, so {_REFUSALS[kind]}",
-                             NEWTON_HINT, [float(v) for v in eigenvalues])
+            # one variable: the Hessian is the second derivative
+            reason = _REFUSALS[g.size == 1, kind].format(step="{step}", shown=shown)
+            found.refusal = (reason, NEWTON_HINT, [float(v) for v in eigenvalues])
             return found
         direction = newton_direction(g, h)
     found.direction = direction.tolist()
