@@ -8,7 +8,7 @@ import json
 
 from backtrace_cli.checks.jacobian import KINK_NOTE, NOTES
 from backtrace_cli.explain.jacobian import Jacobian, mode_reason
-from backtrace_cli.i18n import _, from_template
+from backtrace_cli.i18n import _, from_template, translated
 from backtrace_cli.ops.table import shape_text
 from backtrace_cli.report.forward import cost_document, cost_section
 from backtrace_cli.report.grad_json import check_report_document
@@ -129,7 +129,7 @@ def note_text(note: str) -> str:
     """A check's note (English in the JSON) in the reader's language."""
     kink = KINK_NOTE.split("{")[0]
     if note.startswith(kink):  # the kink's own words are checks.kinks' notes
-        return _(KINK_NOTE).format(kink=kink_note_text(note[len(kink):]))
+        return translated(KINK_NOTE).format(kink=kink_note_text(note[len(kink):]))
     return from_template(note, NOTES)
 
 
