@@ -205,7 +205,7 @@ def tangent_section(explanation: Explanation, sweep: Sweep, k: int, total: int) 
     if loss == output:
         after = Text(f"d{loss}/d{sweep.label} = {dotted(output)} = {number(sweep.gradient)}",
                      f"{partial(loss_math, _seeded(sweep))} = "
-                     f"{out_math} = {math_number(sweep.gradient)}")
+                     f"{out_math} = {math_number(sweep.gradient)}", code=True)
     else:
         after = Text(f"d{loss}/d{sweep.label} = d{loss}/d{output} · {dotted(output)} = "
                      f"{number(explanation.seed)} · {number(out_tangent)} = "
@@ -213,7 +213,7 @@ def tangent_section(explanation: Explanation, sweep: Sweep, k: int, total: int) 
                      f"{partial(loss_math, _seeded(sweep))} = "
                      rf"{partial(loss_math, math_name(output))} \cdot {out_math} = "
                      rf"{math_number(explanation.seed)} \cdot {_math_factor(out_tangent)} = "
-                     f"{math_number(sweep.gradient)}")
+                     f"{math_number(sweep.gradient)}", code=True)  # math: never "DL/dx"
     notes = ()
     if k == SWEEPS_SHOWN and total > SWEEPS_SHOWN:
         notes = (Text(_("… {count:,} more sweeps, one per element (--format json has every "

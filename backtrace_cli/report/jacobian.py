@@ -47,7 +47,7 @@ def sections(jacobian: Jacobian) -> tuple:
                          jacobian.cost.outputs)
     mode = Lines(title=Text(_("Mode")), lines=(Text(reason),), key="mode")
     value = Lines(title=Text(_("Output")), lines=(
-        Text(f"{output} ({shape_text(shape)}) = {number(jacobian.output)}"),), key="output")
+        Text(f"{output} ({_shape(shape)}) = {number(jacobian.output)}"),), key="output")
     blocks = tuple(block_section(jacobian, name) for name in jacobian.wrt)
     parts = [mode, value, *blocks]
     if jacobian.check is not None:
@@ -80,9 +80,14 @@ def block_section(jacobian: Jacobian, name: str) -> Table:
     if len(elements) > len(shown):
         notes = (Text(_("… {count:,} more columns (--format json has every element)").format(
             count=len(elements) - len(shown))),)
-    title = Text(f"d{output}/d{name}  ({shape_text(out_shape)} × {shape_text(shape)})")
+    title = Text(f"d{output}/d{name}  ({_shape(out_shape)} × {_shape(shape)})")
     return Table(title=title, columns=tuple(columns), rows=tuple(rows), notes=notes,
                  key=f"jacobian_{name}")
+
+
+def _shape(shape: tuple) -> str:
+    """3x2, or scalar in the reader's language."""
+    return shape_text(shape) if shape else _("scalar")
 
 
 def _size(shape: tuple) -> int:
