@@ -185,3 +185,22 @@ def test_a_picture_that_cannot_be_drawn_leaves_the_steps(monkeypatch):
 def test_no_edge_no_stepper(args):
     page = page_of(*args)
     assert "class=\"bt-stepper\"" not in page and "<script>" not in page and "<svg" in page
+
+
+def test_the_page_in_chinese():
+    english, chinese = page_of(*SLIDE, "--lang", "en"), page_of(*SLIDE, "--lang", "zh")
+    assert chinese.startswith("<!DOCTYPE html>\n<html lang=\"zh-CN\">\n")
+    for part in ('aria-label="逐步浏览反向传播"', "&larr; 上一步</button>",
+                 "下一步 &rarr;</button>", 'aria-pressed="false">播放</button>',
+                 'play.textContent = "播放"', 'play.textContent = "暂停"',
+                 "<strong>第 2 步: 边 z → w</strong>",
+                 "<li>上游 dL/dz = 5</li><li>局部 dz/dw = x = 2</li>"
+                 "<li>上游 × 局部 = 5 × 2 = 10</li>",
+                 '<svg role="img" aria-label="计算图" ', "前向传播", "反向传播"):
+        assert part in chinese, part
+    for part in ("Previous", "Next", '"Play"', '"Pause"', "Step 2:", "upstream "):
+        assert part not in chinese, part
+    # the structure the script reads is the same in both languages
+    marks = re.compile(r'data-[a-z-]+="[^"]*"')
+    assert marks.findall(english) == marks.findall(chinese)
+    assert 'play.textContent = "Play"' in english and "<html lang=\"en\">" in english

@@ -169,6 +169,17 @@ JSON_RUNS = {
     "hessian": ("hessian", "x0**3 - 2*x0*x1 - x1**6", "x0=1", "x1=2", "--explain"),
     "minimize": ("minimize", "x**4 - 2*x**2", "x=2", "--method", "newton", "--steps", "3",
                  "--trace", "--explain-step", "2"),
+    "jacobian": ("jacobian", "sigmoid(W @ x + b)", "W=[[1, 2], [3, 4], [5, 6]]", "x=[1, -1]",
+                 "b=[0, 1, 2]", "--check"),
+}
+# Machine output of grad's other modes and pictures: the same in both languages too.
+MORE_JSON_RUNS = {
+    "grad-forward": ("grad", "x*w + tanh(x)", "x=2", "w=3", "--mode", "forward"),
+    "grad-both": ("grad", "sum(sigmoid(W @ x + b))", "W=[[1, 2], [3, 4]]", "x=[1, -1]",
+                  "b=[0, 1]", "--mode", "both"),
+    "grad-named-wrt": ("grad", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1",
+                       "--wrt", "y_hat,w"),
+    "jacobian-forward": ("jacobian", "[x*w, x + w, x - w]", "x=2", "w=3", "--mode", "forward"),
 }
 
 
@@ -187,6 +198,24 @@ def test_json_is_byte_identical_in_both_languages(name):
     else:
         assert english.stdout == chinese.stdout
     assert english.stdout.strip()
+
+
+@pytest.mark.parametrize("name", sorted(MORE_JSON_RUNS))
+def test_json_of_the_other_modes_is_byte_identical_in_both_languages(name):
+    args = MORE_JSON_RUNS[name] + ("--format", "json")
+    english, chinese = run(*args, "--lang", "en"), run(*args, "--lang", "zh")
+    assert english.exit_code == chinese.exit_code == 0, chinese.stderr
+    assert english.stdout == chinese.stdout
+    assert '"sentence": "' not in english.stdout or "mode wins for n = " in english.stdout
+
+
+def test_the_jacobian_json_keeps_its_reason_and_verdict_in_english():
+    chinese = run(*JSON_RUNS["jacobian"], "--format", "json", "--lang", "zh")
+    assert chinese.exit_code == 0, chinese.stderr
+    assert ('"reason": "reverse mode, chosen: 3 output elements are no more than 11 input '
+            'elements, so one reverse sweep per output element (3)"') in chinese.stdout
+    assert '"sentence": "Reverse mode wins for n = 11 inputs and m = 3 outputs: ' \
+        in chinese.stdout
 
 
 def test_exit_codes_do_not_change():
@@ -227,6 +256,14 @@ VIEWS = {
                       "--lr", "0.1", "--steps", "300", "--trace", "--trace-limit", "2"),
     "minimize-momentum": ("minimize", "(x - 3)**2", "x=0", "--method", "momentum", "--steps",
                           "3", "--trace", "--explain-step", "1"),
+    "jacobian": ("jacobian", "sigmoid(W @ x + b)", "W=[[1, 2], [3, 4], [5, 6]]", "x=[1, -1]",
+                 "b=[0, 1, 2]", "--check"),
+    "jacobian-forward": ("jacobian", "[x*w, x + w, x - w]", "x=2", "w=3", "--mode", "forward"),
+    "grad-forward": ("grad", "x*w + tanh(x)", "x=2", "w=3", "--mode", "forward"),
+    # (tangents of longer names, ẏ_hat, read as "_hat" to the scan: one-letter names here)
+    "grad-both": ("grad", "a = x*w; a + tanh(a)", "x=2", "w=3", "--mode", "both"),
+    "grad-named-wrt": ("grad", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1",
+                       "--wrt", "y_hat,w"),
 }
 # Words that are names, not English: symbols, ops, functions, tools, settings' values.
 ALLOWED = set("""x w y z y_hat r loss b W W1 W2 b1 b2 dz var const mul add sub pow sum sigmoid

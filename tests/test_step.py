@@ -177,3 +177,27 @@ def test_stepping_with_stdout_in_a_pipe_is_refused():
     error = terminal.process.stderr.read().decode("utf-8")
     assert error.startswith("Error: --step needs a terminal, and stdout is not one")
     assert "Traceback" not in error
+
+
+def test_one_screen_and_the_refusals_in_chinese():
+    from rich.console import Console
+
+    from backtrace_cli.cli.step import screen
+    from backtrace_cli.i18n import use_language
+
+    with use_language("zh"):
+        report = report_of("a = x*x; a + sin(a)", {"x": 3})
+        buffer = io.StringIO()
+        console = Console(file=buffer, width=100, color_system=None, legacy_windows=False)
+        console.print(screen(report.views["steps"](), report.views["graph"](), 4, 100))
+    lines = [line.rstrip() for line in buffer.getvalue().splitlines()]
+    assert "│ 第 4 / 5 步: 边 a → x" in lines[1]
+    assert lines[2].startswith("│ 上游 dL/da = 0.08886973811532306")
+    assert lines[4].startswith("│ 上游 × 局部 = 0.08886973811532306 × 3 = 0.2666092143459692")
+    assert "◀ 第 4 步: 传回 0.2666092143459692" in "\n".join(lines)
+    assert lines[-1] == "→ 或 Enter: 下一步   ←: 上一步   q: 退出"
+    refused = invoke("grad", "x*w", "x=1", "w=2", "--step", "--lang", "zh")
+    assert refused.exit_code == 2
+    assert refused.stderr == ("错误: --step 需要终端，而 stdin 不是终端\n"
+                              "  提示: 请在终端里运行，或写一个逐步浏览反向传播的网页: "
+                              "--format html -o page.html\n")

@@ -9,6 +9,7 @@ from typing import Any
 from backtrace_cli.api.result import Rendered
 from backtrace_cli.api.values import as_bindings, as_value
 from backtrace_cli.explain.gradient import Explanation
+from backtrace_cli.i18n import _
 from backtrace_cli.report.model import Report
 from backtrace_cli.report.text import plain
 
@@ -74,7 +75,8 @@ def explained_in_mode(expression: str, bindings: Mapping[str, Any] | None, *, se
     from backtrace_cli.explain.forward import MODES
 
     if mode not in MODES:
-        raise setting_error("mode", f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        raise setting_error("mode", _("mode must be one of {modes}, not {value}").format(
+            modes=", ".join(MODES), value=repr(mode)))
     if mode == "reverse":
         from backtrace_cli.report.grad import build
 

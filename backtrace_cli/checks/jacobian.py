@@ -30,7 +30,21 @@ from backtrace_cli.engine.nodes import OP, Tape
 from backtrace_cli.engine.sweeps import forward
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import BacktraceError
+from backtrace_cli.i18n import N_
 from backtrace_cli.limits import SYMPY_MAX_ELEMENTS, SYMPY_MAX_NODES
+
+# The notes of these checks, kept in English in the JSON and shown translated (report.jacobian
+# reads them back through these templates, i18n.from_template).
+INCONCLUSIVE_NOTE = N_("inconclusive: the difference quotients change as the step shrinks, so "
+                       "they neither confirm nor refute the Jacobian")
+KINK_NOTE = N_("differs at a kink: {kink}")
+SLOW_NOTE = N_("skipped: the finite differences took longer than {timeout} s")
+NODES_NOTE = N_("skipped: the expression has {nodes} nodes, more than the SymPy check takes "
+                "({limit})")
+ELEMENTS_NOTE = N_("skipped: the inputs have {elements} elements, more than the SymPy check "
+                   "takes ({limit}; raise with {variable}); finite differences still checked "
+                   "every element")
+NOTES = (INCONCLUSIVE_NOTE, KINK_NOTE, SLOW_NOTE, NODES_NOTE, ELEMENTS_NOTE)
 
 
 def _size(shape: tuple) -> int:
@@ -96,12 +110,11 @@ def _numeric(check: VariableCheck, tape: Tape, bindings, m) -> None:
             tape, bindings, check.name, None, value, rounding, difference=difference
         ):
             check.numeric_inconclusive = True
-            note = ("inconclusive: the difference quotients change as the step shrinks, so "
-                    "they neither confirm nor refute the Jacobian")
+            note = INCONCLUSIVE_NOTE
         else:
             ok = agrees or check.kink_note is not None
             if not agrees and check.kink_note is not None:
-                note = "differs at a kink: " + check.kink_note
+                note = KINK_NOTE.format(kink=check.kink_note)
     check.numeric_value, check.numeric_ok, check.numeric_note = value, ok, note
 
 
@@ -177,20 +190,19 @@ def check_jacobian(
         report.interrupted = True
     for name, _, _ in cases[done:]:
         report.variables[name].numeric_note = INTERRUPTED_NOTE if report.interrupted else (
-            f"skipped: the finite differences took longer than {timeout:g} s")
+            SLOW_NOTE.format(timeout=f"{timeout:g}"))
     if report.interrupted:
         report.sympy_note = INTERRUPTED_NOTE
         return report
     elements = sum(_size(shapes[index]) if shapes else 1 for index in nodes.values())
     if len(tape.nodes) > SYMPY_MAX_NODES.value:
-        report.sympy_note = (f"skipped: the expression has {len(tape.nodes):,} nodes, more "
-                             f"than the SymPy check takes ({SYMPY_MAX_NODES.value:,})")
+        report.sympy_note = NODES_NOTE.format(nodes=f"{len(tape.nodes):,}",
+                                              limit=f"{SYMPY_MAX_NODES.value:,}")
         return report
     if elements > SYMPY_MAX_ELEMENTS.value:
-        report.sympy_note = (
-            f"skipped: the inputs have {elements:,} elements, more than the SymPy check takes "
-            f"({SYMPY_MAX_ELEMENTS.value:,}; raise with {SYMPY_MAX_ELEMENTS.env}); finite "
-            "differences still checked every element")
+        report.sympy_note = ELEMENTS_NOTE.format(elements=f"{elements:,}",
+                                                 limit=f"{SYMPY_MAX_ELEMENTS.value:,}",
+                                                 variable=SYMPY_MAX_ELEMENTS.env)
         return report
     recursion = min(200_000, 50 * len(tape.nodes) + 1_000)
     try:

@@ -13,12 +13,13 @@ import os
 import sys
 
 from backtrace_cli.errors import UsageError
+from backtrace_cli.i18n import N_, _, translated
 from backtrace_cli.report.model import Report
 
 NEXT, BACK, QUIT = "next", "back", "quit"
 _KEYS = {"\x1b[C": NEXT, "\x1bOC": NEXT, "\r": NEXT, "\n": NEXT, " ": NEXT, "l": NEXT,
          "\x1b[D": BACK, "\x1bOD": BACK, "h": BACK, "q": QUIT, "Q": QUIT, "\x04": QUIT}
-HELP = "→ or Enter: next   ←: back   q: quit"
+HELP = N_("→ or Enter: next   ←: back   q: quit")
 
 
 def refuse_without_terminal(output_path: str | None, graph_path: str | None,
@@ -26,19 +27,19 @@ def refuse_without_terminal(output_path: str | None, graph_path: str | None,
     """--step reads keys and draws screens: refused (exit 2) unless stdin and stdout are a
     terminal, and with the options that write files or formats instead."""
     if format_given:
-        raise UsageError("--step shows the steps at a terminal; it has no --format",
-                         "drop --format, or drop --step (a page that steps: "
-                         "--format html -o page.html)")
+        raise UsageError(_("--step shows the steps at a terminal; it has no --format"),
+                         _("drop --format, or drop --step (a page that steps: "
+                           "--format html -o page.html)"))
     if output_path is not None or graph_path is not None:
-        raise UsageError("--step shows the steps at a terminal; it writes no file",
-                         "drop -o/--graph, or drop --step (a page that steps: "
-                         "--format html -o page.html)")
+        raise UsageError(_("--step shows the steps at a terminal; it writes no file"),
+                         _("drop -o/--graph, or drop --step (a page that steps: "
+                           "--format html -o page.html)"))
     for name, stream in (("stdin", sys.stdin), ("stdout", sys.stdout)):
         if stream is None or not stream.isatty():
             raise UsageError(
-                f"--step needs a terminal, and {name} is not one",
-                "run it in a terminal, or write a page that steps through the backward "
-                "pass: --format html -o page.html")
+                _("--step needs a terminal, and {name} is not one").format(name=name),
+                _("run it in a terminal, or write a page that steps through the backward "
+                  "pass: --format html -o page.html"))
 
 
 def screen(steps: Report, graph: Report, step: int, width: int):
@@ -54,15 +55,16 @@ def screen(steps: Report, graph: Report, step: int, width: int):
     entries = steps.data["steps"]
     entry = entries[step]
     last = len(entries) - 1
-    heading = Text(f"Step {step} / {last}: ", style="bold")
+    heading = Text(_("Step {step} / {last}: ").format(step=step, last=last), style="bold")
     heading.append(entry["title"], style="bold yellow")
     body = Text("\n".join(entry["lines"]))
     marks = {}
     if step > 0:
-        marks[entry["graph_edge"]] = f"◀ step {step}: {entry['product']} sent back"
+        marks[entry["graph_edge"]] = _("◀ step {step}: {product} sent back").format(
+            step=step, product=entry["product"])
     tree = to_tree(graph_at(steps, graph, step), marks)
     panel = Panel(Group(heading, body), title=Text(steps.title.plain), width=min(width, 100))
-    return Group(panel, tree, Text(HELP, style="dim"))
+    return Group(panel, tree, Text(translated(HELP), style="dim"))
 
 
 def read_key(fd: int) -> str:

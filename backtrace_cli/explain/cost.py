@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from backtrace_cli.engine.nodes import OP, Tape
 from backtrace_cli.engine.sweeps import needs_gradient
+from backtrace_cli.i18n import _, ngettext
 
 
 @dataclass(frozen=True)
@@ -47,26 +48,37 @@ class Cost:
         return "forward" if ours < theirs else "reverse"
 
     def sentence(self) -> str:
-        """Which mode wins for these n inputs and m outputs, and why."""
+        """Which mode wins for these n inputs and m outputs, and why, in the current language
+        (the JSON keeps it in English: ``with use_language("en")``)."""
         f, r = self.forward, self.reverse
-        n = f"n = {self.inputs} input{'s' if self.inputs != 1 else ''}"
-        m = f"m = {self.outputs} output{'s' if self.outputs != 1 else ''}"
-        counts = (f"forward mode needs a sweep per input ({_sweeps(f.sweeps)}, "
-                  f"{_products(f.multiplications)}), reverse mode a sweep per output "
-                  f"({_sweeps(r.sweeps)}, {_products(r.multiplications)})")
-        memory = (f"reverse mode keeps every value for its sweep back ({r.stored:,} numbers "
-                  f"stored against {f.stored:,})")
+        n = ngettext("n = {count} input", "n = {count} inputs", self.inputs).format(
+            count=self.inputs)
+        m = ngettext("m = {count} output", "m = {count} outputs", self.outputs).format(
+            count=self.outputs)
+        counts = _("forward mode needs a sweep per input ({sweeps}, {products}), reverse mode "
+                   "a sweep per output ({reverse_sweeps}, {reverse_products})").format(
+            sweeps=_sweeps(f.sweeps), products=_products(f.multiplications),
+            reverse_sweeps=_sweeps(r.sweeps), reverse_products=_products(r.multiplications))
+        memory = _("reverse mode keeps every value for its sweep back ({stored:,} numbers "
+                   "stored against {forward_stored:,})").format(stored=r.stored,
+                                                                forward_stored=f.stored)
         if self.winner is None:
-            return f"Neither mode wins for {n} and {m}: {counts}; {memory}."
-        return f"{self.winner.capitalize()} mode wins for {n} and {m}: {counts}; {memory}."
+            verdict = _("Neither mode wins for {n} and {m}")
+        elif self.winner == "forward":
+            verdict = _("Forward mode wins for {n} and {m}")
+        else:
+            verdict = _("Reverse mode wins for {n} and {m}")
+        return _("{verdict}: {counts}; {memory}.").format(
+            verdict=verdict.format(n=n, m=m), counts=counts, memory=memory)
 
 
 def _sweeps(count: int) -> str:
-    return f"{count:,} sweep{'s' if count != 1 else ''}"
+    return ngettext("{count:,} sweep", "{count:,} sweeps", count).format(count=count)
 
 
 def _products(count: int) -> str:
-    return f"{count:,} multiplication{'s' if count != 1 else ''}"
+    return ngettext("{count:,} multiplication", "{count:,} multiplications", count).format(
+        count=count)
 
 
 def _size(shape: tuple) -> int:

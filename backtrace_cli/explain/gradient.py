@@ -81,7 +81,7 @@ def resolve_wrt(tape: Tape, wrt: Sequence[str] | None) -> tuple[str, ...]:
     steps = named_steps(tape)
     for name in wrt:
         if name not in tape.variable_nodes and name not in steps:
-            named = f"; its named steps: {', '.join(steps)}" if steps else ""
+            named = _("; its named steps: {steps}").format(steps=", ".join(steps)) if steps else ""
             error = BindingError(
                 _(
                     "wrt names '{name}', which is not a variable of the expression (its "

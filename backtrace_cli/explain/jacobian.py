@@ -23,6 +23,7 @@ from backtrace_cli.explain.cost import Cost, sweep_costs
 from backtrace_cli.explain.forward import _quiet
 from backtrace_cli.explain.gradient import node_labels, numeric_setting, resolve_wrt
 from backtrace_cli.explain.steps import wrt_nodes
+from backtrace_cli.i18n import _, ngettext, use_language
 
 JACOBIAN_MODES = ("auto", "forward", "reverse")
 
@@ -63,23 +64,37 @@ def _size(shape: tuple) -> int:
 
 
 def choose_mode(mode: str, inputs: int, outputs: int) -> tuple[str, str]:
-    """(the mode used, why): auto takes forward mode when the inputs have fewer elements."""
+    """(the mode used, why in English, as the JSON keeps it): auto takes forward mode when the
+    inputs have fewer elements."""
     if mode not in JACOBIAN_MODES:
-        raise setting_error("mode", f"mode must be one of {', '.join(JACOBIAN_MODES)}, "
-                                    f"not {mode!r}")
-    n = f"{inputs:,} input element{'s' if inputs != 1 else ''}"
-    m = f"{outputs:,} output element{'s' if outputs != 1 else ''}"
-    sweeps = {"forward": f"one tangent sweep per input element ({inputs:,})",
-              "reverse": f"one reverse sweep per output element ({outputs:,})"}
-    if mode != "auto":
-        return mode, f"{mode} mode, as asked: {sweeps[mode]}"
-    if inputs < outputs:
-        verb = "are" if inputs != 1 else "is"
-        return "forward", (f"forward mode, chosen: {n} {verb} fewer than {m}, so "
-                           f"{sweeps['forward']}")
-    verb = "are" if outputs != 1 else "is"
-    return "reverse", (f"reverse mode, chosen: {m} {verb} no more than {n}, so "
-                       f"{sweeps['reverse']}")
+        raise setting_error("mode", _("mode must be one of {modes}, not {value}").format(
+            modes=", ".join(JACOBIAN_MODES), value=repr(mode)))
+    chosen = mode if mode != "auto" else "forward" if inputs < outputs else "reverse"
+    with use_language("en"):
+        return chosen, mode_reason(chosen, mode, inputs, outputs)
+
+
+def mode_reason(chosen: str, requested: str, inputs: int, outputs: int) -> str:
+    """Why ``chosen`` (forward or reverse) computes the Jacobian, in the current language."""
+    n = ngettext("{count:,} input element", "{count:,} input elements", inputs).format(
+        count=inputs)
+    m = ngettext("{count:,} output element", "{count:,} output elements", outputs).format(
+        count=outputs)
+    sweeps = {"forward": _("one tangent sweep per input element ({count:,})").format(
+                  count=inputs),
+              "reverse": _("one reverse sweep per output element ({count:,})").format(
+                  count=outputs)}
+    if requested != "auto":
+        asked = {"forward": _("forward mode, as asked: {sweeps}"),
+                 "reverse": _("reverse mode, as asked: {sweeps}")}[chosen]
+        return asked.format(sweeps=sweeps[chosen])
+    if chosen == "forward":
+        return ngettext("forward mode, chosen: {n} is fewer than {m}, so {sweeps}",
+                        "forward mode, chosen: {n} are fewer than {m}, so {sweeps}",
+                        inputs).format(n=n, m=m, sweeps=sweeps["forward"])
+    return ngettext("reverse mode, chosen: {m} is no more than {n}, so {sweeps}",
+                    "reverse mode, chosen: {m} are no more than {n}, so {sweeps}",
+                    outputs).format(n=n, m=m, sweeps=sweeps["reverse"])
 
 
 def explain_jacobian(

@@ -11,11 +11,13 @@ prints. Any report can be written; a new view gets the page by giving its Report
 
 from __future__ import annotations
 
+import json
 from html import escape
 
 from backtrace_cli.formats.html_assets import SCRIPT, STYLE
 from backtrace_cli.formats.html_steps import picture, root_attributes, stepper
 from backtrace_cli.formats.registry import PLAIN, Options
+from backtrace_cli.i18n import _, language
 from backtrace_cli.report.model import Lines, Report, Table, Text
 
 
@@ -84,9 +86,21 @@ def fragment(report: Report, heading: bool = False) -> str:
         if section.notes:
             out.append("<ul>" + "".join(f"<li>{_cell(n)}</li>" for n in section.notes) + "</ul>")
     if stepping and attributes:
-        out.append(f"<script>{SCRIPT}</script>")
+        out.append(f"<script>{script()}</script>")
     out.append("</div>")
     return "\n".join(out) + "\n"
+
+
+# The page's lang attribute for each language of backtrace_cli.i18n.
+PAGE_LANGUAGE = {"en": "en", "zh": "zh-CN"}
+
+
+def script() -> str:
+    """The step-through's script, its button's Play and Pause in the reader's language."""
+    return (SCRIPT.replace('play.textContent = "Play"', "play.textContent = "
+                           + json.dumps(_("Play"), ensure_ascii=False))
+            .replace('play.textContent = "Pause"', "play.textContent = "
+                     + json.dumps(_("Pause"), ensure_ascii=False)))
 
 
 def write(report: Report, options: Options = PLAIN) -> str:
@@ -94,7 +108,7 @@ def write(report: Report, options: Options = PLAIN) -> str:
     title = escape(report.title.plain)
     return "\n".join([
         "<!DOCTYPE html>",
-        '<html lang="en">',
+        f'<html lang="{PAGE_LANGUAGE.get(language(), "en")}">',
         "<head>",
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',

@@ -14,6 +14,7 @@ import re
 from html import escape, unescape
 
 from backtrace_cli.errors import BacktraceError
+from backtrace_cli.i18n import _
 from backtrace_cli.report.model import Report
 
 # Past this many nodes the page has no picture: graphviz-pure lays out 70 nodes in about
@@ -40,7 +41,7 @@ def _mark_edges(svg: str, graph: Report, step_of_edge: dict[int, int]) -> str:
     seen: dict[tuple[str, str], int] = {}
 
     def mark(match: re.Match) -> str:
-        source, _, target = unescape(match.group(2)).partition("->")
+        source, _arrow, target = unescape(match.group(2)).partition("->")
         key = (source, target)
         occurrence = seen.get(key, 0)
         seen[key] = occurrence + 1
@@ -63,20 +64,23 @@ def picture(graph: Report, step_of_edge: dict[int, int]) -> str:
     from backtrace_cli.formats.graph_text import to_dot
 
     if len(graph.data["nodes"]) > MAX_PICTURE_NODES:
-        return (f'<p class="dim">The graph has {len(graph.data["nodes"])} nodes, too many to '
-                f"draw here (at most {MAX_PICTURE_NODES}); the steps and tables hold every "
-                "number, and backtrace graph -o graph.svg draws it whole.</p>")
+        return '<p class="dim">' + escape(_(
+            "The graph has {nodes} nodes, too many to draw here (at most {limit}); the steps "
+            "and tables hold every number, and backtrace graph -o graph.svg draws it whole."
+        ).format(nodes=len(graph.data["nodes"]), limit=MAX_PICTURE_NODES)) + "</p>"
     try:
         svg = render_image(to_dot(graph), "svg").decode("utf-8")
     except BacktraceError as error:
-        return f'<p class="dim">No picture of the graph: {escape(error.message)}</p>'
+        return ('<p class="dim">' + escape(_("No picture of the graph: {reason}").format(
+            reason=error.message)) + "</p>")
     svg = svg[svg.find("<svg"):]
     svg = re.sub(r"<!--.*?-->\n?", "", svg, flags=re.S)
     svg = _mark_edges(svg, graph, step_of_edge)
     svg = re.sub(r'<g id="([^"]*)" class="node">',
                  r'<g data-id="\1" data-node="\1" class="node">', svg)
     svg = svg.replace('<g id="graph0" class="graph"', '<g data-id="graph0" class="graph"')
-    svg = svg.replace("<svg ", '<svg role="img" aria-label="the computation graph" ', 1)
+    label = escape(_("the computation graph"))
+    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
     return f'<div class="bt-graph">{svg.rstrip()}</div>'
 
 
@@ -87,7 +91,8 @@ def _step_item(entry: dict) -> str:
                        f' data-input="{escape(entry["input_id"])}"'
                        f' data-sum="{escape(entry["sum"])}"')
     lines = "".join(f"<li>{escape(line)}</li>" for line in entry["lines"])
-    return (f'<li {attributes}><strong>Step {entry["step"]}: {escape(entry["title"])}'
+    heading = escape(_("Step {step}: {title}").format(step=entry["step"], title=entry["title"]))
+    return (f'<li {attributes}><strong>{heading}'
             f'</strong><ul class="bt-lines">{lines}</ul></li>')
 
 
@@ -96,18 +101,25 @@ def stepper(steps: Report, graph: Report | None) -> str:
     entries = steps.data["steps"]
     last = len(entries) - 1
     if last > MAX_STEPS:
-        return (f'<p class="dim">The backward pass has {last} edges, too many to step '
-                f"through here (at most {MAX_STEPS}); the tables hold every number.</p>")
+        return '<p class="dim">' + escape(_(
+            "The backward pass has {edges} edges, too many to step through here (at most "
+            "{limit}); the tables hold every number.").format(edges=last, limit=MAX_STEPS)
+        ) + "</p>"
     step_of_edge = {entry["graph_edge"]: entry["step"] for entry in entries[1:]}
-    out = ['<section class="bt-stepper" aria-label="Step through the backward pass">',
-           '<div class="bt-controls" role="group" aria-label="Steps of the backward pass">',
-           '<button type="button" data-action="previous" aria-label="Previous step" '
-           'aria-keyshortcuts="ArrowLeft">&larr; Previous</button>',
+    words = {key: escape(text) for key, text in (
+        ("stepper", _("Step through the backward pass")),
+        ("controls", _("Steps of the backward pass")), ("previous", _("Previous step")),
+        ("back", _("Previous")), ("next", _("Next step")), ("forth", _("Next")),
+        ("play", _("Play the steps")), ("start", _("Play")))}
+    out = [f'<section class="bt-stepper" aria-label="{words["stepper"]}">',
+           f'<div class="bt-controls" role="group" aria-label="{words["controls"]}">',
+           f'<button type="button" data-action="previous" aria-label="{words["previous"]}" '
+           f'aria-keyshortcuts="ArrowLeft">&larr; {words["back"]}</button>',
            f'<span class="bt-counter" role="status" aria-live="polite">0 / {last}</span>',
-           '<button type="button" data-action="next" aria-label="Next step" '
-           'aria-keyshortcuts="ArrowRight">Next &rarr;</button>',
-           '<button type="button" data-action="play" aria-label="Play the steps" '
-           'aria-pressed="false">Play</button>',
+           f'<button type="button" data-action="next" aria-label="{words["next"]}" '
+           f'aria-keyshortcuts="ArrowRight">{words["forth"]} &rarr;</button>',
+           f'<button type="button" data-action="play" aria-label="{words["play"]}" '
+           f'aria-pressed="false">{words["start"]}</button>',
            "</div>"]
     out.append('<ol class="bt-steps" start="0" aria-live="polite">')
     out += [_step_item(entry) for entry in entries]

@@ -17,6 +17,7 @@ from backtrace_cli.engine.values import is_array
 from backtrace_cli.explain.cost import Cost
 from backtrace_cli.explain.forward import ForwardMode, Sweep, rule_terms
 from backtrace_cli.explain.gradient import Explanation
+from backtrace_cli.i18n import _, use_language
 from backtrace_cli.report.grad import (
     backward_section,
     chain_rule_section,
@@ -93,15 +94,19 @@ def tangent_rule(explanation: Explanation, sweep: Sweep, index: int) -> Text:
         return Text(f"{own} = {words}", f"{own_math} = {math_words}", code=True)
 
     if index in sweep.tangents.seeds:
-        seed = "1" if not sweep.element else f"1 at [{', '.join(map(str, sweep.element))}]"
-        why = "the seed" if node.kind == VAR else f"the seed: {labels[index]} taken as an input"
+        seed = "1" if not sweep.element else _("1 at [{element}]").format(
+            element=", ".join(map(str, sweep.element)))
+        why = _("the seed") if node.kind == VAR else _(
+            "the seed: {name} taken as an input").format(name=labels[index])
         return said(f"{seed} ({why})", rf"1 \ \text{{({why.replace('_', ' ')})}}")
     if node.kind == VAR:
         return said("0", "0")
     if node.kind == CONST:
-        return said("0 (a constant)", r"0 \ \text{(a constant)}")
+        constant = _("a constant")
+        return said(f"0 ({constant})", rf"0 \ \text{{({constant})}}")
     if tangent is None:
-        return said(f"0 (no path from {sweep.wrt})", r"0 \ \text{(no path from the seed)}")
+        return said(_("0 (no path from {name})").format(name=sweep.wrt),
+                    r"0 \ \text{(" + _("no path from the seed") + ")}")
     terms = rule_terms(explanation, sweep, index)
     op = node.op
     if op.jvps and explanation.shapes is not None:  # linear in each input: the op on a tangent
@@ -171,8 +176,8 @@ def _sum(terms: list[str]) -> str:
 def tangent_section(explanation: Explanation, sweep: Sweep, k: int, total: int) -> Table:
     tape = explanation.tape
     labels = explanation.labels
-    columns = (Column(Text("id")), Column(Text("name")), Column(Text("value"), "right"),
-               Column(Text("tangent rule")), Column(Text("tangent"), "right"))
+    columns = (Column(Text(_("id"))), Column(Text(_("name"))), Column(Text(_("value")), "right"),
+               Column(Text(_("tangent rule"))), Column(Text(_("tangent")), "right"))
     rows = []
     for node in tape.nodes:
         i = node.index
@@ -186,10 +191,10 @@ def tangent_section(explanation: Explanation, sweep: Sweep, k: int, total: int) 
             value_cell(0.0 if tangent is None else tangent),
         ))
     seeded = tape.nodes[next(iter(sweep.tangents.seeds))]
-    others = "the other inputs 0" if seeded.kind == VAR else "its inputs ignored"
+    others = _("the other inputs 0") if seeded.kind == VAR else _("its inputs ignored")
     seed_math = (r"\dot{" + math_name(sweep.wrt) + "}"
                  + (f"_{{[{','.join(map(str, sweep.element))}]}}" if sweep.element else ""))
-    title = joined(f"Tangent sweep {k} of {total}: seed ",
+    title = joined(_("Tangent sweep {k} of {total}: seed ").format(k=k, total=total),
                    Text(f"{dotted(sweep.label)} = 1", f"{seed_math} = 1"), f" ({others})")
     output = labels[tape.output]
     loss = explanation.loss_label
@@ -200,7 +205,7 @@ def tangent_section(explanation: Explanation, sweep: Sweep, k: int, total: int) 
     if loss == output:
         after = Text(f"d{loss}/d{sweep.label} = {dotted(output)} = {number(sweep.gradient)}",
                      f"{partial(loss_math, _seeded(sweep))} = "
-                     f"{out_math} = {math_number(sweep.gradient)}")
+                     f"{out_math} = {math_number(sweep.gradient)}", code=True)
     else:
         after = Text(f"d{loss}/d{sweep.label} = d{loss}/d{output} · {dotted(output)} = "
                      f"{number(explanation.seed)} · {number(out_tangent)} = "
@@ -208,11 +213,11 @@ def tangent_section(explanation: Explanation, sweep: Sweep, k: int, total: int) 
                      f"{partial(loss_math, _seeded(sweep))} = "
                      rf"{partial(loss_math, math_name(output))} \cdot {out_math} = "
                      rf"{math_number(explanation.seed)} \cdot {_math_factor(out_tangent)} = "
-                     f"{math_number(sweep.gradient)}")
+                     f"{math_number(sweep.gradient)}", code=True)  # math: never "DL/dx"
     notes = ()
     if k == SWEEPS_SHOWN and total > SWEEPS_SHOWN:
-        notes = (Text(f"… {total - SWEEPS_SHOWN:,} more sweeps, one per element "
-                      "(--format json has every one)"),)
+        notes = (Text(_("… {count:,} more sweeps, one per element (--format json has every "
+                        "one)").format(count=total - SWEEPS_SHOWN)),)
     return Table(title=title, columns=columns, rows=tuple(rows), after=(after,), notes=notes,
                  key=f"tangents_{k}")
 
@@ -243,20 +248,21 @@ def adjoint_trace_section(explanation: Explanation) -> Lines:
                     f"{numbers} = {number(total)}")
         running[edge.input] = total
         lines.append(Text(line, code=True))
-    return Lines(title=Text("Adjoint trace (each adjoint as it accumulates)"),
+    return Lines(title=Text(_("Adjoint trace (each adjoint as it accumulates)")),
                  lines=tuple(lines), key="adjoint_trace")
 
 
 def comparison_section(explanation: Explanation, modes: ForwardMode) -> Table:
-    columns = (Column(Text("name")), Column(Text("forward mode (tangents)"), "right"),
-               Column(Text("reverse mode (adjoints)"), "right"), Column(Text("agree"), "center"))
+    columns = (Column(Text(_("name"))), Column(Text(_("forward mode (tangents)")), "right"),
+               Column(Text(_("reverse mode (adjoints)")), "right"),
+               Column(Text(_("agree")), "center"))
     rows = []
     for name, reverse in explanation.gradients.items():
         forward = modes.gradients[name]
         same = _agree(forward, reverse)
         rows.append((Text(name, math_name(name)), value_cell(forward), value_cell(reverse),
                      Text(CHECK_MARK if same else "✗", tone="good" if same else "bad")))
-    return Table(title=Text("Forward and reverse mode"), columns=columns, rows=tuple(rows),
+    return Table(title=Text(_("Forward and reverse mode")), columns=columns, rows=tuple(rows),
                  key="modes")
 
 
@@ -271,17 +277,18 @@ def _agree(forward, reverse) -> bool:
 def cost_section(modes: ForwardMode | Cost) -> Table:
     """Sweeps, multiplications and values stored per mode, and which wins (explain.cost)."""
     cost = modes if isinstance(modes, Cost) else modes.cost
-    columns = (Column(Text("mode")), Column(Text("sweeps"), "right"),
-               Column(Text("multiplications"), "right"), Column(Text("values stored"), "right"))
+    columns = (Column(Text(_("mode"))), Column(Text(_("sweeps")), "right"),
+               Column(Text(_("multiplications")), "right"),
+               Column(Text(_("values stored")), "right"))
     rows = tuple(
         (Text(name), Text(f"{each.sweeps:,}"), Text(f"{each.multiplications:,}"),
          Text(f"{each.stored:,}"))
-        for name, each in (("forward", cost.forward), ("reverse", cost.reverse)))
-    notes = (Text("multiplications: the chain-rule products on this tape (local × tangent, "
-                  "upstream × local), none for a local derivative of 1 or -1; stored: a value and "
-                  "a tangent per node until its last reader (forward), every value and "
-                  "adjoint (reverse)"),)
-    return Table(title=Text("Cost on this tape"), columns=columns, rows=rows,
+        for name, each in ((_("forward"), cost.forward), (_("reverse"), cost.reverse)))
+    notes = (Text(_("multiplications: the chain-rule products on this tape (local × tangent, "
+                    "upstream × local), none for a local derivative of 1 or -1; stored: a value "
+                    "and a tangent per node until its last reader (forward), every value and "
+                    "adjoint (reverse)")),)
+    return Table(title=Text(_("Cost on this tape")), columns=columns, rows=rows,
                  after=(Text(cost.sentence()),), notes=notes, key="cost")
 
 
@@ -294,8 +301,14 @@ def cost_document(modes: ForwardMode | Cost) -> dict:
         "inputs": cost.inputs,
         "outputs": cost.outputs,
         "winner": cost.winner,
-        "sentence": cost.sentence(),
+        "sentence": english_sentence(cost),
     }
+
+
+def english_sentence(cost: Cost) -> str:
+    """The JSON keeps the verdict in English whatever the language."""
+    with use_language("en"):
+        return cost.sentence()
 
 
 def tangents_document(explanation: Explanation, modes: ForwardMode) -> list:

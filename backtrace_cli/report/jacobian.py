@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 
-from backtrace_cli.explain.jacobian import Jacobian
+from backtrace_cli.checks.jacobian import KINK_NOTE, NOTES
+from backtrace_cli.explain.jacobian import Jacobian, mode_reason
+from backtrace_cli.i18n import _, from_template, translated
 from backtrace_cli.ops.table import shape_text
 from backtrace_cli.report.forward import cost_document, cost_section
 from backtrace_cli.report.grad_json import check_report_document
-from backtrace_cli.report.grad_text import CHECK_MARK, CROSS_MARK
+from backtrace_cli.report.grad_text import CHECK_MARK, CROSS_MARK, kink_note_text
 from backtrace_cli.report.model import Column, Lazy, LazyData, Lines, Report, Table, Text
 from backtrace_cli.report.notation import math_name, math_number
 from backtrace_cli.report.text import approx, number, one_line, plain
@@ -22,7 +24,8 @@ COLUMNS_SHOWN = 12
 def build(jacobian: Jacobian) -> Report:
     bindings = ", ".join(f"{name} = {number(value)}" for name, value in jacobian.bindings.items())
     source = one_line(jacobian.tape.source)
-    title = f"backtrace jacobian: {source}" + (f"  with {bindings}" if bindings else "")
+    title = f"backtrace jacobian: {source}" + (_("  with {bindings}").format(bindings=bindings)
+                                              if bindings else "")
     text = json_text(jacobian)
     return Report(command="jacobian", title=Text(title),
                   sections=Lazy(lambda: sections(jacobian)), data=LazyData(lambda: text),
@@ -40,9 +43,11 @@ def element_text(name: str, element: tuple) -> str:
 def sections(jacobian: Jacobian) -> tuple:
     output = output_label(jacobian)
     shape = jacobian.output_shape
-    mode = Lines(title=Text("Mode"), lines=(Text(jacobian.reason),), key="mode")
-    value = Lines(title=Text("Output"), lines=(
-        Text(f"{output} ({shape_text(shape)}) = {number(jacobian.output)}"),), key="output")
+    reason = mode_reason(jacobian.mode, jacobian.requested, jacobian.cost.inputs,
+                         jacobian.cost.outputs)
+    mode = Lines(title=Text(_("Mode")), lines=(Text(reason),), key="mode")
+    value = Lines(title=Text(_("Output")), lines=(
+        Text(f"{output} ({_shape(shape)}) = {number(jacobian.output)}"),), key="output")
     blocks = tuple(block_section(jacobian, name) for name in jacobian.wrt)
     parts = [mode, value, *blocks]
     if jacobian.check is not None:
@@ -73,11 +78,16 @@ def block_section(jacobian: Jacobian, name: str) -> Table:
         rows.append(tuple(row))
     notes = ()
     if len(elements) > len(shown):
-        notes = (Text(f"… {len(elements) - len(shown):,} more columns (--format json has "
-                      "every element)"),)
-    title = Text(f"d{output}/d{name}  ({shape_text(out_shape)} × {shape_text(shape)})")
+        notes = (Text(_("… {count:,} more columns (--format json has every element)").format(
+            count=len(elements) - len(shown))),)
+    title = Text(f"d{output}/d{name}  ({_shape(out_shape)} × {_shape(shape)})")
     return Table(title=title, columns=tuple(columns), rows=tuple(rows), notes=notes,
                  key=f"jacobian_{name}")
+
+
+def _shape(shape: tuple) -> str:
+    """3x2, or scalar in the reader's language."""
+    return shape_text(shape) if shape else _("scalar")
 
 
 def _size(shape: tuple) -> int:
@@ -89,9 +99,10 @@ def _size(shape: tuple) -> int:
 
 def check_section(jacobian: Jacobian) -> Table:
     report = jacobian.check
-    columns = (Column(Text("name")), Column(Text("elements"), "right"),
-               Column(Text("largest |ours - finite difference|"), "right"),
-               Column(Text("largest |ours - SymPy|"), "right"), Column(Text("check"), "center"))
+    columns = (Column(Text(_("name"))), Column(Text(_("elements")), "right"),
+               Column(Text(_("largest |ours - finite difference|")), "right"),
+               Column(Text(_("largest |ours - SymPy|")), "right"),
+               Column(Text(_("check")), "center"))
     rows = []
     notes = []
     for name, check in report.variables.items():
@@ -102,19 +113,29 @@ def check_section(jacobian: Jacobian) -> Table:
                      Text(_largest(check.gradient, check.numeric_value)),
                      Text(_largest(check.gradient, check.sympy_value)),
                      Text(verdict, tone=tone)))
-        for label, note in (("SymPy", check.sympy_note), ("finite differences",
-                                                          check.numeric_note)):
+        for label, note in (("SymPy", check.sympy_note),
+                            (_("finite differences"), check.numeric_note)):
             if note:
-                notes.append(Text(f"{name}: {label} {note}"))
+                notes.append(Text(f"{name}: {label} {note_text(note)}"))
         if check.kink_note:
-            notes.append(Text(f"{name}: at a kink, {check.kink_note}"))
+            notes.append(Text(_("{name}: at a kink, {note}").format(
+                name=name, note=kink_note_text(check.kink_note))))
     if report.sympy_note:
-        notes.insert(0, Text(f"SymPy check {report.sympy_note}"))
+        notes.insert(0, Text(_("SymPy check {note}").format(note=note_text(report.sympy_note))))
     if not report.ok:
         failed = [name for name, check in report.variables.items() if not check.ok]
-        notes.append(Text(f"{CROSS_MARK} the checks disagree for: {', '.join(failed)}"))
-    return Table(title=Text("Checks, element by element"), columns=columns, rows=tuple(rows),
+        notes.append(Text(f"{CROSS_MARK} " + _("the checks disagree for: {names}").format(
+            names=", ".join(failed))))
+    return Table(title=Text(_("Checks, element by element")), columns=columns, rows=tuple(rows),
                  notes=tuple(notes), key="check")
+
+
+def note_text(note: str) -> str:
+    """A check's note (English in the JSON) in the reader's language."""
+    kink = KINK_NOTE.split("{")[0]
+    if note.startswith(kink):  # the kink's own words are checks.kinks' notes
+        return translated(KINK_NOTE).format(kink=kink_note_text(note[len(kink):]))
+    return from_template(note, NOTES)
 
 
 def _largest(ours, reference) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from backtrace_cli.explain.gradient import Explanation
+from backtrace_cli.i18n import _, ngettext
 from backtrace_cli.report.grad_text import rule_text, seed_line
 from backtrace_cli.report.model import Report, Text
 from backtrace_cli.report.text import number, one_line
@@ -52,13 +53,14 @@ def _first_step(explanation: Explanation) -> dict:
     labels, tape = explanation.labels, explanation.tape
     output = f"{labels[tape.output]} = {number(explanation.output)}"
     edges = len(explanation.edges)
-    sweep = (f"the backward pass sends it along {edges} edge{'s' if edges != 1 else ''}"
-             if edges else "no edge carries a gradient back")
+    sweep = (ngettext("the backward pass sends it along {edges} edge",
+                      "the backward pass sends it along {edges} edges", edges).format(edges=edges)
+             if edges else _("no edge carries a gradient back"))
     return {
         "step": 0,
-        "title": "Forward pass done",
-        "lines": [f"every value is known; output {output}",
-                  f"seed {seed_line(explanation)}; {sweep}"],
+        "title": _("Forward pass done"),
+        "lines": [_("every value is known; output {output}").format(output=output),
+                  _("seed {seed}; {sweep}").format(seed=seed_line(explanation), sweep=sweep)],
     }
 
 
@@ -84,22 +86,27 @@ def _edge_steps(explanation: Explanation) -> list[dict]:
             sum_line = f"{gradient} = {total}"
         else:
             so_far = " + ".join(term(number(product)) for product in products)
-            state = "complete" if use == used else "so far"
+            state = (_(" (complete: use {use} of {used})") if use == used
+                     else _(" (so far: use {use} of {used})"))
             sum_line = (f"{gradient} = {so_far} = {total}" if use > 1
                         else f"{gradient} = {total}")
-            sum_line += f" ({state}: use {use} of {used})"
+            sum_line += state.format(use=use, used=used)
         upstream, local, product = (number(edge.upstream), number(edge.local),
                                     number(edge.product))
         rule = rule_text(explanation, edge.node, edge.input)
-        local_line = f"local d{node}/d{source} = {rule}" + (f" = {local}" if rule != local else "")
+        local_line = _("local d{node}/d{source} = {rule}").format(
+            node=node, source=source, rule=rule) + (f" = {local}" if rule != local else "")
         steps.append({
             "step": number_,
-            "title": f"edge {node} → {source}",
+            "title": _("edge {node} → {source}").format(node=node, source=source),
             "lines": [
-                f"upstream d{loss}/d{node} = {upstream}",
+                _("upstream d{loss}/d{node} = {upstream}").format(
+                    loss=loss, node=node, upstream=upstream),
                 local_line,
-                f"upstream × local = {upstream} × {term(local)} = {product}"
-                if explanation.shapes is None else f"product sent back = {product}",
+                _("upstream × local = {upstream} × {local} = {product}").format(
+                    upstream=upstream, local=term(local), product=product)
+                if explanation.shapes is None else _("product sent back = {product}").format(
+                    product=product),
                 sum_line,
             ],
             "node": edge.node,
@@ -122,7 +129,8 @@ def build(explanation: Explanation) -> Report:
     steps = [_first_step(explanation)] + _edge_steps(explanation)
     data = {"source": one_line(explanation.tape.source), "steps": steps,
             "output": explanation.tape.output}
-    return Report("steps", Text(f"backward pass of {one_line(explanation.tape.source)}"),
+    return Report("steps", Text(_("backward pass of {source}").format(
+                      source=one_line(explanation.tape.source))),
                   (), data)
 
 
