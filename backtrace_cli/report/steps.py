@@ -93,7 +93,7 @@ def _edge_steps(explanation: Explanation) -> list[dict]:
             sum_line += state.format(use=use, used=used)
         upstream, local, product = (number(edge.upstream), number(edge.local),
                                     number(edge.product))
-        rule = rule_text(explanation, edge.node, edge.input)
+        rule = rule_text(explanation, edge.node, edge.input, edge.position, human=True)
         local_line = _("local d{node}/d{source} = {rule}").format(
             node=node, source=source, rule=rule) + (f" = {local}" if rule != local else "")
         steps.append({
