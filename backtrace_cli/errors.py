@@ -6,9 +6,10 @@ The core raises these; only the CLI turns them into text on stderr and an exit c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
-from backtrace_cli.i18n import _
+from backtrace_cli.i18n import _, from_template
 
 EXIT_OK = 0
 EXIT_UNTRUSTED = 1  # computed, but a check disagreed or training diverged
@@ -21,14 +22,25 @@ class BacktraceError(Exception):
 
     exit_code = EXIT_BAD_INPUT
 
+    # A message the core writes in English from N_ templates (it also reaches JSON, as a
+    # divergence's reason) names them here; it is shown in the reader's language.
+    templates: tuple[str, ...] = ()
+    nested: Mapping[str, tuple[str, ...]] = {}
+
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
 
+    def readable_message(self) -> str:
+        """The message in the reader's language."""
+        if not self.templates:
+            return self.message
+        return from_template(self.message, self.templates, self.nested)
+
     def render(self) -> str:
         """The full text shown on stderr (without the leading 'Error: ')."""
-        text = self.message
+        text = self.readable_message()
         if self.hint:
             text += "\n  " + _("hint: {hint}").format(hint=self.hint)
         return text
@@ -90,7 +102,7 @@ class ExpressionError(BacktraceError):
     def render(self) -> str:
         where = _("line {line}, column {column}").format(line=self.line, column=self.column) if (
             "\n" in self.source.strip()) else _("column {column}").format(column=self.column)
-        text = _("{message} (at {where})").format(message=self.message, where=where)
+        text = _("{message} (at {where})").format(message=self.readable_message(), where=where)
         text += f"\n{caret_lines(self.source, self.span)}"
         if self.hint:
             text += "\n  " + _("hint: {hint}").format(hint=self.hint)

@@ -137,11 +137,12 @@ def translated(text: str | None) -> str | None:
     return translations().gettext(text)
 
 
-def from_template(text: str | None, templates) -> str | None:
+def from_template(text: str | None, templates, nested=None) -> str | None:
     """``text``, which the core made in English from one of ``templates`` (each marked with
     ``N_``, fields like ``{where}``), in the current language: the fields are read back out
-    of the English and put into the translated template. A text no template makes is
-    returned as ``translated`` gives it."""
+    of the English and put into the translated template (a field named in ``nested`` is
+    itself read with that field's templates). A text no template makes is returned as
+    ``translated`` gives it."""
     import re
     import string
 
@@ -157,5 +158,9 @@ def from_template(text: str | None, templates) -> str | None:
                 fields.append(field_name)
         match = re.fullmatch(pattern, text, flags=re.S)
         if match:
-            return translations().gettext(template).format(**match.groupdict())
+            fields = match.groupdict()
+            for name, inner in (nested or {}).items():
+                if name in fields:
+                    fields[name] = from_template(fields[name], inner)
+            return translations().gettext(template).format(**fields)
     return translated(text)

@@ -443,3 +443,19 @@ def test_why_minimize_stopped_is_chinese_on_stderr_and_english_in_the_json():
     assert english.stdout == run(*args, "--format", "json", "--lang", "zh").stdout
     assert '"reason": "newton cannot take step 1: the Hessian is indefinite (eigenvalues -1, 1)' \
         in english.stdout
+
+
+def test_domain_errors_are_chinese_and_the_json_reason_stays_english():
+    zh = run("--lang", "zh", "grad", "log(x)", "x=-1")
+    assert zh.exit_code == 2
+    assert zh.stderr.startswith("错误: log(-1) 没有定义，位于节点 v2: log(x)（位于第 1 列）")
+    assert "提示: log 要求 正数" in zh.stderr
+    en = run("--lang", "en", "grad", "log(x)", "x=-1")
+    assert en.stderr.startswith("Error: log(-1) is undefined at node v2: log(x) (at column 1)")
+    assert "hint: log needs a positive number" in en.stderr
+    args = ("train", "--lr", "10", "--epochs", "50", "--format", "json")
+    documents = [run("--lang", lang, *args) for lang in ("zh", "en")]
+    assert [d.exit_code for d in documents] == [1, 1]
+    assert documents[0].stdout == documents[1].stdout
+    assert "overflows a float at node v7 ('loss')" in documents[0].stdout
+    assert "超出了浮点数的范围，位于节点 v7（'loss'）" in documents[0].stderr

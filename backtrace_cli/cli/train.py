@@ -297,11 +297,14 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
         raise failures[0]
     if result.divergence is not None:
         # After the report: what was finished is on stdout; the error (exit 1) says where.
+        from backtrace_cli.engine.sweeps import readable_domain_error
+
         d = result.divergence
         raise DivergedError(
             _("training diverged at epoch {epoch}, update {update} (data row {row}): "
               "{reason}\n  the last finite parameters: ").format(
-                epoch=d.epoch, update=d.update, row=d.row, reason=d.reason)
+                epoch=d.epoch, update=d.update, row=d.row,
+                reason=readable_domain_error(d.reason))
             + ", ".join(f"{k}={_listed(v)!r}" for k, v in result.params.items()),
             _("try a smaller --lr"),
         )

@@ -15,7 +15,7 @@ from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import (
     EvaluationError,
 )
-from backtrace_cli.i18n import _
+from backtrace_cli.i18n import N_, _, from_template, translated
 from backtrace_cli.ops.table import (
     PREC_ATOM,
     PREC_UNARY,
@@ -64,18 +64,35 @@ def _domain_error(
         # inf from finite, non-zero inputs overflowed (exp(1000)); nan, or inf from a zero
         # input (1/0, log(0), sqrt'(0)), is undefined, as the float back end says.
         overflow = math.isinf(_as_float(value)) and all(_as_float(a) != 0 for a in args)
-    where = f"node {node.id}" + (f" ('{node.name}')" if node.name else "") + f": {node.text}"
+    place = NODE_PLACES[0] if node.name else NODE_PLACES[1]
+    where = place.format(id=node.id, name=node.name, text=node.text)
     if derivative is None:
-        problem = "overflows a float" if overflow else "is undefined"
-        message = f"{call} {problem} at {where}"
+        template = DOMAIN_ERRORS[0 if overflow else 1]
+        message = template.format(call=call, where=where)
     else:
-        input_label = tape.label(node.inputs[derivative])
-        message = (
-            f"the derivative of {call} with respect to {input_label} is "
-            f"{'too large for a float' if overflow else 'undefined or infinite'} at {where}"
-        )
-    return EvaluationError(message, tape.source, node.span, _(
-        "{symbol} needs {domain}").format(symbol=op.symbol, domain=op.domain))
+        template = DOMAIN_ERRORS[2 if overflow else 3]
+        message = template.format(call=call, input=tape.label(node.inputs[derivative]),
+                                  where=where)
+    error = EvaluationError(message, tape.source, node.span, _(
+        "{symbol} needs {domain}").format(symbol=op.symbol, domain=translated(op.domain)))
+    error.templates, error.nested = DOMAIN_ERRORS, {"where": NODE_PLACES}
+    return error
+
+
+# A value or local derivative that fails, said in English (it is also a divergence's reason
+# in the JSON) and shown in the reader's language (errors.BacktraceError.readable_message).
+DOMAIN_ERRORS = (
+    N_("{call} overflows a float at {where}"),
+    N_("{call} is undefined at {where}"),
+    N_("the derivative of {call} with respect to {input} is too large for a float at {where}"),
+    N_("the derivative of {call} with respect to {input} is undefined or infinite at {where}"),
+)
+NODE_PLACES = (N_("node {id} ('{name}'): {text}"), N_("node {id}: {text}"))
+
+
+def readable_domain_error(text: str) -> str:
+    """A domain error's English text (a divergence's reason) in the reader's language."""
+    return from_template(text, DOMAIN_ERRORS, {"where": NODE_PLACES})
 
 
 def _first_non_finite(value, args):

@@ -72,7 +72,7 @@ def picture(graph: Report, step_of_edge: dict[int, int]) -> str:
         svg = render_image(to_dot(graph), "svg").decode("utf-8")
     except BacktraceError as error:
         return ('<p class="dim">' + escape(_("No picture of the graph: {reason}").format(
-            reason=error.message)) + "</p>")
+            reason=error.readable_message())) + "</p>")
     svg = svg[svg.find("<svg"):]
     svg = re.sub(r"<!--.*?-->\n?", "", svg, flags=re.S)
     svg = _mark_edges(svg, graph, step_of_edge)

@@ -14,6 +14,7 @@ lambda only where needed.
 
 from __future__ import annotations
 
+from backtrace_cli.i18n import N_
 from backtrace_cli.ops.op import PREC_ATOM, Op
 
 _POW_BASE = "m.where({b} == 0, 0.0, lambda: {b} * m.pow({a}, {b} - 1))"
@@ -33,23 +34,23 @@ def _helpers() -> tuple[Op, ...]:
     zero = "no gradient flows through a comparison (its derivative is 0 wherever it exists)"
     return (
         Op("step", 1, "step", "call", PREC_ATOM, "m.gt({a}, 0)", (), ("0",),
-           _sympy_step, "any number", kink=lambda x: x[0] == 0, kink_note=zero,
+           _sympy_step, N_("any number"), kink=lambda x: x[0] == 0, kink_note=zero,
            derivative_ops=("0",)),
         Op("sign", 1, "sign", "call", PREC_ATOM, "m.gt({a}, 0) - m.lt({a}, 0)", (),
-           ("0",), lambda sp, a: sp.sign(a), "any number", kink=lambda x: x[0] == 0,
+           ("0",), lambda sp, a: sp.sign(a), N_("any number"), kink=lambda x: x[0] == 0,
            kink_note=zero, derivative_ops=("0",)),
         Op("less", 2, "less", "call", PREC_ATOM, "m.lt({a}, {b}) + 0.5 * m.eq({a}, {b})",
-           (), ("0", "0"), _sympy_less, "any numbers",
+           (), ("0", "0"), _sympy_less, N_("any numbers"),
            kink=lambda x: x[0] == x[1], kink_note=zero, derivative_ops=("0", "0")),
         Op("dpow", 2, "dpow", "call", PREC_ATOM, _POW_BASE, (),
            ("{b}·({b}-1)·{a}^({b}-2)", "{a}^({b}-1)·(1 + {b}·log({a}))"),
            lambda sp, a, b: b * a ** (b - 1),
-           "a positive base, or a whole-number exponent for a negative base",
+           N_("a positive base, or a whole-number exponent for a negative base"),
            derivative_ops=("(mul b (dpow a (sub b 1)))",
                            "(add (pow a (sub b 1)) (mul b (powlog a (sub b 1))))")),
         Op("powlog", 2, "powlog", "call", PREC_ATOM, _POWLOG, (),
            ("{a}^({b}-1)·({b}·log({a}) + 1)", "{a}^{b}·log({a})²"),
-           lambda sp, a, b: a**b * sp.log(a), "a positive base",
+           lambda sp, a, b: a**b * sp.log(a), N_("a positive base"),
            derivative_ops=("(add (mul (dpow a b) (log a)) (pow a (sub b 1)))",
                            "(mul (powlog a b) (log a))")),
     )
