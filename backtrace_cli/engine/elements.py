@@ -15,15 +15,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from backtrace_cli.engine.nodes import CONST, OP, VAR, Node, Tape
+from backtrace_cli.engine.nodes import CONST, OP, VAR, Node, Tape, snippet
 from backtrace_cli.engine.shapes import infer_shapes
 from backtrace_cli.errors import BindingError, LimitError, ShapeError, did_you_mean
 from backtrace_cli.i18n import _
 from backtrace_cli.limits import MAX_NODES
 from backtrace_cli.ops.table import BY_NAME, PREC_ATOM, PREC_UNARY, shape_text
 from backtrace_cli.syntax.parser import apply_text, format_number
-
-_INLINE_TEXT = 32
 
 
 def element_name(name: str, index: tuple) -> str:
@@ -105,21 +103,13 @@ def _lower(tape: Tape, shapes: list[tuple]) -> ElementProgram:
     ids: list[Any] = [None] * len(tape.nodes)  # per node: object array of scalar node ids
     add, mul, div = BY_NAME["add"], BY_NAME["mul"], BY_NAME["div"]
 
-    def snippet(index: int) -> tuple[str, int]:
-        node = nodes[index]
-        if node.name is not None:
-            return node.name, PREC_ATOM
-        if len(node.text) <= _INLINE_TEXT:
-            return node.text, node.precedence
-        return node.id, PREC_ATOM
-
     def append(kind, op, inputs, name, span, value=None) -> int:
         if len(nodes) >= limit:
             raise LimitError(_("the graph has more than {max_nodes:,} nodes").format(
                 max_nodes=limit), tape.source, span,
                 _("raise the limit with {env}").format(env=MAX_NODES.env))
         if kind == OP:
-            text, precedence = apply_text(op, [snippet(j) for j in inputs]), op.precedence
+            text, precedence = apply_text(op, [snippet(nodes[j]) for j in inputs]), op.precedence
         elif kind == CONST:
             text = format_number(value)
             precedence = PREC_UNARY if value < 0 else PREC_ATOM

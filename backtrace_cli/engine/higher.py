@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from backtrace_cli.engine.backends import FLOAT64
-from backtrace_cli.engine.nodes import CONST, OP, VAR, Node, Tape
+from backtrace_cli.engine.nodes import CONST, INLINE_TEXT, OP, VAR, Node, Tape, snippet
 from backtrace_cli.engine.sweeps import Backward, backward, forward, needs_gradient
 from backtrace_cli.errors import BindingError, LimitError
 from backtrace_cli.i18n import _
@@ -46,7 +46,6 @@ from backtrace_cli.ops.derived import DERIVED_BY_NAME, derivative_form, fold_for
 from backtrace_cli.ops.table import PREC_ATOM, PREC_UNARY
 from backtrace_cli.syntax.parser import apply_text, format_number
 
-_INLINE_TEXT = 32  # as the tape's own node texts (tape.py)
 _SEED = -1  # the adjoint of the output before it is needed as a node: the constant 1
 _MUL, _ADD, _NEG = DERIVED_BY_NAME["mul"], DERIVED_BY_NAME["add"], DERIVED_BY_NAME["neg"]
 
@@ -97,12 +96,7 @@ class _Builder:
         return node.value if node.kind == CONST else None
 
     def _snippet(self, index: int) -> tuple[str, int]:
-        node = self.nodes[index]
-        if node.name is not None:
-            return node.name, PREC_ATOM
-        if len(node.text) <= _INLINE_TEXT:
-            return node.text, node.precedence
-        return node.id, PREC_ATOM
+        return snippet(self.nodes[index])
 
     def apply(self, op, inputs: Sequence[int]) -> int:
         """A node for ``op`` over ``inputs``; over constants only, a constant."""
@@ -246,7 +240,7 @@ def pruned(tape: Tape, keep: Sequence[int] = ()) -> tuple[Tape, dict[int, int]]:
                 other = rebuilt[j]
                 if other.name is not None:
                     parts.append((other.name, PREC_ATOM))
-                elif len(other.text) <= _INLINE_TEXT:
+                elif len(other.text) <= INLINE_TEXT:
                     parts.append((other.text, other.precedence))
                 else:
                     parts.append((other.id, PREC_ATOM))

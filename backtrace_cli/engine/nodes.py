@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from backtrace_cli.errors import Span
-from backtrace_cli.ops.table import Op
+from backtrace_cli.ops.table import PREC_ATOM, Op
 
 VAR = "var"
 CONST = "const"
@@ -16,7 +16,7 @@ OP = "op"
 
 # A node's text spells out its inputs while they are short, and names them by id beyond
 # that: each text is then bounded, so building all texts stays linear in the graph's size.
-_INLINE_TEXT = 32
+INLINE_TEXT = 32
 
 
 class Node(NamedTuple):
@@ -55,3 +55,12 @@ class Tape:
         node = self.nodes[index]
         return node.name if node.name is not None else node.id
 
+
+def snippet(node: Node) -> tuple[str, int]:
+    """How a node appears inside the text of a node that uses it, with its precedence: its
+    name, its own text while that is short (INLINE_TEXT), else its id."""
+    if node.name is not None:
+        return node.name, PREC_ATOM
+    if len(node.text) <= INLINE_TEXT:
+        return node.text, node.precedence
+    return node.id, PREC_ATOM

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from backtrace_cli.engine.nodes import CONST, OP, VAR, Node, Tape
+from backtrace_cli.engine.nodes import CONST, OP, VAR, Node, Tape, snippet
 from backtrace_cli.errors import (
     BindingError,
     EvaluationError,
@@ -43,10 +43,6 @@ from backtrace_cli.syntax.parser import (
     format_number,
 )
 
-# A node's text spells out its inputs while they are short, and names them by id beyond
-# that: each text is then bounded, so building all texts stays linear in the graph's size.
-_INLINE_TEXT = 32
-
 
 def compile_program(program: Program) -> Tape:
     """Lower a syntax tree to a tape, walking each statement with an explicit stack."""
@@ -63,14 +59,6 @@ def compile_program(program: Program) -> Tape:
             span,
             _("raise the limit with {env}").format(env=MAX_NODES.env),
         )
-
-    def snippet(index: int) -> tuple[str, int]:
-        node = nodes[index]
-        if node.name is not None:
-            return node.name, PREC_ATOM
-        if len(node.text) <= _INLINE_TEXT:
-            return node.text, node.precedence
-        return node.id, PREC_ATOM
 
     from backtrace_cli.ops.table import BY_NAME
 
@@ -95,7 +83,7 @@ def compile_program(program: Program) -> Tape:
             if kind is Apply:
                 op = BY_NAME[expr.op]
                 inputs = tuple([results[id(arg)] for arg in expr.args])
-                text = apply_text(op, [snippet(i) for i in inputs])
+                text = apply_text(op, [snippet(nodes[i]) for i in inputs])
                 node = Node(len(nodes), OP, op, inputs, None, text, op.precedence, expr.span)
             elif kind is Number:
                 precedence = PREC_UNARY if expr.value < 0 else PREC_ATOM
