@@ -144,7 +144,9 @@ def row_sgd_epoch(
     source = row_sgd_source(tape, data_names, params)
     namespace: dict = {"m": FLOAT64, "__builtins__": {"abs": abs, "sum": sum}}
     # Safe: ``source`` is generated from our own validated tape, never from user text. It holds
-    # only the op templates of ops/table.py, identifiers we make from node indices (v12, g3)
+    # only the op templates of the op table (ops/table.py and ops/helpers.py; a derivative's
+    # code is made by ops/op.py derive_codes from the table's own constant forms),
+    # identifiers we make from node indices (v12, g3)
     # and constants written by repr() of floats the parser already checked to be finite; a
     # node's source text and the user's names never appear in it. Builtins: abs and sum only.
     exec(compile(source, "<backtrace compiled epoch>", "exec"), namespace)  # noqa: S102

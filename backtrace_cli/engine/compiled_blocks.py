@@ -160,7 +160,8 @@ def block_sweep(
         if node.kind == CONST:
             namespace[f"c{node.index}"] = m.number(node.value)
     # Safe: ``source`` is generated from our own validated tape, never from user text: the op
-    # templates of ops/table.py and identifiers we make from node indices; the constants are
-    # values in the namespace. Builtins: abs and sum only.
+    # templates of the op table (derivatives made from its constant forms, ops/op.py) and
+    # identifiers we make from node indices; the constants are values in the namespace, not
+    # text. Builtins: abs and sum only.
     exec(compile(source, "<backtrace compiled block>", "exec"), namespace)  # noqa: S102
     return namespace["sweep"]

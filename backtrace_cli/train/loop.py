@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import math
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from backtrace_cli.engine.backends import FLOAT64, batch_backend, numpy_backend
@@ -84,10 +85,8 @@ def train(
     run = _Run(problem, columns, initial, settings, on_update)
     result = run.result
     generator = np.random.default_rng(settings.seed) if settings.shuffle else None
-    stop = _StopFlag()
-    previous_handler = _install(stop)
     try:
-        with np.errstate(all="ignore"):
+        with interruptible() as stop, np.errstate(all="ignore"):
             for epoch in range(1, settings.epochs + 1):
                 order = generator.permutation(run.rows) if generator is not None else None
                 record = run.epoch(epoch, order, stop)
@@ -103,8 +102,6 @@ def train(
                     return result
     except KeyboardInterrupt:
         result.interrupted = True
-    finally:
-        _restore(previous_handler)
     return result
 
 
@@ -321,6 +318,19 @@ class _Run(Batches):
         )
         self.result.params = {n: report_value(v) for n, v in before.items()}
         return False
+
+@contextmanager
+def interruptible() -> Iterator[_StopFlag]:
+    """Ctrl-C, while inside, sets the flag it yields (a loop stops at its next safe point,
+    after an update; a second Ctrl-C raises KeyboardInterrupt); the previous handler is
+    restored on the way out. Training and minimize share it."""
+    stop = _StopFlag()
+    previous = _install(stop)
+    try:
+        yield stop
+    finally:
+        _restore(previous)
+
 
 def _install(stop: _StopFlag):
     try:

@@ -28,7 +28,7 @@ from backtrace_cli.errors import EvaluationError, ShapeError, UsageError, settin
 from backtrace_cli.explain.gradient import all_finite, numeric_setting, report_value
 from backtrace_cli.i18n import N_, _, from_template
 from backtrace_cli.ops.table import shape_text
-from backtrace_cli.train.loop import _install, _restore, _StopFlag
+from backtrace_cli.train.loop import interruptible
 from backtrace_cli.train.newton import REFUSALS
 from backtrace_cli.train.optimizers import make_optimizer
 from backtrace_cli.train.settings import fraction, positive
@@ -229,10 +229,8 @@ def minimize(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings,
     rule = None
     if settings.method != "newton":
         rule = make_optimizer(settings.rule_settings(), m.number, m)
-    stop = _StopFlag()
-    previous_handler = _install(stop)
     try:
-        with np.errstate(all="ignore"):
+        with interruptible() as stop, np.errstate(all="ignore"):
             for number in range(1, settings.steps + 1):
                 update = Update(number, result.history[-1].value, snapshot(params), {})
                 try:
@@ -276,8 +274,6 @@ def minimize(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings,
                     return result
     except KeyboardInterrupt:
         result.interrupted = True
-    finally:
-        _restore(previous_handler)
     return result
 
 
