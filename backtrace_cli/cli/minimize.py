@@ -165,9 +165,11 @@ def _minimize(expr, bindings, method, lr, steps, momentum, beta1, beta2, eps, tr
 
 def shown_reason(reason: str) -> str:
     """Why the run stopped (English in the JSON) in the reader's language."""
+    from backtrace_cli.engine.sweeps import readable_domain_error
     from backtrace_cli.train.minimize import STOP_TEMPLATES
 
-    return from_template(reason, STOP_TEMPLATES)
+    shown = from_template(reason, STOP_TEMPLATES)
+    return readable_domain_error(reason) if shown == reason else shown
 
 
 def _listed(value):

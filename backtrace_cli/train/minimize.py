@@ -26,7 +26,7 @@ from backtrace_cli.engine.tape import check_bindings
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import EvaluationError, ShapeError, UsageError, setting_error
 from backtrace_cli.explain.gradient import all_finite, numeric_setting, report_value
-from backtrace_cli.i18n import N_, _, from_template
+from backtrace_cli.i18n import N_, _
 from backtrace_cli.ops.table import shape_text
 from backtrace_cli.train.loop import interruptible
 from backtrace_cli.train.newton import REFUSALS
@@ -244,7 +244,6 @@ def minimize(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings,
                         taken = _newton(tape, params, update, result, names)
                 except EvaluationError as error:
                     if number == 1:  # undefined at the start: the input is wrong
-                        error.message = from_template(error.message, STOP_TEMPLATES)
                         raise
                     result.diverged = Stop(number, error.message)
                     taken = False
@@ -313,9 +312,11 @@ def _gradients(tape, values, names, m, shapes) -> dict[str, Any]:
                 grads[name] = numpy.zeros(shape) + grads[name] if shape else grads[name]
     for name, value in grads.items():
         if not all_finite(value):
-            raise EvaluationError(
+            error = EvaluationError(
                 NOT_FINITE_DERIVATIVE.format(name=name), tape.source,
                 tape.nodes[tape.variable_nodes[name]].span, _("start from other values"))
+            error.templates = (NOT_FINITE_DERIVATIVE,)  # English as data, shown translated
+            raise error
     return grads
 
 
