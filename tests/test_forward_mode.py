@@ -145,7 +145,7 @@ def test_unit_seeds_and_weighted():
 
 # ----------------------------------------------------------------------------- cost
 def _cost(source, wrt=None, outputs=1, bindings=None):
-    from backtrace_cli.explain.gradient import numeric_setting
+    from backtrace_cli.engine.values import numeric_setting
 
     tape = _tape(source)
     shapes = None

@@ -29,9 +29,9 @@ def affine(expression: str, bindings: Mapping[str, Any] | None = None, *,
     from backtrace_cli.api.values import as_bindings
     from backtrace_cli.checks.timeout import Timeout
     from backtrace_cli.engine.tape import check_bindings, compile_program
+    from backtrace_cli.engine.values import numeric_setting
     from backtrace_cli.errors import UsageError
     from backtrace_cli.explain.affine import analyse
-    from backtrace_cli.explain.gradient import numeric_setting
     from backtrace_cli.syntax.parser import parse
 
     values = as_bindings(bindings)

@@ -144,7 +144,9 @@ def _minimize(expr, bindings, method, lr, steps, momentum, beta1, beta2, eps, tr
         click.echo(_("{steps:,} steps in {elapsed:.3g} s ({rate:,.0f} steps/s)").format(
             steps=result.steps, elapsed=elapsed, rate=rate), err=True)
     # After the report: what was finished is on stdout; the error (exit 1) says where.
-    last = ", ".join(f"{name}={_listed(value)!r}" for name, value in result.params.items())
+    from backtrace_cli.engine.values import to_plain
+
+    last = ", ".join(f"{name}={to_plain(value)!r}" for name, value in result.params.items())
     if result.diverged is not None:
         stop = result.diverged
         raise DivergedError(
@@ -170,12 +172,6 @@ def shown_reason(reason: str) -> str:
 
     shown = from_template(reason, STOP_TEMPLATES)
     return readable_domain_error(reason) if shown == reason else shown
-
-
-def _listed(value):
-    from backtrace_cli.report.text import plain
-
-    return plain(value)
 
 
 def _progress(output_format: str):

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import shape_of
 from backtrace_cli.i18n import N_
 
 # Why newton refuses a step, in English (the JSON keeps it; the CLI shows it translated
@@ -121,7 +121,7 @@ def unflatten(flat, params: Mapping[str, Any], names: Sequence[str]) -> dict[str
     out, position = {}, 0
     for name in names:
         value = params[name]
-        if is_array(value):
+        if shape_of(value):
             size = int(np.size(value))
             out[name] = np.asarray(flat[position:position + size]).reshape(np.shape(value))
             position += size

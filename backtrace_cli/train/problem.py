@@ -17,10 +17,9 @@ from backtrace_cli.engine.tape import (
     Tape,
     compile_program,
     forward,
-    has_arrays,
     infer_shapes,
 )
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import engine_shapes, shape_of
 from backtrace_cli.errors import DataError, ShapeError, UsageError, did_you_mean
 from backtrace_cli.i18n import _
 from backtrace_cli.ops.table import CONSTANTS, shape_text
@@ -222,14 +221,14 @@ def array_shapes(problem: Problem, initial: Mapping[str, Any]) -> list[tuple] | 
             _("reduce it, e.g. sum(...), or end the model with a vector @ (...)"),
         )
     shapes = infer_shapes(problem.tape, given)
-    return shapes if has_arrays(problem.tape, shapes) else None
+    return engine_shapes(shapes)
 
 
 def predict(problem: Problem, params: Mapping[str, float], inputs: Mapping[str, float],
             dtype: str = "float64") -> float:
     """y_hat for one set of input values with the given parameters."""
     bindings = {**inputs, **params}
-    arrays = any(is_array(v) for v in params.values()) or any(
+    arrays = any(shape_of(v) for v in params.values()) or any(
         node.op is not None and node.op.shape_rule != "elementwise"
         for node in problem.model_tape.nodes
     )
