@@ -41,6 +41,16 @@ def to_plain(value):
     return float(value)
 
 
+def from_plain(value):
+    """Plain data as a value: nested lists as a float64 NumPy array, a number as a float (the
+    inverse of ``to_plain``)."""
+    if isinstance(value, list):
+        import numpy
+
+        return numpy.asarray(value, dtype=numpy.float64)
+    return float(value)
+
+
 def to_plain_or_same(value):
     """A value as plain data if it is a number or an array; anything else (a list already, a
     string) as it is."""
@@ -73,11 +83,6 @@ def all_finite(value) -> bool:
     return math.isfinite(value)
 
 
-def first_value(value) -> float:
-    """A number as a float; an array as nan (a message that shows one number shows "nan")."""
-    return float("nan") if is_array(value) else float(value)
-
-
 def with_shape(value, shape: tuple):
     """A value brought to ``shape``: as it is if it has that shape, else a scalar spread over
     an array of that shape, or a float for ``()``."""
@@ -106,12 +111,6 @@ def json_texts(column: Iterable, scalars: bool) -> list[str]:
     if scalars:
         return list(map(repr, map(float, column)))
     return list(map(json_text, column))
-
-
-def dtype_name(value) -> str:
-    """The dtype a value is stored in: "float64" for a Python float, else NumPy's name."""
-    dtype = getattr(value, "dtype", None)
-    return "float64" if dtype is None else dtype.name
 
 
 def numeric_setting(tape, bindings: Mapping[str, Any]) -> tuple[dict, list, Any]:

@@ -88,7 +88,7 @@ def _size(shape: tuple) -> int:
     return size
 
 
-def edge_multiplications(tape: Tape, shapes: Sequence[tuple] | None, index: int,
+def edge_multiplications(tape: Tape, shapes: Sequence[tuple], index: int,
                          position: int) -> int:
     """The multiplications of one chain-rule product along the edge node -> input."""
     node = tape.nodes[index]
@@ -106,7 +106,7 @@ def edge_multiplications(tape: Tape, shapes: Sequence[tuple] | None, index: int,
     return _size(shapes[index])
 
 
-def sweep_costs(tape: Tape, shapes: Sequence[tuple] | None, wrt: Collection[int],
+def sweep_costs(tape: Tape, shapes: Sequence[tuple], wrt: Collection[int],
                 outputs: int) -> Cost:
     """Both modes' costs for the derivatives of the output with respect to the nodes ``wrt``
     (variables or named steps), with ``outputs`` reverse sweeps."""

@@ -114,7 +114,7 @@ def chain_rules(tape: Tape, result: Backward, shapes: list | None = None,
     backward table shows the product.
     """
     nodes = tape.nodes
-    arrays = holds_arrays(shapes or ())
+    arrays = holds_arrays(shapes)
     incoming: dict[int, list[Edge]] = {}
     for edge in result.edges:
         if not named_only or nodes[edge.input].name is not None:
