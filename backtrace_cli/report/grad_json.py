@@ -12,7 +12,7 @@ import json
 from json.encoder import encode_basestring as quote
 
 from backtrace_cli.engine.tape import CONST
-from backtrace_cli.engine.values import json_text, json_texts
+from backtrace_cli.engine.values import json_text, json_writer
 from backtrace_cli.engine.values import to_plain as plain
 from backtrace_cli.explain.gradient import Explanation
 from backtrace_cli.report.grad_text import rule_text
@@ -33,27 +33,26 @@ def named_rules(explanation: Explanation) -> tuple:
 def grad_json_text(explanation: Explanation) -> str:
     """The JSON object as compact text, for scalar and array programs alike. The long lists (a
     row per node, per edge) are written row by row with f-strings, several times faster than
-    building a dict per row; every value's text comes from ``json_texts`` (one C-level map for
-    the float back end), which writes floats by repr: valid JSON for the finite values the
-    engine allows."""
+    building a dict per row; every value's text comes from ``json_writer`` (floats by repr:
+    valid JSON for the finite values the engine allows; arrays as nested lists)."""
     tape = explanation.tape
     nodes = tape.nodes
     shapes = explanation.shapes
     scalars = not explanation.arrays
+    text = json_writer(scalars)
     # Per node lists first (ids, values, shapes), then one f-string per row: attribute and
     # property lookups in the row loop would cost more than the writing itself.
     ids = [f'"v{index + 1}"' for index in range(len(nodes))]
-    values = json_texts(explanation.values, scalars)
     shape_texts = (["[]"] * len(nodes) if scalars
                    else [f"[{','.join(map(str, shape))}]" for shape in shapes])
     rows = []
     append = rows.append
-    for node, node_id, value, shape in zip(nodes, ids, values, shape_texts):
+    for node, node_id, value, shape in zip(nodes, ids, explanation.values, shape_texts):
         op = node.op
         op_name = op.name if op is not None else node.kind
         name = quote(node.name) if node.name is not None else "null"
         append(f'{{"id":{node_id},"op":"{op_name}",'
-               f'"inputs":[{",".join([ids[j] for j in node.inputs])}],"value":{value},'
+               f'"inputs":[{",".join([ids[j] for j in node.inputs])}],"value":{text(value)},'
                f'"text":{quote(node.text)},"name":{name},"shape":{shape}}}')
     forward = ",".join(rows)
     # The rule text of every edge, as rule_text writes it, inline: most templates are a
@@ -62,13 +61,9 @@ def grad_json_text(explanation: Explanation) -> str:
     references = [quote(node.text if node.kind == CONST else labels[node.index])
                   for node in nodes]
     quoted: dict[str, str] = {}  # a template without fields -> its JSON text
-    edges = explanation.edges
-    columns = list(zip(*edges)) or [()] * 5
-    upstreams, locals_, products = (json_texts(columns[k], scalars) for k in (2, 3, 4))
     rows = []
     append = rows.append
-    for (node_index, input_index, _, _, _, position), upstream, local, product in zip(
-            edges, upstreams, locals_, products):
+    for node_index, input_index, upstream, local, product, position in explanation.edges:
         node = nodes[node_index]
         inputs = node.inputs
         op = node.op
@@ -84,14 +79,15 @@ def grad_json_text(explanation: Explanation) -> str:
         else:
             rule = quote(rule_text(explanation, node_index, input_index, position))
         append(f'{{"node":{ids[node_index]},"input":{ids[input_index]},'
-               f'"upstream":{upstream},"local":{local},"product":{product},"rule":{rule}}}')
+               f'"upstream":{text(upstream)},"local":{text(local)},"product":{text(product)},'
+               f'"rule":{rule}}}')
     backward = ",".join(rows)
     chain_rule = ",".join(
         f'{{"node":{ids[rule.target]},"name":{quote(explanation.labels[rule.target])},'
-        f'"adjoint":{json_text(rule.total)},"terms":['
+        f'"adjoint":{text(rule.total)},"terms":['
         + ",".join(
-            f'{{"via":{ids[t.node]},"upstream":{json_text(t.upstream)},'
-            f'"local":{json_text(t.local)},"product":{json_text(t.product)}}}'
+            f'{{"via":{ids[t.node]},"upstream":{text(t.upstream)},'
+            f'"local":{text(t.local)},"product":{text(t.product)}}}'
             for t in rule.contributions
         )
         + "]}"
