@@ -119,7 +119,7 @@ class _Run(Batches):
         # (one row per entry), also for --batch-size 1.
         self.shapes = array_shapes(problem, initial)
         self.arrays = holds_arrays(self.shapes)
-        self.align = batch_alignment(problem.tape, self.shapes) if self.shapes else None
+        self.align = batch_alignment(problem.tape, self.shapes) if self.arrays else None
         self._block_shapes: dict[int, list[tuple]] = {}
         self.scalar = (settings.dtype == "float64" and settings.batch_size == 1
                        and not self.arrays)

@@ -19,7 +19,7 @@ from backtrace_cli.engine.tape import (
     forward,
     infer_shapes,
 )
-from backtrace_cli.engine.values import engine_shapes, shape_of
+from backtrace_cli.engine.values import shape_of
 from backtrace_cli.errors import DataError, ShapeError, UsageError, did_you_mean
 from backtrace_cli.i18n import _
 from backtrace_cli.ops.table import CONSTANTS, shape_text
@@ -204,10 +204,10 @@ def build_problem(
 
 
 # ----------------------------------------------------------------------------- arrays
-def array_shapes(problem: Problem, initial: Mapping[str, Any]) -> list[tuple] | None:
-    """Each node's shape for one row, when a parameter is an array or the model builds one
-    ([x1, x2], W @ v); None for a model of scalars. The model must give one number per row."""
-    given = {name: getattr(value, "shape", ()) for name, value in initial.items()}
+def array_shapes(problem: Problem, initial: Mapping[str, Any]) -> list[tuple]:
+    """Each node's shape for one row (``()`` for a scalar; arrays when a parameter is one or
+    the model builds one: [x1, x2], W @ v). The model must give one number per row."""
+    given = {name: shape_of(value) for name, value in initial.items()}
     model_shapes = infer_shapes(problem.model_tape, given)
     shape = model_shapes[problem.model_tape.output]
     if shape != ():
@@ -220,8 +220,7 @@ def array_shapes(problem: Problem, initial: Mapping[str, Any]) -> list[tuple] | 
             output.span,
             _("reduce it, e.g. sum(...), or end the model with a vector @ (...)"),
         )
-    shapes = infer_shapes(problem.tape, given)
-    return engine_shapes(shapes)
+    return infer_shapes(problem.tape, given)
 
 
 def predict(problem: Problem, params: Mapping[str, float], inputs: Mapping[str, float],
