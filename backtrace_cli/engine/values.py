@@ -52,8 +52,8 @@ def from_plain(value):
 
 
 def to_plain_or_same(value):
-    """A value as plain data if it is a number or an array; anything else (a list already, a
-    string) as it is."""
+    """A NumPy value (a scalar or an array) as plain data, a float or nested lists; anything
+    else (a Python number, a list already, None) as it is."""
     if hasattr(value, "tolist"):
         return value.tolist() if is_array(value) else float(value)
     return value
