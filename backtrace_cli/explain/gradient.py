@@ -21,6 +21,7 @@ from backtrace_cli.engine.values import (
     as_float64,
     holds_arrays,
     numeric_setting,
+    quiet_arithmetic,
     shape_of,
     with_shape,
 )
@@ -152,13 +153,10 @@ def explain(
     output_shape = shapes[tape.output]
     if seed_shape != output_shape:
         raise _seed_shape_error(tape, seed_shape, output_shape)
-    if not holds_arrays(shapes):  # the float back end, exactly as it always was
+    if holds_arrays(shapes):  # the seed in the back end's dtype, as the bindings are
+        seed = m.number(seed)
+    with quiet_arithmetic(shapes):  # a nan or inf is reported by the engine, by node
         return _explain(tape, bindings, seed, names, check, check_timeout, m, shapes)
-    import numpy
-
-    seed_value = numpy.asarray(seed, dtype=numpy.float64)[()]
-    with numpy.errstate(all="ignore"):  # a nan or inf is reported by the engine, by node
-        return _explain(tape, bindings, seed_value, names, check, check_timeout, m, shapes)
 
 
 def _seed_shape_error(tape: Tape, seed_shape: tuple, output_shape: tuple) -> ShapeError:
