@@ -26,6 +26,7 @@ from backtrace_cli.explain.picked import bases, checked_picks, part, picked_repo
 from backtrace_cli.explain.steps import wrt_nodes
 from backtrace_cli.engine.picks import pick_name
 from backtrace_cli.i18n import _, ngettext, use_language
+from backtrace_cli.limits import MAX_JACOBIAN_ENTRIES, within
 
 JACOBIAN_MODES = ("auto", "forward", "reverse")
 
@@ -120,6 +121,9 @@ def explain_jacobian(
     shape_of = (lambda index: shapes[index]) if shapes is not None else (lambda index: ())
     inputs = sum(_size(shape_of(index)) for index in nodes.values())
     output_shape = shape_of(tape.output)
+    within(MAX_JACOBIAN_ENTRIES, inputs * _size(output_shape), _(
+        "the Jacobian of {m:,} output elements by {n:,} input elements has {{amount}} "
+        "entries, more than {{limit}}").format(m=_size(output_shape), n=inputs))
     chosen, reason = choose_mode(mode, inputs, _size(output_shape))
     with _quiet(shapes):
         values = forward(tape, bindings, m)
