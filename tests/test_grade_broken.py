@@ -40,11 +40,14 @@ def _cells(line: str) -> list[str]:
     return line.strip().strip("|").split("|")
 
 
+SIX = "the Answers table's row has 6 cells; its header has 5"
+
+
 @pytest.mark.parametrize("change, fragment", [
     (lambda cells: cells[:-1], "the Answers table's row has 4 cells; its header has 5"),
     (lambda cells: cells[:2], "the Answers table's row has 2 cells; its header has 5"),
-    (lambda cells: [*cells[:-1], " 1 ", " 2 "], "the Answers table's row has 6 cells; its header has 5"),
-    (lambda cells: [*cells[:-1], " 1 | 2 "], "the Answers table's row has 6 cells; its header has 5"),
+    (lambda cells: [*cells[:-1], " 1 ", " 2 "], SIX),
+    (lambda cells: [*cells[:-1], " 1 | 2 "], SIX),
 ])
 def test_a_row_with_too_few_or_too_many_cells(tmp_path, change, fragment):
     _index, line = _row(3)
@@ -106,7 +109,7 @@ NOT_FINITE = ["1e999", "-1e999", "1E400", "NaN", "Infinity", "-Infinity"]
 @pytest.mark.parametrize("section, cell", [("forward", "r"), ("local", "loss/r"),
                                            ("product", "loss/r"), ("gradients", "x")])
 def test_a_number_that_is_no_finite_float_is_refused_in_place(tmp_path, literal, section, cell):
-    text = '{\n  "%s": {\n    "%s": %s\n  }\n}\n' % (section, cell, literal)
+    text = '{\n  "' + section + '": {\n    "' + cell + '": ' + literal + "\n  }\n}\n"
     path, result = _graded(tmp_path, text, ".json")
     column = 5 + len(json.dumps(cell)) + 2
     assert_bad_input(result, f"{path}, line 3, column {column}: {section} '{cell}': {literal} "
@@ -115,7 +118,7 @@ def test_a_number_that_is_no_finite_float_is_refused_in_place(tmp_path, literal,
 
 @pytest.mark.parametrize("literal", NOT_FINITE)
 def test_inside_a_vector_the_item_itself_is_placed(tmp_path, literal):
-    text = '{"gradients": {"W": [[1, 2],\n  [3, %s]]}}' % literal
+    text = '{"gradients": {"W": [[1, 2],\n  [3, ' + literal + "]]}}"
     path = tmp_path / "answers.json"
     path.write_text(text, encoding="utf-8")
     result = invoke("grade", "sum(W)", "W=[[1, 2], [3, 4]]", "--answers", str(path))

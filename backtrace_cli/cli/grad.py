@@ -14,7 +14,13 @@ from backtrace_cli.cli.options import (
     expression_inputs,
     flagged,
 )
-from backtrace_cli.cli.parsing import output_options, parse_bindings, parse_value, read_expression
+from backtrace_cli.cli.parsing import (
+    output_options,
+    parse_bindings,
+    parse_value,
+    plain_options,
+    read_expression,
+)
 from backtrace_cli.errors import EXIT_INTERRUPTED
 from backtrace_cli.formats import registry
 
@@ -195,7 +201,7 @@ def write_report(report, output_format: str, output_path: str | None,
     """The report on stdout, or atomically in ``-o FILE``. ``--graph -`` takes stdout for
     the graph; the report then goes to stderr."""
     options = (output_options() if output_format == "table" and output_path is None
-               else registry.PLAIN)
+               else plain_options())
     text = registry.render(report, output_format, options)
     if output_path is not None:
         from backtrace_cli.files import write_atomic

@@ -22,7 +22,8 @@ Examples:
 \b
 The variables --wrt names are the parameters (default: every variable of EXPR; the
 others, such as data, stay at their bindings); each starts at its binding. An element or
-a row of an array (W[0,1], W[1]) moves alone. EXPR must be a number (a scalar). gd is train's sgd (x - lr * dEXPR/dx), momentum and adam are train's
+a row of an array (W[0,1], W[1]) moves alone. EXPR must be a number (a scalar).
+gd is train's sgd (x - lr * dEXPR/dx), momentum and adam are train's
 optimizers; newton solves H d = -g with the Hessian from double backprop and takes the
 full step (no --lr). The run diverges when a value or a parameter stops being finite.
 {BINDINGS_HELP}
@@ -85,9 +86,15 @@ def minimize(expr, bindings, method, lr, steps, momentum, beta1, beta2, eps, tra
 
 def _minimize(expr, bindings, method, lr, steps, momentum, beta1, beta2, eps, trace,
               trace_limit, explain_step, wrt, output_format) -> None:
-    from backtrace_cli.cli.parsing import output_options, parse_bindings, read_expression
+    from backtrace_cli.cli.parsing import (
+        output_options,
+        parse_bindings,
+        plain_options,
+        read_expression,
+        with_digits,
+    )
     from backtrace_cli.engine.tape import compile_program
-    from backtrace_cli.formats.registry import PLAIN, render
+    from backtrace_cli.formats.registry import render
     from backtrace_cli.report.minimize import build, header_lines, trace_line
     from backtrace_cli.syntax.parser import parse
     from backtrace_cli.train.minimize import MinimizeSettings, run
@@ -119,10 +126,10 @@ def _minimize(expr, bindings, method, lr, steps, momentum, beta1, beta2, eps, tr
         if not printed["header"]:
             initial = {name: start[name] for name in outcome.tape.variables}  # all, as bound
             for line in header_lines(outcome, initial):
-                console.print(line, markup=False, highlight=False)
+                console.print(with_digits(line), markup=False, highlight=False)
             console.print()
             printed["header"] = True
-        console.print(trace_line(outcome, update), markup=False, highlight=False)
+        console.print(with_digits(trace_line(outcome, update)), markup=False, highlight=False)
 
     progress = _progress(output_format)
     arguments = dict(on_start=on_start, on_update=on_update if trace else None)
@@ -139,7 +146,7 @@ def _minimize(expr, bindings, method, lr, steps, momentum, beta1, beta2, eps, tr
     result = outcome.result
 
     report = build(outcome, live=printed["header"])
-    options = output_options() if output_format == "table" else PLAIN
+    options = output_options() if output_format == "table" else plain_options()
     click.echo(render(report, output_format, options), nl=False)
     if output_format == "table" and sys.stderr.isatty():
         elapsed = outcome.elapsed

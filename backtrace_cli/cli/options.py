@@ -21,6 +21,14 @@ def _keep_width(ctx: click.Context, param: click.Parameter, value: int | None) -
     ctx.meta[WIDTH_KEY] = value
 
 
+# And its --digits (read by cli.parsing.output_options and plain_options).
+DIGITS_KEY = "backtrace.digits"
+
+
+def _keep_digits(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
+    ctx.meta[DIGITS_KEY] = value
+
+
 class BacktraceCommand(Translated, click.Command):
     """A command whose expressions and values may begin with ``-``.
 
@@ -31,7 +39,8 @@ class BacktraceCommand(Translated, click.Command):
     values), so no letter of an expression or a value is ever read as a flag. So is the value
     after a binding written ``--name VALUE`` (``--w -h`` is the number '-h', not the help).
     ``--`` is accepted and dropped: the argument after it is always data, and the options
-    after it keep their meaning. Every command also gets ``--width N`` and ``--lang zh|en``.
+    after it keep their meaning. Every command also gets ``--width N``, ``--digits N`` and
+    ``--lang zh|en``.
     """
 
     def __init__(self, *args, **kwargs) -> None:
@@ -41,6 +50,12 @@ class BacktraceCommand(Translated, click.Command):
             expose_value=False, callback=_keep_width, is_eager=True,
             help="Lay tables out N columns wide (default: the terminal's width, or COLUMNS; "
                  "unwrapped when stdout is a pipe or a file)."))
+        if self.name != "graph":  # its labels are drawn from the data, digit for digit
+            self.params.append(click.Option(
+                ["--digits"], type=click.IntRange(min=1, max=17), metavar="N",
+                expose_value=False, callback=_keep_digits, is_eager=True,
+                help="Show numbers to N significant digits in tables, Markdown, LaTeX and "
+                     "HTML (default: every digit; --format json keeps every digit)."))
         self.params.append(lang_option())
 
     def _own_options(self, ctx: click.Context) -> tuple[set[str], set[str]]:

@@ -16,6 +16,7 @@ from typing import Any
 from backtrace_cli.checks.verify import CheckReport
 from backtrace_cli.engine.forward_mode import tangent_sweep, unit_seeds
 from backtrace_cli.engine.nodes import Tape
+from backtrace_cli.engine.picks import pick_name
 from backtrace_cli.engine.sweeps import backward, forward
 from backtrace_cli.engine.tape import check_bindings
 from backtrace_cli.errors import setting_error
@@ -24,7 +25,6 @@ from backtrace_cli.explain.forward import _quiet
 from backtrace_cli.explain.gradient import node_labels, numeric_setting, resolve_wrt
 from backtrace_cli.explain.picked import bases, checked_picks, part, picked_report
 from backtrace_cli.explain.steps import wrt_nodes
-from backtrace_cli.engine.picks import pick_name
 from backtrace_cli.i18n import _, ngettext, use_language
 from backtrace_cli.limits import MAX_JACOBIAN_ENTRIES, within
 
