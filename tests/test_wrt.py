@@ -171,3 +171,23 @@ def test_the_table_says_what_is_held_fixed():
     assert "over W only; the rest stays as bound" in result.stdout
     assert "held fixed: x = [1, 2]" in result.stdout
     assert "held fixed: y = [3, 4]" in result.stdout
+
+
+@pytest.mark.parametrize("mode", ["forward", "both"])
+def test_grad_forward_mode_seeds_only_the_picked_elements(mode):
+    document = run_json("grad", "sum(W @ x)", W, X, "--wrt", "W[0,1],x[1],W[1]", "--mode",
+                        mode)
+    assert document["gradients"] == {"W[0,1]": 7.0, "x[1]": 6.0, "W[1]": [5.0, 7.0]}
+    assert [(t["wrt"], t["element"], t["gradient"]) for t in document["tangents"]] == [
+        ("W", [0, 1], 7.0), ("x", [1], 6.0), ("W", [1, 0], 5.0), ("W", [1, 1], 7.0)]
+    assert document["check"]["ok"] is True
+    assert list(document["check"]["numeric"]) == ["W[0,1]", "x[1]", "W[1]"]
+
+
+def test_graph_order_in_one_element():
+    result = invoke("graph", "sum(W*W*W)", "W=[1, 2]", "--order", "2", "--wrt", "W[1]",
+                    "--format", "dot")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("digraph backtrace {")
+    assert_bad_input(invoke("graph", "sum(W*W*W)", "W=[1, 2]", "--order", "2", "--wrt",
+                            "W[2]"), "index 2 at position 1 is out of range for W")

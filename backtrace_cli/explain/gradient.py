@@ -51,6 +51,7 @@ class Explanation:
     gradients: dict[str, float]
     check: CheckReport | None
     shapes: list | None = None  # per node, for a program with arrays; None for scalars
+    whole: dict | None = None  # with wrt W[0,1]: the whole variables' gradients (W)
 
     @cached_property
     def chain_rules(self) -> tuple[ChainRule, ...]:
@@ -74,7 +75,7 @@ class Explanation:
     def node_of(self, name: str) -> int:
         """The node of a reported name: a variable, or a named step (``--wrt y_hat``); for
         an element or row (``W[0,1]``), its variable's node."""
-        pick = parse_pick(name)
+        pick = None if name in self.tape.variable_nodes else parse_pick(name)
         base = pick[0] if pick else name
         return wrt_nodes(self.tape, [base])[base]
 

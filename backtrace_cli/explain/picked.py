@@ -26,8 +26,8 @@ def checked_picks(tape: Tape, names: Sequence[str], shapes) -> dict[str, tuple]:
     its variable's shape before any work."""
     picks = {}
     for name in names:
-        pick = parse_pick(name)
-        if pick is None:
+        pick = None if name in tape.variable_nodes else parse_pick(name)  # W[1] of a
+        if pick is None:  # program taken element by element is a variable of its own
             continue
         base, index = pick
         shape = shapes[tape.variable_nodes[base]] if shapes is not None else ()
@@ -59,7 +59,7 @@ def picked(whole, names: Sequence[str], picks: dict[str, tuple]):
                                 else whole.gradients[n]) for n in names}
     check = picked_report(whole.check, names, picks)
     return replace(whole, wrt=tuple(dict.fromkeys(canonical.values())), gradients=gradients,
-                   check=check)
+                   check=check, whole=whole.gradients)
 
 
 def picked_report(check: CheckReport | None, names: Sequence[str], picks: dict[str, tuple],
