@@ -132,3 +132,16 @@ def test_a_growth_faster_than_foreseen_still_stops_at_the_limit(monkeypatch):
         derivative_tapes(tape, "x", 2)
     monkeypatch.setenv("BACKTRACE_MAX_DERIVED_NODES", "100")
     assert [len(t) for t in derivative_tapes(tape, "x", 2)] == [2, 4, 26]
+
+
+def test_a_memory_error_no_limit_foresaw_is_one_line(monkeypatch):
+    from backtrace_cli.api import grad as api_grad
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(api_grad, "explanation_of", exhausted)
+    monkeypatch.setattr(api_grad, "explained_in_mode", exhausted)
+    assert_bad_input(invoke("grad", "x*w", "x=1", "w=2"),
+                     "out of memory: the request needs more memory than this machine gives it",
+                     "hint: ask for less")
