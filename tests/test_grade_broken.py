@@ -131,3 +131,12 @@ def test_a_worksheet_answer_that_overflows(tmp_path):
     text, number = _with_row(3, line.replace("________", "1e999"))
     path, result = _graded(tmp_path, text, ".md")
     assert_bad_input(result, f"{path}, line {number}, column", "'1e999' is not a number")
+
+
+@pytest.mark.parametrize("literal", NOT_FINITE)
+def test_a_worksheet_vector_with_a_number_that_is_no_finite_float(tmp_path, literal):
+    _index, line = _row(3)
+    text, number = _with_row(3, line.replace("________", f"[1, {literal}]"))
+    path, result = _graded(tmp_path, text, ".md")
+    assert_bad_input(result, f"{path}, line {number}, column",
+                     f"blank [3]: {literal} is not a finite number")

@@ -43,10 +43,6 @@ def _position(text: str, offset: int) -> tuple[int, int]:
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
-def _refuse_constant(name: str):
-    raise ValueError(_("{name} is not a number here; values must be finite").format(name=name))
-
-
 class NotFinite(str):
     """A JSON number that is no finite float (``NaN``, ``Infinity``, ``1e999``), kept as its
     text until its place is known, then refused there."""
@@ -302,7 +298,7 @@ def _parse_number(text: str, what: str, path, line, column):
     cleaned = text.replace("\u2212", "-").replace(" ", "")
     if cleaned.startswith("["):
         try:
-            value = json.loads(cleaned, parse_constant=_refuse_constant)
+            value = json.loads(cleaned, parse_constant=NotFinite, parse_float=_float_or_not)
         except ValueError:
             value = None
         if isinstance(value, list):
