@@ -191,3 +191,15 @@ def test_graph_order_in_one_element():
     assert result.stdout.startswith("digraph backtrace {")
     assert_bad_input(invoke("graph", "sum(W*W*W)", "W=[1, 2]", "--order", "2", "--wrt",
                             "W[2]"), "index 2 at position 1 is out of range for W")
+
+
+def test_newton_counts_only_the_picked_elements():
+    big = "W=" + str([[0.5] * 55] * 55)
+    result = invoke("minimize", "sum(W*W*W*W)", big, "--method", "newton", "--steps", "2")
+    assert_bad_input(result, "3,025 variables (array elements) need a Hessian")
+    document = run_json("minimize", "sum(W*W*W*W)", big, "--method", "newton", "--steps", "2",
+                        "--wrt", "W[3,4]")
+    # x - f'/f'' = x - x/3 twice: 0.5 * (2/3)**2; every other element keeps its bits
+    assert document["params"]["W"][3][4] == pytest.approx(2 / 9, rel=1e-15)
+    assert all(value == 0.5 for i, row in enumerate(document["params"]["W"])
+               for j, value in enumerate(row) if (i, j) != (3, 4))

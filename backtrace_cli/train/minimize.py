@@ -199,11 +199,12 @@ def check_problem(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettin
             _("reduce it, e.g. sum({text}) or mean(...)").format(text=output.text))
     selection = select(tape, settings.wrt, shapes)
     numbers = sum(int(getattr(bindings[name], "size", 1)) for name in selection.names)
-    if settings.method == "newton" and numbers > MAX_NEWTON_VARIABLES:
+    solved = selection.count(numbers)  # newton's unknowns: the picked elements only
+    if settings.method == "newton" and solved > MAX_NEWTON_VARIABLES:
         raise setting_error(
             "method", _("method newton: {numbers:,} variables (array elements) need a Hessian "
                         "of {entries:,} entries; newton takes at most {limit:,}").format(
-                numbers=numbers, entries=numbers * numbers, limit=MAX_NEWTON_VARIABLES),
+                numbers=solved, entries=solved * solved, limit=MAX_NEWTON_VARIABLES),
             _("use method gd, momentum or adam for large arrays"))
     if numbers * (settings.steps + 1) > MAX_HISTORY_NUMBERS:
         raise setting_error(

@@ -28,6 +28,10 @@ class Selection:
         """For newton's Hessian: the whole variables and the picked elements (None: all)."""
         return None if not self.fixed and not self.masks else list(self.wrt)
 
+    def count(self, numbers: int) -> int:
+        """How many elements move, of the ``numbers`` the moving variables hold."""
+        return numbers - sum(int(mask.size - mask.sum()) for mask in self.masks.values())
+
     def masked(self, grads: dict[str, Any]) -> dict[str, Any]:
         """The gradients of the moving variables, 0 outside a picked part."""
         return {name: grads[name] * self.masks[name] if name in self.masks else grads[name]
