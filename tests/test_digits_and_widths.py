@@ -150,3 +150,20 @@ def test_digits_out_of_range_is_a_usage_error():
     result = CliRunner().invoke(main, ["grad", "x", "x=1", "--digits", "0"])
     assert result.exit_code == 2
     assert "'--digits': 0 is not in the range 1<=x<=17" in result.stderr
+
+
+@pytest.mark.parametrize("output_format", ["dot", "mermaid", "text", "html"])
+def test_digits_in_the_graph_labels(output_format):
+    args = ["graph", "x*w + sin(x)", "x=0.3", "w=0.7", "--format", output_format]
+    whole = run(*args)
+    assert "0.5055202066613396" in whole and "1.655336489125606" in whole
+    shown = run(*args, "--digits", "3")
+    assert "0.506" in shown and "1.66" in shown
+    assert "0.5055202066613396" not in shown and "1.655336489125606" not in shown
+
+
+def test_digits_in_grad_graph_file(tmp_path):
+    path = tmp_path / "g.dot"
+    run("grad", "x*w + sin(x)", "x=0.3", "w=0.7", "--no-check", "--digits", "3",
+        "--graph", str(path))
+    assert "grad 1.66" in path.read_text(encoding="utf-8")

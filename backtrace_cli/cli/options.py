@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from backtrace_cli.cli.language import Translated, lang_option
+from backtrace_cli.report.digits import MAX_DIGITS, MIN_DIGITS
 
 # `--x 2` is not an option Click knows: it must reach the bindings untouched.
 EXPRESSION_CONTEXT = {"ignore_unknown_options": True, "allow_interspersed_args": True}
@@ -50,12 +51,11 @@ class BacktraceCommand(Translated, click.Command):
             expose_value=False, callback=_keep_width, is_eager=True,
             help="Lay tables out N columns wide (default: the terminal's width, or COLUMNS; "
                  "unwrapped when stdout is a pipe or a file)."))
-        if self.name != "graph":  # its labels are drawn from the data, digit for digit
-            self.params.append(click.Option(
-                ["--digits"], type=click.IntRange(min=1, max=17), metavar="N",
-                expose_value=False, callback=_keep_digits, is_eager=True,
-                help="Show numbers to N significant digits in tables, Markdown, LaTeX and "
-                     "HTML (default: every digit; --format json keeps every digit)."))
+        self.params.append(click.Option(
+            ["--digits"], type=click.IntRange(min=MIN_DIGITS, max=MAX_DIGITS), metavar="N",
+            expose_value=False, callback=_keep_digits, is_eager=True,
+            help="Show numbers to N significant digits in tables, Markdown, LaTeX, HTML and "
+                 "graphs (default: every digit; --format json keeps every digit)."))
         self.params.append(lang_option())
 
     def _own_options(self, ctx: click.Context) -> tuple[set[str], set[str]]:

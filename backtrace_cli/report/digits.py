@@ -14,6 +14,8 @@ from dataclasses import replace
 from backtrace_cli.report.model import Lines, Report, Table, Text
 
 MIN_DIGITS, MAX_DIGITS = 1, 17
+# Reports that are pictures only (no JSON document): their data is what is drawn.
+PICTURES = ("graph", "steps")
 
 _NUMBER = re.compile(r"(?<![\w.])(-?)(\d+\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+)(?![\w.])",
                      re.ASCII)
@@ -25,6 +27,18 @@ def shorter(text: str, digits: int) -> str:
         value = float(match.group(2))
         return match.group(1) + f"{value:.{digits}g}"
     return _NUMBER.sub(one, text)
+
+
+def _labels(data, digits: int, key: str = ""):
+    """The strings of a picture's data (the graph's labels, the steps' lines), shortened;
+    the program's own text (``source``) is kept."""
+    if isinstance(data, str):
+        return data if key == "source" else shorter(data, digits)
+    if isinstance(data, dict):
+        return {k: _labels(v, digits, k) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_labels(v, digits, key) for v in data]
+    return data
 
 
 def _text(value: Text, digits: int) -> Text:
@@ -53,11 +67,14 @@ def _section(section, digits: int):
 
 def rounded(report: Report, digits: int | None) -> Report:
     """``report`` with its views' numbers to ``digits`` significant digits (None: as it is);
-    ``data`` (the JSON document) and the other views' data are kept whole."""
+    ``data`` (the JSON document) is kept whole, but for a picture's (the graph, the steps
+    of the HTML page), which is what it draws."""
     if digits is None:
         return report
     views = {name: (lambda build=build: rounded(build(), digits))
              for name, build in report.views.items()}
+    if report.command in PICTURES:
+        return replace(report, data=_labels(dict(report.data), digits), views=views)
     return replace(report, title=_text(report.title, digits),
                    sections=tuple(_section(section, digits) for section in report.sections),
                    views=views)
