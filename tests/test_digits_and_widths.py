@@ -167,3 +167,16 @@ def test_digits_in_grad_graph_file(tmp_path):
     run("grad", "x*w + sin(x)", "x=0.3", "w=0.7", "--no-check", "--digits", "3",
         "--graph", str(path))
     assert "grad 1.66" in path.read_text(encoding="utf-8")
+
+
+def test_the_api_renders_with_digits():
+    from backtrace_cli import grad
+    from backtrace_cli.errors import BacktraceError
+
+    result = grad("sum(sigmoid(W @ x + b))", {"W": [[0.1, 0.2], [0.3, 0.4]], "x": [1, 2],
+                                              "b": [0.5, -0.5]}, cross_check=False)
+    assert "output z = 1.377" in result.render("table", digits=4)
+    assert json.loads(result.render("json", digits=4))["output"] == 1.3767148848558004
+    for bad in (0, 18, 2.5, True):
+        with pytest.raises(BacktraceError, match="digits must be a whole number from 1 to 17"):
+            result.render("table", digits=bad)
