@@ -14,7 +14,14 @@ from backtrace_cli.cli.options import (
     expression_inputs,
     flagged,
 )
-from backtrace_cli.cli.parsing import output_options, parse_bindings, parse_value, read_expression
+from backtrace_cli.cli.parsing import (
+    output_options,
+    parse_bindings,
+    parse_value,
+    plain_options,
+    read_expression,
+    requested_digits,
+)
 from backtrace_cli.errors import EXIT_INTERRUPTED
 from backtrace_cli.formats import registry
 
@@ -152,9 +159,11 @@ def grad(ctx, expr, bindings, seed, wrt, mode, check, check_timeout, output_form
     # The graph file is written after the report is out: a file that cannot be written
     # (exit 2) loses nothing.
     if graph_path is not None:
+        from backtrace_cli.formats.graph import build as graph_report
         from backtrace_cli.formats.graph import write_graph_file
+        from backtrace_cli.report.digits import rounded
 
-        write_graph_file(explanation, graph_path)
+        write_graph_file(rounded(graph_report(explanation), requested_digits()), graph_path)
     if explanation.check is not None and not explanation.check.ok:
         sys.exit(1)
     if explanation.check is not None and explanation.check.interrupted:
@@ -195,7 +204,7 @@ def write_report(report, output_format: str, output_path: str | None,
     """The report on stdout, or atomically in ``-o FILE``. ``--graph -`` takes stdout for
     the graph; the report then goes to stderr."""
     options = (output_options() if output_format == "table" and output_path is None
-               else registry.PLAIN)
+               else plain_options())
     text = registry.render(report, output_format, options)
     if output_path is not None:
         from backtrace_cli.files import write_atomic

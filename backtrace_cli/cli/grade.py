@@ -53,6 +53,7 @@ def grade(expr, bindings, seed, answers_path, output_format) -> None:
         output_options,
         parse_bindings,
         parse_value,
+        plain_options,
         read_expression,
     )
     from backtrace_cli.errors import BacktraceError, UsageError
@@ -72,7 +73,7 @@ def grade(expr, bindings, seed, answers_path, output_format) -> None:
         result = mark(source, values, answers=answers_path, seed=seed_value)
     except BacktraceError as error:
         raise flagged(error, FLAGS) from None
-    options = output_options() if output_format == "table" else registry.PLAIN
+    options = output_options() if output_format == "table" else plain_options()
     click.echo(registry.render(result.report, output_format, options), nl=False)
     if not result.passed:
         sys.exit(EXIT_UNTRUSTED)

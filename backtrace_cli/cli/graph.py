@@ -140,6 +140,10 @@ def graph(expr, bindings, seed, output_path, graph_format, order, wrt) -> None:
         report = graph_formats.build(explain(tape, values, seed_value, wrt and [wrt],
                                              check=False))
 
+    from backtrace_cli.cli.parsing import requested_digits
+    from backtrace_cli.report.digits import rounded
+
+    report = rounded(report, requested_digits())  # --digits: the labels' numbers
     if output_path is not None:
         graph_formats.write_graph_file(report, output_path, graph_format, "-o")
     elif graph_format == "text":

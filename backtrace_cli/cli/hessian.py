@@ -40,7 +40,12 @@ FLAGS = {"wrt": "--wrt", "check_timeout": "--check-timeout"}
 def hessian(expr, bindings, wrt, check, check_timeout, explain, output_format) -> None:
     """Value, gradient and Hessian of EXPR by double backprop, each entry checked."""
     from backtrace_cli.api.hessian import hessian_explanation
-    from backtrace_cli.cli.parsing import output_options, parse_bindings, read_expression
+    from backtrace_cli.cli.parsing import (
+        output_options,
+        parse_bindings,
+        plain_options,
+        read_expression,
+    )
     from backtrace_cli.errors import BacktraceError
     from backtrace_cli.report.hessian import build
 
@@ -51,7 +56,7 @@ def hessian(expr, bindings, wrt, check, check_timeout, explain, output_format) -
                                           check_timeout=check_timeout)
     except BacktraceError as error:
         raise flagged(error, FLAGS) from None
-    options = output_options() if output_format == "table" else registry.PLAIN
+    options = output_options() if output_format == "table" else plain_options()
     click.echo(registry.render(build(explanation, explain), output_format, options), nl=False)
     if explanation.check is not None and not explanation.check.ok:
         sys.exit(1)

@@ -45,7 +45,12 @@ FLAGS = {"wrt": "--wrt", "mode": "--mode", "check_timeout": "--check-timeout"}
 def jacobian(expr, bindings, wrt, mode, check, check_timeout, output_format) -> None:
     """Every d(output element)/d(input element) of EXPR: one table per variable."""
     from backtrace_cli.api.jacobian import jacobian as compute
-    from backtrace_cli.cli.parsing import output_options, parse_bindings, read_expression
+    from backtrace_cli.cli.parsing import (
+        output_options,
+        parse_bindings,
+        plain_options,
+        read_expression,
+    )
     from backtrace_cli.errors import BacktraceError
 
     source = read_expression(expr)
@@ -55,7 +60,7 @@ def jacobian(expr, bindings, wrt, mode, check, check_timeout, output_format) -> 
                          check_timeout=check_timeout)
     except BacktraceError as error:
         raise flagged(error, FLAGS) from None
-    options = output_options() if output_format == "table" else registry.PLAIN
+    options = output_options() if output_format == "table" else plain_options()
     click.echo(registry.render(result.report, output_format, options), nl=False)
     report = result.explanation.check
     if report is not None and not report.ok:

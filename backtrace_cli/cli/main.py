@@ -16,7 +16,7 @@ import click
 
 from backtrace_cli import __version__
 from backtrace_cli.cli.language import Translated, install_click_catalogue, lang_option
-from backtrace_cli.errors import EXIT_INTERRUPTED, BacktraceError, visible
+from backtrace_cli.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, BacktraceError, visible
 from backtrace_cli.i18n import _
 
 install_click_catalogue()
@@ -55,6 +55,12 @@ class BacktraceGroup(Translated, click.Group):
         except KeyboardInterrupt:
             click.echo(_("Interrupted."), err=True)
             ctx.exit(EXIT_INTERRUPTED)
+        except MemoryError:  # a size no limit foresaw: still one line, never a traceback
+            report_error(BacktraceError(_("out of memory: the request needs more memory "
+                                          "than this machine gives it"),
+                                        _("ask for less (smaller arrays, fewer variables, "
+                                          "--wrt, a lower order)")))
+            ctx.exit(EXIT_BAD_INPUT)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from backtrace_cli.cli.language import Translated, lang_option
+from backtrace_cli.report.digits import MAX_DIGITS, MIN_DIGITS
 
 # `--x 2` is not an option Click knows: it must reach the bindings untouched.
 EXPRESSION_CONTEXT = {"ignore_unknown_options": True, "allow_interspersed_args": True}
@@ -21,6 +22,14 @@ def _keep_width(ctx: click.Context, param: click.Parameter, value: int | None) -
     ctx.meta[WIDTH_KEY] = value
 
 
+# And its --digits (read by cli.parsing.output_options and plain_options).
+DIGITS_KEY = "backtrace.digits"
+
+
+def _keep_digits(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
+    ctx.meta[DIGITS_KEY] = value
+
+
 class BacktraceCommand(Translated, click.Command):
     """A command whose expressions and values may begin with ``-``.
 
@@ -31,7 +40,8 @@ class BacktraceCommand(Translated, click.Command):
     values), so no letter of an expression or a value is ever read as a flag. So is the value
     after a binding written ``--name VALUE`` (``--w -h`` is the number '-h', not the help).
     ``--`` is accepted and dropped: the argument after it is always data, and the options
-    after it keep their meaning. Every command also gets ``--width N`` and ``--lang zh|en``.
+    after it keep their meaning. Every command also gets ``--width N``, ``--digits N`` and
+    ``--lang zh|en``.
     """
 
     def __init__(self, *args, **kwargs) -> None:
@@ -41,6 +51,11 @@ class BacktraceCommand(Translated, click.Command):
             expose_value=False, callback=_keep_width, is_eager=True,
             help="Lay tables out N columns wide (default: the terminal's width, or COLUMNS; "
                  "unwrapped when stdout is a pipe or a file)."))
+        self.params.append(click.Option(
+            ["--digits"], type=click.IntRange(min=MIN_DIGITS, max=MAX_DIGITS), metavar="N",
+            expose_value=False, callback=_keep_digits, is_eager=True,
+            help="Show numbers to N significant digits in tables, Markdown, LaTeX, HTML and "
+                 "graphs (default: every digit; --format json keeps every digit)."))
         self.params.append(lang_option())
 
     def _own_options(self, ctx: click.Context) -> tuple[set[str], set[str]]:

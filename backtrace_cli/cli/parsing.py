@@ -215,7 +215,36 @@ def output_options(width: int | None = None):
 
         width = shutil.get_terminal_size().columns
     color = terminal and not os.environ.get("NO_COLOR")
-    return Options(width=width, color=color)
+    return Options(width=width, color=color, digits=requested_digits())
+
+
+def requested_digits() -> int | None:
+    """``--digits N`` of the running command (None: every digit)."""
+    from backtrace_cli.cli.options import DIGITS_KEY
+
+    context = click.get_current_context(silent=True)
+    while context is not None:
+        if context.meta.get(DIGITS_KEY) is not None:
+            return context.meta[DIGITS_KEY]
+        context = context.parent
+    return None
+
+
+def with_digits(text: str) -> str:
+    """A line printed as it happens (a --trace line) with ``--digits`` applied."""
+    digits = requested_digits()
+    if digits is None:
+        return text
+    from backtrace_cli.report.digits import shorter
+
+    return shorter(text, digits)
+
+
+def plain_options():
+    """For a file or another format than table: no wrapping, no colour, and ``--digits``."""
+    from backtrace_cli.formats.registry import Options
+
+    return Options(digits=requested_digits())
 
 
 def _stdout_is_terminal() -> bool:

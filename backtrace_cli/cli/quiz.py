@@ -68,6 +68,7 @@ def quiz(expr, bindings, random_program, level, seed, blank, dz, output_format, 
         output_options,
         parse_bindings,
         parse_value,
+        plain_options,
         read_expression,
     )
     from backtrace_cli.errors import BacktraceError, UsageError
@@ -108,7 +109,7 @@ def quiz(expr, bindings, random_program, level, seed, blank, dz, output_format, 
     except BacktraceError as error:
         raise flagged(error, FLAGS) from None
     to_stdout = output_path in (None, "-")
-    options = output_options() if output_format == "table" and to_stdout else registry.PLAIN
+    options = output_options() if output_format == "table" and to_stdout else plain_options()
     text = registry.render(result.report, output_format, options)
     if to_stdout:
         click.echo(text, nl=False)

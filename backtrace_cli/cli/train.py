@@ -166,6 +166,7 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
            momentum, beta1, beta2, eps, shuffle, seed, stream, cache_dir, dtype, delimiter,
            predict_items, trace, trace_limit, explain_step, save_path, plot_path,
            output_format) -> None:
+    from backtrace_cli.cli.parsing import plain_options, requested_digits, with_digits
     from backtrace_cli.files import check_writable
     from backtrace_cli.formats.registry import render
     from backtrace_cli.report.train import (
@@ -229,14 +230,14 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
         # turns out to be bad before anything was trained.
         if console is not None and not printed["header"]:
             for line in header_lines(printed["outcome"]):
-                console.print(line, markup=False, highlight=False)
+                console.print(with_digits(line), markup=False, highlight=False)
             console.print()
             printed["header"] = True
 
     def on_update(update) -> None:
         if console is not None:
             header()
-            console.print(trace_line(printed["outcome"].problem, update, settings),
+            console.print(with_digits(trace_line(printed["outcome"].problem, update, settings)),
                           markup=False, highlight=False)
 
     progress = _progress(output_format, epochs)
@@ -270,11 +271,12 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
     if console is not None:
         from backtrace_cli.formats.registry import Options
 
-        _emit(render(report, "table", Options(width=console.width)), report_to_stderr)
+        _emit(render(report, "table", Options(width=console.width, digits=requested_digits())),
+              report_to_stderr)
         if outcome.explanation is not None:
             _explain(outcome, console)
     else:
-        _emit(render(report, output_format), report_to_stderr)
+        _emit(render(report, output_format, plain_options()), report_to_stderr)
     if save_path:
         failures += _write(save_path, saved_document(model, loss, dtype, result.params),
                            "--save")
