@@ -170,6 +170,8 @@ def write_output(path: str, data: bytes, what: str, binary: bool = False) -> Non
             else:
                 stream.write(data.decode("utf-8", "replace"))
                 stream.flush()
+        except BrokenPipeError:
+            raise  # the reader has gone: the run ends quietly (cli/streams.py)
         except OSError as exc:
             raise OutputError(
                 _("{what} -: cannot write to standard output: {value}").format(

@@ -15,6 +15,7 @@ from backtrace_cli.cli.options import (
     flagged,
 )
 from backtrace_cli.cli.parsing import output_options, parse_bindings, parse_value, read_expression
+from backtrace_cli.cli.streams import emit
 from backtrace_cli.errors import EXIT_INTERRUPTED
 from backtrace_cli.formats import registry
 
@@ -202,4 +203,4 @@ def write_report(report, output_format: str, output_path: str | None,
 
         write_atomic(output_path, text.encode("utf-8"))
     else:
-        click.echo(text, nl=False, err=graph_path == "-")
+        emit(text, output_format, err=graph_path == "-")

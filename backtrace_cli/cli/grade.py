@@ -14,6 +14,7 @@ from backtrace_cli.cli.options import (
     expression_inputs,
     flagged,
 )
+from backtrace_cli.cli.streams import emit
 from backtrace_cli.errors import EXIT_UNTRUSTED
 from backtrace_cli.formats import registry
 from backtrace_cli.i18n import _
@@ -73,6 +74,6 @@ def grade(expr, bindings, seed, answers_path, output_format) -> None:
     except BacktraceError as error:
         raise flagged(error, FLAGS) from None
     options = output_options() if output_format == "table" else registry.PLAIN
-    click.echo(registry.render(result.report, output_format, options), nl=False)
+    emit(registry.render(result.report, output_format, options), output_format)
     if not result.passed:
         sys.exit(EXIT_UNTRUSTED)

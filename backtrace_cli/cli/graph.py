@@ -19,6 +19,7 @@ from backtrace_cli.cli.options import (
     BacktraceCommand,
     expression_inputs,
 )
+from backtrace_cli.cli.streams import emit
 from backtrace_cli.formats.registry import FORMATS
 from backtrace_cli.i18n import _
 
@@ -145,4 +146,4 @@ def graph(expr, bindings, seed, output_path, graph_format, order, wrt) -> None:
     elif graph_format == "text":
         stdout_console().print(graph_formats.to_tree(report))
     else:
-        click.echo(graph_formats.render_graph(report, graph_format).decode("utf-8"), nl=False)
+        emit(graph_formats.render_graph(report, graph_format).decode("utf-8"), graph_format)

@@ -161,18 +161,19 @@ def read_expression(text: str) -> str:
     No more than the length limit (and one character) is read, so ``@/dev/zero`` or an endless
     pipe ends in a LimitError at once instead of filling the memory.
     """
+    from backtrace_cli.files import read_text
     from backtrace_cli.limits import MAX_LENGTH
     from backtrace_cli.syntax.parser import refuse_long
 
     limit = MAX_LENGTH.value
     if text == "-":
-        content = sys.stdin.read(limit + 1)
+        # UTF-8 whatever the locale says, as @FILE is read: PYTHONIOENCODING=ascii changes
+        # what the terminal shows, not what an expression may hold.
+        content = read_text("-", "cannot read stdin", limit)
         refuse_long(content, "stdin")
         return content
     if text.startswith("@") and len(text) > 1:
         path = text[1:]
-        from backtrace_cli.files import read_text
-
         content = read_text(
             path, f"cannot read {path}", limit,
             "an EXPR that starts with '@' names a file to read the expression from",

@@ -11,6 +11,7 @@ from backtrace_cli.cli.options import (
     BacktraceCommand,
     flagged,
 )
+from backtrace_cli.cli.streams import emit
 from backtrace_cli.formats import registry
 from backtrace_cli.i18n import _
 
@@ -111,7 +112,7 @@ def quiz(expr, bindings, random_program, level, seed, blank, dz, output_format, 
     options = output_options() if output_format == "table" and to_stdout else registry.PLAIN
     text = registry.render(result.report, output_format, options)
     if to_stdout:
-        click.echo(text, nl=False)
+        emit(text, output_format)
     else:
         write_output(output_path, text.encode("utf-8"), "-o")
     if answers_path is not None:

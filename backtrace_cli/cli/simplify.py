@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT, BacktraceCommand
+from backtrace_cli.cli.streams import emit
 from backtrace_cli.formats.registry import names
 
 SIMPLIFY_EPILOG = f"""\b
@@ -48,4 +49,4 @@ def simplify(expr, bindings, input_name, timeout, output_format) -> None:
     from backtrace_cli.report.affine import build
 
     options = output_options() if output_format == "table" else PLAIN
-    click.echo(render(build(collapse, source), output_format, options), nl=False)
+    emit(render(build(collapse, source), output_format, options), output_format)

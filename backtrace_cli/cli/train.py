@@ -8,6 +8,7 @@ import click
 
 from backtrace_cli.cli.graph import one_value
 from backtrace_cli.cli.options import BacktraceCommand
+from backtrace_cli.cli.streams import emit
 from backtrace_cli.errors import EXIT_INTERRUPTED, DivergedError, UsageError
 from backtrace_cli.formats.registry import names
 from backtrace_cli.i18n import _
@@ -270,11 +271,11 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
     if console is not None:
         from backtrace_cli.formats.registry import Options
 
-        _emit(render(report, "table", Options(width=console.width)), report_to_stderr)
+        emit(render(report, "table", Options(width=console.width)), "table", report_to_stderr)
         if outcome.explanation is not None:
             _explain(outcome, console)
     else:
-        _emit(render(report, output_format), report_to_stderr)
+        emit(render(report, output_format), output_format, report_to_stderr)
     if save_path:
         failures += _write(save_path, saved_document(model, loss, dtype, result.params),
                            "--save")
@@ -315,10 +316,6 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
             err=True,
         )
         sys.exit(EXIT_INTERRUPTED)
-
-
-def _emit(text, to_stderr: bool = False) -> None:
-    click.echo(text, nl=False, err=to_stderr)
 
 
 def _write(path: str, data, what: str, binary: bool = False) -> list:
