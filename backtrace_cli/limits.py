@@ -63,5 +63,12 @@ SYMPY_MAX_ELEMENTS = Limit(
     "array elements (one symbol each) for the SymPy check",
 )
 
+# The dimensions an array value may have. NumPy holds at most 64 ("maximum supported
+# dimension for an ndarray is currently 64"), some of its iterators 32, and a Jacobian block
+# has the output's dimensions and the input's together: 32 keeps every command within
+# NumPy. Fixed, so no environment variable. Nested lists, [...] literals and shapes deeper
+# than this are refused before NumPy sees them (syntax/numbers.py).
+MAX_DIMENSIONS = 32
+
 ALL_LIMITS = (MAX_LENGTH, MAX_DEPTH, MAX_NODES, MAX_STATEMENTS, SYMPY_MAX_NODES,
               MAX_ARRAY_ELEMENTS, SYMPY_MAX_ELEMENTS)

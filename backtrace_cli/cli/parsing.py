@@ -20,14 +20,14 @@ _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 def parse_number(text: str, what: str) -> float:
     """A finite decimal or scientific number; anything else is a BindingError naming ``what``."""
+    from backtrace_cli.syntax.numbers import TOO_LARGE, TOO_LARGE_HINT, shortened
+
     stripped = text.strip()
     if _NUMBER.fullmatch(stripped):
         value = float(stripped)
         if value in (float("inf"), float("-inf")):
-            raise BindingError(
-                _("{what}: {text} is too large for a float").format(what=what, text=text),
-                _("values must be at most about 1.8e308 in size"),
-            )
+            raise BindingError(translated(TOO_LARGE).format(what=what, text=shortened(text)),
+                               translated(TOO_LARGE_HINT))
         return value
     lowered = stripped.lower().lstrip("+-")
     if lowered in ("nan", "inf", "infinity"):
@@ -37,7 +37,7 @@ def parse_number(text: str, what: str) -> float:
             )
         )
     raise BindingError(
-        _("{what}: '{text}' is not a number").format(what=what, text=text),
+        _("{what}: '{text}' is not a number").format(what=what, text=shortened(text)),
         _("write a decimal or scientific number such as -1.5 or 2e-3"),
     )
 
@@ -58,19 +58,27 @@ def parse_array(text: str, what: str):
     """Nested lists of numbers -> a float64 NumPy array, checked to be rectangular, numeric,
     finite and within BACKTRACE_MAX_ARRAY_ELEMENTS. The text is read as JSON (data, never
     code); the lists are checked by ``api.values.as_value``, as the Python API checks them."""
-    import json
-
     from backtrace_cli.api.values import EXAMPLE
 
     example = translated(EXAMPLE)
     from backtrace_cli.api.values import as_value
+    from backtrace_cli.syntax.numbers import (
+        TOO_LARGE_HINT,
+        NestedTooDeeply,
+        NumberTooLarge,
+        loads,
+    )
 
     try:
-        data = json.loads(text, parse_constant=_refuse_constant)
+        data = loads(text, parse_constant=_refuse_constant)
     except BindingError as error:
         raise BindingError(
             _("{what}: {message}").format(what=what, message=error.message)
         ) from None
+    except NestedTooDeeply as error:
+        raise BindingError(error.message(what), example) from None
+    except NumberTooLarge as error:
+        raise BindingError(error.message(what), translated(TOO_LARGE_HINT)) from None
     except RecursionError:
         raise BindingError(_("{what}: the array is nested too deeply").format(what=what)) from None
     except ValueError as exc:
