@@ -41,9 +41,14 @@ def shape(text: str, what: str, field: str = "param") -> tuple[int, ...]:
     if len(parts) > MAX_DIMENSIONS:
         raise setting_error(field, translated(TOO_MANY_SIZES).format(
             what=what, count=len(parts), limit=MAX_DIMENSIONS))
-    # A size of more digits than any element limit is too many elements (and more than
-    # Python turns into an int past 4,300 digits).
-    result = tuple(int(part) if len(part) <= 30 else 10**30 for part in parts)
+    if any(len(part.lstrip("0")) > 30 for part in parts):  # past any limit, and past the
+        raise setting_error(  # 4,300 digits Python turns into an int
+            field,
+            _("{what}: the shape {text} has more elements than the limit of {value:,}").format(
+                what=what, text=shortened(text), value=MAX_ARRAY_ELEMENTS.value),
+            _("raise it with {env}").format(env=MAX_ARRAY_ELEMENTS.env),
+        )
+    result = tuple(int(part) for part in parts)
     size = math.prod(result)
     if size > MAX_ARRAY_ELEMENTS.value:
         raise setting_error(
