@@ -129,7 +129,7 @@ def grad(ctx, expr, bindings, seed, wrt, mode, check, check_timeout, output_form
                        graph_path, output_path, order)
         return
     source = read_expression(expr)
-    values = parse_bindings(bindings)
+    values = parse_bindings(bindings, source)
     seed_value = parse_value(seed, "--dz")
     if graph_path is not None and graph_path != "-":  # refused before the work, not after
         from backtrace_cli.files import check_writable
@@ -180,7 +180,7 @@ def _higher_orders(expr, bindings, seed, wrt, check, check_timeout, output_forma
                          f"draw the tape of a higher order with backtrace graph EXPR ... "
                          f"--order {order}")
     source = read_expression(expr)
-    values = parse_bindings(bindings)
+    values = parse_bindings(bindings, source)
     try:
         explanation = derivatives_explanation(source, values, order, wrt=wrt, cross_check=check,
                                               check_timeout=check_timeout)

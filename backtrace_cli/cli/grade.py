@@ -67,7 +67,7 @@ def grade(expr, bindings, seed, answers_path, output_format) -> None:
         raise UsageError(_("EXPR and --answers cannot both be read from stdin"),
                          _("give one of them as a file (@FILE for EXPR)"))
     source = read_expression(expr)
-    values = parse_bindings(bindings)
+    values = parse_bindings(bindings, source)
     seed_value = parse_value(seed, "--dz")
     try:
         result = mark(source, values, answers=answers_path, seed=seed_value)

@@ -122,7 +122,7 @@ def graph(expr, bindings, seed, output_path, graph_format, order, wrt) -> None:
         )
 
     source = read_expression(expr)
-    values = parse_bindings(bindings)
+    values = parse_bindings(bindings, source)
     seed_value = parse_value(seed, "--dz")
     tape = compile_program(parse(source))
     if order > 1:

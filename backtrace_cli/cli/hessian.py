@@ -46,7 +46,7 @@ def hessian(expr, bindings, wrt, check, check_timeout, explain, output_format) -
     from backtrace_cli.report.hessian import build
 
     source = read_expression(expr)
-    values = parse_bindings(bindings)
+    values = parse_bindings(bindings, source)
     try:
         explanation = hessian_explanation(source, values, wrt=wrt, cross_check=check,
                                           check_timeout=check_timeout)

@@ -50,7 +50,7 @@ def jacobian(expr, bindings, wrt, mode, check, check_timeout, output_format) -> 
     from backtrace_cli.errors import BacktraceError
 
     source = read_expression(expr)
-    values = parse_bindings(bindings)
+    values = parse_bindings(bindings, source)
     try:
         result = compute(source, values, wrt=wrt, mode=mode, cross_check=check,
                          check_timeout=check_timeout)

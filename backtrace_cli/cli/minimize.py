@@ -91,7 +91,7 @@ def _minimize(expr, bindings, method, lr, steps, momentum, beta1, beta2, eps, tr
     from backtrace_cli.train.minimize import MinimizeSettings, run
 
     source = read_expression(expr)
-    start = parse_bindings(bindings)
+    start = parse_bindings(bindings, source)
     settings = MinimizeSettings(method=method, lr=lr, steps=steps, momentum=momentum,
                                 beta1=beta1, beta2=beta2, eps=eps,
                                 trace_limit=trace_limit if trace else 0,

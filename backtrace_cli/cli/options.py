@@ -67,6 +67,7 @@ class BacktraceCommand(Translated, click.Command):
 
         rewritten: list[str] = []
         seen_dashes = False
+        seen_data = False  # EXPR (or another argument) came: a --NAME after it may bind
         data_next = False  # the argument right after `--` is data, whatever it looks like
         value_next = False  # the previous argument was an option or a binding taking a value
         for argument in args:
@@ -82,6 +83,9 @@ class BacktraceCommand(Translated, click.Command):
             elif argument == "--" and not seen_dashes:
                 seen_dashes = data_next = True  # dropped, so options after it keep meaning
             elif argument.startswith("--"):
+                if not seen_data and argument.split("=", 1)[0] not in names \
+                        and ctx.ignore_unknown_options and argument != "--":
+                    _refuse_misspelt(argument.split("=", 1)[0], names)
                 # `--dz VALUE`, or a binding `--x VALUE` (an option Click does not know)
                 value_next = argument in valued or ("=" not in argument and argument not in names)
                 rewritten.append(argument)
@@ -89,6 +93,7 @@ class BacktraceCommand(Translated, click.Command):
                 rewritten.append(protect(argument))
             else:
                 value_next = argument in valued
+                seen_data = seen_data or not looks_like_option
                 rewritten.append(argument)
         if not protected:
             return super().parse_args(ctx, rewritten)
@@ -101,6 +106,16 @@ class BacktraceCommand(Translated, click.Command):
             ctx.params[key] = _restore(value, protected)
         ctx.args = [_restore(argument, protected) for argument in ctx.args]
         return [_restore(argument, protected) for argument in remaining]
+
+
+def _refuse_misspelt(option: str, names: set[str]) -> None:
+    """``--NAME`` before EXPR cannot be a binding (bindings follow the expression): when it
+    is close to an option of the command, it is that option misspelt."""
+    from backtrace_cli.cli.parsing import misspelt
+
+    error = misspelt(option, [name for name in names if name.startswith("--")])
+    if error is not None:
+        raise error
 
 
 def _restore(value, protected: dict[str, str]):

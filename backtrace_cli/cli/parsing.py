@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from backtrace_cli.errors import BindingError
+from backtrace_cli.errors import BacktraceError, BindingError
 from backtrace_cli.i18n import _, translated
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
@@ -96,8 +96,15 @@ def parse_array(text: str, what: str):
     return as_value(data, what)
 
 
-def parse_bindings(arguments: tuple[str, ...]) -> dict[str, float]:
-    """``--x 2``, ``--x=2`` and ``x=2`` into {name: value}, refusing repeats and junk."""
+def parse_bindings(arguments: tuple[str, ...], source: str | None = None) -> dict[str, float]:
+    """``--x 2``, ``--x=2`` and ``x=2`` into {name: value}, refusing repeats and junk.
+
+    With the expression's ``source``, a ``--NAME`` that is no name of it and is close to an
+    option of the running command is refused as the misspelt option it is
+    (``--fromat json``: "no such option --fromat; did you mean --format?"), before its
+    value is read."""
+    if source is not None:
+        refuse_misspelt_options(arguments, source)
     bindings: dict[str, float] = {}
     position = 0
     while position < len(arguments):
@@ -139,6 +146,62 @@ def parse_bindings(arguments: tuple[str, ...]) -> dict[str, float]:
             )
         bindings[name] = parse_value(text, where)
     return bindings
+
+
+def refuse_misspelt_options(arguments: tuple[str, ...], source: str) -> None:
+    """A ``--NAME`` argument that names nothing in ``source`` and is close to an option of
+    the running command is that option misspelt: a UsageError (exit 2) that says so."""
+    typed = [argument.split("=", 1)[0] for argument in arguments
+             if argument.startswith("--") and len(argument) > 2]
+    context = click.get_current_context(silent=True)
+    if not typed or context is None:
+        return
+    options = sorted({name for param in context.command.get_params(context)
+                      if isinstance(param, click.Option)
+                      for name in (*param.opts, *param.secondary_opts)
+                      if name.startswith("--")})
+    names = _names_in(source)
+    for option in typed:
+        name = option[2:]
+        if name in names or (name.isidentifier() and _normalized(name) in names):
+            continue
+        error = misspelt(option, options)
+        if error is not None:
+            raise error
+
+
+def misspelt(option: str, options) -> BacktraceError | None:
+    """The error for ``option`` (``--fromat``) when it is close to one of ``options``
+    (``--format``), else None."""
+    import difflib
+
+    from backtrace_cli.errors import UsageError
+
+    close = difflib.get_close_matches(option, sorted(options), n=1, cutoff=0.75)
+    if not close:
+        return None
+    return UsageError(_("no such option {option}; did you mean {close}?").format(
+        option=option, close=close[0]),
+        _("a variable given as --NAME must be a name of the expression; NAME=VALUE always "
+          "binds one"))
+
+
+def _normalized(name: str) -> str:
+    from backtrace_cli.syntax.names import normalize_name
+
+    return normalize_name(name)
+
+
+def _names_in(source: str) -> set[str]:
+    """The names the expression's text holds (variables, steps, functions); none when it
+    does not even tokenize (its own error comes first, from the parser)."""
+    from backtrace_cli.errors import BacktraceError
+    from backtrace_cli.syntax.tokens import tokenize
+
+    try:
+        return {token.text for token in tokenize(source) if token.kind == "NAME"}
+    except BacktraceError:
+        return set()
 
 
 def _binding_name(typed: str) -> str:

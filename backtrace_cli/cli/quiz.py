@@ -97,7 +97,7 @@ def quiz(expr, bindings, random_program, level, seed, blank, dz, output_format, 
         if path is not None and path != "-":
             check_writable(path, flag)
     source = read_expression(expr) if expr is not None else None
-    values = parse_bindings(bindings)
+    values = parse_bindings(bindings, source if source is not None else "")
     dz_value = parse_value(dz, "--dz")
     worksheet = "worksheet.md"
     if output_path is not None and output_path.lower().endswith(".md"):

@@ -40,7 +40,7 @@ def simplify(expr, bindings, input_name, timeout, output_format) -> None:
     from backtrace_cli.errors import BacktraceError
 
     source = read_expression(expr)
-    values = parse_bindings(bindings)
+    values = parse_bindings(bindings, source)
     try:
         collapse = affine(source, values, input=input_name, timeout=timeout)
     except BacktraceError as error:
