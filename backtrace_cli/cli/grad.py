@@ -14,9 +14,17 @@ from backtrace_cli.cli.options import (
     expression_inputs,
     flagged,
 )
-from backtrace_cli.cli.parsing import output_options, parse_bindings, parse_value, read_expression
+from backtrace_cli.cli.parsing import (
+    expression_file,
+    expression_flag,
+    output_options,
+    parse_bindings,
+    parse_value,
+    read_expression,
+)
 from backtrace_cli.cli.streams import emit
 from backtrace_cli.errors import EXIT_INTERRUPTED
+from backtrace_cli.files import refuse_same_files
 from backtrace_cli.formats import registry
 
 GRAD_EPILOG = f"""\b
@@ -116,6 +124,8 @@ def grad(ctx, expr, bindings, seed, wrt, mode, check, check_timeout, output_form
         if mode != "reverse" or order > 1:
             raise click.BadParameter("--step steps through the reverse sweep of order 1: "
                                      "leave out --mode and --order", param_hint="'--step'")
+    refuse_same_files([(expression_flag(expr), expression_file(expr), False),
+                       ("-o", output_path, True), ("--graph", graph_path, True)])
     if output_path == "-":
         output_path = None
     if output_path is not None:

@@ -87,6 +87,8 @@ def one_value(ctx: click.Context, param: click.Parameter, values: tuple[str, ...
 def graph(expr, bindings, seed, output_path, graph_format, order, wrt) -> None:
     """The computation graph of EXPR: values forward, gradients back, on every node."""
     from backtrace_cli.cli.parsing import (
+        expression_file,
+        expression_flag,
         parse_bindings,
         parse_value,
         read_expression,
@@ -95,9 +97,12 @@ def graph(expr, bindings, seed, output_path, graph_format, order, wrt) -> None:
     from backtrace_cli.engine.tape import compile_program
     from backtrace_cli.errors import UsageError
     from backtrace_cli.explain.gradient import explain
+    from backtrace_cli.files import refuse_same_files
     from backtrace_cli.formats import graph as graph_formats
     from backtrace_cli.syntax.parser import parse
 
+    refuse_same_files([(expression_flag(expr), expression_file(expr), False),
+                       ("-o", output_path, True)])
     if output_path == "-":
         output_path = None if graph_format not in graph_formats.IMAGE_FORMATS else "-"
     if output_path is not None and output_path != "-":

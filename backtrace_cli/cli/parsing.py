@@ -254,6 +254,20 @@ def read_expression(text: str) -> str:
     return text
 
 
+def expression_file(text: str | None) -> str | None:
+    """The file EXPR is read from: FILE of ``@FILE``, ``-`` (stdin), else None."""
+    if text == "-":
+        return "-"
+    if text is not None and text.startswith("@") and len(text) > 1:
+        return text[1:]
+    return None
+
+
+def expression_flag(text: str | None) -> str:
+    """How a message names EXPR read from a file (``EXPR @prog.txt``) or stdin."""
+    return f"EXPR {text}" if text and text != "-" else "EXPR"
+
+
 def requested_width() -> int | None:
     """The width the user asked for: ``--width N`` of the running command, else ``COLUMNS``
     (a whole number of at least 20; anything else is ignored, as Rich ignores it)."""

@@ -66,13 +66,15 @@ def quiz(expr, bindings, random_program, level, seed, blank, dz, output_format, 
 
     from backtrace_cli.api.quiz import quiz as make_quiz
     from backtrace_cli.cli.parsing import (
+        expression_file,
+        expression_flag,
         output_options,
         parse_bindings,
         parse_value,
         read_expression,
     )
     from backtrace_cli.errors import BacktraceError, UsageError
-    from backtrace_cli.files import check_writable, write_output
+    from backtrace_cli.files import check_writable, refuse_same_files, write_output
 
     if not random_program:
         for name, value in (("--level", level), ("--seed", seed)):
@@ -93,6 +95,8 @@ def quiz(expr, bindings, random_program, level, seed, blank, dz, output_format, 
     if answers_path == "-" and output_path in (None, "-"):
         raise UsageError(_("--answers - and the worksheet would both go to stdout"),
                          _("write the worksheet to a file with -o FILE, or the key to a file"))
+    refuse_same_files([(expression_flag(expr), expression_file(expr), False),
+                       ("-o", output_path, True), ("--answers", answers_path, True)])
     for path, flag in ((output_path, "-o"), (answers_path, "--answers")):
         if path is not None and path != "-":
             check_writable(path, flag)

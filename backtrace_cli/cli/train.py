@@ -198,6 +198,10 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
             ),
             _("give one of them a file name"),
         )
+    from backtrace_cli.files import refuse_same_files
+
+    refuse_same_files([("CSV", csv, False), ("--init", init_path, False),
+                       ("--save", save_path, True), ("--plot", plot_path, True)])
     report_to_stderr = bool(on_stdout)
     # Files that cannot be written are refused before training, not after a long run.
     if save_path and save_path != "-":
