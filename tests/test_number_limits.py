@@ -271,3 +271,50 @@ def test_the_api_with_a_huge_python_int():
 def test_shortened():
     assert shortened("x=" + "9" * 39) == "x=" + "9" * 39
     assert shortened("9" * 40) == "9999999999…99999 (40 digits)"
+
+
+def _integer_options():
+    """(command, option) for every whole-number option of every command."""
+    import click
+
+    from backtrace_cli.cli.main import COMMANDS as ALL
+    from backtrace_cli.cli.main import main
+
+    found = []
+    for name in ALL:
+        command = main.get_command(click.Context(main), name)
+        for param in command.get_params(click.Context(command)):
+            if isinstance(param, click.Option) and isinstance(param.type,
+                                                              click.types.IntParamType):
+                found.append((name, param.opts[-1]))
+    return found
+
+
+INTEGER_OPTIONS = _integer_options()
+ARGS = {"grad": ["x"], "jacobian": ["x"], "hessian": ["x*x"], "graph": ["x"],
+        "simplify": ["x"], "minimize": ["x*x"], "quiz": [], "grade": ["x"], "train": []}
+
+
+@pytest.mark.parametrize("sign", ["", "-", "+"])
+@pytest.mark.parametrize("command, option", INTEGER_OPTIONS,
+                         ids=[f"{c} {o}" for c, o in INTEGER_OPTIONS])
+def test_a_huge_integer_in_every_whole_number_option(command, option, sign):
+    assert len(INTEGER_OPTIONS) >= 10
+    for args in ([option, sign + HUGE], [f"{option}={sign}{HUGE}"]):
+        result = invoke(command, *ARGS[command], *args)
+        stderr = assert_bad_input(result, f"'{option}'",
+                                  f"{sign}1111111111…11111 (5,000 digits) has too many digits")
+        _no_python_words(stderr)
+
+
+def test_a_long_number_in_our_own_messages_is_shortened():
+    stderr = assert_bad_input(invoke("train", "--epochs", "1" * 4000),
+                              "not 1111111111…11111 (4,000 digits)")
+    _no_python_words(stderr)
+
+
+def test_the_caret_line_keeps_the_expression_whole():
+    number = "1" * 50
+    stderr = assert_bad_input(invoke("grad", f"{number}*x +", "x=1"))
+    lines = stderr.splitlines()
+    assert lines[1] == f"  {number}*x +" and lines[2].index("^") == len(lines[1])

@@ -18,6 +18,7 @@ from backtrace_cli.cli.language import Translated, install_click_catalogue, lang
 from backtrace_cli.cli.streams import EXIT_CLOSED_PIPE, finish, guarded
 from backtrace_cli.errors import EXIT_INTERRUPTED, BacktraceError, visible
 from backtrace_cli.i18n import _
+from backtrace_cli.syntax.numbers import shortened
 
 install_click_catalogue()
 
@@ -76,7 +77,12 @@ class BacktraceGroup(Translated, click.Group):
 def report_error(error: BacktraceError) -> None:
     # Messages quote what the user typed; a control character in it must not reach the
     # terminal raw (an escape sequence from a pasted expression could rewrite the screen).
-    click.echo(_("Error: {message}").format(message=visible(error.render())), err=True)
+    # A number the user wrote 5,000 digits long is shown by its ends and its length; the
+    # expression's own line above a caret is left whole (the caret must stay under it).
+    lines = visible(error.render()).split("\n")
+    shown = [line if index and not line.startswith("  " + _("hint: {hint}").split("{")[0])
+             else shortened(line) for index, line in enumerate(lines)]
+    click.echo(_("Error: {message}").format(message="\n".join(shown)), err=True)
 
 
 @click.group(cls=BacktraceGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -56,6 +56,26 @@ class BacktraceCommand(Translated, click.Command):
                 valued.update(param.opts)
         return names, valued
 
+    def _refuse_huge_integers(self, ctx: click.Context, args: list[str]) -> None:
+        """An integer option's value of more than 4,300 digits: "too large", as every number
+        a user writes, not Click's "is not a valid integer" (Python refuses to read it)."""
+        integers = {option: param for param in self.get_params(ctx)
+                    if isinstance(param, click.Option)
+                    and isinstance(param.type, click.types.IntParamType)
+                    for option in param.opts}
+        for index, argument in enumerate(args):
+            option, equals, value = argument.partition("=")
+            if option not in integers:
+                continue
+            if not equals:
+                value = args[index + 1] if index + 1 < len(args) else ""
+            if _huge_integer(value):
+                from backtrace_cli.i18n import _
+                from backtrace_cli.syntax.numbers import shortened
+
+                raise click.BadParameter(_("{value} has too many digits").format(
+                    value=shortened(value.strip())), ctx=ctx, param=integers[option])
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         names, valued = self._own_options(ctx)
         protected: dict[str, str] = {}
@@ -95,17 +115,26 @@ class BacktraceCommand(Translated, click.Command):
                 value_next = argument in valued
                 seen_data = seen_data or not looks_like_option
                 rewritten.append(argument)
-        if not protected:
-            return super().parse_args(ctx, rewritten)
+        self._refuse_huge_integers(ctx, rewritten)
         try:
             remaining = super().parse_args(ctx, rewritten)
         except click.ClickException as error:
-            error.message = _restore_text(error.message, protected)
+            from backtrace_cli.syntax.numbers import shortened
+
+            error.message = shortened(_restore_text(error.message, protected))
             raise
+        if not protected:
+            return remaining
         for key, value in ctx.params.items():
             ctx.params[key] = _restore(value, protected)
         ctx.args = [_restore(argument, protected) for argument in ctx.args]
         return [_restore(argument, protected) for argument in remaining]
+
+
+def _huge_integer(text: str) -> bool:
+    """Whether ``text`` is an integer longer than Python turns into an int (4,300 digits)."""
+    digits = text.strip().lstrip("+-")
+    return len(digits) > 4_300 and digits.isascii() and digits.isdigit()
 
 
 def _refuse_misspelt(option: str, names: set[str]) -> None:
