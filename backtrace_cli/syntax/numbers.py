@@ -76,20 +76,28 @@ def _refuse_constant(name: str):
     raise ValueError(_("{name} is not a number here; values must be finite").format(name=name))
 
 
-def loads(text: str, parse_constant=_refuse_constant):
+def loads(text: str, parse_constant=_refuse_constant, strict: bool = True):
     """JSON text from a user: ``NaN`` and ``Infinity`` refused (by ``parse_constant``), a
-    number beyond the float range a ``NumberTooLarge``, nesting deeper than MAX_DIMENSIONS
-    a ``NestedTooDeeply``; otherwise ``json.loads``."""
+    number beyond the float range a ``NumberTooLarge`` (with ``strict`` False: ±inf, for a
+    caller that refuses what is not finite in its own words), nesting deeper than
+    MAX_DIMENSIONS a ``NestedTooDeeply``; otherwise ``json.loads``."""
     depth, offset = deepest(text)
     if depth > MAX_DIMENSIONS:
         raise NestedTooDeeply(depth, offset)
-    return decoder(parse_constant).decode(text)
+    return decoder(parse_constant, strict).decode(text)
 
 
-def decoder(parse_constant=_refuse_constant) -> json.JSONDecoder:
+def decoder(parse_constant=_refuse_constant, strict: bool = True) -> json.JSONDecoder:
     """A JSON decoder that reads numbers as ``loads`` does (for ``raw_decode``)."""
+    if not strict:  # float() reads any number of digits; past the range it is ±inf
+        return json.JSONDecoder(parse_int=_lenient_int, parse_float=float,
+                                parse_constant=parse_constant)
     return json.JSONDecoder(parse_int=_json_int, parse_float=_json_float,
                             parse_constant=parse_constant)
+
+
+def _lenient_int(text: str):
+    return int(text) if len(text) <= 300 else float(text)
 
 
 class NestedTooDeeply(ValueError):

@@ -148,12 +148,7 @@ def read_init(path: str) -> dict[str, Any]:
     """The parameters file (``--init``): ``{"params": {name: number or nested lists}}``,
     as ``--save`` writes it; ``-`` reads standard input."""
     from backtrace_cli.files import read_text
-    from backtrace_cli.syntax.numbers import (
-        TOO_LARGE_HINT,
-        NestedTooDeeply,
-        NumberTooLarge,
-        loads,
-    )
+    from backtrace_cli.syntax.numbers import NestedTooDeeply, loads
 
     label = f"init {path}"
     try:
@@ -171,11 +166,10 @@ def read_init(path: str) -> dict[str, Any]:
                 ).format(label=label, limit=INIT_MAX_CHARACTERS),
                 translated(INIT_EXPECTED),
             )
-        document = loads(text, parse_constant=float)  # NaN: refused below, as not finite
+        # NaN, 1e999 and huge integers are read as floats and refused below as not finite
+        document = loads(text, parse_constant=float, strict=False)
     except NestedTooDeeply as error:
         raise setting_error("init", error.message(label), translated(INIT_SHAPE)) from None
-    except NumberTooLarge as error:
-        raise setting_error("init", error.message(label), translated(TOO_LARGE_HINT)) from None
     except json.JSONDecodeError as exc:
         raise setting_error(
             "init",
