@@ -6,7 +6,8 @@ process's own stdout and stderr behind streams that:
 - never crash on a character the terminal's encoding lacks (``PYTHONIOENCODING=latin-1``,
   ``ascii``, a ``cp1252`` Windows console): box drawing becomes ``+ - |``, a few common
   symbols their ASCII spelling (``·`` ``*``, ``−`` ``-``, ``²`` ``^2``), anything else a
-  backslash escape (``\\u03b8``), see ``fallback``;
+  backslash escape (``\\u03b8``), see ``fallback``; JSON, HTML and SVG stay exact
+  (``emit``);
 - keep going when stdout cannot be written (``> /dev/full``, a closed stdout, ``EIO``): the
   rest of stdout is dropped, the files the command writes (``-o``, ``--save``, ``--graph``)
   are still written, and the run ends with one line on stderr and exit 2 (``finish``);
@@ -138,40 +139,31 @@ def is_unicode(encoding: str | None) -> bool:
         return False
 
 
-_JSON_ESCAPE = re.compile(r"[^\x00-\x7f]")
-
-
-def encodable(text: str, output_format: str | None, err: bool = False) -> str:
-    """A document for the stream it goes to, exact where its format has an escape: JSON
-    writes ``\\uXXXX`` and HTML/SVG ``&#x...;`` for a character the stream cannot encode
-    (the same document once read); other text is left to the stream's fallback."""
-    stream = sys.stderr if err else sys.stdout
-    encoding = getattr(stream, "encoding", None)
-    if output_format not in ("json", "html", "svg") or is_unicode(encoding):
-        return text
-    try:
-        text.encode(encoding)
-        return text
-    except (UnicodeEncodeError, LookupError, TypeError):
-        pass
-    spell = escaped if output_format == "json" else (lambda char: f"&#x{ord(char):x};")
-    return _JSON_ESCAPE.sub(lambda match: _keep_or(match.group(), encoding, spell), text)
-
-
-def _keep_or(char: str, encoding: str, spell) -> str:
-    try:
-        char.encode(encoding)
-        return char
-    except (UnicodeEncodeError, LookupError):
-        return spell(char)
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def emit(text: str, output_format: str | None = None, err: bool = False) -> None:
     """Write a command's report (the text of ``--format output_format``) to stdout, or to
-    stderr with ``err``."""
+    stderr with ``err``. On a stream whose encoding is not Unicode, a document whose format
+    fixes its own encoding stays exact: JSON is written in ASCII (every other character a
+    ``\\uXXXX`` escape: the same document in UTF-8 and in any ASCII-based encoding), an
+    HTML page or SVG picture (they declare UTF-8) as UTF-8 bytes, as ``-o FILE`` writes
+    them. Other text is left to the stream's fallback."""
     import click
 
-    click.echo(encodable(text, output_format, err), nl=False, err=err)
+    stream = sys.stderr if err else sys.stdout
+    if output_format in ("json", "html", "svg") and stream is not None \
+            and not is_unicode(getattr(stream, "encoding", None)):
+        if output_format == "json":
+            text = _NON_ASCII.sub(lambda match: escaped(match.group()), text)
+        else:
+            buffer = getattr(stream, "buffer", None)
+            if buffer is not None:
+                stream.flush()
+                buffer.write(text.encode("utf-8"))
+                buffer.flush()
+                return
+    click.echo(text, nl=False, err=err)
 
 
 class Guard:
