@@ -319,3 +319,17 @@ def test_the_caret_line_keeps_the_expression_whole():
     stderr = assert_bad_input(invoke("grad", f"{number}*x +", "x=1"))
     lines = stderr.splitlines()
     assert lines[1] == f"  {number}*x +" and lines[2].index("^") == len(lines[1])
+
+
+@pytest.mark.parametrize("depth", [33, 65, 2000])
+def test_fit_refuses_deep_parameters_and_shapes(depth):
+    from backtrace_cli import BacktraceError, fit
+
+    value = 1.0
+    for _ in range(depth):
+        value = [value]
+    for params in ({"w": value}, {"w": f"randn:{shape(depth)}"}):
+        with pytest.raises(BacktraceError) as error:
+            fit("sum(x*w)", {"x": [1.0], "y": [2.0]}, params=params, epochs=1)
+        assert f"{depth:,}" in error.value.message
+        assert "at most 32 dimensions" in error.value.message
