@@ -26,16 +26,24 @@ COMMANDS = {
 }
 
 
+def _context(command: click.Command) -> click.Context:
+    """A context as the command line makes it (the group's settings: ``-h`` is help too;
+    Click keeps the first help option it makes, so a bare context would lose ``-h``)."""
+    from backtrace_cli.cli.main import main
+
+    parent = click.Context(main, **main.context_settings)
+    return click.Context(command, parent=parent, **command.context_settings)
+
+
 def _command(name: str) -> click.Command:
     from backtrace_cli.cli.main import main
 
-    context = click.Context(main)
-    return main.get_command(context, name)
+    return main.get_command(_context(main), name)
 
 
 def _options(name: str) -> list[str]:
     command = _command(name)
-    context = click.Context(command)
+    context = _context(command)
     return sorted({option for param in command.get_params(context)
                    if isinstance(param, click.Option)
                    for option in (*param.opts, *param.secondary_opts)

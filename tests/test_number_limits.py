@@ -281,10 +281,12 @@ def _integer_options():
     from backtrace_cli.cli.main import COMMANDS as ALL
     from backtrace_cli.cli.main import main
 
-    found = []
+    parent = click.Context(main, **main.context_settings)  # -h stays help (see
+    found = []                                              # test_misspelt_options)
     for name in ALL:
-        command = main.get_command(click.Context(main), name)
-        for param in command.get_params(click.Context(command)):
+        command = main.get_command(parent, name)
+        context = click.Context(command, parent=parent, **command.context_settings)
+        for param in command.get_params(context):
             if isinstance(param, click.Option) and isinstance(param.type,
                                                               click.types.IntParamType):
                 found.append((name, param.opts[-1]))

@@ -110,6 +110,7 @@ class BacktraceCommand(Translated, click.Command):
                 value_next = argument in valued or ("=" not in argument and argument not in names)
                 rewritten.append(argument)
             elif looks_like_option and argument not in names:
+                seen_data = True  # -x*w: an expression (or a value) that begins with '-'
                 rewritten.append(protect(argument))
             else:
                 value_next = argument in valued
@@ -140,11 +141,48 @@ def _huge_integer(text: str) -> bool:
 def _refuse_misspelt(option: str, names: set[str]) -> None:
     """``--NAME`` before EXPR cannot be a binding (bindings follow the expression): when it
     is close to an option of the command, it is that option misspelt."""
-    from backtrace_cli.cli.parsing import misspelt
-
     error = misspelt(option, [name for name in names if name.startswith("--")])
     if error is not None:
         raise error
+
+
+def misspelt(option: str, options):
+    """The error for ``option`` (``--fromat``) when it is one slip away from one of
+    ``options`` (``--format``), else None. A slip: one letter wrong, missing, extra or two
+    swapped (two of them in a name of five letters or more); a name of one or two letters
+    (``--w``, ``--dx``) is too short to be taken for a misspelling."""
+    from backtrace_cli.errors import UsageError
+    from backtrace_cli.i18n import _
+
+    name = option[2:]
+    if len(name) < 3:
+        return None
+    best = None
+    for candidate in sorted(options):
+        wanted = candidate[2:]
+        distance = _slips(name, wanted)
+        if distance <= (1 if len(wanted) <= 4 else 2) and (best is None or distance < best[0]):
+            best = (distance, candidate)
+    if best is None:
+        return None
+    return UsageError(_("no such option {option}; did you mean {close}?").format(
+        option=option, close=best[1]),
+        _("a variable given as --NAME must be a name of the expression; NAME=VALUE always "
+          "binds one"))
+
+
+def _slips(first: str, second: str) -> int:
+    """Edits (insert, delete, replace, swap two neighbours) from one word to the other."""
+    rows = [list(range(len(second) + 1))]
+    for i, a in enumerate(first, 1):
+        row = [i]
+        for j, b in enumerate(second, 1):
+            cost = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (a != b))
+            if i > 1 and j > 1 and a == second[j - 2] and first[i - 2] == b:
+                cost = min(cost, rows[-2][j - 2] + 1)
+            row.append(cost)
+        rows.append(row)
+    return rows[-1][-1]
 
 
 def _restore(value, protected: dict[str, str]):

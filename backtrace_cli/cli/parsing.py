@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from backtrace_cli.errors import BacktraceError, BindingError
+from backtrace_cli.errors import BindingError
 from backtrace_cli.i18n import _, translated
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
@@ -151,6 +151,8 @@ def parse_bindings(arguments: tuple[str, ...], source: str | None = None) -> dic
 def refuse_misspelt_options(arguments: tuple[str, ...], source: str) -> None:
     """A ``--NAME`` argument that names nothing in ``source`` and is close to an option of
     the running command is that option misspelt: a UsageError (exit 2) that says so."""
+    from backtrace_cli.cli.options import misspelt
+
     typed = [argument.split("=", 1)[0] for argument in arguments
              if argument.startswith("--") and len(argument) > 2]
     context = click.get_current_context(silent=True)
@@ -168,22 +170,6 @@ def refuse_misspelt_options(arguments: tuple[str, ...], source: str) -> None:
         error = misspelt(option, options)
         if error is not None:
             raise error
-
-
-def misspelt(option: str, options) -> BacktraceError | None:
-    """The error for ``option`` (``--fromat``) when it is close to one of ``options``
-    (``--format``), else None."""
-    import difflib
-
-    from backtrace_cli.errors import UsageError
-
-    close = difflib.get_close_matches(option, sorted(options), n=1, cutoff=0.75)
-    if not close:
-        return None
-    return UsageError(_("no such option {option}; did you mean {close}?").format(
-        option=option, close=close[0]),
-        _("a variable given as --NAME must be a name of the expression; NAME=VALUE always "
-          "binds one"))
 
 
 def _normalized(name: str) -> str:
