@@ -127,3 +127,11 @@ def test_a_positional_binding_is_never_taken_for_an_option():
     result = invoke("grad", "x*w", "x=1", "w=1", "fromat=2", "--no-check")
     assert_bad_input(result, "the binding 'fromat' is not used")
     assert "no such option" not in result.stderr
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_an_option_no_variable_can_be_named_is_no_option(name, tmp_path):
+    for typed in ("--zz-top", "--check-everything", "--x.y"):
+        result = invoke(*_args(name, tmp_path), typed, "2")
+        assert_bad_input(result, f"no such option {typed}",
+                         f"the options are listed by backtrace {name} --help")

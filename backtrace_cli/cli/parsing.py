@@ -150,7 +150,8 @@ def parse_bindings(arguments: tuple[str, ...], source: str | None = None) -> dic
 
 def refuse_misspelt_options(arguments: tuple[str, ...], source: str) -> None:
     """A ``--NAME`` argument that names nothing in ``source`` and is close to an option of
-    the running command is that option misspelt: a UsageError (exit 2) that says so."""
+    the running command is that option misspelt: a UsageError (exit 2) that says so; one
+    whose NAME cannot be a variable's (``--no-check`` where there is none) is no option."""
     from backtrace_cli.cli.options import misspelt
 
     typed = [argument.split("=", 1)[0] for argument in arguments
@@ -168,6 +169,12 @@ def refuse_misspelt_options(arguments: tuple[str, ...], source: str) -> None:
         if name in names or (name.isidentifier() and _normalized(name) in names):
             continue
         error = misspelt(option, options)
+        if error is None and not name.isidentifier():  # --no-chek, --check_timeout-x: no
+            from backtrace_cli.errors import UsageError  # variable is called that
+
+            error = UsageError(_("no such option {option}").format(option=option),
+                               _("the options are listed by {command} --help").format(
+                                   command=f"backtrace {context.info_name}"))
         if error is not None:
             raise error
 
