@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 
+import click
 import pytest
 
 from backtrace_cli.limits import MAX_DIMENSIONS
@@ -205,7 +206,7 @@ def test_a_huge_number_in_a_binding_of_every_command(name, value, tmp_path):
     (["train", "--param", f"w=zeros:2x{HUGE}"], "has more elements than the limit"),
     (["train", "--predict", HUGE], f"--predict: {SHOWN}"),
     (["train", "--predict", f"x={HUGE}"], f"--predict x: {SHOWN}"),
-    (["train", "--lr", HUGE], "--lr must be a finite number above 0"),
+    (["train", "--lr", HUGE], f"--lr: {SHOWN}"),
     (["minimize", "x*x", f"x={HUGE}"], f"x: {SHOWN}"),
 ], ids=["--dz", "--dz array", "expression", "--param", "--param array", "--param randn",
         "--param zeros", "--predict", "--predict x=", "--lr", "minimize"])
@@ -274,10 +275,8 @@ def test_shortened():
     assert shortened("9" * 40) == "9999999999…99999 (40 digits)"
 
 
-def _integer_options():
-    """(command, option) for every whole-number option of every command."""
-    import click
-
+def _number_options(kind):
+    """(command, option) for every option of every command whose type is ``kind``."""
     from backtrace_cli.cli.main import COMMANDS as ALL
     from backtrace_cli.cli.main import main
 
@@ -287,13 +286,13 @@ def _integer_options():
         command = main.get_command(parent, name)
         context = click.Context(command, parent=parent, **command.context_settings)
         for param in command.get_params(context):
-            if isinstance(param, click.Option) and isinstance(param.type,
-                                                              click.types.IntParamType):
+            if isinstance(param, click.Option) and isinstance(param.type, kind):
                 found.append((name, param.opts[-1]))
     return found
 
 
-INTEGER_OPTIONS = _integer_options()
+INTEGER_OPTIONS = _number_options(click.types.IntParamType)
+FLOAT_OPTIONS = _number_options(click.types.FloatParamType)
 ARGS = {"grad": ["x"], "jacobian": ["x"], "hessian": ["x*x"], "graph": ["x"],
         "simplify": ["x"], "minimize": ["x*x"], "quiz": [], "grade": ["x"], "train": []}
 
@@ -305,8 +304,8 @@ def test_a_huge_integer_in_every_whole_number_option(command, option, sign):
     assert len(INTEGER_OPTIONS) >= 10
     for args in ([option, sign + HUGE], [f"{option}={sign}{HUGE}"]):
         result = invoke(command, *ARGS[command], *args)
-        stderr = assert_bad_input(result, f"'{option}'",
-                                  f"{sign}1111111111…11111 (5,000 digits) has too many digits")
+        stderr = assert_bad_input(
+            result, f"{option}: {sign}1111111111…11111 (5,000 digits) has too many digits")
         _no_python_words(stderr)
 
 
@@ -335,3 +334,14 @@ def test_fit_refuses_deep_parameters_and_shapes(depth):
             fit("sum(x*w)", {"x": [1.0], "y": [2.0]}, params=params, epochs=1)
         assert f"{depth:,}" in error.value.message
         assert "at most 32 dimensions" in error.value.message
+
+
+@pytest.mark.parametrize("value, shown", [(HUGE, SHOWN), (f"-{HUGE}", f"-{SHOWN}"),
+                                          ("1e999", "1e999 is too large for a float")])
+@pytest.mark.parametrize("command, option", FLOAT_OPTIONS,
+                         ids=[f"{c} {o}" for c, o in FLOAT_OPTIONS])
+def test_a_huge_number_in_every_decimal_option(command, option, value, shown):
+    assert len(FLOAT_OPTIONS) >= 10
+    for args in ([option, value], [f"{option}={value}"]):
+        result = invoke(command, *ARGS[command], *args)
+        _no_python_words(assert_bad_input(result, f"{option}: {shown}"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import click
 
 from backtrace_cli.cli.language import Translated, lang_option
@@ -56,25 +58,33 @@ class BacktraceCommand(Translated, click.Command):
                 valued.update(param.opts)
         return names, valued
 
-    def _refuse_huge_integers(self, ctx: click.Context, args: list[str]) -> None:
-        """An integer option's value of more than 4,300 digits: "too large", as every number
-        a user writes, not Click's "is not a valid integer" (Python refuses to read it)."""
-        integers = {option: param for param in self.get_params(ctx)
-                    if isinstance(param, click.Option)
-                    and isinstance(param.type, click.types.IntParamType)
-                    for option in param.opts}
+    def _refuse_huge_numbers(self, ctx: click.Context, args: list[str]) -> None:
+        """A number option's value past what it can hold, in the words every number a user
+        writes gets: an integer of more than 4,300 digits (Python will not read it; Click
+        would say "not a valid integer"), a decimal past the float range (Click would make
+        it inf)."""
+        from backtrace_cli.cli.parsing import NUMBER, parse_number
+
+        kinds = (click.types.IntParamType, click.types.FloatParamType)
+        numeric = {option: param for param in self.get_params(ctx)
+                   if isinstance(param, click.Option) and isinstance(param.type, kinds)
+                   for option in param.opts}
         for index, argument in enumerate(args):
             option, equals, value = argument.partition("=")
-            if option not in integers:
+            if option not in numeric:
                 continue
             if not equals:
                 value = args[index + 1] if index + 1 < len(args) else ""
-            if _huge_integer(value):
-                from backtrace_cli.i18n import _
-                from backtrace_cli.syntax.numbers import shortened
+            if isinstance(numeric[option].type, click.types.IntParamType):
+                if _huge_integer(value):
+                    from backtrace_cli.errors import UsageError
+                    from backtrace_cli.i18n import _
+                    from backtrace_cli.syntax.numbers import shortened
 
-                raise click.BadParameter(_("{value} has too many digits").format(
-                    value=shortened(value.strip())), ctx=ctx, param=integers[option])
+                    raise UsageError(_("{option}: {value} has too many digits").format(
+                        option=option, value=shortened(value.strip())))
+            elif NUMBER.fullmatch(value.strip()) and math.isinf(float(value)):
+                parse_number(value, option)  # its words for a number past the float range
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         names, valued = self._own_options(ctx)
@@ -116,7 +126,7 @@ class BacktraceCommand(Translated, click.Command):
                 value_next = argument in valued
                 seen_data = seen_data or not looks_like_option
                 rewritten.append(argument)
-        self._refuse_huge_integers(ctx, rewritten)
+        self._refuse_huge_numbers(ctx, rewritten)
         try:
             remaining = super().parse_args(ctx, rewritten)
         except click.ClickException as error:

@@ -14,7 +14,7 @@ import click
 from backtrace_cli.errors import BindingError
 from backtrace_cli.i18n import _, translated
 
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 
@@ -23,7 +23,7 @@ def parse_number(text: str, what: str) -> float:
     from backtrace_cli.syntax.numbers import TOO_LARGE, TOO_LARGE_HINT, shortened
 
     stripped = text.strip()
-    if _NUMBER.fullmatch(stripped):
+    if NUMBER.fullmatch(stripped):
         value = float(stripped)
         if value in (float("inf"), float("-inf")):
             raise BindingError(translated(TOO_LARGE).format(what=what, text=shortened(text)),
