@@ -80,8 +80,9 @@ def report_error(error: BacktraceError) -> None:
     # A number the user wrote 5,000 digits long is shown by its ends and its length; the
     # expression's own line above a caret is left whole (the caret must stay under it).
     lines = visible(error.render()).split("\n")
-    shown = [line if index and not line.startswith("  " + _("hint: {hint}").split("{")[0])
-             else shortened(line) for index, line in enumerate(lines)]
+    carets = [set(line.strip()) == {"^"} for line in lines[1:]] + [False]
+    shown = [line if above_caret else shortened(line)
+             for line, above_caret in zip(lines, carets)]
     click.echo(_("Error: {message}").format(message="\n".join(shown)), err=True)
 
 
