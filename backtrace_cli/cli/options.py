@@ -63,7 +63,9 @@ class BacktraceCommand(Translated, click.Command):
         writes gets: an integer of more than 4,300 digits (Python will not read it; Click
         would say "not a valid integer"), a decimal past the float range (Click would make
         it inf)."""
-        from backtrace_cli.cli.parsing import NUMBER, parse_number
+        from backtrace_cli.errors import BindingError, UsageError
+        from backtrace_cli.i18n import _, translated
+        from backtrace_cli.syntax.numbers import NUMBER, TOO_LARGE, TOO_LARGE_HINT, shortened
 
         kinds = (click.types.IntParamType, click.types.FloatParamType)
         numeric = {option: param for param in self.get_params(ctx)
@@ -77,14 +79,11 @@ class BacktraceCommand(Translated, click.Command):
                 value = args[index + 1] if index + 1 < len(args) else ""
             if isinstance(numeric[option].type, click.types.IntParamType):
                 if _huge_integer(value):
-                    from backtrace_cli.errors import UsageError
-                    from backtrace_cli.i18n import _
-                    from backtrace_cli.syntax.numbers import shortened
-
                     raise UsageError(_("{option}: {value} has too many digits").format(
                         option=option, value=shortened(value.strip())))
             elif NUMBER.fullmatch(value.strip()) and math.isinf(float(value)):
-                parse_number(value, option)  # its words for a number past the float range
+                raise BindingError(translated(TOO_LARGE).format(
+                    what=option, text=shortened(value.strip())), translated(TOO_LARGE_HINT))
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         names, valued = self._own_options(ctx)

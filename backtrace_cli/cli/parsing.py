@@ -6,16 +6,13 @@ Every command reads its arguments through these, so each refuses bad text with t
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 import click
 
 from backtrace_cli.errors import BindingError
 from backtrace_cli.i18n import _, translated
-
-NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
-
+from backtrace_cli.syntax.numbers import NUMBER
 
 
 def parse_number(text: str, what: str) -> float:

@@ -26,6 +26,8 @@ TOO_MANY_SIZES = N_("{what}: the shape has {count:,} sizes; an array has at most
 TOO_LARGE = N_("{what}: {text} is too large for a float")
 TOO_LARGE_HINT = N_("values must be at most about 1.8e308 in size")
 
+# A number as users write it: decimal or scientific, ASCII digits (no nan, inf, 1_000, 0x1f).
+NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _LONG_NUMBER = re.compile(r"[0-9]{40,}")
 
 
