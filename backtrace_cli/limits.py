@@ -83,6 +83,13 @@ MAX_DERIVED_NODES = Limit(
     "nodes in all the tapes of the derivatives of higher order",
 )
 
+# The dimensions an array value may have. NumPy holds at most 64 ("maximum supported
+# dimension for an ndarray is currently 64"), some of its iterators 32, and a Jacobian block
+# has the output's dimensions and the input's together: 32 keeps every command within
+# NumPy. Fixed, so no environment variable. Nested lists, [...] literals and shapes deeper
+# than this are refused before NumPy sees them (syntax/numbers.py).
+MAX_DIMENSIONS = 32
+
 ALL_LIMITS = (MAX_LENGTH, MAX_DEPTH, MAX_NODES, MAX_STATEMENTS, SYMPY_MAX_NODES,
               MAX_ARRAY_ELEMENTS, SYMPY_MAX_ELEMENTS, MAX_JACOBIAN_ENTRIES,
               MAX_HESSIAN_ENTRIES, MAX_SWEEP_NODES, MAX_DERIVED_NODES)

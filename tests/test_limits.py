@@ -248,7 +248,7 @@ def test_an_endless_init_file_is_refused():
 def test_deeply_nested_init_json_is_refused(tmp_path):
     path = tmp_path / "deep.json"
     path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
-    assert_refused(invoke("train", "--init", str(path)), "nested too deeply")
+    assert_refused(invoke("train", "--init", str(path)), "nested 100,000 levels deep")
 
 
 @pytest.mark.parametrize("value", ["inf", "nan", "1e308", "1e20", "0", "-1"])

@@ -15,6 +15,8 @@ from backtrace_cli.cli.options import (
     flagged,
 )
 from backtrace_cli.cli.parsing import (
+    expression_file,
+    expression_flag,
     output_options,
     parse_bindings,
     parse_value,
@@ -22,7 +24,9 @@ from backtrace_cli.cli.parsing import (
     read_expression,
     requested_digits,
 )
+from backtrace_cli.cli.streams import emit
 from backtrace_cli.errors import EXIT_INTERRUPTED
+from backtrace_cli.files import refuse_same_files
 from backtrace_cli.formats import registry
 
 GRAD_EPILOG = f"""\b
@@ -122,6 +126,8 @@ def grad(ctx, expr, bindings, seed, wrt, mode, check, check_timeout, output_form
         if mode != "reverse" or order > 1:
             raise click.BadParameter("--step steps through the reverse sweep of order 1: "
                                      "leave out --mode and --order", param_hint="'--step'")
+    refuse_same_files([(expression_flag(expr), expression_file(expr), False),
+                       ("-o", output_path, True), ("--graph", graph_path, True)])
     if output_path == "-":
         output_path = None
     if output_path is not None:
@@ -135,7 +141,7 @@ def grad(ctx, expr, bindings, seed, wrt, mode, check, check_timeout, output_form
                        graph_path, output_path, order)
         return
     source = read_expression(expr)
-    values = parse_bindings(bindings)
+    values = parse_bindings(bindings, source)
     seed_value = parse_value(seed, "--dz")
     if graph_path is not None and graph_path != "-":  # refused before the work, not after
         from backtrace_cli.files import check_writable
@@ -188,7 +194,7 @@ def _higher_orders(expr, bindings, seed, wrt, check, check_timeout, output_forma
                          f"draw the tape of a higher order with backtrace graph EXPR ... "
                          f"--order {order}")
     source = read_expression(expr)
-    values = parse_bindings(bindings)
+    values = parse_bindings(bindings, source)
     try:
         explanation = derivatives_explanation(source, values, order, wrt=wrt, cross_check=check,
                                               check_timeout=check_timeout)
@@ -211,4 +217,4 @@ def write_report(report, output_format: str, output_path: str | None,
 
         write_atomic(output_path, text.encode("utf-8"))
     else:
-        click.echo(text, nl=False, err=graph_path == "-")
+        emit(text, output_format, err=graph_path == "-")

@@ -7,6 +7,7 @@ import sys
 import click
 
 from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT, BacktraceCommand, flagged
+from backtrace_cli.cli.streams import emit
 from backtrace_cli.errors import EXIT_INTERRUPTED
 from backtrace_cli.formats import registry
 
@@ -50,14 +51,14 @@ def hessian(expr, bindings, wrt, check, check_timeout, explain, output_format) -
     from backtrace_cli.report.hessian import build
 
     source = read_expression(expr)
-    values = parse_bindings(bindings)
+    values = parse_bindings(bindings, source)
     try:
         explanation = hessian_explanation(source, values, wrt=wrt, cross_check=check,
                                           check_timeout=check_timeout)
     except BacktraceError as error:
         raise flagged(error, FLAGS) from None
     options = output_options() if output_format == "table" else plain_options()
-    click.echo(registry.render(build(explanation, explain), output_format, options), nl=False)
+    emit(registry.render(build(explanation, explain), output_format, options), output_format)
     if explanation.check is not None and not explanation.check.ok:
         sys.exit(1)
     if explanation.check is not None and explanation.check.interrupted:

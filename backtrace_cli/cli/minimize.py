@@ -8,6 +8,7 @@ import sys
 import click
 
 from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT, BacktraceCommand
+from backtrace_cli.cli.streams import emit
 from backtrace_cli.errors import EXIT_INTERRUPTED, DivergedError
 from backtrace_cli.formats.registry import names
 from backtrace_cli.i18n import _, from_template, translated
@@ -100,7 +101,7 @@ def _minimize(expr, bindings, method, lr, steps, momentum, beta1, beta2, eps, tr
     from backtrace_cli.train.minimize import MinimizeSettings, run
 
     source = read_expression(expr)
-    start = parse_bindings(bindings)
+    start = parse_bindings(bindings, source)
     settings = MinimizeSettings(method=method, lr=lr, steps=steps, momentum=momentum,
                                 beta1=beta1, beta2=beta2, eps=eps,
                                 trace_limit=trace_limit if trace else 0,
@@ -147,7 +148,7 @@ def _minimize(expr, bindings, method, lr, steps, momentum, beta1, beta2, eps, tr
 
     report = build(outcome, live=printed["header"])
     options = output_options() if output_format == "table" else plain_options()
-    click.echo(render(report, output_format, options), nl=False)
+    emit(render(report, output_format, options), output_format)
     if output_format == "table" and sys.stderr.isatty():
         elapsed = outcome.elapsed
         rate = result.steps / elapsed if elapsed > 0 else 0.0

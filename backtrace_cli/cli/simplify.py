@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT, BacktraceCommand
+from backtrace_cli.cli.streams import emit
 from backtrace_cli.formats.registry import names
 
 SIMPLIFY_EPILOG = f"""\b
@@ -44,7 +45,7 @@ def simplify(expr, bindings, input_name, timeout, output_format) -> None:
     from backtrace_cli.errors import BacktraceError
 
     source = read_expression(expr)
-    values = parse_bindings(bindings)
+    values = parse_bindings(bindings, source)
     try:
         collapse = affine(source, values, input=input_name, timeout=timeout)
     except BacktraceError as error:
@@ -53,4 +54,4 @@ def simplify(expr, bindings, input_name, timeout, output_format) -> None:
     from backtrace_cli.report.affine import build
 
     options = output_options() if output_format == "table" else plain_options()
-    click.echo(render(build(collapse, source), output_format, options), nl=False)
+    emit(render(build(collapse, source), output_format, options), output_format)

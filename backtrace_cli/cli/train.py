@@ -8,6 +8,7 @@ import click
 
 from backtrace_cli.cli.graph import one_value
 from backtrace_cli.cli.options import BacktraceCommand
+from backtrace_cli.cli.streams import emit
 from backtrace_cli.errors import EXIT_INTERRUPTED, DivergedError, UsageError
 from backtrace_cli.formats.registry import names
 from backtrace_cli.i18n import _
@@ -198,6 +199,10 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
             ),
             _("give one of them a file name"),
         )
+    from backtrace_cli.files import refuse_same_files
+
+    refuse_same_files([("CSV", csv, False), ("--init", init_path, False),
+                       ("--save", save_path, True), ("--plot", plot_path, True)])
     report_to_stderr = bool(on_stdout)
     # Files that cannot be written are refused before training, not after a long run.
     if save_path and save_path != "-":
@@ -271,12 +276,12 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
     if console is not None:
         from backtrace_cli.formats.registry import Options
 
-        _emit(render(report, "table", Options(width=console.width, digits=requested_digits())),
-              report_to_stderr)
+        emit(render(report, "table", Options(width=console.width, digits=requested_digits())),
+             "table", report_to_stderr)
         if outcome.explanation is not None:
             _explain(outcome, console)
     else:
-        _emit(render(report, output_format, plain_options()), report_to_stderr)
+        emit(render(report, output_format, plain_options()), output_format, report_to_stderr)
     if save_path:
         failures += _write(save_path, saved_document(model, loss, dtype, result.params),
                            "--save")
@@ -317,10 +322,6 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
             err=True,
         )
         sys.exit(EXIT_INTERRUPTED)
-
-
-def _emit(text, to_stderr: bool = False) -> None:
-    click.echo(text, nl=False, err=to_stderr)
 
 
 def _write(path: str, data, what: str, binary: bool = False) -> list:

@@ -19,7 +19,16 @@ import re
 from backtrace_cli.errors import DataError, did_you_mean
 from backtrace_cli.explain.cells import ANSWER_COLUMNS, KIND_NAMES, KINDS, SECTIONS
 from backtrace_cli.explain.grading import Answer, Answers
-from backtrace_cli.i18n import _
+from backtrace_cli.i18n import _, translated
+from backtrace_cli.syntax.numbers import (
+    TOO_LARGE,
+    TOO_LARGE_HINT,
+    NestedTooDeeply,
+    NumberTooLarge,
+    loads,
+    shortened,
+)
+from backtrace_cli.syntax.numbers import decoder as number_decoder
 
 # Keys of a key file that describe the program rather than answer a cell.
 ABOUT = ("expression", "bindings", "dz", "level", "seed")
@@ -56,7 +65,15 @@ def _float_or_not(text: str):
 # ----------------------------------------------------------------------------- JSON
 def read_json(text: str, path: str | None = None) -> Answers:
     try:
-        document = json.loads(text, parse_constant=NotFinite)  # refused below, in place
+        # NaN, Infinity and 1e999 are kept as NotFinite and refused below, in place
+        document = loads(text, parse_constant=NotFinite, parse_float=_float_or_not)
+    except NestedTooDeeply as error:
+        raise DataError(error.message(_("the answers")), path,
+                        *_position(text, error.offset or 0)) from None
+    except NumberTooLarge as error:
+        raise DataError(error.message(_("the answers")), path,
+                        *_position(text, max(text.find(error.text), 0)),
+                        translated(TOO_LARGE_HINT)) from None
     except json.JSONDecodeError as error:
         raise DataError(_("not valid JSON: {problem}").format(problem=error.msg), path,
                         error.lineno, error.colno,
@@ -68,7 +85,7 @@ def read_json(text: str, path: str | None = None) -> Answers:
         raise DataError(_("the answers must be a JSON object"), path, 1, 1,
                         _("e.g. {example}").format(
                             example='{"forward": {"r": -1}, "gradients": {"x": -2}}'))
-    decoder = json.JSONDecoder(parse_constant=NotFinite, parse_float=_float_or_not)
+    decoder = number_decoder(NotFinite, parse_float=_float_or_not)
     items: list[Answer] = []
     kinds: list[str] = []
     seen: set[str] = set()
@@ -183,10 +200,10 @@ def read_worksheet(text: str, path: str | None = None) -> Answers:
     for line, cells in _answer_rows(text, rows, header, path):
         number_text, kind_written, key = (cells[i][0].strip() for i in range(3))
         kind = spelled["kinds"].get(kind_written.lower())
-        if not (number_text.isascii() and number_text.isdigit()):
+        if not (number_text.isascii() and number_text.isdigit()) or len(number_text) > 9:
             raise DataError(_("the Answers table's row has {text!r} in its # column, not the "
-                              "number of a blank").format(text=number_text), path, line,
-                            cells[0][1], _("keep the rows as quiz wrote them"))
+                              "number of a blank").format(text=shortened(number_text)), path,
+                            line, cells[0][1], _("keep the rows as quiz wrote them"))
         if kind is None:
             raise DataError(_("the Answers table's row {number} has the kind {kind!r}; the "
                               "kinds are {kinds}").format(number=number_text, kind=kind_written,
@@ -204,7 +221,7 @@ def read_worksheet(text: str, path: str | None = None) -> Answers:
     for line, cells in rows:  # blanks written over in the tables themselves
         for cell, column in cells:
             match = _FILLED.fullmatch(cell.strip())
-            if match is None or int(match.group(1)) not in blanks:
+            if match is None or len(match.group(1)) > 9 or int(match.group(1)) not in blanks:
                 continue
             value = match.group(2).strip(_PADDING)
             if not value:
@@ -298,8 +315,10 @@ def _parse_number(text: str, what: str, path, line, column):
     cleaned = text.replace("\u2212", "-").replace(" ", "")
     if cleaned.startswith("["):
         try:
-            value = json.loads(cleaned, parse_constant=NotFinite, parse_float=_float_or_not)
-        except ValueError:
+            value = loads(cleaned, parse_constant=NotFinite, parse_float=_float_or_not)
+        except (NestedTooDeeply, NumberTooLarge) as error:
+            raise DataError(error.message(what), path, line, column) from None
+        except (ValueError, RecursionError):
             value = None
         if isinstance(value, list):
             return _number_value(value, what, path, line, column)
@@ -307,6 +326,9 @@ def _parse_number(text: str, what: str, path, line, column):
         value = float(cleaned)
         if value not in (float("inf"), float("-inf")):
             return value
-    raise DataError(_("{what}: '{text}' is not a number").format(what=what, text=text), path,
+        raise DataError(translated(TOO_LARGE).format(what=what, text=shortened(text)), path,
+                        line, column, translated(TOO_LARGE_HINT))
+    raise DataError(_("{what}: '{text}' is not a number").format(what=what, text=shortened(text)),
+                    path,
                     line, column,
                     _("write a decimal number such as -2 or 0.25 (or [1, -2] for a vector)"))
