@@ -278,12 +278,12 @@ ALLOWED |= set("""newton adam momentum gd lr beta1 beta2 eps v_x d_x0 d_x1 dadb 
 df""".split())
 
 
-def english_words(text: str) -> list[str]:
+def english_words(text: str, allowed: set[str] = ALLOWED) -> list[str]:
     text = re.sub(r"--[a-z][a-z-]*", " ", text)  # options are names
     text = re.sub(r"\bd[\w()]+/d[\w()]+", " ", text)  # derivatives dL/dx, dz/dw
     text = re.sub(r"\b[vVe]\d+\b", " ", text)  # node ids, numbers like 1e-05
     words = re.findall(r"[A-Za-z_][A-Za-z_0-9]+", text)
-    return [word for word in words if word not in ALLOWED
+    return [word for word in words if word not in allowed
             and not re.fullmatch(r"e\d+|[A-Za-z]\d+", word)]  # 1e-05; names x2, W1
 
 
