@@ -99,7 +99,7 @@ def test_the_same_program_gives_the_same_bytes():
 
 
 def test_the_notebook_fragment_is_the_page_without_its_document():
-    result = grad("x*w", {"x": 2, "w": 3}, seed=5)
+    result = grad("x*w", {"x": 2, "w": 3}, dz=5)
     fragment = result._repr_html_()
     assert fragment.startswith("<style>") and "<!DOCTYPE" not in fragment
     assert "<script>" in fragment and 'data-last-step="2"' in fragment

@@ -109,7 +109,7 @@ def engine_steps(*args) -> tuple[list[dict], dict]:
         seed = args.pop(args.index("--dz") + 1)
         args.remove("--dz")
     explanation = explanation_of(args[0], parse_bindings(tuple(args[1:])),
-                                 seed=parse_value(seed, "--dz"), cross_check=False)
+                                 dz=parse_value(seed, "--dz"), cross_check=False)
     report = build(explanation)
     return report.views["steps"]().data["steps"], report.views["graph"]().data
 
@@ -273,7 +273,7 @@ def test_the_notebook_fragment_steps_inside_a_page(browser, tmp_path):
     """Two results in one notebook page: each steps on its own, with the inline script."""
     from backtrace_cli import grad
 
-    first = grad("x*w", {"x": 2, "w": 3}, seed=5)._repr_html_()
+    first = grad("x*w", {"x": 2, "w": 3}, dz=5)._repr_html_()
     second = grad("a = x*x; a + sin(a)", {"x": 3})._repr_html_()
     path = tmp_path / "notebook.html"
     path.write_text("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"

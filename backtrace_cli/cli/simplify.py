@@ -41,11 +41,10 @@ def simplify(expr, bindings, input_name, timeout, output_format) -> None:
     source = read_expression(expr)
     values = parse_bindings(bindings)
     try:
-        collapse = affine(source, values, input=input_name, timeout=timeout)
+        result = affine(source, values, input=input_name, timeout=timeout)
     except BacktraceError as error:
         raise flagged(error, {"input": "--input", "timeout": "--timeout"}) from None
     from backtrace_cli.formats.registry import PLAIN, render
-    from backtrace_cli.report.affine import build
 
     options = output_options() if output_format == "table" else PLAIN
-    click.echo(render(build(collapse, source), output_format, options), nl=False)
+    click.echo(render(result.report, output_format, options), nl=False)
