@@ -34,6 +34,10 @@ class GraphText(str):
     def _repr_svg_(self) -> str | None:
         return str(self) if self.format == "svg" else None
 
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        """IPython's plain text: the text itself, as ``print`` shows it (not a quoted str)."""
+        printer.text(str(self).rstrip("\n"))
+
     def _repr_markdown_(self) -> str | None:
         if self.format == "svg":
             return None
@@ -49,6 +53,9 @@ class GraphImage(bytes):
 
     def _repr_png_(self) -> bytes:
         return bytes(self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(f"<PNG image, {len(self):,} bytes>")
 
 
 def graph(expression: str, bindings: Mapping[str, Any] | None = None, *, dz: Any = None,
