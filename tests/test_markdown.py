@@ -177,3 +177,23 @@ def test_a_worksheet_with_escaped_names_grades(tmp_path):
     graded = invoke("grade", "_a*w_", "_a=2", "w_=3", "--answers", str(sheet))
     assert graded.exit_code == 1, graded.stderr  # _a right (3), w_ wrong (2 expected)
     assert "1 of 2 cells right" in graded.stdout
+
+
+def test_trains_loss_chart_is_a_code_block_under_its_own_table():
+    text = markdown("train", "--epochs", "5")
+    found = parser().parse(text)
+    heading, fences = None, []
+    for index, token in enumerate(found):
+        if token.type == "heading_open":
+            heading = found[index + 1].content
+        elif token.type == "fence":
+            fences.append((heading, token.info, token.content))
+    assert [(where, info) for where, info, _content in fences] == [("Loss per epoch", "text")]
+    assert fences[0][2].count("│") == 8 and "epoch 1" in fences[0][2]
+    # each line above the table is a paragraph of its own, not one run-on paragraph
+    paragraphs = ["".join(child.content for child in found[i + 1].children)
+                  for i, token in enumerate(found) if token.type == "paragraph_open"]
+    assert paragraphs[:3] == [
+        "Training y_hat = x*w on the lecture's data (3 rows; inputs x; target y)",
+        "Loss mse, sgd lr 0.01, 5 epochs, batch 1, float64",
+        "Predict (before training): x=4 -> y_hat = 4"]
