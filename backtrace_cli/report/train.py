@@ -141,12 +141,12 @@ def header_lines(outcome) -> list[str]:
           "({rows} rows; inputs {inputs}; target {target})").format(
             model=problem.model_source, source=source, rows=dataset.rows,
             inputs=", ".join(problem.inputs), target=problem.target),
-        _("loss {loss}, {optimizer} lr {lr}, ").format(
-            loss=problem.loss_name, optimizer=settings.optimizer, lr=f"{settings.lr:g}")
-        + ngettext("{epochs} epoch", "{epochs} epochs", settings.epochs).format(
-            epochs=settings.epochs) + f", {batch}"
-        + (_(", shuffled (seed {seed})").format(seed=settings.seed) if settings.shuffle else "")
-        + f", {settings.dtype}",
+        _("loss {loss}, {optimizer} lr {lr}, {epochs}, {batch}{shuffled}, {dtype}").format(
+            loss=problem.loss_name, optimizer=settings.optimizer, lr=f"{settings.lr:g}",
+            epochs=ngettext("{epochs} epoch", "{epochs} epochs", settings.epochs).format(
+                epochs=settings.epochs), batch=batch,
+            shuffled=(_(", shuffled (seed {seed})").format(seed=settings.seed)
+                      if settings.shuffle else ""), dtype=settings.dtype),
     ]
     for values, value in zip(outcome.predictions_in, outcome.before):
         lines.append(_("predict (before training): {input} -> y_hat = {value}").format(
