@@ -197,3 +197,15 @@ def test_trains_loss_chart_is_a_code_block_under_its_own_table():
         "Training y_hat = x*w on the lecture's data (3 rows; inputs x; target y)",
         "Loss mse, sgd lr 0.01, 5 epochs, batch 1, float64",
         "Predict (before training): x=4 -> y_hat = 4"]
+
+
+def test_arrays_and_blanks_keep_their_brackets_and_links_are_broken():
+    from backtrace_cli.formats.markdown import escape
+
+    assert escape("[0.1966, 0.2288]") == "[0.1966, 0.2288]"
+    assert escape("[3] -2") == "[3] -2"
+    assert escape("[a](javascript:x) [b][c] [d]: e") == "[a\\](javascript:x) [b\\][c] [d\\]: e"
+    text = markdown("grad", "sum(sigmoid(W @ x + b))", "W=[[1, 2], [3, 4]]", "x=[1, -1]",
+                    "b=[0, 1]")
+    assert "| b | 2 | [0.1966, 0.25] |" in text
+    check_safe(text)

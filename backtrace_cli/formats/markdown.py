@@ -7,7 +7,7 @@ code block. Program text is set as code.
 Every text is written so that it reads back as itself and nothing else (CommonMark with
 GitHub's tables): program text goes in a code span whose fence is longer than any run of
 backticks inside it; other text has what Markdown would read as markup escaped (``<`` as
-``&lt;``, so no raw HTML can appear; ``*``, ``_``, `````, ``[``... with a backslash); in a
+``&lt;``, so no raw HTML can appear; ``*``, ``_``, `````, ``]``... with a backslash); in a
 table every ``|``, in code too, is written ``\\|``, which GitHub's tables read back as ``|``.
 Nothing from the user can end a code span, a table cell, a heading or a line.
 """
@@ -20,9 +20,10 @@ from backtrace_cli.formats.registry import PLAIN, Options
 from backtrace_cli.report.model import Lines, Report, Table, Text
 
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\u2028\u2029\x0b\x0c\x85]")
-# A blank of a worksheet, ``[3]``: kept as it is (no link can be made of it, since every
-# other ``[`` is escaped and so no link definition can exist); ``[3](`` or ``[3]:`` could be.
-_BLANK = re.compile(r"\[\d+\](?![(\[:])")
+# A ``]`` makes a link only followed by ``(`` (inline), ``[`` (reference) or ``:`` (a link's
+# definition, without which ``[word]`` alone is text): only there is it escaped, so arrays
+# ``[1, 2]`` and a worksheet's blanks ``[3]`` read as they are.
+_LINK_AFTER = ("(", "[", ":")
 _ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 _ESCAPED = frozenset("\\`*~")
 _UNDERSCORES = re.compile(r"_+")
@@ -55,13 +56,8 @@ def escape(text: str) -> str:
     out: list[str] = []
     index = 0
     while index < len(text):
-        blank = _BLANK.match(text, index)
-        if blank is not None:
-            out.append(blank.group())
-            index = blank.end()
-            continue
         char = text[index]
-        if char in _ESCAPED or char in "[]":
+        if char in _ESCAPED or (char == "]" and text[index + 1:index + 2] in _LINK_AFTER):
             out.append("\\" + char)
         elif char == "_":
             run = _UNDERSCORES.match(text, index).end()
