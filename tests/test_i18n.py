@@ -325,8 +325,8 @@ def punctuation_problems(text: str) -> list[str]:
     problems = []
     for line in text.splitlines():
         # program text, math and data keep their commas: quoted, bracketed, N(0, 1), A,B
-        prose = re.sub(r"'[^']*'|\"[^\"]*\"|\[[^\]]*\]|\{[^}]*\}|\w\([^()]*\)|\S+,\S+",
-                       " ", line)
+        prose = re.sub(r"'[^']*'|\"[^\"]*\"|\[[^\]]*\]|\{[^}]*\}|\w\([^()]*\)|\S+,\S+"
+                       r"|\(-?[\d.]+, -?[\d.]+\)", " ", line)  # and intervals (0, 1)
         if "," in prose and "，" in prose:
             problems.append(f"mixed commas: {line}")
         if re.search(r"[（）]\s*:(?!\w)|(?<!\w):\s*[（）]|[（）]:", line):
@@ -356,6 +356,19 @@ def test_chinese_help_keeps_its_punctuation_of_one_width(name):
     result = run(name, "--help", "--lang", "zh")
     assert result.exit_code == 0
     assert punctuation_problems(result.stdout) == []
+
+
+def test_every_chinese_message_keeps_its_punctuation_of_one_width():
+    """Each message of the catalogues, as it is written (views join messages too: the tests
+    above read them whole)."""
+    found = []
+    for name in ("backtrace", "click"):
+        for message in catalogue.read(messages.catalogue_path(name)):
+            written = message.string if isinstance(message.string, (list, tuple)) else (
+                message.string,)
+            found += [f"{message.id!r}: {problem}" for text in written if message.id
+                      for problem in punctuation_problems(text)]
+    assert found == []
 
 
 def test_the_punctuation_check_sees_each_kind_of_problem():
