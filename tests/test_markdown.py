@@ -209,3 +209,22 @@ def test_arrays_and_blanks_keep_their_brackets_and_links_are_broken():
                     "b=[0, 1]")
     assert "| b | 2 | [0.1966, 0.25] |" in text
     check_safe(text)
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_a_hostile_model_comment_is_text_in_train(hostile):
+    model = f"x*w # {hostile}"
+    text = markdown("train", "--model", model, "--epochs", "2")
+    _code, shown = check_safe(text)
+    assert model in shown
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+@pytest.mark.parametrize("graph_format", ["dot", "mermaid", "text"])
+def test_the_notebook_graph_text_is_one_code_block(hostile, graph_format):
+    from backtrace_cli import graph
+
+    shown = graph(f"x*w # {hostile}", {"x": 1, "w": 2}, format=graph_format)
+    found = tokens(shown._repr_markdown_())
+    assert [token.type for token in found] == ["fence"]
+    assert found[0].content == str(shown).rstrip("\n") + "\n"
