@@ -37,11 +37,11 @@ class Recorded:
     ``op`` is the table's op (None for a caller's own op, see the module's docstring);
     ``inputs`` the input nodes; ``args`` their values when the op ran (None once freed);
     ``value`` the node's own value; ``m`` the back end that computed it; ``order`` when it
-    was made. ``name``, ``text``, ``span`` and ``site`` are the caller's: a name, the source
+    was made. ``label``, ``text``, ``span`` and ``site`` are the caller's: a name, the source
     text, its place in ``source`` of ``to_tape``, and where the program made the node.
     """
 
-    __slots__ = ("kind", "op", "inputs", "args", "value", "m", "order", "name", "text", "span",
+    __slots__ = ("kind", "op", "inputs", "args", "value", "m", "order", "label", "text", "span",
                  "site", "__weakref__")
 
     def __init__(self, kind: str, op: Op | None, inputs: tuple, args: tuple | None, value: Any,
@@ -54,7 +54,7 @@ class Recorded:
         self.value = value
         self.m = m
         self.order = next(_ORDER)
-        self.name = name
+        self.label = name
         self.text = text
         self.span = span
         self.site = site
@@ -184,7 +184,7 @@ def to_tape(output: Recorded, source: str = "") -> tuple[Tape, dict[str, Any]]:
         index = len(tape_nodes)
         span = recorded.span or NO_SPAN
         if recorded.kind == VAR:
-            name = recorded.name
+            name = recorded.label
             while name is None or name in variable_nodes:
                 name = f"x{next(unnamed)}"
             node = Node(index, VAR, None, (), name, recorded.text or name, PREC_ATOM, span)
@@ -204,7 +204,7 @@ def to_tape(output: Recorded, source: str = "") -> tuple[Tape, dict[str, Any]]:
             text = recorded.text
             if text is None:
                 text = apply_text(recorded.op, [snippet(tape_nodes[i]) for i in inputs])
-            node = Node(index, OP, recorded.op, inputs, recorded.name, text,
+            node = Node(index, OP, recorded.op, inputs, recorded.label, text,
                         recorded.op.precedence, span)
         index_of[id(recorded)] = index
         tape_nodes.append(node)
