@@ -15,6 +15,40 @@ import numpy
 from backtrace_cli.torchlike._autograd import function_class
 
 
+SEQUENTIAL = 32768  # up to this many products, PyTorch's own gemm order (see below)
+
+
+def matrix_product(a, b):
+    """a @ b of 1-D or 2-D arrays in PyTorch's order for small sizes: every product rounded,
+    then summed one after another along k (PyTorch's CPU gemm for small matrices; NumPy's
+    BLAS fuses and reorders). Large products are NumPy's (PyTorch's BLAS there too)."""
+    a2 = a if a.ndim == 2 else a[None, :]
+    b2 = b if b.ndim == 2 else b[:, None]
+    if a2.shape[0] * a2.shape[1] * b2.shape[1] > SEQUENTIAL or a2.shape[1] == 0:
+        result = a2 @ b2
+    else:
+        products = a2[:, :, None] * b2[None, :, :]
+        result = products[:, 0, :].copy()
+        for k in range(1, a2.shape[1]):
+            result += products[:, k, :]
+    if b.ndim == 1:
+        result = result[..., 0]
+    if a.ndim == 1:
+        result = result[0]
+    return numpy.asarray(result)
+
+
+def _matmul_step(node, g):
+    """d(a @ b): g @ b.T and a.T @ g (outer products for vectors), in matrix_product's
+    order."""
+    a, b = node.args
+    g2 = numpy.reshape(g, (a.shape[0] if a.ndim == 2 else 1, b.shape[1] if b.ndim == 2 else 1))
+    a2 = a if a.ndim == 2 else a[None, :]
+    b2 = b if b.ndim == 2 else b[:, None]
+    return [numpy.reshape(matrix_product(g2, b2.T), a.shape) if _wanted(node, 0) else None,
+            numpy.reshape(matrix_product(a2.T, g2), b.shape) if _wanted(node, 1) else None]
+
+
 def _fit(node, product, position):
     return node.m.fit(product, node.args[position].shape)
 
@@ -91,8 +125,8 @@ def _addmm_step(node, g):
     """bias + mat1 @ mat2 (nn.Linear): the bias's gradient summed back to its shape."""
     bias, mat1, mat2 = node.args
     return [node.m.fit(g, bias.shape) if _wanted(node, 0) else None,
-            g @ mat2.T if _wanted(node, 1) else None,
-            mat1.T @ g if _wanted(node, 2) else None]
+            matrix_product(g, mat2.T) if _wanted(node, 1) else None,
+            matrix_product(mat1.T, g) if _wanted(node, 2) else None]
 
 
 def _mse_step(node, g):
@@ -141,9 +175,9 @@ CloneBackward0 = F("CloneBackward0", "pos", saves=False)
 SumBackward0 = F("SumBackward0", "sum", saves=False)
 MeanBackward0 = F("MeanBackward0", "mean", saves=False)
 TBackward0 = F("TBackward0", "transpose", saves=False)
-DotBackward0 = F("DotBackward0", "matmul")
-MvBackward0 = F("MvBackward0", "matmul")
-MmBackward0 = F("MmBackward0", "matmul")
+DotBackward0 = F("DotBackward0", "matmul", step=_matmul_step)
+MvBackward0 = F("MvBackward0", "matmul", step=_matmul_step)
+MmBackward0 = F("MmBackward0", "matmul", step=_matmul_step)
 # Fused ops of PyTorch that the table has no row for: op None, PyTorch's own backward.
 SumBackward1 = F("SumBackward1", None, saves=False, step=_reduce_dim_step)
 MeanBackward1 = F("MeanBackward1", None, saves=False, step=_reduce_dim_step)

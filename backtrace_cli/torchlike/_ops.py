@@ -190,8 +190,14 @@ def _through_double(function):
 
 
 def _sigmoid(x):
+    """1 / (1 + exp(-x)), exp from the C library for float32 as PyTorch's kernel calls it."""
     one = x.dtype.type(1)
-    e = _through_double(numpy.exp)(-x)
+    if x.dtype == numpy.float32:
+        from backtrace_cli.torchlike._libm import float32
+
+        e = float32("expf", -x)
+    else:
+        e = numpy.exp(-x)
     return one / (one + e)
 
 

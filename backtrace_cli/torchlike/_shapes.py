@@ -163,7 +163,7 @@ def matmul(a: Tensor, b) -> Tensor:
                                f"({_dims(rows.shape)} and {_dims(y.shape)})")
         cls = fn.MmBackward0
     with _quiet(all="ignore"):
-        value = as_array(numpy.matmul(x, y), a._dtype)
+        value = as_array(fn.matrix_product(x, y), a._dtype)
     if not (GradMode.enabled and (a._requires_grad or b._requires_grad)):
         return Tensor._make(value, a._dtype)
     return Tensor._make(value, a._dtype, make(cls, (node_of(a), node_of(b)), (x, y), value,
@@ -189,7 +189,7 @@ def addmm(bias: Tensor, mat1: Tensor, mat2: Tensor) -> Tensor:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_dims(x.shape)} and "
                            f"{_dims(w.shape)})")
     with _quiet(all="ignore"):
-        value = as_array(numpy.matmul(x, w) + bias._value, mat1._dtype)
+        value = as_array(fn.matrix_product(x, w) + bias._value, mat1._dtype)
     if not (GradMode.enabled and (bias._requires_grad or mat1._requires_grad
                                   or mat2._requires_grad)):
         return Tensor._make(value, mat1._dtype)

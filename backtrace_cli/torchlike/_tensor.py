@@ -320,7 +320,7 @@ class Tensor:
 def _warn_at_user(message: str, user_frame) -> None:
     """A UserWarning attributed to the user's line, as PyTorch's own warnings are."""
     frame = user_frame(2)
-    level = 1
+    level = 2  # stacklevel 2 is our caller, sys._getframe(1)
     current = __import__("sys")._getframe(1)
     while current is not None and current is not frame:
         current = current.f_back

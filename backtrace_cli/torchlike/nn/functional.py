@@ -122,8 +122,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     one = dtype.numpy.type(1)
     floor = dtype.numpy.type(-100)
     with _quiet(all="ignore"):
-        log_x = _through_double(numpy.log, x)
-        log_rest = _through_double(numpy.log1p, -x)
+        log_x = _logarithm("logf", numpy.log, x)
+        log_rest = _logarithm("log1pf", numpy.log1p, -x)
         elements = (y - one) * numpy.maximum(log_rest, floor) - y * numpy.maximum(log_x, floor)
         w = None
         if weight is not None:
@@ -134,9 +134,12 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                  dtype)
 
 
-def _through_double(function, x):
+def _logarithm(name: str, function, x):
+    """logf or log1pf of the C library for float32 (PyTorch's BCE kernel calls them)."""
     if x.dtype == numpy.float32:
-        return function(x.astype(numpy.float64)).astype(numpy.float32)
+        from backtrace_cli.torchlike._libm import float32
+
+        return float32(name, x)
     return function(x)
 
 
