@@ -25,6 +25,8 @@ NON_LEAF_GRAD = (
 LEAF_IN_PLACE = "a leaf Variable that requires grad is being used in an in-place operation."
 FLOAT_ONLY = "only Tensors of floating point dtype can require gradients"
 FLOAT_OR_COMPLEX = "Only Tensors of floating point and complex dtype can require gradients"
+# The same words start in lower case when .requires_grad is set (PyTorch's two code paths).
+SET_FLOAT_OR_COMPLEX = "only Tensors of floating point and complex dtype can require gradients"
 
 
 class Size(tuple):
@@ -109,7 +111,7 @@ class Tensor:
                 "a computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach().")
         if flag and not self._dtype.is_floating_point:
-            raise RuntimeError(FLOAT_OR_COMPLEX)
+            raise RuntimeError(SET_FLOAT_OR_COMPLEX)
         self._requires_grad = flag
 
     def requires_grad_(self, requires_grad: bool = True):
