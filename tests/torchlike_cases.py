@@ -120,8 +120,8 @@ def _forgotten_zero(torch):
 
 def _non_leaf_update(torch):
     w = torch.tensor([1.0], requires_grad=True)
-    l = (2.0 * w - 4.0) ** 2
-    l.backward()
+    loss = (2.0 * w - 4.0) ** 2
+    loss.backward()
     w = w - 0.01 * w.grad
     return [w, w.is_leaf, w.grad_fn.name()]
 
@@ -130,8 +130,8 @@ def _graph_kept(torch):
     w = torch.tensor([1.0], requires_grad=True)
     total = 0
     for x in (1.0, 2.0):
-        l = (x * w) ** 2
-        total += l
+        loss = (x * w) ** 2
+        total += loss
     return [total, total.grad_fn.name()]
 
 
@@ -195,7 +195,8 @@ CASES = {
     "randn 16+": lambda t: (t.manual_seed(0), t.randn(20))[1],
     "linear init": lambda t: (t.manual_seed(0), t.nn.Linear(1, 1).weight.item(),
                               t.nn.Linear(3, 2).bias.tolist())[1:],
-    "linear parameters": lambda t: (t.manual_seed(1), list(t.nn.Linear(2, 2).named_parameters()))[1],
+    "linear parameters": lambda t: (t.manual_seed(1),
+                                    list(t.nn.Linear(2, 2).named_parameters()))[1],
     # grad_fn names
     "add": _grad_fn(lambda t: _leaf(t, [1.0]) + 2),
     "radd": _grad_fn(lambda t: 2 + _leaf(t, [1.0])),
@@ -208,7 +209,7 @@ CASES = {
     "pow": _grad_fn(lambda t: _leaf(t, [1.0]) ** 2),
     "pow tensor": _grad_fn(lambda t: _leaf(t, [1.0]) ** _leaf(t, [2.0])),
     "neg": _grad_fn(lambda t: -_leaf(t, [1.0])),
-    "exp log sqrt": lambda t: [_grad_fn(lambda t: f(_leaf(t, [1.0])))(t)
+    "exp log sqrt": lambda t: [_grad_fn(lambda t, f=f: f(_leaf(t, [1.0])))(t)
                                for f in (t.exp, t.log, t.sqrt, t.tanh, t.sigmoid, t.relu,
                                          t.abs, t.nn.functional.sigmoid,
                                          t.nn.functional.relu)],
@@ -277,7 +278,8 @@ CASES = {
 def _grads(torch):
     x = torch.tensor([[1.0, 2.0], [3.0, -4.0]], requires_grad=True)
     b = torch.tensor([0.5, -0.25], requires_grad=True)
-    y = (torch.sigmoid(x @ b) * 3 - 1).tanh() + (x.exp().log() / 7).sqrt().sum() + 2 / (x.abs() + 1).mean()
+    y = ((torch.sigmoid(x @ b) * 3 - 1).tanh() + (x.exp().log() / 7).sqrt().sum()
+         + 2 / (x.abs() + 1).mean())
     y = (y ** 2).sum() + torch.relu(x - 2).sum()
     y.backward()
     return [y, x.grad, b.grad]
