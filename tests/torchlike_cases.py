@@ -241,7 +241,16 @@ CASES = {
     "w = w - lr * w.grad": _non_leaf_update,
     "total += l": _graph_kept,
     "zero_grad sets None": lambda t: _zero_grad(t),
+    "Variable": lambda t: _variable(t),
+    "rows of a tensor": lambda t: _rows(t),
+    "typed constructors": lambda t: [t.LongTensor([1, 2]), t.FloatTensor([1, 2]),
+                                     t.DoubleTensor([1.5]), t.tensor(numpy_float64()),
+                                     t.Tensor(2, 3).shape],
+    "to and casts": lambda t: [t.tensor([1.7, -2.2]).long(), t.tensor([1, 0]).float(),
+                               t.tensor([1.5]).double(), t.tensor([1.5]).to(t.float64),
+                               t.tensor([2.5]).int().dtype, _leaf(t, [1.5]).double()],
     # errors
+    "index a 0-d tensor": _error(lambda t: t.tensor(2.0)[0]),
     "item of 3": _error(lambda t: t.ones(3).item()),
     "broadcast": _error(lambda t: t.ones(3) + t.ones(2)),
     "broadcast 2-d": _error(lambda t: t.ones(2, 3) + t.ones(2)),
@@ -303,6 +312,28 @@ def _from_ndarray(torch):
 def _in_place_minus(torch):
     w = torch.tensor([1.0], requires_grad=True)
     w -= 0.1
+
+
+def _variable(torch):
+    w = torch.autograd.Variable(torch.tensor([1.0, 2.0]), requires_grad=True)
+    plain = torch.autograd.Variable(torch.tensor([3.0]))
+    (w * w).sum().backward()
+    return [w, w.is_leaf, w.grad, plain, plain.requires_grad]
+
+
+def _rows(torch):
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    total = 0
+    for row in x:
+        total = total + (row * row).sum()
+    total.backward()
+    return [total, x.grad, [r.grad_fn.name() for r in x]]
+
+
+def numpy_float64():
+    import numpy
+
+    return numpy.float64(2.5)
 
 
 def _zero_grad(torch):

@@ -86,6 +86,15 @@ def _key(key):
     return tuple(converted), advanced
 
 
+def rows(a: Tensor):
+    """Iterating over a tensor: its rows, each a view (PyTorch's unbind)."""
+    source = a._value
+    if source.ndim == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return [_recorded(a, source[(i, Ellipsis)], fn.UnbindBackward0, (source, (i, Ellipsis)))
+            for i in range(source.shape[0])]
+
+
 def index(a: Tensor, key):
     source = a._value
     numpy_key, advanced = _key(key)
