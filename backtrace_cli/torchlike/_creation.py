@@ -151,6 +151,9 @@ class Generator:
         self.next_normal = None
         return self
 
+    def __repr__(self) -> str:
+        return f"<torch._C.Generator object at {id(self):#x}>"
+
     def initial_seed(self) -> int:
         return self.seed_value
 

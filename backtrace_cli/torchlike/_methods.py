@@ -6,6 +6,8 @@ autograd state; the math is written once, here bound as methods.
 
 from __future__ import annotations
 
+import numpy
+
 from backtrace_cli.torchlike import _dtypes, _ops, _shapes
 from backtrace_cli.torchlike import _functions as fn
 from backtrace_cli.torchlike._autograd import GradMode, backend, make
@@ -147,7 +149,21 @@ def _reshape(self, *shape):
     return _shapes.reshape(self, *shape)
 
 
+def _floor_divide(self, other):
+    """a // b: no gradient (PyTorch has none for it either)."""
+    if isinstance(other, Tensor):
+        right = other._value
+        kind = _ops.result_dtype(self, other)
+    else:
+        right = other
+        kind = _ops.result_dtype(self, other)
+    with _ops._quiet(all="ignore"):
+        value = numpy.floor_divide(self._value.astype(kind.numpy), right).astype(kind.numpy)
+    return Tensor._make(numpy.asarray(value), kind)
+
+
 _METHODS = {
+    "__floordiv__": _floor_divide,
     "__add__": _binary("add"), "__radd__": _binary("add", True),
     "__sub__": _binary("sub"), "__rsub__": _binary("sub", True),
     "__mul__": _binary("mul"), "__rmul__": _binary("mul", True),
