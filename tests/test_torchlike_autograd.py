@@ -141,3 +141,12 @@ def test_torch_imports_no_click_rich_or_sympy():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_backtraces_own_words_follow_the_readers_language():
+    from backtrace_cli.i18n import use_language
+
+    with use_language("zh"), pytest.raises(NotImplementedError) as caught:
+        torch.nn.Conv2d  # noqa: B018 (the attribute access is what raises)
+    assert str(caught.value) == ("backtrace 的 torch 没有 torch.nn.Conv2d：请用 PyTorch 本身运行"
+                                 "这个脚本")

@@ -50,6 +50,7 @@ from backtrace_cli.torchlike._dtypes import (  # noqa: F401
     int64,
     uint8,
 )
+from backtrace_cli.torchlike._missing import not_in_subset
 from backtrace_cli.torchlike._ops import binary as _binary
 from backtrace_cli.torchlike._ops import tensor_of as _tensor_of
 from backtrace_cli.torchlike._ops import unary as _unary
@@ -70,8 +71,7 @@ FloatTensor = Tensor
 def _function(kind: str):
     def function(input, *, out=None):
         if out is not None:
-            raise NotImplementedError(f"backtrace's torch has no torch.{kind}(out=...): run "
-                                      "this script with PyTorch itself")
+            raise NotImplementedError(not_in_subset(f"torch.{kind}(out=...)"))
         return _unary(_tensor_of(input), kind)
     function.__name__ = kind
     return function
@@ -149,13 +149,11 @@ def get_default_dtype():
 
 def set_default_dtype(kind) -> None:
     if kind is not float32:
-        raise NotImplementedError("backtrace's torch has no torch.set_default_dtype other than "
-                                  "float32: run this script with PyTorch itself")
+        raise NotImplementedError(not_in_subset("torch.set_default_dtype other than float32"))
 
 
 def set_printoptions(**options) -> None:
-    raise NotImplementedError("backtrace's torch has no torch.set_printoptions: run this "
-                              "script with PyTorch itself")
+    raise NotImplementedError(not_in_subset("torch.set_printoptions"))
 
 
 class no_grad:  # noqa: N801 (PyTorch's name)

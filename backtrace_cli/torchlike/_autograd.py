@@ -28,6 +28,7 @@ from backtrace_cli.engine import recording
 from backtrace_cli.engine.backends import numpy_backend
 from backtrace_cli.engine.nodes import CONST, OP, VAR
 from backtrace_cli.ops.table import BY_NAME
+from backtrace_cli.torchlike._missing import not_in_subset
 
 BACKWARD_TWICE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -70,9 +71,7 @@ class Function(recording.Recorded):
         return f"<{type(self).__name__} object at {id(self):#x}>"
 
     def __call__(self, *grads):
-        raise NotImplementedError(
-            "backtrace's torch has no torch.autograd.Function.__call__: run this script with "
-            "PyTorch itself")
+        raise NotImplementedError(not_in_subset("torch.autograd.Function.__call__"))
 
 
 class AccumulateGrad(recording.Recorded):

@@ -16,6 +16,7 @@ import math
 import numpy
 
 from backtrace_cli.torchlike import _dtypes
+from backtrace_cli.torchlike._missing import not_in_subset
 from backtrace_cli.torchlike._tensor import FLOAT_OR_COMPLEX, Tensor, plain
 
 
@@ -220,8 +221,7 @@ def manual_seed(seed: int) -> Generator:
 
 
 def seed() -> int:
-    raise NotImplementedError("backtrace's torch has no torch.seed: run this script with "
-                              "PyTorch itself")
+    raise NotImplementedError(not_in_subset("torch.seed"))
 
 
 def initial_seed() -> int:

@@ -14,6 +14,7 @@ import numpy
 
 from backtrace_cli.torchlike import _dtypes
 from backtrace_cli.torchlike._autograd import AccumulateGrad, GradMode, backend, run_backward
+from backtrace_cli.torchlike._missing import not_in_subset
 
 NON_LEAF_GRAD = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
@@ -149,8 +150,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         if create_graph or inputs is not None:
-            raise NotImplementedError("backtrace's torch has no backward(create_graph=..., "
-                                      "inputs=...): run this script with PyTorch itself")
+            raise NotImplementedError(not_in_subset("backward(create_graph=..., inputs=...)"))
         run_backward(self, gradient, retain_graph)
 
     @property
@@ -268,14 +268,12 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __reduce_ex__(self, protocol):
-        raise NotImplementedError("backtrace's torch has no pickling of tensors: run this "
-                                  "script with PyTorch itself")
+        raise NotImplementedError(not_in_subset("pickling of tensors"))
 
     def __getattr__(self, name: str):
         if name.startswith("__") or name.startswith("_"):
             raise AttributeError(name)
-        raise NotImplementedError(f"backtrace's torch has no torch.Tensor.{name}: run this "
-                                  "script with PyTorch itself")
+        raise NotImplementedError(not_in_subset(f"torch.Tensor.{name}"))
 
 
 def plain(data):
