@@ -267,6 +267,24 @@ class Tensor:
     __str__ = __repr__
     __hash__ = object.__hash__
 
+    def __deepcopy__(self, memo):
+        """A copy of a leaf (PyTorch copies only leaves), with its flag; a tensor's grad is
+        copied too, a Parameter's is not (as PyTorch's Parameter.__deepcopy__)."""
+        if self._grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.  If you were "
+                               "attempting to deepcopy a module, this may be because of a "
+                               "torch.nn.utils.weight_norm usage, see "
+                               "https://github.com/pytorch/pytorch/pull/103001")
+        if id(self) in memo:
+            return memo[id(self)]
+        copy = object.__new__(type(self))
+        copy._set(self._value.copy(), self._dtype, self._requires_grad)
+        if self._grad is not None and type(self) is Tensor:
+            copy._grad = self._grad.__deepcopy__(memo)
+        memo[id(self)] = copy
+        return copy
+
     def __reduce_ex__(self, protocol):
         raise NotImplementedError(not_in_subset("pickling of tensors"))
 
