@@ -250,6 +250,10 @@ CASES = {
                                t.tensor([1.5]).double(), t.tensor([1.5]).to(t.float64),
                                t.tensor([2.5]).int().dtype, _leaf(t, [1.5]).double()],
     "deepcopy": lambda t: _deepcopy(t),
+    "linear of a list": _error(lambda t: t.nn.Linear(1, 1)([[1.0]])),
+    "sigmoid of a list": _error(lambda t: t.sigmoid([1.0])),
+    "mse of a list": _error(lambda t: t.nn.MSELoss()([1.0], t.ones(1))),
+    "tensor + str": _error(lambda t: t.ones(2) + "a"),
     # errors
     "index a 0-d tensor": _error(lambda t: t.tensor(2.0)[0]),
     "linear of float64": _error(lambda t: t.nn.Linear(2, 1)(t.ones(3, 2, dtype=t.float64))),

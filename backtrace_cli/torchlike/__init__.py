@@ -58,6 +58,16 @@ from backtrace_cli.torchlike._shapes import matmul, mm  # noqa: F401
 from backtrace_cli.torchlike._tensor import Size, Tensor  # noqa: F401
 
 __version__ = "2.13.0+backtrace"
+# What `import torch` and its submodules are inside `backtrace run`: PyTorch's module name,
+# then this package's (the import hook reads this one list).
+PUBLIC_MODULES = {
+    "torch": "backtrace_cli.torchlike",
+    "torch.nn": "backtrace_cli.torchlike.nn",
+    "torch.nn.functional": "backtrace_cli.torchlike.nn.functional",
+    "torch.nn.init": "backtrace_cli.torchlike.nn.init",
+    "torch.optim": "backtrace_cli.torchlike.optim",
+    "torch.autograd": "backtrace_cli.torchlike.autograd",
+}
 float = float32  # noqa: A001
 double = float64
 half = float16
@@ -70,6 +80,9 @@ FloatTensor = Tensor
 
 def _function(kind: str):
     def function(input, *, out=None):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{kind}(): argument 'input' (position 1) must be Tensor, not "
+                            f"{type(input).__name__}")
         if out is not None:
             raise NotImplementedError(not_in_subset(f"torch.{kind}(out=...)"))
         return _unary(_tensor_of(input), kind)

@@ -49,8 +49,15 @@ def tanh(input):
     return unary(input, "tanh")
 
 
+def _tensor_argument(function: str, value) -> None:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{function}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(value).__name__}")
+
+
 def linear(input, weight, bias=None):
     """input @ weight.T + bias: PyTorch's addmm for a matrix (a vector is viewed as a row)."""
+    _tensor_argument("linear", input)
     if bias is None:
         return matmul(input, transpose_2d(weight))
     if input._value.ndim == 2:
@@ -75,6 +82,8 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
              weight=None):
     if size_average is not None or reduce is not None:
         reduction = legacy_reduction(size_average, reduce)
+    if not isinstance(input, Tensor):
+        raise AttributeError(f"'{type(input).__name__}' object has no attribute 'size'")
     target = tensor_of(target)
     if target._value.shape != input._value.shape:
         _warn_at_user(
