@@ -254,6 +254,9 @@ CASES = {
     "sigmoid of a list": _error(lambda t: t.sigmoid([1.0])),
     "mse of a list": _error(lambda t: t.nn.MSELoss()([1.0], t.ones(1))),
     "tensor + str": _error(lambda t: t.ones(2) + "a"),
+    "Tensor()": lambda t: [t.Tensor(), t.Tensor(2).shape],
+    "float of a tensor that requires grad": _warning(lambda t: [float(_leaf(t, [1.5])),
+                                                                int(_leaf(t, [2.5]))]),
     # errors
     "index a 0-d tensor": _error(lambda t: t.tensor(2.0)[0]),
     "linear of float64": _error(lambda t: t.nn.Linear(2, 1)(t.ones(3, 2, dtype=t.float64))),

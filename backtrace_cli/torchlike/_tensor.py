@@ -23,6 +23,10 @@ NON_LEAF_GRAD = (
     "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
     "instead. See github.com/pytorch/pytorch/pull/30531 for more information. (Triggered "
     "internally at /__w/pytorch/pytorch/build/aten/src/ATen/core/TensorBody.h:493.)")
+TO_SCALAR = (
+    "Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
+    "Consider using tensor.detach() first. (Triggered internally at "
+    "/__w/pytorch/pytorch/torch/csrc/autograd/generated/python_variable_methods.cpp:822.)")
 LEAF_IN_PLACE = "a leaf Variable that requires grad is being used in an in-place operation."
 FLOAT_ONLY = "only Tensors of floating point dtype can require gradients"
 FLOAT_OR_COMPLEX = "Only Tensors of floating point and complex dtype can require gradients"
@@ -233,6 +237,10 @@ class Tensor:
         return self._value.shape[0]
 
     def __float__(self) -> float:
+        if self._requires_grad:
+            from backtrace_cli.torchlike._autograd import user_frame
+
+            _warn_at_user(TO_SCALAR, user_frame)
         return float(self._scalar("float"))
 
     def __int__(self) -> int:
@@ -306,6 +314,8 @@ def plain(data):
 def legacy_value(args: tuple):
     """The array of ``torch.Tensor(...)``: a list or array converted to float32, or an
     uninitialised tensor of a size (zeros here)."""
+    if not args:
+        return numpy.zeros((0,), dtype=numpy.float32)
     if len(args) == 1 and isinstance(args[0], (list, tuple, numpy.ndarray, Tensor)):
         data = args[0]
         if isinstance(data, Tensor):
