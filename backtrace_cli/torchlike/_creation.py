@@ -148,9 +148,17 @@ class Generator:
 
     def manual_seed(self, seed: int):
         self.seed_value = int(seed)
-        self.state = numpy.random.RandomState(int(seed) & 0xFFFFFFFF)
+        self._state = None  # made when first drawn from: numpy.random loads only then
         self.next_normal = None
         return self
+
+    @property
+    def state(self):
+        if self._state is None:
+            import numpy.random
+
+            self._state = numpy.random.RandomState(self.seed_value & 0xFFFFFFFF)
+        return self._state
 
     def __repr__(self) -> str:
         return f"<torch._C.Generator object at {id(self):#x}>"
