@@ -34,7 +34,7 @@ from fnmatch import fnmatch
 # Every test in these files is slow.
 SLOW_MODULES = (
     "test_benchmarks.py",  # runs benchmarks/run.py --quick: every workload in subprocesses
-    "test_deterministic.py",  # each command twice, in fresh interpreters
+    "test_deterministic.py",  # every command run twice, with its cross-checks
     "test_fuzz.py",  # Hypothesis searches over programs, arguments and CSV files
     "test_html_browser.py",  # headless Chromium
     "test_interrupts.py",  # Ctrl-C sent to child processes at chosen moments
