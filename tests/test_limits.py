@@ -17,29 +17,13 @@ import time
 
 import pytest
 import sympy  # noqa: F401  (imported once here, so the SymPy check's forked child starts warm)
-from click.testing import CliRunner
 from helpers import assert_bad_input as assert_refused
-from helpers import validate
+from helpers import invoke, run_json, validate
 
 from backtrace_cli.checks import verify as check
-from backtrace_cli.cli.main import main
 from backtrace_cli.engine.tape import compile_program
 from backtrace_cli.limits import ALL_LIMITS
 from backtrace_cli.syntax.parser import parse
-
-
-def invoke(*args: str, input: str | None = None):
-    result = CliRunner().invoke(main, list(args), input=input)
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        result.exception, result.stderr)
-    assert "Traceback" not in result.stderr
-    return result
-
-
-def run_json(*args: str) -> dict:
-    result = invoke(*args, "--format", "json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 # ----------------------------------------------------------------------------- every limit
