@@ -317,7 +317,7 @@ def _chunk_values(
     block: list[str], lines_before: int, columns, delimiter: str, path: str
 ) -> numpy.ndarray:
     """The rows of one block of lines (without their line breaks)."""
-    # The fast path, vouched for as in _load_fast: the right shape, one row per non-blank
+    # The fast path, vouched for as in load_fast: the right shape, one row per non-blank
     # line, every value finite; anything else goes to the exact parser.
     layout = as_layout(columns)
     usecols = None
