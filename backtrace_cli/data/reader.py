@@ -55,7 +55,7 @@ from backtrace_cli.data.fast import (  # noqa: F401
     _read_header,
     load_fast,
 )
-from backtrace_cli.data.stream import CsvStream, _chunk_values  # noqa: F401
+from backtrace_cli.data.stream import CsvStream  # noqa: F401
 from backtrace_cli.data.text import (  # noqa: F401
     _LINE_BREAK,
     MAX_LINE_BYTES,
