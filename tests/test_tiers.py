@@ -34,6 +34,9 @@ def test_a_listed_module_a_listed_test_and_a_pattern_are_slow_and_others_are_not
     assert tiers.is_slow("test_pipes.py", "test_anything")
     assert tiers.is_slow("test_tape.py", "test_a_chain_100000_nodes_deep")
     assert tiers.is_slow("test_notebook_display.py", "test_anything")
+    assert tiers.is_slow("test_run_scripts.py", "test_anything")
+    assert tiers.is_slow("test_anywhere.py", "test_the_capture_is_pytorchs")
+    assert tiers.is_slow("test_anywhere.py", "test_compare_reports_identical_output")
     assert not tiers.is_slow("test_tape.py", "test_the_lecture_tape")
     assert not tiers.is_slow("test_architecture.py", "test_imports_point_only_downward")
 

@@ -18,12 +18,13 @@ A test is slow when it
 
 How the list was made, and how to remake it::
 
-    python -m pytest -p no:randomly --durations=0 -o addopts="" | grep "s call"
+    python -m pytest --durations=0 | grep "s call"
 
 then add each function whose calls add up to 0.3 s or more to SLOW_TESTS under its file.
 A module whose every test is slow goes in SLOW_MODULES (the fast tier does not even import
-it); a new module of browser or notebook
-tests is slow by its name (SLOW_MODULE_PATTERNS). ``tests/test_tiers.py`` checks that every
+it); a new module of browser or notebook tests, or of whole scripts, is slow by its name
+(SLOW_MODULE_PATTERNS), and so is a test that re-captures PyTorch's output or runs
+``--compare`` (SLOW_TEST_PATTERNS). ``tests/test_tiers.py`` checks that every
 name here still names a test, so a renamed test cannot slip into the fast tier unseen.
 """
 
@@ -42,8 +43,14 @@ SLOW_MODULES = (
     "test_pipes.py",  # shell pipelines closed early
 )
 
-# Files named like these are slow whoever adds them (a browser, a notebook kernel).
-SLOW_MODULE_PATTERNS = ("test_*browser*.py", "test_*notebook*.py")
+# Files named like these are slow whoever adds them: a browser, a notebook kernel, whole
+# scripts run through `backtrace run` and compared with what PyTorch printed.
+SLOW_MODULE_PATTERNS = ("test_*browser*.py", "test_*notebook*.py", "test_*_scripts.py")
+
+# Tests named like these are slow in any file: re-running a script or a case under real
+# PyTorch to check its capture (test_the_capture_is_pytorchs) and `backtrace run --compare`,
+# which runs the script twice, once under PyTorch (test_compare_reports_...).
+SLOW_TEST_PATTERNS = ("test_the_capture*", "test_compare_*")
 
 # file -> the test functions in it that are slow (every parameter of each).
 SLOW_TESTS: dict[str, tuple[str, ...]] = {
@@ -197,4 +204,5 @@ def is_slow_module(module: str) -> bool:
 def is_slow(module: str, function: str) -> bool:
     """Whether the test FUNCTION (its name without parameters) of the file MODULE
     (``test_x.py``) belongs to the slow tier."""
-    return is_slow_module(module) or function in SLOW_TESTS.get(module, ())
+    return (is_slow_module(module) or function in SLOW_TESTS.get(module, ())
+            or any(fnmatch(function, pattern) for pattern in SLOW_TEST_PATTERNS))
