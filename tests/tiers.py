@@ -41,6 +41,8 @@ SLOW_MODULES = (
     "test_interrupts.py",  # Ctrl-C sent to child processes at chosen moments
     "test_jacobian_torch.py",  # imports PyTorch
     "test_pipes.py",  # shell pipelines closed early
+    "test_streams.py",  # every command in child processes: narrow encodings, closed pipes
+    "test_work_limits.py",  # commands in child processes under a memory limit (RLIMIT_AS)
 )
 
 # Files named like these are slow whoever adds them: a browser, a notebook kernel, whole
@@ -83,6 +85,11 @@ SLOW_TESTS: dict[str, tuple[str, ...]] = {
     "test_data.py": (
         "test_property_known_outcome_and_paths_agree",
         "test_property_fast_path_never_accepts_what_the_exact_path_rejects",
+    ),
+    "test_digits_and_widths.py": (
+        "test_no_word_is_cut_at_any_width",
+        "test_digits_shortens_what_people_read",
+        "test_digits_leaves_json_whole",
     ),
     "test_error_catalogue.py": ("test_catalogue_entry",),
     "test_forward_cli.py": ("test_forward_mode_refuses_more_tangents_than_it_keeps",),
@@ -142,8 +149,23 @@ SLOW_TESTS: dict[str, tuple[str, ...]] = {
         "test_tiny_powers_never_make_sympy_build_a_giant_integer",
         "test_3000_nested_parentheses_with_the_check_and_every_format",
     ),
+    "test_markdown.py": (
+        "test_a_hostile_comment_stays_inside_its_code",
+        "test_the_table_cell_pipe_is_escaped_once_and_headings_keep_it_plain",
+        "test_the_notebook_markdown_is_the_same_safe_text",
+    ),
     "test_minimize.py": ("test_rosenbrock_gd_matches_a_plain_python_loop_over_10000_steps",),
     "test_minimize_cli.py": ("test_ctrl_c_reports_the_finished_steps",),
+    "test_misspelt_options.py": (
+        "test_each_option_misspelt_after_the_bindings",
+        "test_a_name_of_the_expression_still_binds",
+    ),
+    "test_number_limits.py": (
+        "test_a_binding_32_deep_works_in_every_command",
+        "test_worksheet_cell_nested_too_deep",
+        "test_a_huge_number_in_a_binding_of_every_command",
+        "test_a_shape_of_32_sizes_and_a_list_32_deep_train",
+    ),
     "test_numerics.py": (
         "test_the_documented_table_is_what_the_code_does",
         "test_value_and_gradient_or_a_domain_error",
@@ -162,6 +184,14 @@ SLOW_TESTS: dict[str, tuple[str, ...]] = {
     ),
     "test_quiz_latex.py": ("test_the_worksheet_compiles",),  # pdflatex
     "test_readme.py": ("test_readme_command_output", "test_readme_python_examples"),
+    "test_recording.py": (
+        "test_every_format_is_byte_for_byte_grads",
+        "test_a_deep_graph_needs_no_recursion",
+    ),
+    "test_same_files.py": (
+        "test_two_options_naming_one_file_are_refused",
+        "test_different_files_are_fine",
+    ),
     "test_schemas.py": (
         "test_a_long_list_is_validated_on_a_sample_of_its_rows",
         "test_simplify_affine_and_not",
@@ -186,11 +216,22 @@ SLOW_TESTS: dict[str, tuple[str, ...]] = {
         "test_gradients_agree_with_finite_differences_and_sympy",
         "test_markdown_and_latex_and_graph_work_with_arrays",
     ),
+    "test_torchlike_autograd.py": (
+        "test_fused_add_rounds_once",
+        "test_torch_imports_no_click_rich_or_sympy",
+    ),
     "test_train.py": ("test_optimizers_match_torch_optim",),  # PyTorch
     "test_train_tensors.py": (
         "test_torch_float64_full_batch_agrees",  # PyTorch
         "test_float32_and_trace_and_explain_step_with_arrays",
         "test_a_linear_model_plateaus_on_xor_and_the_network_fits_it",
+    ),
+    "test_wrt.py": (
+        "test_grad_forward_mode_seeds_only_the_picked_elements",
+        "test_jacobian_of_an_element_and_a_row",
+        "test_newton_counts_only_the_picked_elements",
+        "test_grad_table_shows_an_element_as_a_scalar",
+        "test_grad_reports_one_element_and_a_row",
     ),
 }
 
