@@ -143,3 +143,53 @@ def validate(command: str, document) -> None:
         more = f"\n  ... and {len(found) - 10} more" if len(found) > 10 else ""
         raise AssertionError(
             f"{command} JSON does not match docs/schema/{command}.json:\n{lines}{more}")
+
+
+# ----------------------------------------------------------------------------- last bits
+# docs/numerics.md, "Which digits are fixed": a number that went through NumPy's exp, log,
+# log1p, tanh, sin, cos, tan or power (arrays, batches, float32, --stream) may differ in its
+# last bits between CPUs and NumPy versions; such numbers are compared within NUMPY_ULPS ulp
+# (measured in their own dtype), never bit for bit. Our own arithmetic (+ - * /, sqrt) and
+# Python's math on scalars are compared exactly.
+NUMPY_ULPS = 64
+
+
+def ulps_apart(actual: float, expected: float, dtype: str = "float64",
+               scale: float = 0.0) -> float:
+    """How many units in the last place (of ``dtype``, at ``expected``, or at ``scale`` if
+    that is larger: the size of the terms a result was cancelled from, as 1 in 1 - tanh²)
+    separate the two."""
+    import math
+
+    import numpy
+
+    if actual == expected or (math.isnan(actual) and math.isnan(expected)):
+        return 0.0
+    if not (math.isfinite(actual) and math.isfinite(expected)):
+        return math.inf
+    size = max(abs(expected), scale)
+    spacing = float(numpy.spacing(numpy.array(size, dtype=dtype)))
+    return abs(actual - expected) / spacing
+
+
+def assert_within_ulps(actual, expected, ulps: float = NUMPY_ULPS, dtype: str = "float64",
+                       where: str = "", scale: float = 0.0) -> None:
+    """``actual == expected`` but for floats, which may be ``ulps`` apart (see ulps_apart
+    for ``scale``): through dicts, lists and tuples (their keys, lengths and every other
+    value compared exactly)."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict) and actual.keys() == expected.keys(), (where, actual)
+        for key in expected:
+            assert_within_ulps(actual[key], expected[key], ulps, dtype, f"{where}[{key!r}]",
+                               scale)
+    elif isinstance(expected, (list, tuple)):
+        assert isinstance(actual, (list, tuple)) and len(actual) == len(expected), (
+            where, actual)
+        for index, (mine, theirs) in enumerate(zip(actual, expected)):
+            assert_within_ulps(mine, theirs, ulps, dtype, f"{where}[{index}]", scale)
+    elif isinstance(expected, float) and not isinstance(expected, bool):
+        assert isinstance(actual, (float, int)) and not isinstance(actual, bool), (where, actual)
+        apart = ulps_apart(float(actual), expected, dtype, scale)
+        assert apart <= ulps, f"{where}: {actual!r} is {apart:g} ulp from {expected!r}"
+    else:
+        assert actual == expected, (where, actual, expected)
