@@ -193,3 +193,80 @@ def assert_within_ulps(actual, expected, ulps: float = NUMPY_ULPS, dtype: str = 
         assert apart <= ulps, f"{where}: {actual!r} is {apart:g} ulp from {expected!r}"
     else:
         assert actual == expected, (where, actual, expected)
+
+
+# ----------------------------------------------------------------------------- signals
+# Tests of Ctrl-C, SIGTERM and SIGHUP stop a real process at a named phase of its work
+# (backtrace_cli/phases.py): it writes its pid to a marker file there and waits for the
+# signal. The test waits for that file (a state), never for a time; the limit below only
+# keeps a broken run from hanging the suite.
+FAILSAFE_SECONDS = 600
+
+
+class PhaseRun:
+    """``python -m backtrace_cli ARGS`` that stops at ``phase`` until a signal comes."""
+
+    def __init__(self, tmp_path, phase: str, *args: str, new_session: bool = False,
+                 cwd=None) -> None:
+        import subprocess
+        import sys
+
+        self.marker = Path(tmp_path) / f"phase-{phase}.pid"
+        environment = dict(os.environ, BACKTRACE_TEST_PHASE=phase,
+                           BACKTRACE_TEST_PHASE_FILE=str(self.marker))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "backtrace_cli", *args], cwd=cwd or tmp_path,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
+            start_new_session=new_session)
+
+    def wait_for_phase(self) -> int:
+        """The pid of the process that reached the phase (the SymPy child's for
+        sympy-child), once it is there."""
+        import time
+
+        deadline = time.monotonic() + FAILSAFE_SECONDS
+        while not self.marker.exists():
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"the run ended (exit {self.process.returncode}) before its phase: "
+                    f"{self.process.stderr.read()[-500:]}")
+            if time.monotonic() > deadline:
+                self.process.kill()
+                raise AssertionError("the phase was never reached")
+            time.sleep(0.005)  # polling for the file: a state, not a time
+        return int(self.marker.read_text(encoding="utf-8"))
+
+    def signal(self, number: int, group: bool = False) -> None:
+        if group:
+            os.killpg(self.process.pid, number)
+        else:
+            self.process.send_signal(number)
+
+    def finish(self) -> tuple[int, str, str]:
+        import subprocess
+
+        try:
+            out, err = self.process.communicate(timeout=FAILSAFE_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+        return self.process.returncode, out, err
+
+
+def process_gone(pid: int) -> bool:
+    """Whether ``pid`` has ended (a zombie waiting for its reaper has ended too; Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
+def wait_until(condition, what: str) -> None:
+    """Poll ``condition`` until it holds (a state); fail after FAILSAFE_SECONDS."""
+    import time
+
+    deadline = time.monotonic() + FAILSAFE_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.005)

@@ -35,7 +35,7 @@ from backtrace_cli.checks.kinks import kink_notes  # noqa: F401
 from backtrace_cli.checks.sandbox import (  # noqa: F401
     _child,
     _memory_budget,
-    _sigint_held,
+    _signals_held,
     in_child,
 )
 from backtrace_cli.checks.symbolic import (  # noqa: F401

@@ -15,7 +15,7 @@ from backtrace_cli.cli.options import (
     flagged,
 )
 from backtrace_cli.cli.parsing import output_options, parse_bindings, parse_value, read_expression
-from backtrace_cli.errors import EXIT_INTERRUPTED
+from backtrace_cli import signals
 from backtrace_cli.formats import registry
 
 GRAD_EPILOG = f"""\b
@@ -161,7 +161,7 @@ def grad(ctx, expr, bindings, seed, wrt, mode, check, check_timeout, output_form
         # Ctrl-C during the cross-checks: the gradients were finished and are reported above.
         click.echo("Interrupted: the cross-checks were cut short; the gradients above are "
                    "complete.", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(signals.exit_code())
 
 
 def _higher_orders(expr, bindings, seed, wrt, check, check_timeout, output_format, graph_path,

@@ -12,7 +12,7 @@ from backtrace_cli.cli.options import (
     BacktraceCommand,
     flagged,
 )
-from backtrace_cli.errors import EXIT_INTERRUPTED
+from backtrace_cli import signals
 from backtrace_cli.formats import registry
 
 JACOBIAN_EPILOG = f"""\b
@@ -63,4 +63,4 @@ def jacobian(expr, bindings, wrt, mode, check, check_timeout, output_format) -> 
     if report is not None and report.interrupted:
         click.echo("Interrupted: the cross-checks were cut short; the Jacobian above is "
                    "complete.", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(signals.exit_code())

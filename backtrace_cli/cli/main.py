@@ -16,7 +16,8 @@ import click
 
 from backtrace_cli import __version__
 from backtrace_cli.cli.language import Translated, install_click_catalogue, lang_option
-from backtrace_cli.errors import EXIT_INTERRUPTED, BacktraceError, visible
+from backtrace_cli import signals
+from backtrace_cli.errors import BacktraceError, visible
 from backtrace_cli.i18n import _
 
 install_click_catalogue()
@@ -43,7 +44,8 @@ class BacktraceGroup(Translated, click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            result = super().invoke(ctx)
+            with signals.as_interrupts():  # SIGTERM and SIGHUP stop a run as Ctrl-C does
+                result = super().invoke(ctx)
             sys.stdout.flush()  # a closed pipe shows up here, not after the process "ended"
             return result
         except BrokenPipeError:
@@ -52,9 +54,9 @@ class BacktraceGroup(Translated, click.Group):
         except BacktraceError as error:
             report_error(error)
             ctx.exit(error.exit_code)
-        except KeyboardInterrupt:
-            click.echo(_("Interrupted."), err=True)
-            ctx.exit(EXIT_INTERRUPTED)
+        except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM or SIGHUP: 130, 143 or 129
+            click.echo(signals.message(stop), err=True)
+            ctx.exit(signals.exit_code(stop))
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from backtrace_cli.phases import reached as reached_phase
 from backtrace_cli.engine.nodes import Tape
 from backtrace_cli.engine.sweeps import backward, forward, gradients
 from backtrace_cli.engine.tape import check_bindings
@@ -268,6 +269,7 @@ def minimize(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings,
                 _finish(settings, update, result, on_update)
                 if on_step is not None:
                     on_step(result.history[-1])
+                reached_phase("train-update")  # a test hook (phases.py)
                 if stop.raised:
                     result.interrupted = True
                     return result
