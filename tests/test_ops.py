@@ -11,8 +11,8 @@ import string
 
 import numpy as np
 import pytest
-from helpers import assert_within_ulps
 import sympy
+from helpers import assert_within_ulps
 
 from backtrace_cli.engine.backends import FLOAT64, numpy_backend
 from backtrace_cli.ops.table import (

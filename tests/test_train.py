@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 import pytest
+from helpers import assert_within_ulps
 from hypothesis import given
 from hypothesis import strategies as st
-from helpers import assert_within_ulps
 
 from backtrace_cli.errors import BacktraceError, DataError, EvaluationError, UsageError
 from backtrace_cli.train.loop import Settings, build_problem, predict, train

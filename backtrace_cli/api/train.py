@@ -152,7 +152,6 @@ def fit(model: str = "x*w", data: Any = None, *, target: str = "y", loss: str = 
     """
     from backtrace_cli.report.train import build, explain_document
     from backtrace_cli.train.run import fit as run_fit
-
     from backtrace_cli.train.run import used_columns
 
     outcome = run_fit(model, dataset_of(data, used_columns(model, loss, target)),

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from backtrace_cli import signals
 from backtrace_cli.cli.graph import one_value
 from backtrace_cli.cli.options import (
     BINDINGS_HELP,
@@ -15,7 +16,6 @@ from backtrace_cli.cli.options import (
     flagged,
 )
 from backtrace_cli.cli.parsing import output_options, parse_bindings, parse_value, read_expression
-from backtrace_cli import signals
 from backtrace_cli.formats import registry
 
 GRAD_EPILOG = f"""\b

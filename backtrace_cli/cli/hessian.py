@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT, BacktraceCommand, flagged
 from backtrace_cli import signals
+from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT, BacktraceCommand, flagged
 from backtrace_cli.formats import registry
 
 HESSIAN_EPILOG = f"""\b

@@ -6,13 +6,13 @@ import sys
 
 import click
 
+from backtrace_cli import signals
 from backtrace_cli.cli.options import (
     BINDINGS_HELP,
     EXPRESSION_CONTEXT,
     BacktraceCommand,
     flagged,
 )
-from backtrace_cli import signals
 from backtrace_cli.formats import registry
 
 JACOBIAN_EPILOG = f"""\b

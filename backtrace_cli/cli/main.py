@@ -14,9 +14,8 @@ import sys
 
 import click
 
-from backtrace_cli import __version__
+from backtrace_cli import __version__, signals
 from backtrace_cli.cli.language import Translated, install_click_catalogue, lang_option
-from backtrace_cli import signals
 from backtrace_cli.errors import BacktraceError, visible
 from backtrace_cli.i18n import _
 

@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT, BacktraceCommand
 from backtrace_cli import signals
+from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT, BacktraceCommand
 from backtrace_cli.errors import DivergedError
 from backtrace_cli.formats.registry import names
 from backtrace_cli.i18n import _, from_template, translated

@@ -6,9 +6,9 @@ import sys
 
 import click
 
+from backtrace_cli import signals
 from backtrace_cli.cli.graph import one_value
 from backtrace_cli.cli.options import BacktraceCommand
-from backtrace_cli import signals
 from backtrace_cli.errors import DivergedError, UsageError
 from backtrace_cli.formats.registry import names
 from backtrace_cli.i18n import _

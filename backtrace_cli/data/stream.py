@@ -21,7 +21,6 @@ import weakref
 
 import numpy
 
-from backtrace_cli.phases import reached as reached_phase
 from backtrace_cli.data.cells import _parse_body, _parse_header_layout, as_layout, choose_columns
 from backtrace_cli.data.text import (
     MAX_LINE_BYTES,
@@ -32,6 +31,7 @@ from backtrace_cli.data.text import (
 )
 from backtrace_cli.errors import DataError
 from backtrace_cli.i18n import _
+from backtrace_cli.phases import reached as reached_phase
 
 # A .npy header of fixed size, written before the rows are counted and rewritten after:
 # the format allows padding the header's dict with spaces up to a multiple of 64 bytes.

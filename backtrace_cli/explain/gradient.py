@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from backtrace_cli.phases import reached as reached_phase
 from backtrace_cli.checks.verify import CheckReport, run_checks
 from backtrace_cli.engine.backends import FLOAT64
 from backtrace_cli.engine.nodes import OP, VAR, Tape
@@ -27,6 +26,7 @@ from backtrace_cli.explain.labels import node_labels  # noqa: F401  (its old hom
 from backtrace_cli.explain.steps import check_with_steps, named_steps, wrt_nodes
 from backtrace_cli.i18n import _
 from backtrace_cli.ops.table import shape_text
+from backtrace_cli.phases import reached as reached_phase
 from backtrace_cli.syntax.parser import format_number
 
 

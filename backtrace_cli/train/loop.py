@@ -29,13 +29,13 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from backtrace_cli.phases import reached as reached_phase
-from backtrace_cli.signals import STOPPING, received
 from backtrace_cli.engine.backends import FLOAT64, batch_backend, numpy_backend
 from backtrace_cli.engine.tape import batch_alignment, unguarded_nodes
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import EvaluationError
 from backtrace_cli.explain.gradient import all_finite, report_value
+from backtrace_cli.phases import reached as reached_phase
+from backtrace_cli.signals import STOPPING, received
 from backtrace_cli.train.batches import TRACE_ROWS, Batches, Chunk, keep_freed_memory
 from backtrace_cli.train.optimizers import make_optimizer
 from backtrace_cli.train.problem import (  # noqa: F401  (the training API in one place)

@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from backtrace_cli.phases import reached as reached_phase
 from backtrace_cli.engine.nodes import Tape
 from backtrace_cli.engine.sweeps import backward, forward, gradients
 from backtrace_cli.engine.tape import check_bindings
@@ -29,6 +28,7 @@ from backtrace_cli.errors import EvaluationError, ShapeError, UsageError, settin
 from backtrace_cli.explain.gradient import all_finite, numeric_setting, report_value
 from backtrace_cli.i18n import N_, _
 from backtrace_cli.ops.table import shape_text
+from backtrace_cli.phases import reached as reached_phase
 from backtrace_cli.train.loop import interruptible
 from backtrace_cli.train.newton import REFUSALS
 from backtrace_cli.train.optimizers import make_optimizer
