@@ -270,3 +270,12 @@ def wait_until(condition, what: str) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"never: {what}"
         time.sleep(0.005)
+
+
+def cpu_seconds() -> float:
+    """The CPU time this process and its finished children have used. A test that bounds the
+    cost of some work ("ends quickly", "within its timeout") measures this, not the clock: a
+    busy machine stretches the clock, not the work (and a wall-clock timeout inside the
+    program only gives the work less CPU time, never more)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
