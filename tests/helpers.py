@@ -217,7 +217,7 @@ class PhaseRun:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "backtrace_cli", *args], cwd=cwd or tmp_path,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
-            start_new_session=new_session)
+            start_new_session=new_session, preexec_fn=_default_signals)
 
     def wait_for_phase(self) -> int:
         """The pid of the process that reached the phase (the SymPy child's for
@@ -251,6 +251,16 @@ class PhaseRun:
             self.process.kill()
             raise
         return self.process.returncode, out, err
+
+
+def _default_signals() -> None:
+    """In the child before it starts: Ctrl-C, SIGTERM and SIGHUP as a terminal gives them. A
+    test run from a script in the background inherits SIGINT ignored (POSIX shells ignore it
+    for background jobs), and nohup ignores SIGHUP; a user at a terminal has neither."""
+    import signal
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
 
 
 def process_gone(pid: int) -> bool:

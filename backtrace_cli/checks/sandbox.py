@@ -19,6 +19,39 @@ from backtrace_cli.phases import reached as reached_phase
 from backtrace_cli.signals import STOPPING
 
 PARENT_POLL_SECONDS = 0.1  # where the kernel cannot tie the child's life to its parent's
+# The child's deadline is its CPU time (a busy machine must not turn a verdict into "took
+# too long"); a child that waits instead of working is stopped when the wall clock passes
+# WALL_FACTOR times the timeout. Where a process's CPU time cannot be read (no /proc), the
+# wall clock alone decides.
+WALL_FACTOR = 10.0
+POLL_SECONDS = 0.05
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (Linux /proc), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _answered(receiver, pid: int, timeout: float) -> bool:
+    """Whether the child answered before it used ``timeout`` seconds of CPU (or, where that
+    cannot be read or it does not work, before WALL_FACTOR times that on the clock)."""
+    import time
+
+    if _cpu_seconds(pid) is None:
+        return receiver.poll(timeout)
+    started = time.monotonic()
+    while not receiver.poll(POLL_SECONDS):
+        used = _cpu_seconds(pid)
+        if used is None:  # it ended: what it sent, if anything, is waiting
+            return receiver.poll(0)
+        if used > timeout or time.monotonic() - started > WALL_FACTOR * timeout:
+            return False
+    return True
 
 
 def _child(connection, function, args, memory_bytes, recursion_limit, parent: int) -> None:
@@ -127,7 +160,7 @@ def in_child(function, args: tuple, timeout: float, recursion_limit: int = 1_000
             process.start()
             started = True
         sender.close()
-        if not receiver.poll(timeout):
+        if not _answered(receiver, process.pid, timeout):
             return None, f"skipped: SymPy took longer than {timeout:g} s"
         status, payload = receiver.recv()
     except (EOFError, OSError):
