@@ -13,7 +13,6 @@ import math
 import sys
 from collections.abc import Mapping
 
-from backtrace_cli.checks.timeout import work_clock
 from backtrace_cli.checks.differences import (
     NUMERIC_ATOL,
     NUMERIC_RTOL,
@@ -25,6 +24,7 @@ from backtrace_cli.checks.differences import (
 )
 from backtrace_cli.checks.kinks import kink_notes
 from backtrace_cli.checks.sandbox import in_child
+from backtrace_cli.checks.timeout import work_clock
 from backtrace_cli.checks.verify import INTERRUPTED_NOTE, CheckReport, VariableCheck
 from backtrace_cli.engine.nodes import OP, Tape
 from backtrace_cli.engine.sweeps import forward

@@ -16,9 +16,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from backtrace_cli.checks.timeout import work_clock
 from backtrace_cli.checks.differences import NUMERIC_ATOL, NUMERIC_RTOL, SYMPY_ATOL, SYMPY_RTOL
 from backtrace_cli.checks.sandbox import in_child
+from backtrace_cli.checks.timeout import work_clock
 from backtrace_cli.checks.verify import Verdicts
 from backtrace_cli.engine.backends import FLOAT64
 from backtrace_cli.engine.nodes import OP, Tape

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from backtrace_cli.checks.timeout import work_clock
 from backtrace_cli.checks.differences import (  # noqa: F401  (re-exported: the old names)
     NUMERIC_ATOL,
     NUMERIC_RTOL,
@@ -49,6 +48,7 @@ from backtrace_cli.checks.symbolic import (  # noqa: F401
     sympy_expression,
     sympy_values,
 )
+from backtrace_cli.checks.timeout import work_clock
 from backtrace_cli.engine.backends import FLOAT64
 from backtrace_cli.engine.nodes import Tape
 from backtrace_cli.engine.values import is_array
