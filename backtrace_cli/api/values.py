@@ -14,6 +14,7 @@ from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import BindingError
 from backtrace_cli.i18n import N_, _, translated
 from backtrace_cli.limits import MAX_ARRAY_ELEMENTS
+from backtrace_cli.syntax.numbers import MAX_DIMENSIONS, NestedTooDeeply, list_depth, number_text
 
 EXAMPLE = N_("write nested lists of numbers, e.g. '[1, 2]' or '[[0.1, 0.2], [0.3, 0.4]]'")
 
@@ -36,7 +37,8 @@ def as_number(value: Any, what: str) -> float:
         number = float(value)
     except OverflowError:
         raise BindingError(_(
-            "{what}: {value} is too large for a float").format(what=what, value=value)) from None
+            "{what}: {value} is too large for a float").format(what=what, value=number_text(value))
+        ) from None
     if math.isnan(number):
         raise BindingError(_(
             "{what}: 'nan' is not allowed; values must be finite numbers").format(what=what))
@@ -48,8 +50,9 @@ def as_number(value: Any, what: str) -> float:
                 )
             )
         raise BindingError(_(
-            "{what}: {value} is too large for a float").format(what=what, value=value))
+            "{what}: {value} is too large for a float").format(what=what, value=number_text(value)))
     return number
+
 
 
 def as_value(value: Any, what: str):
@@ -81,6 +84,9 @@ def as_value(value: Any, what: str):
                     _("every row of a matrix needs the same number of elements"),
                 )
         shape.append(length)
+        if len(shape) > MAX_DIMENSIONS:
+            raise BindingError(NestedTooDeeply(len(shape) - 1 + list_depth(level[0])).message(
+                what), translated(EXAMPLE))
         if len(level) * length > limit:
             raise BindingError(
                 _("{what}: the array has more than {limit:,} elements").format(
@@ -136,3 +142,22 @@ def as_bindings(bindings: Mapping[str, Any] | None) -> dict[str, Any]:
             raise BindingError(_("the binding name {name!r} is not a string").format(name=name))
         result[name] = as_value(value, name)
     return result
+
+
+def dz_given(dz: Any, renamed: dict[str, Any], function: str) -> Any:
+    """The gradient's seed dL/d(output) a caller gave: ``dz`` (1.0 when not given), or the
+    old keyword ``seed``, still taken with a DeprecationWarning (``seed`` now names only the
+    random draw of ``quiz``). Any other unknown keyword is Python's TypeError."""
+    unknown = [name for name in renamed if name != "seed"]
+    if unknown:
+        raise TypeError(f"{function}() got an unexpected keyword argument {unknown[0]!r}")
+    if "seed" not in renamed:
+        return 1.0 if dz is None else dz
+    if dz is not None:
+        raise TypeError(f"{function}() got both dz and seed; give dz (seed is its old name)")
+    import warnings
+
+    warnings.warn(f"{function}(seed=...) is now {function}(dz=...): dz is dL/d(output), the "
+                  "gradient's seed (as the command line's --dz); seed names only quiz's random "
+                  "draw", DeprecationWarning, stacklevel=3)
+    return renamed["seed"]
