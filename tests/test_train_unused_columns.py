@@ -96,8 +96,8 @@ def test_the_fast_and_the_exact_reader_both_skip_the_text(tmp_path):
     quoted = write_csv(tmp_path, "quoted.csv", 1, quoted=True)
     plain = write_csv(tmp_path, "plain.csv", 1, quoted=False)
     used = ("x", "x2", "y")
-    assert reader._load_fast(quoted, ",", used) is None  # quotes: the exact reader reads it
-    assert reader._load_fast(plain, ",", used) is not None  # the fast reader reads this one
+    assert reader.load_fast(quoted, ",", used) is None  # quotes: the exact reader reads it
+    assert reader.load_fast(plain, ",", used) is not None  # the fast reader reads this one
 
 
 def test_standard_input_with_a_text_column(tmp_path):
