@@ -37,11 +37,13 @@ SLOW_MODULES = (
     "test_benchmarks.py",  # runs benchmarks/run.py --quick: every workload in subprocesses
     "test_deterministic.py",  # every command run twice, with its cross-checks
     "test_fuzz.py",  # Hypothesis searches over programs, arguments and CSV files
+    "test_helper_op_names.py",  # every command that derives tapes, at every helper op
     "test_html_browser.py",  # headless Chromium
-    "test_interrupts.py",  # Ctrl-C sent to child processes at chosen moments
+    "test_interrupts.py",  # Ctrl-C, SIGTERM, SIGHUP sent to child processes at known phases
     "test_jacobian_torch.py",  # imports PyTorch
     "test_pipes.py",  # shell pipelines closed early
     "test_streams.py",  # every command in child processes: narrow encodings, closed pipes
+    "test_train_unused_columns.py",  # train on every data path and model, twice each
     "test_work_limits.py",  # commands in child processes under a memory limit (RLIMIT_AS)
 )
 
