@@ -31,7 +31,7 @@ EXIT_CLOSED_PIPE = 141
 # name -> module under backtrace_cli.cli that defines a Click command of that name, in the
 # order `backtrace --help` lists them: derivatives, pictures, fitting, exercises.
 COMMANDS = {name: name for name in ("grad", "jacobian", "hessian", "graph", "simplify",
-                                    "train", "minimize", "quiz", "grade")}
+                                    "train", "minimize", "quiz", "grade", "run")}
 
 
 class BacktraceGroup(Translated, click.Group):

@@ -1,0 +1,143 @@
+"""Run a user's script as ``python SCRIPT.py ARG...`` would, in this process.
+
+Modelled on coverage.py's ``PyRunner`` (``coverage/execfile.py``): the file is compiled with
+its real (absolute) file name, so tracebacks and warnings show the script's own lines, and
+executed as a fresh ``__main__`` module with ``sys.argv = [SCRIPT.py, ARG...]`` and the
+script's folder first on ``sys.path``. stdin, stdout and stderr are the process's own.
+``SystemExit`` codes are kept; an uncaught exception is printed as Python prints it, without
+backtrace's frames, and gives exit code 1 (130 for Ctrl-C). Everything changed for the run
+(``sys.argv``, ``sys.path[0]``, ``__main__``, ``sys.excepthook``, the torch import hook) is
+put back afterwards, so a caller can run several scripts in one process.
+
+Why running the user's code here is intended: ``backtrace run`` exists to execute the
+student's own PyTorch program, which the user names on the command line and could run with
+``python`` just as well; it gets no more rights than that. It is NOT a sandbox: the script can
+do anything the user can. Nothing else in backtrace executes Python text: the expressions the
+other commands take are parsed, never evaluated.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import os
+import sys
+import types
+from collections.abc import Callable, Iterator, Sequence
+from importlib.machinery import SourceFileLoader
+
+from backtrace_cli.errors import BacktraceError
+from backtrace_cli.i18n import _
+from backtrace_cli.run.hook import torch_imports
+from backtrace_cli.run.tracebacks import print_uncaught
+
+EXIT_UNCAUGHT = 1  # Python's exit code for an uncaught exception (and a SyntaxError)
+EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, what a shell reports for `python` killed so
+
+
+class ScriptError(BacktraceError):
+    """The script named cannot be read: missing, a directory, not readable."""
+
+
+def read_script(path: str) -> bytes:
+    """The bytes of the script at ``path``, or a ScriptError that says why not."""
+    if os.path.isdir(path):
+        raise ScriptError(_("the script {path} is a directory: name the .py file to run")
+                          .format(path=path))
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except FileNotFoundError:
+        raise ScriptError(_("the script {path} does not exist").format(path=path)) from None
+    except PermissionError:
+        raise ScriptError(_("the script {path} cannot be read: permission denied")
+                          .format(path=path)) from None
+    except OSError as error:
+        raise ScriptError(_("the script {path} cannot be read: {reason}").format(
+            path=path, reason=error.strerror or str(error))) from None
+
+
+def compile_script(source: bytes, filename: str) -> types.CodeType:
+    """The script's code object, as Python compiles a main script: from bytes (so a PEP 263
+    coding line is honoured), with no compiler flags inherited from backtrace."""
+    try:
+        return compile(source, filename, "exec", dont_inherit=True)
+    except ValueError as error:  # Python 3.11 refuses NUL bytes with a ValueError
+        raise SyntaxError(str(error).replace("source code string", "source code")) from None
+
+
+def run_script(path: str, args: Sequence[str] = (), *,
+               on_torch_import: Callable[[], None] | None = None) -> int:
+    """Run the script at ``path`` with ``args``; return the exit code ``python`` would give.
+
+    Raises ScriptError (before anything runs) when the file cannot be read. The script's
+    output, its warnings and its traceback go to the process's stdout and stderr as they
+    would under ``python``. ``on_torch_import`` is called when the script first imports torch.
+    """
+    source = read_script(path)
+    filename = os.path.abspath(path)  # what Python names a main script's code (3.9 and later)
+    try:
+        code = compile_script(source, filename)
+    except SyntaxError as error:
+        print_uncaught(error)
+        return EXIT_UNCAUGHT
+    with _as_main(path, filename, args) as main_module, torch_imports(on_torch_import):
+        try:
+            exec(code, main_module.__dict__)
+        except SystemExit as exit_request:
+            return exit_code_of(exit_request)
+        except KeyboardInterrupt as error:
+            print_uncaught(error)
+            return EXIT_INTERRUPTED
+        except BaseException as error:  # noqa: B036 - as Python does with any uncaught one
+            print_uncaught(error)
+            return EXIT_UNCAUGHT
+    return 0
+
+
+def exit_code_of(exit_request: SystemExit) -> int:
+    """The exit code Python gives for ``sys.exit(code)``: None is 0, an integer itself, and
+    anything else is printed to stderr and gives 1."""
+    code = exit_request.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    print(code, file=sys.stderr)
+    return 1
+
+
+@contextlib.contextmanager
+def _as_main(path: str, filename: str, args: Sequence[str]) -> Iterator[types.ModuleType]:
+    """A fresh ``__main__`` for the script, with ``sys.argv`` and ``sys.path[0]`` as
+    ``python SCRIPT.py ARG...`` sets them; everything is restored on the way out."""
+    module = types.ModuleType("__main__")
+    module.__dict__.update({
+        "__file__": filename,
+        "__cached__": None,
+        "__loader__": SourceFileLoader("__main__", filename),
+        "__builtins__": builtins,
+        "__annotations__": {},
+    })
+    saved_main = sys.modules.get("__main__")
+    saved_argv = sys.argv
+    saved_path = list(sys.path)
+    saved_hook = sys.excepthook
+    # Python puts the script's folder first, with symbolic links resolved.
+    folder = os.path.dirname(os.path.realpath(filename))
+    sys.modules["__main__"] = module
+    sys.argv = [path, *args]
+    if sys.path:
+        sys.path[0] = folder
+    else:
+        sys.path.append(folder)
+    try:
+        yield module
+    finally:
+        if saved_main is not None:
+            sys.modules["__main__"] = saved_main
+        sys.argv = saved_argv
+        sys.path[:] = saved_path
+        sys.excepthook = saved_hook

@@ -1,0 +1,173 @@
+"""``backtrace run`` on students' scripts gives what real PyTorch 2.13.0 printed for them.
+
+The scripts are in ``tests/data/run/``, PyTorch's stdout, stderr and exit code beside them in
+``captured/`` (see ``data/run/README.md`` for what is compared and why some numbers are
+compared to 1e-6 relative). Each script runs as a child process, ``python -m backtrace_cli
+run --quiet NAME.py ARG...`` from the data folder, as a student would run it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import capture_run
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = capture_run.DATA
+CAPTURED = capture_run.CAPTURED
+SCRIPTS = capture_run.scripts()
+
+NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+# `FILE:LINE: CategoryWarning: text` (Python's warning line) and a traceback's frame line.
+WARNING = re.compile(r"^(?P<file>.+?):(?P<line>\d+): (?P<category>\w+): (?P<text>.*)$")
+FRAME = re.compile(r'^  File "(?P<file>[^"]+)", line \d+')
+TRIGGERED = re.compile(r" \(Triggered internally at [^)]*\.\)$")
+NOTICE = "backtrace: `import torch` here is backtrace's own torch-compatible module"
+
+
+def backtrace_run(name: str, *options: str) -> tuple[bytes, bytes, int]:
+    """``backtrace run [OPTIONS] NAME ARG...`` from the data folder, as a child process."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    case = capture_run.CASES.get(name, {})
+    done = subprocess.run([sys.executable, "-m", "backtrace_cli", "run", *options, name,
+                           *case.get("args", [])], cwd=DATA, env=env, capture_output=True,
+                          input=case.get("stdin", "").encode())
+    return done.stdout, done.stderr, done.returncode
+
+
+def captured(name: str) -> tuple[bytes, bytes, int]:
+    stem = CAPTURED / Path(name).stem
+    return (Path(f"{stem}.stdout").read_bytes(), Path(f"{stem}.stderr").read_bytes(),
+            int(Path(f"{stem}.exit").read_text()))
+
+
+def is_script(file: str) -> bool:
+    """Whether a file named in a traceback or warning is one of the data scripts."""
+    return file.endswith(".py") and os.sep not in file and not file.startswith("<")
+
+
+def warnings_in(stderr: str) -> list[tuple[str, str, str | None]]:
+    """(category, text, where) of each warning, in order; ``where`` is 'NAME.py:LINE' when the
+    warning is reported at a line of the script, else None (a library's own line)."""
+    found = []
+    for line in stderr.splitlines():
+        match = WARNING.match(line)
+        if match and match["category"].endswith("Warning"):
+            where = f"{match['file']}:{match['line']}" if is_script(match["file"]) else None
+            found.append((match["category"], TRIGGERED.sub("", match["text"]), where))
+    return found
+
+
+def comparable(stderr: str) -> str:
+    """stderr as the tests compare it: PyTorch's build path after its C++ warnings dropped,
+    warnings reported at a library's line (PyTorch's or backtrace's) dropped with their source
+    line (their text is compared by ``warnings_in``), and traceback frames of code that is not
+    the script's (PyTorch's ``<torch>/...`` frames) dropped with their source and caret lines."""
+    kept: list[str] = []
+    skipping = False
+    for line in stderr.splitlines():
+        if skipping and line.startswith("    "):
+            continue
+        skipping = False
+        warning, frame = WARNING.match(line), FRAME.match(line)
+        if warning and warning["category"].endswith("Warning") and not is_script(warning["file"]):
+            skipping = True
+            continue
+        if frame and not is_script(frame["file"]):
+            skipping = True
+            continue
+        if line.startswith(NOTICE):
+            continue
+        kept.append(TRIGGERED.sub("", line))
+    return "\n".join(kept)
+
+
+def numbers_agree(ours: str, theirs: str, relative: float = 1e-6) -> bool:
+    """The same text between the numbers, and each number within ``relative`` of PyTorch's."""
+    if NUMBER.split(ours) != NUMBER.split(theirs):
+        return False
+    mine, other = NUMBER.findall(ours), NUMBER.findall(theirs)
+    return len(mine) == len(other) and all(
+        a == b or abs(float(a) - float(b)) <= relative * max(abs(float(a)), abs(float(b)))
+        for a, b in zip(mine, other))
+
+
+def normalised(data: bytes) -> str:
+    return capture_run.normalise(data.decode(), None)
+
+
+def test_there_are_enough_scripts_and_each_has_its_capture():
+    assert len(SCRIPTS) >= 15
+    for name in SCRIPTS:
+        stem = CAPTURED / Path(name).stem
+        for suffix in ("stdout", "stderr", "exit"):
+            assert Path(f"{stem}.{suffix}").exists(), f"{name} has no captured .{suffix}"
+
+
+def test_the_captures_hold_no_machine_path():
+    for path in sorted(CAPTURED.iterdir()):
+        text = path.read_text()
+        assert str(DATA) not in text and "site-packages" not in text, path.name
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_the_script_prints_what_pytorch_printed(name):
+    stdout, stderr, code = backtrace_run(name, "--quiet")
+    expected_stdout, expected_stderr, expected_code = captured(name)
+    ours, theirs = normalised(stderr), expected_stderr.decode()
+    assert code == expected_code, ours[-2000:]
+    if name in capture_run.TRANSCENDENTAL:
+        our_lines = stdout.decode().splitlines(keepends=True)
+        their_lines = expected_stdout.decode().splitlines(keepends=True)
+        assert len(our_lines) == len(their_lines)
+        for index, (mine, other) in enumerate(zip(our_lines, their_lines), start=1):
+            assert numbers_agree(mine, other), f"line {index}:\n{mine}{other}"
+    else:
+        assert stdout.decode() == expected_stdout.decode()  # (shows a diff when it fails)
+        assert stdout == expected_stdout
+    assert warnings_in(ours) == warnings_in(theirs)
+    if expected_code != 0:
+        assert ours.rstrip("\n").splitlines()[-1] == theirs.rstrip("\n").splitlines()[-1]
+    assert comparable(ours) == comparable(theirs)
+
+
+def test_the_comparison_of_stderr_sees_a_different_error_and_warning():
+    """The helpers above can fail: a changed error line, a lost warning, a moved line."""
+    theirs = (CAPTURED / "non_leaf_update.stderr").read_text()
+    assert comparable(theirs.replace("'data'", "'grad'")) != comparable(theirs)
+    assert warnings_in(theirs)[0][2] == "non_leaf_update.py:18"
+    assert warnings_in(theirs.replace("py:18:", "py:17:")) != warnings_in(theirs)
+    assert warnings_in("\n".join(theirs.splitlines()[2:])) == []
+    assert not numbers_agree("loss 0.6931472", "loss 0.6931480")
+    assert numbers_agree("loss 0.69314718", "loss 0.69314719")
+    assert not numbers_agree("loss: 0.5", "loss 0.5")
+
+
+def test_the_notice_is_on_stderr_only_when_torch_is_imported():
+    stdout, stderr, code = backtrace_run("lecture04.py")
+    assert code == 0
+    assert stderr.decode().startswith(NOTICE)
+    assert stderr.decode().count("\n") == 1
+    assert stdout == captured("lecture04.py")[0]
+    _, stderr, code = backtrace_run("lecture03.py")
+    assert (code, stderr) == (0, b"")  # lecture 03 does not use torch
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="PyTorch is not installed")
+def test_the_captures_are_current(tmp_path):
+    """Re-capture every script with PyTorch: the stored files are what it prints today."""
+    import torch
+
+    if torch.__version__.split("+")[0] != capture_run.EXPECTED_TORCH:
+        pytest.skip(f"PyTorch {torch.__version__} is not {capture_run.EXPECTED_TORCH}")
+    capture_run.capture_forked(sys.executable, SCRIPTS, tmp_path)
+    stale = [path.name for path in sorted(CAPTURED.iterdir())
+             if path.read_bytes() != (tmp_path / path.name).read_bytes()]
+    assert stale == [], "re-capture with: python tests/capture_run.py"
