@@ -97,8 +97,9 @@ def _compare(script: str, script_args: tuple[str, ...], python: str) -> int:
     try:
         result = compare(script, script_args, python, stdin)
     except TorchUnavailable as error:
-        raise UsageError(error.message, _("--compare needs PyTorch: install it for that "
-                                          "interpreter, or name another with --python PATH"))
+        hint = _("--compare needs PyTorch: install it for that interpreter, or name another "
+                 "with --python PATH")
+        raise UsageError(error.message, hint) from None
     sys.stdout.buffer.write(result.ours.stdout)
     sys.stdout.flush()
     sys.stderr.buffer.write(result.ours.stderr)

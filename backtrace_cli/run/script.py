@@ -21,6 +21,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
+import re
 import sys
 import types
 from collections.abc import Callable, Iterator, Sequence
@@ -57,13 +58,36 @@ def read_script(path: str) -> bytes:
             path=path, reason=error.strerror or str(error))) from None
 
 
+# PEP 263's coding declaration, on the first or second line.
+CODING_LINE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
 def compile_script(source: bytes, filename: str) -> types.CodeType:
     """The script's code object, as Python compiles a main script: from bytes (so a PEP 263
     coding line is honoured), with no compiler flags inherited from backtrace."""
+    _check_utf8(source, filename)
+    if b"\0" in source:  # Python's tokenizer names the line; compile() would not
+        at = source.index(b"\0")
+        start = source.rfind(b"\n", 0, at) + 1
+        raise SyntaxError("source code cannot contain null bytes", (
+            filename, source.count(b"\n", 0, at) + 1, None,
+            source[start:at].decode("utf-8", "replace")))
+    return compile(source, filename, "exec", dont_inherit=True)
+
+
+def _check_utf8(source: bytes, filename: str) -> None:
+    """Python's own SyntaxError for a file that is not UTF-8 and declares no encoding (it
+    reads files with its tokenizer, whose message differs from ``compile``'s)."""
     try:
-        return compile(source, filename, "exec", dont_inherit=True)
-    except ValueError as error:  # Python 3.11 refuses NUL bytes with a ValueError
-        raise SyntaxError(str(error).replace("source code string", "source code")) from None
+        source.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if any(CODING_LINE.match(line) for line in source.splitlines()[:2]):
+            return  # declared: compile decodes it (and reports a wrong declaration itself)
+        line = source.count(b"\n", 0, error.start) + 1
+        raise SyntaxError(
+            f"Non-UTF-8 code starting with '\\x{source[error.start]:02x}' in file {filename} "
+            f"on line {line}, but no encoding declared; see https://peps.python.org/pep-0263/ "
+            "for details") from None
 
 
 def run_script(path: str, args: Sequence[str] = (), *,
@@ -81,7 +105,12 @@ def run_script(path: str, args: Sequence[str] = (), *,
     except SyntaxError as error:
         print_uncaught(error)
         return EXIT_UNCAUGHT
-    with _as_main(path, filename, args) as main_module, torch_imports(on_torch_import):
+    # How deep a recursion can go from where the script will run, measured at the same depth
+    # of the stack (from this frame, through exec) as the script's own module.
+    probe: dict = {}
+    exec(DEPTH_PROBE, probe)
+    with _as_main(path, filename, args) as main_module, torch_imports(on_torch_import), \
+            _recursion_as_in_python(probe["reached"]):
         try:
             exec(code, main_module.__dict__)
         except SystemExit as exit_request:
@@ -107,6 +136,34 @@ def exit_code_of(exit_request: SystemExit) -> int:
         sys.stdout.flush()
     print(code, file=sys.stderr)
     return 1
+
+
+# Under ``python``, a recursion started by the script's module reaches this depth below the
+# recursion limit (CPython 3.11: the module frame and one more). Checked against ``python``
+# itself by tests/test_run.py.
+PYTHON_MAIN_HEADROOM = 2
+DEPTH_PROBE = compile(
+    "def down(n):\n"
+    "    try:\n"
+    "        return down(n + 1)\n"
+    "    except RecursionError:\n"
+    "        return n\n"
+    "reached = down(0)\n", "<backtrace depth probe>", "exec")
+
+
+@contextlib.contextmanager
+def _recursion_as_in_python(reached: int) -> Iterator[None]:
+    """The script gets as much recursion depth as under ``python``: the limit is raised by
+    what backtrace's (and Click's) frames below it take, so a runaway recursion fails after
+    the same number of calls, with the same traceback."""
+    limit = sys.getrecursionlimit()
+    taken = limit - PYTHON_MAIN_HEADROOM - reached
+    if taken > 0:
+        sys.setrecursionlimit(limit + taken)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 @contextlib.contextmanager

@@ -14,16 +14,14 @@ import os
 import sys
 import types
 
-import backtrace_cli
-
-# Frames whose code is in these files are backtrace's, not the script's.
-PACKAGE_FOLDER = os.path.dirname(os.path.abspath(backtrace_cli.__file__)) + os.sep
+# Frames whose code is in these folders are backtrace's, not the script's: the package's.
+BACKTRACE_FOLDERS = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,)
 IMPORT_MACHINERY = "<frozen importlib."
 
 
 def is_backtrace_frame(filename: str) -> bool:
     """Whether a frame of code from ``filename`` belongs to backtrace itself."""
-    return filename.startswith(PACKAGE_FOLDER)
+    return filename.startswith(BACKTRACE_FOLDERS)
 
 
 def without_backtrace_frames(traceback: types.TracebackType | None) -> types.TracebackType | None:
@@ -64,6 +62,8 @@ def print_uncaught(error: BaseException) -> None:
         sys.excepthook(type(error), error, error.__traceback__)
     except Exception as hook_error:  # as Python does when the script's own hook fails
         print("Error in sys.excepthook:", file=sys.stderr)
+        hook_error.__suppress_context__ = True  # Python shows the hook's error on its own
+        clean(hook_error)
         sys.__excepthook__(type(hook_error), hook_error, hook_error.__traceback__)
         print("\nOriginal exception was:", file=sys.stderr)
         sys.__excepthook__(type(error), error, error.__traceback__)

@@ -1,0 +1,390 @@
+"""``backtrace run``: the script runs as ``python SCRIPT.py ARG...`` would, ``import torch`` is
+backtrace's package only during the run, and errors look as Python prints them.
+
+Where the behaviour is Python's own, the test runs the same script with ``python`` and
+compares stdout, stderr and the exit code. The import hook is tested against a small stand-in
+package (``faketorch``), so these tests do not depend on backtrace's torch.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers import assert_bad_input
+
+from backtrace_cli.cli.main import main
+from backtrace_cli.run import hook, tracebacks
+from backtrace_cli.run.script import run_script
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(folder: Path, name: str, source: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(source).lstrip("\n"))
+    return path
+
+
+def child(command: list[str], cwd: Path, stdin: str = "") -> tuple[str, str, int]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
+                          input=stdin)
+    return done.stdout, done.stderr, done.returncode
+
+
+def with_python(folder: Path, name: str, *args: str, stdin: str = ""):
+    return child([sys.executable, name, *args], folder, stdin)
+
+
+def with_backtrace(folder: Path, name: str, *args: str, options=("--quiet",), stdin: str = ""):
+    return child([sys.executable, "-m", "backtrace_cli", "run", *options, name, *args], folder,
+                 stdin)
+
+
+# ----------------------------------------------------------------------------- as python runs it
+MAIN_FACTS = """
+import builtins, os, sys
+print(__name__, __doc__, __package__, __spec__, __cached__)
+print(__file__ == os.path.abspath(sys.argv[0]), os.path.isabs(__file__))
+print(type(__loader__).__name__, __loader__.name, __builtins__ is builtins)
+print(sorted(globals()))
+print(sys.argv)
+print(sys.path[0] == os.path.dirname(os.path.realpath(__file__)))
+main = sys.modules["__main__"]
+print(main is sys.modules[__name__], main.__dict__ is globals())
+import helper
+print(helper.where())
+print(input())
+"""
+
+
+def test_the_script_runs_as_main_with_its_arguments_folder_and_stdin(tmp_path):
+    write(tmp_path, "facts.py", MAIN_FACTS)
+    write(tmp_path, "helper.py", "def where():\n    return __name__\n")
+    arguments = ("--help", "-q", "--lang", "zh", "x=1", "--", "last")
+    expected = with_python(tmp_path, "facts.py", *arguments, stdin="typed\n")
+    assert expected[2] == 0, expected[1]
+    assert with_backtrace(tmp_path, "facts.py", *arguments, stdin="typed\n") == expected
+    # run from another folder, by a relative path
+    assert with_backtrace(tmp_path.parent, f"{tmp_path.name}/facts.py", *arguments,
+                          stdin="typed\n") == with_python(
+        tmp_path.parent, f"{tmp_path.name}/facts.py", *arguments, stdin="typed\n")
+
+
+ENDINGS = {
+    "exit-none": "import sys\nprint('out')\nsys.exit()\n",
+    "exit-3": "import sys\nprint('out')\nsys.exit(3)\n",
+    "exit-text": "import sys\nprint('out')\nsys.exit('bye: not done')\n",
+    "exit-true": "raise SystemExit(True)\n",
+    "value-error": """
+        def inner(v):
+            return int(v)
+
+        def outer():
+            return inner("x")
+
+        print("before")
+        outer()
+        """,
+    "chained": """
+        try:
+            {}["key"]
+        except KeyError as error:
+            raise ValueError("no key") from error
+        """,
+    "during-handling": """
+        try:
+            1 / 0
+        except ZeroDivisionError:
+            undefined_name
+        """,
+    "in-imported-module": "import helper\nhelper.where(-1)\n",
+    "own-excepthook": """
+        import sys
+        def hook(kind, value, traceback):
+            print("my hook:", kind.__name__, value, file=sys.stderr)
+        sys.excepthook = hook
+        raise RuntimeError("handled by the script's hook")
+        """,
+    "broken-excepthook": """
+        import sys
+        def hook(kind, value, traceback):
+            raise TypeError("the hook itself fails")
+        sys.excepthook = hook
+        raise RuntimeError("original")
+        """,
+    "warning": """
+        import warnings
+        warnings.warn("careful")
+        warnings.warn("old", DeprecationWarning)
+        print(1)
+        """,
+    "syntax-error": "x = (1,\nprint(x)\n",
+    "syntax-error-indent": "def f():\nreturn 1\n",
+    "bad-encoding": b"# -*- coding: latin-1 -*-\nprint('caf\xe9')\n",
+    "not-utf8": b"print('caf\xe9')\n",
+    "null-byte": b"print(1)\x00\n",
+    "recursion": "def f(n):\n    return f(n + 1)\nf(0)\n",
+    "recursion-depth": """
+        def down(n):
+            try:
+                return down(n + 1)
+            except RecursionError:
+                return n
+        print(down(0))
+        """,
+}
+HELPER = """
+def where(value):
+    if value < 0:
+        raise ValueError(f"negative: {value}")
+    return value
+"""
+
+
+@pytest.mark.parametrize("name", sorted(ENDINGS))
+def test_endings_and_errors_are_pythons(tmp_path, name):
+    source = ENDINGS[name]
+    script = tmp_path / f"{name}.py"
+    if isinstance(source, bytes):
+        script.write_bytes(source)
+    else:
+        write(tmp_path, script.name, source)
+    write(tmp_path, "helper.py", HELPER)
+    expected = with_python(tmp_path, script.name)
+    ours = with_backtrace(tmp_path, script.name)
+    assert ours == expected
+    assert "backtrace_cli" not in ours[1]
+
+
+def test_ctrl_c_prints_the_traceback_and_exits_130(tmp_path):
+    write(tmp_path, "interrupted.py", "print('working')\nraise KeyboardInterrupt\n")
+    stdout, stderr, code = with_python(tmp_path, "interrupted.py")
+    assert code == -2  # python ends itself with SIGINT: a shell shows 130
+    assert with_backtrace(tmp_path, "interrupted.py") == (stdout, stderr, 130)
+
+
+def test_the_state_of_the_process_is_put_back(tmp_path, capsys):
+    script = write(tmp_path, "state.py", """
+        import sys
+        sys.argv.append("changed")
+        sys.path.insert(0, "/nowhere")
+        sys.excepthook = print
+        print(__name__)
+        """)
+    before = (list(sys.argv), list(sys.path), sys.modules["__main__"], sys.excepthook,
+              list(sys.meta_path))
+    assert run_script(str(script), ["a"]) == 0
+    assert capsys.readouterr().out == "__main__\n"
+    assert (sys.argv, sys.path, sys.modules["__main__"], sys.excepthook, sys.meta_path) == before
+
+
+# ----------------------------------------------------------------------------- bad input
+def runner(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_a_missing_script(tmp_path):
+    assert_bad_input(runner("run", str(tmp_path / "nope.py")),
+                     f"Error: the script {tmp_path / 'nope.py'} does not exist")
+
+
+def test_a_directory(tmp_path):
+    assert_bad_input(runner("run", str(tmp_path)), "is a directory: name the .py file to run")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+def test_an_unreadable_script(tmp_path):
+    script = write(tmp_path, "secret.py", "print(1)\n")
+    script.chmod(0)
+    assert_bad_input(runner("run", str(script)), "cannot be read: permission denied")
+
+
+def test_an_unknown_option_before_the_script(tmp_path):
+    script = write(tmp_path, "ok.py", "print(1)\n")
+    assert_bad_input(runner("run", "--bogus", str(script)), "No such option '--bogus'.")
+
+
+def test_python_without_compare(tmp_path):
+    script = write(tmp_path, "ok.py", "print(1)\n")
+    assert_bad_input(runner("run", "--python", sys.executable, str(script)),
+                     "--python names the interpreter for --compare")
+
+
+def test_no_script():
+    assert_bad_input(runner("run"), "Missing argument 'SCRIPT'")
+
+
+def test_help_says_it_runs_the_code_and_is_no_sandbox():
+    result = runner("run", "--help")
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    assert "it is not a sandbox" in text
+    assert "Exit codes: the script's own (sys.exit), 1 for an uncaught exception" in text
+    assert "backtrace run --compare lecture05.py" in text
+
+
+# ----------------------------------------------------------------------------- import torch
+FAKE = {
+    "faketorch/__init__.py": """
+        from faketorch import nn
+        __version__ = "fake"
+        def item(values):
+            if len(values) != 1:
+                raise RuntimeError(f"a Tensor with {len(values)} elements cannot be converted "
+                                   "to Scalar")
+            return values[0]
+        def apply(function, value):
+            return function(value)
+        """,
+    "faketorch/nn/__init__.py": "from faketorch.nn import functional\nclass Module:\n    pass\n",
+    "faketorch/nn/functional.py": "def relu(x):\n    return max(x, 0)\n",
+    "faketorch/autograd.py": "def Variable(x, requires_grad=False):\n    return x\n",
+}
+
+
+@pytest.fixture
+def faketorch(tmp_path, monkeypatch):
+    """``import torch`` means the stand-in package; its frames count as backtrace's."""
+    folder = tmp_path / "site"
+    for name, source in FAKE.items():
+        write(folder, name, source)
+    # second on sys.path: the run puts the script's folder in place of the first
+    monkeypatch.setattr(sys, "path", [sys.path[0], str(folder), *sys.path[1:]])
+    monkeypatch.setattr(hook, "PACKAGE", "faketorch")
+    monkeypatch.setattr(tracebacks, "BACKTRACE_FOLDERS",
+                        (*tracebacks.BACKTRACE_FOLDERS, str(folder / "faketorch") + os.sep))
+    yield tmp_path
+    for name in [name for name in sys.modules if name.startswith("faketorch")]:
+        del sys.modules[name]
+
+
+def test_import_torch_gives_the_package_and_its_submodules(faketorch, capsys):
+    script = write(faketorch, "imports.py", """
+        import sys
+        import numpy
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+        from torch.autograd import Variable
+        print(torch.__name__, torch.__version__, nn.__name__, F.relu(-2), Variable(3))
+        print(torch is sys.modules["torch"], nn is sys.modules["torch.nn"] is torch.nn)
+        print(F is sys.modules["torch.nn.functional"], "faketorch" not in numpy.__file__)
+        """)
+    calls = []
+    assert run_script(str(script), on_torch_import=lambda: calls.append(1)) == 0
+    assert capsys.readouterr().out == (
+        "faketorch fake faketorch.nn 0 3\nTrue True\nTrue True\n")
+    assert calls == [1]  # the notice once, at the first import
+    assert not [name for name in sys.modules if hook.owned(name)]
+    assert not [finder for finder in sys.meta_path if isinstance(finder, hook.TorchFinder)]
+
+
+def test_no_notice_without_torch(faketorch):
+    script = write(faketorch, "plain.py", "import math\n")
+    calls = []
+    assert run_script(str(script), on_torch_import=lambda: calls.append(1)) == 0
+    assert calls == []
+
+
+def test_a_torch_imported_before_the_run_is_set_aside_and_put_back(faketorch, monkeypatch):
+    real = object()
+    monkeypatch.setitem(sys.modules, "torch", real)
+    script = write(faketorch, "which.py", "import torch\nassert torch.__name__ == 'faketorch'\n")
+    assert run_script(str(script)) == 0
+    assert sys.modules["torch"] is real
+
+
+@pytest.mark.parametrize("statement, missing", [
+    ("import torch.utils.data", "torch.utils.data"),
+    ("from torch.utils.data import DataLoader, Dataset", "torch.utils.data"),
+    ("from torch.utils import data", "torch.utils"),
+    ("import torch.nn.init", "torch.nn.init"),
+    ("import torchvision", "torchvision"),
+    ("from torchvision import transforms", "torchvision"),
+    ("import torchvision.transforms as T", "torchvision.transforms"),
+])
+def test_what_the_package_does_not_have_is_refused_at_the_import(faketorch, capsys, statement,
+                                                                  missing):
+    script = write(faketorch, "missing.py", f"import torch\n\n{statement}\n")
+    assert run_script(str(script)) == 1
+    assert capsys.readouterr().err == (
+        "Traceback (most recent call last):\n"
+        f'  File "{script}", line 3, in <module>\n'
+        f"    {statement}\n"
+        f"NotImplementedError: backtrace's torch has no {missing}: run this script with "
+        "PyTorch itself\n")
+
+
+def test_the_traceback_ends_at_the_scripts_line(faketorch, capsys):
+    script = write(faketorch, "item.py", """
+        import torch
+
+        def predict():
+            return torch.item([1.0, 2.0, 3.0])
+
+        print(predict())
+        """)
+    assert run_script(str(script)) == 1
+    assert capsys.readouterr().err == (
+        "Traceback (most recent call last):\n"
+        f'  File "{script}", line 6, in <module>\n'
+        "    print(predict())\n"
+        "          ^^^^^^^^^\n"
+        f'  File "{script}", line 4, in predict\n'
+        "    return torch.item([1.0, 2.0, 3.0])\n"
+        "           ^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
+        "RuntimeError: a Tensor with 3 elements cannot be converted to Scalar\n")
+
+
+def test_the_scripts_own_function_called_by_the_package_keeps_its_frame(faketorch, capsys):
+    script = write(faketorch, "callback.py", """
+        import torch
+
+        def forward(x):
+            return x / 0
+
+        torch.apply(forward, 1.0)
+        """)
+    assert run_script(str(script)) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines()[1:] == [
+        f'  File "{script}", line 6, in <module>',
+        "    torch.apply(forward, 1.0)",
+        f'  File "{script}", line 4, in forward',
+        "    return x / 0",
+        "           ~~^~~",
+        "ZeroDivisionError: float division by zero"]
+
+
+def test_the_notice_in_chinese_and_dropped_by_quiet(faketorch):
+    script = write(faketorch, "t.py", "import torch\nprint(torch.__version__)\n")
+    chinese = CliRunner().invoke(main, ["--lang", "zh", "run", str(script)])
+    assert chinese.exit_code == 0
+    assert chinese.stdout == "fake\n"
+    assert chinese.stderr.startswith("backtrace: ")
+    assert "PyTorch" in chinese.stderr and "不是" in chinese.stderr
+    quiet = CliRunner().invoke(main, ["run", "--quiet", str(script)])
+    assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "fake\n", "")
+
+
+def test_the_exit_code_reaches_the_command_line(faketorch):
+    script = write(faketorch, "three.py", "import sys\nsys.exit(3)\n")
+    assert CliRunner().invoke(main, ["run", str(script)]).exit_code == 3
+
+
+# ----------------------------------------------------------------------------- speed
+def test_the_run_imports_neither_sympy_nor_rich_before_the_script(tmp_path):
+    write(tmp_path, "modules.py", """
+        import sys
+        print(sorted(name for name in ("sympy", "rich", "matplotlib") if name in sys.modules))
+        """)
+    assert with_backtrace(tmp_path, "modules.py") == ("[]\n", "", 0)
