@@ -388,3 +388,70 @@ def test_the_run_imports_neither_sympy_nor_rich_before_the_script(tmp_path):
         print(sorted(name for name in ("sympy", "rich", "matplotlib") if name in sys.modules))
         """)
     assert with_backtrace(tmp_path, "modules.py") == ("[]\n", "", 0)
+
+
+# ----------------------------------------------------------------------------- --compare
+def _pytorch_importable() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
+
+
+needs_pytorch = pytest.mark.skipif(not _pytorch_importable(), reason="PyTorch is not installed")
+
+
+@needs_pytorch
+def test_compare_reports_identical_output(tmp_path):
+    write(tmp_path, "plain.py", "import sys\nprint('w =', 2.0 * 3, sys.argv[1:])\n")
+    stdout, stderr, code = with_backtrace(tmp_path, "plain.py", "-x", options=("--compare",))
+    assert (stdout, code) == ("w = 6.0 ['-x']\n", 0), stderr
+    assert stderr.startswith("compare: identical output with PyTorch 2.")
+    assert stderr.endswith(f"({sys.executable})\n")
+
+
+@needs_pytorch
+@pytest.mark.parametrize("source, report", [
+    ("import sys\nprint('same')\nprint('backtrace_cli' in sys.modules)\n",
+     ["compare: stdout differs from PyTorch {version} first at line 2:",
+      "  backtrace: True", "  PyTorch:   False"]),
+    ("import sys\nprint('same')\nif 'backtrace_cli' not in sys.modules:\n    print('more')\n",
+     ["compare: stdout differs from PyTorch {version} first at line 2:",
+      "  backtrace: (no line)", "  PyTorch:   more"]),
+    ("import sys\nsys.exit(3 if 'backtrace_cli' in sys.modules else 0)\n",
+     ["compare: same stdout, but the exit code differs from PyTorch {version}:",
+      "  backtrace: 3", "  PyTorch:   0"]),
+    ("import sys\nraise ValueError('backtrace_cli' in sys.modules)\n",
+     ["compare: same stdout, but the error differs from PyTorch {version}:",
+      "  backtrace: ValueError: True", "  PyTorch:   ValueError: False"]),
+])
+def test_compare_reports_the_first_difference(tmp_path, source, report):
+    import torch
+
+    write(tmp_path, "differs.py", source)
+    stdout, stderr, code = with_backtrace(tmp_path, "differs.py", options=("--compare",))
+    assert code == 1
+    assert stdout.startswith("same\n") or stdout == ""
+    version = torch.__version__
+    assert stderr.splitlines()[-3:] == [line.format(version=version) for line in report]
+
+
+def test_compare_without_pytorch_is_bad_input(tmp_path):
+    write(tmp_path, "plain.py", "print(1)\n")
+    python = write(tmp_path, "python-without-torch", """
+        #!/bin/sh
+        echo "ModuleNotFoundError: No module named 'torch'" >&2
+        exit 1
+        """)
+    python.chmod(0o755)
+    result = runner("run", "--compare", "--python", str(python), str(tmp_path / "plain.py"))
+    assert_bad_input(result, f"Error: {python} cannot import PyTorch (ModuleNotFoundError: No "
+                             "module named 'torch')", "hint: --compare needs PyTorch")
+    result = runner("run", "--compare", "--python", str(tmp_path / "nothing"),
+                    str(tmp_path / "plain.py"))
+    assert_bad_input(result, f"the Python interpreter {tmp_path / 'nothing'} cannot be started")
+
+
+def test_compare_refuses_a_missing_script_first(tmp_path):
+    result = runner("run", "--compare", "--python", str(tmp_path / "nothing"),
+                    str(tmp_path / "nope.py"))
+    assert_bad_input(result, "does not exist")
