@@ -455,3 +455,19 @@ def test_compare_refuses_a_missing_script_first(tmp_path):
     result = runner("run", "--compare", "--python", str(tmp_path / "nothing"),
                     str(tmp_path / "nope.py"))
     assert_bad_input(result, "does not exist")
+
+
+def test_lang_after_the_script_is_the_scripts(faketorch):
+    script = write(faketorch, "lang.py", "import sys, torch\nprint(sys.argv[1:])\n")
+    passed_on = CliRunner().invoke(main, ["run", str(script), "--lang", "zh", "-h"])
+    assert passed_on.exit_code == 0
+    assert passed_on.stdout == "['--lang', 'zh', '-h']\n"
+    assert passed_on.stderr.startswith("backtrace: `import torch` here is backtrace's own")
+    for args in (["--lang", "zh", "run"], ["run", "--lang", "zh"], ["run", "--lang=zh"],
+                 ["--lang=en", "run", "-q", "--python", "x", "--lang", "zh"]):
+        chinese = CliRunner().invoke(main, [*args, str(script), "--lang", "en"])
+        if "--python" in args:
+            assert "--python 指定的是 --compare 所用的解释器" in chinese.stderr
+        else:
+            assert chinese.stdout == "['--lang', 'en']\n"
+            assert "不是 PyTorch" in chinese.stderr
