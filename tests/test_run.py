@@ -471,3 +471,12 @@ def test_lang_after_the_script_is_the_scripts(faketorch):
         else:
             assert chinese.stdout == "['--lang', 'en']\n"
             assert "不是 PyTorch" in chinese.stderr
+
+
+def test_the_full_traceback_on_request(faketorch, capsys, monkeypatch):
+    script = write(faketorch, "item.py", "import torch\ntorch.item([1.0, 2.0])\n")
+    monkeypatch.setenv("BACKTRACE_RUN_TRACEBACK", "full")
+    assert run_script(str(script)) == 1
+    err = capsys.readouterr().err
+    assert f"{os.sep}faketorch{os.sep}__init__.py\", line 5, in item" in err
+    assert f"{os.sep}run{os.sep}script.py\", line" in err

@@ -14,6 +14,8 @@ import os
 import sys
 import types
 
+# BACKTRACE_RUN_TRACEBACK=full keeps backtrace's frames: for finding a bug in backtrace's torch.
+FULL_TRACEBACK = ("BACKTRACE_RUN_TRACEBACK", "full")
 # Frames whose code is in these folders are backtrace's, not the script's: the package's.
 BACKTRACE_FOLDERS = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,)
 IMPORT_MACHINERY = "<frozen importlib."
@@ -57,7 +59,9 @@ def clean(error: BaseException) -> None:
 
 def print_uncaught(error: BaseException) -> None:
     """Print ``error`` as Python prints an uncaught exception, through ``sys.excepthook``."""
-    clean(error)
+    variable, value = FULL_TRACEBACK
+    if os.environ.get(variable) != value:
+        clean(error)
     try:
         sys.excepthook(type(error), error, error.__traceback__)
     except Exception as hook_error:  # as Python does when the script's own hook fails
