@@ -480,3 +480,22 @@ def test_the_full_traceback_on_request(faketorch, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert f"{os.sep}faketorch{os.sep}__init__.py\", line 5, in item" in err
     assert f"{os.sep}run{os.sep}script.py\", line" in err
+
+
+# ----------------------------------------------------------------------------- backtrace's torch
+@pytest.mark.parametrize("line, missing", [
+    ("layer = torch.nn.Conv2d(1, 1, 3)", "torch.nn.Conv2d"),
+    ("from torch.utils.data import DataLoader", "torch.utils.data"),
+    ("import torchvision", "torchvision"),
+])
+def test_what_backtraces_torch_does_not_have_raises_where_the_script_uses_it(tmp_path, line,
+                                                                          missing):
+    write(tmp_path, "beyond.py", f"import torch\nprint(torch.tensor([1.0]))\n{line}\n")
+    stdout, stderr, code = with_backtrace(tmp_path, "beyond.py", options=())
+    assert (stdout, code) == ("tensor([1.])\n", 1)
+    assert stderr.startswith("backtrace: `import torch` here is backtrace's own")
+    frames = [text for text in stderr.splitlines() if text.startswith("  File ")]
+    assert frames == [f'  File "{tmp_path / "beyond.py"}", line 3, in <module>']
+    assert f"\n    {line}\n" in stderr
+    assert stderr.splitlines()[-1] == (f"NotImplementedError: backtrace's torch has no {missing}: "
+                                       "run this script with PyTorch itself")
