@@ -21,6 +21,7 @@ LAYERS = (
     ("syntax",),
     ("engine",),
     ("checks",),
+    ("torchlike",),  # backtrace's torch: tensors over the engine, for `backtrace run`
     ("explain",),
     ("data",),
     ("train",),

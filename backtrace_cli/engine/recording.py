@@ -159,6 +159,15 @@ def reverse(output: Recorded, seed: Any, step: Step = table_step,
     return adjoints
 
 
+def _constant_text(value) -> str:
+    """How a constant without a text reads: its number, or its array."""
+    from backtrace_cli.syntax.unparse import format_array, format_number
+
+    if getattr(value, "ndim", 0) == 0:
+        return format_number(float(value))
+    return format_array(value)
+
+
 def to_tape(output: Recorded, source: str = "") -> tuple[Tape, dict[str, Any]]:
     """The engine's ``Tape`` of everything ``output`` depends on, in the order it was made,
     and the variables' values (its bindings). A variable without a name is called x1, x2...;
@@ -192,7 +201,7 @@ def to_tape(output: Recorded, source: str = "") -> tuple[Tape, dict[str, Any]]:
             bindings[name] = recorded.value
         elif recorded.kind == CONST:
             value = recorded.value
-            text = recorded.text or repr(value)
+            text = recorded.text or _constant_text(value)
             precedence = PREC_UNARY if text.startswith("-") else PREC_ATOM
             node = Node(index, CONST, None, (), None, text, precedence, span, value)
         else:

@@ -19,7 +19,6 @@ from backtrace_cli.torchlike._creation import (  # noqa: F401
     Generator,
     arange,
     default_generator,
-    device,
     empty,
     from_numpy,
     full,
@@ -34,6 +33,7 @@ from backtrace_cli.torchlike._creation import (  # noqa: F401
     zeros,
     zeros_like,
 )
+from backtrace_cli.torchlike._device import device  # noqa: F401
 from backtrace_cli.torchlike._dtypes import (  # noqa: F401
     bool_ as bool,  # noqa: A001 (PyTorch's name)
 )
@@ -49,7 +49,6 @@ from backtrace_cli.torchlike._dtypes import (  # noqa: F401
     uint8,
 )
 from backtrace_cli.torchlike._ops import binary as _binary
-from backtrace_cli.torchlike._ops import reduce as _reduce
 from backtrace_cli.torchlike._ops import tensor_of as _tensor_of
 from backtrace_cli.torchlike._ops import unary as _unary
 from backtrace_cli.torchlike._shapes import matmul, mm  # noqa: F401
@@ -112,11 +111,11 @@ def pow(input, exponent):  # noqa: A001
     return _binary(_tensor_of(exponent), input, "pow", swapped=True)
 
 
-def sum(input, dim=None, keepdim=False, dtype=None):  # noqa: A001
+def sum(input, dim=None, keepdim=False, dtype=None):  # noqa: A001, F811 (PyTorch's names)
     return _tensor_of(input).sum(dim, keepdim, dtype)
 
 
-def mean(input, dim=None, keepdim=False, dtype=None):
+def mean(input, dim=None, keepdim=False, dtype=None):  # noqa: F811 (PyTorch's names)
     return _tensor_of(input).mean(dim, keepdim, dtype)
 
 

@@ -188,11 +188,9 @@ def run_backward(tensor, gradient=None, retain_graph=None) -> None:
     else:
         seed = numpy.asarray(getattr(gradient, "_value", gradient), dtype=value.dtype)
         if seed.shape != value.shape:
-            from backtrace_cli.torchlike._tensor import Size
-
             raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "
-                               f"{Size(seed.shape)!r} and output[0] has a shape of "
-                               f"{Size(value.shape)!r}.")
+                               f"torch.Size({list(seed.shape)}) and output[0] has a shape of "
+                               f"torch.Size({list(value.shape)}).")
     root = tensor._grad_fn if tensor._grad_fn is not None else tensor._accumulator()
     nodes = recording.reachable(root)
     edges = [] if RECORD_EDGES[0] else None
@@ -220,13 +218,11 @@ def run_backward(tensor, gradient=None, retain_graph=None) -> None:
 def _accumulate(target, adjoint):
     """Add a gradient into ``target.grad`` (in place once it exists, as PyTorch does);
     returns what .grad held before (a copy) or None."""
-    from backtrace_cli.torchlike._tensor import Tensor
-
     value = target._value
     grad = target._grad
     if grad is None:
         array = numpy.array(numpy.broadcast_to(adjoint, value.shape), dtype=value.dtype)
-        target._grad = Tensor._make(array, target._dtype)
+        target._grad = target._make(array, target._dtype)  # a plain Tensor
         return None
     before = grad._value.copy() if LISTENERS else None
     grad._value += adjoint

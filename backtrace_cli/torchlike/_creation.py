@@ -16,29 +16,7 @@ import math
 import numpy
 
 from backtrace_cli.torchlike import _dtypes
-from backtrace_cli.torchlike._tensor import FLOAT_OR_COMPLEX, Tensor
-
-
-class device:  # noqa: N801 (PyTorch's name)
-    def __init__(self, kind: str = "cpu") -> None:
-        if str(kind).split(":")[0] != "cpu":
-            raise NotImplementedError(f"backtrace's torch has no device {kind!r}: run this "
-                                      "script with PyTorch itself")
-        self.type = "cpu"
-
-    def __repr__(self) -> str:
-        return "device(type='cpu')"
-
-    def __str__(self) -> str:
-        return "cpu"
-
-    def __eq__(self, other) -> bool:
-        return str(other) == "cpu"
-
-    __hash__ = object.__hash__
-
-
-CPU = device()
+from backtrace_cli.torchlike._tensor import FLOAT_OR_COMPLEX, Tensor, plain
 
 
 def _infer_dtype(data) -> _dtypes.dtype:
@@ -68,14 +46,6 @@ def _infer_dtype(data) -> _dtypes.dtype:
     return kind if seen else _dtypes.DEFAULT
 
 
-def _plain(data):
-    if isinstance(data, Tensor):
-        return data._value
-    if isinstance(data, (list, tuple)):
-        return [_plain(item) for item in data]
-    return data
-
-
 def tensor(data, dtype=None, device=None, requires_grad: bool = False, pin_memory=False):
     """``torch.tensor(data)``: a copy of ``data`` (numbers, nested lists, arrays, tensors)."""
     if isinstance(data, numpy.ndarray):
@@ -84,26 +54,13 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False, pin_memor
     else:
         kind = (data._dtype if isinstance(data, Tensor) else _infer_dtype(data)) \
             if dtype is None else dtype
-        value = numpy.array(_plain(data), dtype=kind.numpy)
+        value = numpy.array(plain(data), dtype=kind.numpy)
     result = Tensor._make(value, kind)
     if requires_grad:
         if not kind.is_floating_point:
             raise RuntimeError(FLOAT_OR_COMPLEX)
         result._requires_grad = True
     return result
-
-
-def legacy_value(args: tuple):
-    """The array of ``torch.Tensor(...)``: a list or array converted to float32, or an
-    uninitialised tensor of a size (zeros here)."""
-    if len(args) == 1 and isinstance(args[0], (list, tuple, numpy.ndarray, Tensor)):
-        data = args[0]
-        if isinstance(data, Tensor):
-            return data._value.astype(numpy.float32, copy=False)
-        return numpy.array(_plain(data), dtype=numpy.float32)
-    if all(isinstance(n, int) for n in args):
-        return numpy.zeros(tuple(args), dtype=numpy.float32)
-    raise TypeError("new(): invalid data type '" + type(args[0]).__name__ + "'")
 
 
 def _size(size: tuple) -> tuple:
@@ -161,29 +118,6 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 def from_numpy(array):
     """A tensor sharing ``array``'s memory."""
     return Tensor._make(array if array.ndim else array.reshape(()), _dtypes.of_numpy(array.dtype))
-
-
-def converted_to(t: Tensor, args: tuple, kwargs: dict) -> Tensor:
-    """``t.to(dtype)`` (a device 'cpu' is accepted and ignored); the same tensor when
-    nothing changes, as PyTorch returns."""
-    kind = kwargs.get("dtype")
-    for arg in args:
-        if isinstance(arg, _dtypes.dtype):
-            kind = arg
-        elif isinstance(arg, Tensor):
-            kind = arg._dtype
-        else:
-            device(arg)
-    if kind is None or kind is t._dtype:
-        return t
-    from backtrace_cli.torchlike._ops import unary
-
-    copy = Tensor._make(t._value.astype(kind.numpy), t._dtype)
-    if t._requires_grad and kind.is_floating_point:
-        result = unary(t, "clone")  # ToCopyBackward0 in PyTorch
-        return Tensor._make(result._value.astype(kind.numpy), kind, result._grad_fn)
-    copy._dtype = kind
-    return copy
 
 
 # ----------------------------------------------------------------------------- random numbers

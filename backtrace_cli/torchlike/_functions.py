@@ -14,7 +14,6 @@ import numpy
 
 from backtrace_cli.torchlike._autograd import function_class
 
-
 SEQUENTIAL = 32768  # up to this many products, PyTorch's own gemm order (see below)
 
 

@@ -6,8 +6,49 @@ autograd state; the math is written once, here bound as methods.
 
 from __future__ import annotations
 
-from backtrace_cli.torchlike import _ops, _shapes
+from backtrace_cli.torchlike import _dtypes, _ops, _shapes
+from backtrace_cli.torchlike._device import device
+from backtrace_cli.torchlike._ops import unary
 from backtrace_cli.torchlike._tensor import Tensor
+
+
+def converted_to(t: Tensor, args: tuple, kwargs: dict) -> Tensor:
+    """``t.to(dtype)`` (a device 'cpu' is accepted and ignored); the same tensor when
+    nothing changes, as PyTorch returns."""
+    kind = kwargs.get("dtype")
+    for arg in args:
+        if isinstance(arg, _dtypes.dtype):
+            kind = arg
+        elif isinstance(arg, Tensor):
+            kind = arg._dtype
+        else:
+            device(arg)
+    if kind is None or kind is t._dtype:
+        return t
+    copy = Tensor._make(t._value.astype(kind.numpy), t._dtype)
+    if t._requires_grad and kind.is_floating_point:
+        result = unary(t, "clone")  # ToCopyBackward0 in PyTorch
+        return Tensor._make(result._value.astype(kind.numpy), kind, result._grad_fn)
+    copy._dtype = kind
+    return copy
+
+
+def _to(self, *args, **kwargs):
+    return converted_to(self, args, kwargs)
+
+
+def _type(self, dtype=None):
+    if dtype is None:
+        return {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
+                "int64": "torch.LongTensor", "bool": "torch.BoolTensor"}.get(
+                    self._dtype.name, "torch.Tensor")
+    return self.to(dtype)
+
+
+def _as(kind):
+    def method(self):
+        return self.to(kind)
+    return method
 
 
 def _binary(kind: str, swapped: bool = False):
@@ -132,6 +173,9 @@ _METHODS = {
     "add_": _in_place("add"), "sub_": _in_place("sub"), "mul_": _in_place("mul"),
     "div_": _in_place("div"), "zero_": _zero_, "fill_": _fill_, "copy_": _copy_,
     "uniform_": _uniform_, "normal_": _normal_,
+    "to": _to, "type": _type, "float": _as(_dtypes.float32), "double": _as(_dtypes.float64),
+    "long": _as(_dtypes.int64), "int": _as(_dtypes.int32), "bool": _as(_dtypes.bool_),
+    "cpu": lambda self: self, "contiguous": lambda self: self,
     "eq": _compare("equal"), "ne": _compare("not_equal"), "lt": _compare("less"),
     "le": _compare("less_equal"), "gt": _compare("greater"), "ge": _compare("greater_equal"),
 }

@@ -25,6 +25,8 @@ NON_LEAF_GRAD = (
 LEAF_IN_PLACE = "a leaf Variable that requires grad is being used in an in-place operation."
 FLOAT_ONLY = "only Tensors of floating point dtype can require gradients"
 FLOAT_OR_COMPLEX = "Only Tensors of floating point and complex dtype can require gradients"
+# The same words start in lower case when .requires_grad is set (PyTorch's two code paths).
+SET_FLOAT_OR_COMPLEX = "only Tensors of floating point and complex dtype can require gradients"
 
 
 class Size(tuple):
@@ -51,8 +53,6 @@ class Tensor:
 
     def __new__(cls, *args, **kwargs):
         if cls is Tensor or not kwargs.get("_internal"):
-            from backtrace_cli.torchlike._creation import legacy_value
-
             self = object.__new__(cls)
             self._set(legacy_value(args), _dtypes.DEFAULT)
             return self
@@ -109,7 +109,7 @@ class Tensor:
                 "a computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach().")
         if flag and not self._dtype.is_floating_point:
-            raise RuntimeError(FLOAT_OR_COMPLEX)
+            raise RuntimeError(SET_FLOAT_OR_COMPLEX)
         self._requires_grad = flag
 
     def requires_grad_(self, requires_grad: bool = True):
@@ -196,7 +196,7 @@ class Tensor:
 
     @property
     def device(self):
-        from backtrace_cli.torchlike._creation import CPU
+        from backtrace_cli.torchlike._device import CPU
 
         return CPU
 
@@ -256,7 +256,7 @@ class Tensor:
 
     def _scalar(self, kind: str):
         if self._value.size != 1:
-            raise ValueError(f"only one element tensors can be converted to Python scalars")
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return self._value.reshape(()).item()
 
     def __format__(self, spec: str) -> str:
@@ -276,45 +276,33 @@ class Tensor:
         raise NotImplementedError("backtrace's torch has no pickling of tensors: run this "
                                   "script with PyTorch itself")
 
-    # ------------------------------------------------------------------ conversions
-    def to(self, *args, **kwargs):
-        from backtrace_cli.torchlike._creation import converted_to
-
-        return converted_to(self, args, kwargs)
-
-    def type(self, dtype=None):
-        if dtype is None:
-            return {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor",
-                    "int64": "torch.LongTensor", "bool": "torch.BoolTensor"}.get(
-                        self._dtype.name, "torch.Tensor")
-        return self.to(dtype)
-
-    def float(self):
-        return self.to(_dtypes.float32)
-
-    def double(self):
-        return self.to(_dtypes.float64)
-
-    def long(self):
-        return self.to(_dtypes.int64)
-
-    def int(self):
-        return self.to(_dtypes.int32)
-
-    def bool(self):
-        return self.to(_dtypes.bool_)
-
-    def cpu(self):
-        return self
-
-    def contiguous(self):
-        return self
-
     def __getattr__(self, name: str):
         if name.startswith("__") or name.startswith("_"):
             raise AttributeError(name)
         raise NotImplementedError(f"backtrace's torch has no torch.Tensor.{name}: run this "
                                   "script with PyTorch itself")
+
+
+def plain(data):
+    """Nested lists, tuples and tensors as nested lists of arrays and numbers."""
+    if isinstance(data, Tensor):
+        return data._value
+    if isinstance(data, (list, tuple)):
+        return [plain(item) for item in data]
+    return data
+
+
+def legacy_value(args: tuple):
+    """The array of ``torch.Tensor(...)``: a list or array converted to float32, or an
+    uninitialised tensor of a size (zeros here)."""
+    if len(args) == 1 and isinstance(args[0], (list, tuple, numpy.ndarray, Tensor)):
+        data = args[0]
+        if isinstance(data, Tensor):
+            return data._value.astype(numpy.float32, copy=False)
+        return numpy.array(plain(data), dtype=numpy.float32)
+    if all(isinstance(n, int) for n in args):
+        return numpy.zeros(tuple(args), dtype=numpy.float32)
+    raise TypeError("new(): invalid data type '" + type(args[0]).__name__ + "'")
 
 
 def _warn_at_user(message: str, user_frame) -> None:

@@ -13,7 +13,7 @@ import numpy
 from backtrace_cli.torchlike import _dtypes
 from backtrace_cli.torchlike import _functions as fn
 from backtrace_cli.torchlike._autograd import GradMode, backend, make, user_frame
-from backtrace_cli.torchlike._ops import _quiet, node_of, tensor_of, unary
+from backtrace_cli.torchlike._ops import _quiet, full_mean, full_sum, node_of, tensor_of, unary
 from backtrace_cli.torchlike._shapes import addmm, matmul, transpose_2d
 from backtrace_cli.torchlike._tensor import Tensor, _warn_at_user, as_array
 
@@ -65,11 +65,9 @@ def _reduced(elements, reduction: str):
     if reduction == "none":
         return elements
     if reduction == "sum":
-        return as_array(numpy.sum(elements, dtype=elements.dtype), _dtypes.of_numpy(
-            elements.dtype))
+        return as_array(full_sum(elements), _dtypes.of_numpy(elements.dtype))
     if reduction == "mean":
-        return as_array(numpy.mean(elements, dtype=elements.dtype), _dtypes.of_numpy(
-            elements.dtype))
+        return as_array(full_mean(elements), _dtypes.of_numpy(elements.dtype))
     raise ValueError(f"{reduction} is not a valid value for reduction")
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import math
 
-from backtrace_cli.torchlike import _dtypes
-from backtrace_cli.torchlike._creation import empty
 import backtrace_cli.torchlike.nn.functional as F  # noqa: N812 (PyTorch's name)
 import backtrace_cli.torchlike.nn.init as init
+from backtrace_cli.torchlike import _dtypes
+from backtrace_cli.torchlike._creation import empty
 from backtrace_cli.torchlike.nn.parameter import Parameter
 
 # Methods of PyTorch's Module this one does not have: asking for them is not a typo.

@@ -1,0 +1,31 @@
+import torch
+
+x_data = torch.Tensor([[1.0], [2.0], [3.0]])
+y_data = torch.Tensor([[2.0], [4.0], [6.0]])
+
+
+class LinearModel(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(1, 1)
+
+    def forward(self, x):
+        return self.linear(x)
+
+
+model = LinearModel()
+model.linear.weight.data = torch.Tensor([[0.5]])
+model.linear.bias.data.fill_(-0.25)
+criterion = torch.nn.MSELoss(reduction='sum')
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+for epoch in range(100):
+    y_pred = model(x_data)
+    loss = criterion(y_pred, y_data)
+    print(epoch, loss.item())
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+print('w = ', model.linear.weight.item())
+print('b = ', model.linear.bias.item())
+print(model.linear.weight.grad, model.linear.bias.grad)
+print('y_pred = ', model(torch.Tensor([[4.0]])).data)
