@@ -194,3 +194,11 @@ def test_the_captures_are_current(tmp_path):
     stale = [path.name for path in sorted(CAPTURED.iterdir())
              if path.read_bytes() != (tmp_path / path.name).read_bytes()]
     assert stale == [], "re-capture with: python tests/capture_run.py"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="PyTorch is not installed")
+def test_compare_finds_the_lecture_program_identical():
+    stdout, stderr, code = backtrace_run("lecture04.py", "--compare")
+    assert code == 0, stderr
+    assert stdout == captured("lecture04.py")[0]
+    assert stderr.decode().startswith("compare: identical output with PyTorch 2.13.0")
