@@ -165,6 +165,14 @@ def test_endings_and_errors_are_pythons(tmp_path, name):
     assert "backtrace_cli" not in ours[1]
 
 
+def test_the_script_from_stdin(tmp_path):
+    source = "import sys\nprint(sys.argv, repr(sys.path[0]), __file__, __loader__)\n1/0\n"
+    expected = with_python(tmp_path, "-", "a", "--help", stdin=source)
+    assert expected[2] == 1
+    assert with_backtrace(tmp_path, "-", "a", "--help", stdin=source) == expected
+    assert_bad_input(runner("run", "--compare", "-"), "stdin cannot be read twice")
+
+
 def test_ctrl_c_prints_the_traceback_and_exits_130(tmp_path):
     write(tmp_path, "interrupted.py", "print('working')\nraise KeyboardInterrupt\n")
     stdout, stderr, code = with_python(tmp_path, "interrupted.py")

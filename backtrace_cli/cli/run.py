@@ -34,6 +34,7 @@ Examples:
   backtrace run --compare --python ~/venv/bin/python lecture05.py
 \b
 Every argument after SCRIPT is the script's own (also --help).
+SCRIPT may be - to read the script from stdin, as python - does.
 \b
 Exit codes: the script's own (sys.exit), 1 for an uncaught exception or a
 syntax error (printed as Python prints it), 130 when interrupted; 2 when
@@ -75,6 +76,9 @@ def run(ctx: click.Context, quiet: bool, compare: bool, python_path: str | None,
     if python_path is not None and not compare:
         raise click.UsageError(_("--python names the interpreter for --compare; add --compare"))
     if compare:
+        if script == "-":
+            raise click.UsageError(_("--compare needs SCRIPT as a file: stdin cannot be read "
+                                     "twice"))
         ctx.exit(_compare(script, script_args, python_path or sys.executable))
     from backtrace_cli.run.script import run_script
 

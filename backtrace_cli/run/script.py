@@ -25,7 +25,7 @@ import re
 import sys
 import types
 from collections.abc import Callable, Iterator, Sequence
-from importlib.machinery import SourceFileLoader
+from importlib.machinery import BuiltinImporter, SourceFileLoader
 
 from backtrace_cli.errors import BacktraceError
 from backtrace_cli.i18n import _
@@ -40,8 +40,13 @@ class ScriptError(BacktraceError):
     """The script named cannot be read: missing, a directory, not readable."""
 
 
+STDIN = "-"  # `backtrace run -` reads the script from stdin, as `python -` does
+
+
 def read_script(path: str) -> bytes:
-    """The bytes of the script at ``path``, or a ScriptError that says why not."""
+    """The bytes of the script at ``path`` (``-``: stdin), or a ScriptError that says why not."""
+    if path == STDIN:
+        return sys.stdin.buffer.read()
     if os.path.isdir(path):
         raise ScriptError(_("the script {path} is a directory: name the .py file to run")
                           .format(path=path))
@@ -99,7 +104,8 @@ def run_script(path: str, args: Sequence[str] = (), *,
     would under ``python``. ``on_torch_import`` is called when the script first imports torch.
     """
     source = read_script(path)
-    filename = os.path.abspath(path)  # what Python names a main script's code (3.9 and later)
+    # what Python names a main script's code (its absolute path since 3.9)
+    filename = "<stdin>" if path == STDIN else os.path.abspath(path)
     try:
         code = compile_script(source, filename)
     except SyntaxError as error:
@@ -174,7 +180,8 @@ def _as_main(path: str, filename: str, args: Sequence[str]) -> Iterator[types.Mo
     module.__dict__.update({
         "__file__": filename,
         "__cached__": None,
-        "__loader__": SourceFileLoader("__main__", filename),
+        "__loader__": (BuiltinImporter if path == STDIN
+                       else SourceFileLoader("__main__", filename)),
         "__builtins__": builtins,
         "__annotations__": {},
     })
@@ -182,8 +189,8 @@ def _as_main(path: str, filename: str, args: Sequence[str]) -> Iterator[types.Mo
     saved_argv = sys.argv
     saved_path = list(sys.path)
     saved_hook = sys.excepthook
-    # Python puts the script's folder first, with symbolic links resolved.
-    folder = os.path.dirname(os.path.realpath(filename))
+    # Python puts the script's folder first, with symbolic links resolved ('' for stdin).
+    folder = "" if path == STDIN else os.path.dirname(os.path.realpath(filename))
     sys.modules["__main__"] = module
     sys.argv = [path, *args]
     if sys.path:
