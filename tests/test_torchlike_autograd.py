@@ -131,8 +131,8 @@ def test_outside_the_subset_says_so():
     assert messages[2] == ("backtrace's torch has no torch.cat: run this script with PyTorch "
                            "itself")
     assert all(m.endswith(": run this script with PyTorch itself") for m in messages)
-    with pytest.raises(AttributeError):
-        torch.nn.Linear(1, 1).nonexistent
+    with pytest.raises(AttributeError, match="'Linear' object has no attribute 'nonexistent'"):
+        _ = torch.nn.Linear(1, 1).nonexistent
 
 
 def test_torch_imports_no_click_rich_or_sympy():

@@ -241,7 +241,31 @@ CASES = {
     "w = w - lr * w.grad": _non_leaf_update,
     "total += l": _graph_kept,
     "zero_grad sets None": lambda t: _zero_grad(t),
+    "Variable": lambda t: _variable(t),
+    "rows of a tensor": lambda t: _rows(t),
+    "typed constructors": lambda t: [t.LongTensor([1, 2]), t.FloatTensor([1, 2]),
+                                     t.DoubleTensor([1.5]), t.tensor(numpy_float64()),
+                                     t.Tensor(2, 3).shape],
+    "to and casts": lambda t: [t.tensor([1.7, -2.2]).long(), t.tensor([1, 0]).float(),
+                               t.tensor([1.5]).double(), t.tensor([1.5]).to(t.float64),
+                               t.tensor([2.5]).int().dtype, _leaf(t, [1.5]).double()],
     # errors
+    "index a 0-d tensor": _error(lambda t: t.tensor(2.0)[0]),
+    "linear of float64": _error(lambda t: t.nn.Linear(2, 1)(t.ones(3, 2, dtype=t.float64))),
+    "linear of int64": _error(lambda t: t.nn.Linear(2, 1)(t.ones(3, 2, dtype=t.int64))),
+    "linear of a wrong width": _error(lambda t: t.nn.Linear(2, 1)(t.ones(3, 3))),
+    "bce of an int64 target": _error(lambda t: t.nn.BCELoss()(t.tensor([[0.2], [0.7]]),
+                                                              t.tensor([[0], [1]]))),
+    "mse of an int64 target": lambda t: t.nn.MSELoss()(t.tensor([[0.2], [0.7]]),
+                                                       t.tensor([[0], [1]])),
+    "accuracy": lambda t: [((t.tensor([[0.2], [0.7]]) > 0.5).float()
+                            == t.tensor([[0.0], [1.0]])).sum().item(), t.tensor([7]) // 2,
+                           t.tensor([7.5, -1.5]) // 2],
+    "gradient of a vector": lambda t: _vector_backward(t),
+    "domain": lambda t: [t.tensor([-1.0, 4.0]).sqrt(), t.tensor([0.0, 1.0]).log(),
+                         t.tensor([2.0, -1.0]) / t.tensor([0.0, 0.0]),
+                         t.exp(t.tensor([100.0])), t.tensor([1.0, 4.0]) ** 0.5,
+                         2 ** t.tensor([1.0, 2.0])],
     "item of 3": _error(lambda t: t.ones(3).item()),
     "broadcast": _error(lambda t: t.ones(3) + t.ones(2)),
     "broadcast 2-d": _error(lambda t: t.ones(2, 3) + t.ones(2)),
@@ -303,6 +327,38 @@ def _from_ndarray(torch):
 def _in_place_minus(torch):
     w = torch.tensor([1.0], requires_grad=True)
     w -= 0.1
+
+
+def _variable(torch):
+    w = torch.autograd.Variable(torch.tensor([1.0, 2.0]), requires_grad=True)
+    plain = torch.autograd.Variable(torch.tensor([3.0]))
+    (w * w).sum().backward()
+    return [w, w.is_leaf, w.grad, plain, plain.requires_grad]
+
+
+def _rows(torch):
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    total = 0
+    for row in x:
+        total = total + (row * row).sum()
+    total.backward()
+    return [total, x.grad, [r.grad_fn.name() for r in x]]
+
+
+def _vector_backward(torch):
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    z = x * x
+    z.backward(torch.tensor([1.0, 0.5]), retain_graph=True)
+    try:
+        z.backward(torch.tensor([1.0, 1.0, 1.0]))
+    except RuntimeError as error:
+        return [x.grad, str(error)]
+
+
+def numpy_float64():
+    import numpy
+
+    return numpy.float64(2.5)
 
 
 def _zero_grad(torch):

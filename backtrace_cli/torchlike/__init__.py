@@ -16,7 +16,9 @@ import sys
 from backtrace_cli.torchlike import _methods  # noqa: F401 (binds Tensor's operators)
 from backtrace_cli.torchlike._autograd import GradMode
 from backtrace_cli.torchlike._creation import (  # noqa: F401
+    DoubleTensor,
     Generator,
+    LongTensor,
     arange,
     default_generator,
     empty,
@@ -63,8 +65,6 @@ int = int32  # noqa: A001
 short = int16
 
 FloatTensor = Tensor
-LongTensor = Tensor
-DoubleTensor = Tensor
 
 
 def _function(kind: str):

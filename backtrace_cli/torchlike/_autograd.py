@@ -106,7 +106,10 @@ _HERE = __file__.rsplit("/", 1)[0] if "/" in __file__ else __file__.rsplit("\\",
 
 def user_frame(depth: int = 2):
     """The innermost frame of the user's code (the first outside this package)."""
-    frame = sys._getframe(depth)
+    try:
+        frame = sys._getframe(depth)
+    except ValueError:  # called from the top of the stack: no user frame
+        return None
     while frame is not None and frame.f_code.co_filename.startswith(_HERE):
         frame = frame.f_back
     return frame

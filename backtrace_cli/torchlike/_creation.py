@@ -48,7 +48,8 @@ def _infer_dtype(data) -> _dtypes.dtype:
 
 def tensor(data, dtype=None, device=None, requires_grad: bool = False, pin_memory=False):
     """``torch.tensor(data)``: a copy of ``data`` (numbers, nested lists, arrays, tensors)."""
-    if isinstance(data, numpy.ndarray):
+    if isinstance(data, (numpy.ndarray, numpy.generic)):
+        data = numpy.asarray(data)
         kind = _dtypes.of_numpy(data.dtype) if dtype is None else dtype
         value = numpy.array(data, dtype=kind.numpy)
     else:
@@ -61,6 +62,23 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False, pin_memor
             raise RuntimeError(FLOAT_OR_COMPLEX)
         result._requires_grad = True
     return result
+
+
+def LongTensor(*args):  # noqa: N802 (PyTorch's name)
+    """``torch.LongTensor(data)``: an int64 tensor (``torch.FloatTensor`` is ``Tensor``)."""
+    return _typed(args, _dtypes.int64)
+
+
+def DoubleTensor(*args):  # noqa: N802
+    return _typed(args, _dtypes.float64)
+
+
+def _typed(args, kind):
+    from backtrace_cli.torchlike._tensor import legacy_value
+
+    if len(args) == 1 and not isinstance(args[0], int):
+        return tensor(plain(args[0]), dtype=kind)
+    return Tensor._make(legacy_value(args).astype(kind.numpy), kind)
 
 
 def _size(size: tuple) -> tuple:
@@ -132,6 +150,9 @@ class Generator:
         self.state = numpy.random.RandomState(int(seed) & 0xFFFFFFFF)
         self.next_normal = None
         return self
+
+    def __repr__(self) -> str:
+        return f"<torch._C.Generator object at {id(self):#x}>"
 
     def initial_seed(self) -> int:
         return self.seed_value

@@ -96,6 +96,11 @@ def _select_step(node, g):
     return [grad]
 
 
+def _to_copy_step(node, g):
+    """A cast: the gradient cast back to the source's dtype."""
+    return [numpy.asarray(g).astype(node.args[0].dtype)]
+
+
 def _index_step(node, g):
     """Indexing by a tensor: the gradient added where each element came from (an element
     picked twice gets both)."""
@@ -184,6 +189,8 @@ ViewBackward0 = F("ViewBackward0", None, saves=False, step=_view_step)
 UnsafeViewBackward0 = F("UnsafeViewBackward0", None, saves=False, step=_view_step)
 SelectBackward0 = F("SelectBackward0", None, saves=False, step=_select_step)
 SliceBackward0 = F("SliceBackward0", None, saves=False, step=_select_step)
+UnbindBackward0 = F("UnbindBackward0", None, saves=False, step=_select_step)
+ToCopyBackward0 = F("ToCopyBackward0", None, saves=False, step=_to_copy_step)
 IndexBackward0 = F("IndexBackward0", None, step=_index_step)
 AddmmBackward0 = F("AddmmBackward0", None, step=_addmm_step)
 MseLossBackward0 = F("MseLossBackward0", None, step=_mse_step)

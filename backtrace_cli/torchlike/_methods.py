@@ -6,9 +6,13 @@ autograd state; the math is written once, here bound as methods.
 
 from __future__ import annotations
 
+import numpy
+
 from backtrace_cli.torchlike import _dtypes, _ops, _shapes
+from backtrace_cli.torchlike import _functions as fn
+from backtrace_cli.torchlike._autograd import GradMode, backend, make
 from backtrace_cli.torchlike._device import device
-from backtrace_cli.torchlike._ops import unary
+from backtrace_cli.torchlike._ops import node_of
 from backtrace_cli.torchlike._tensor import Tensor
 
 
@@ -25,12 +29,11 @@ def converted_to(t: Tensor, args: tuple, kwargs: dict) -> Tensor:
             device(arg)
     if kind is None or kind is t._dtype:
         return t
-    copy = Tensor._make(t._value.astype(kind.numpy), t._dtype)
-    if t._requires_grad and kind.is_floating_point:
-        result = unary(t, "clone")  # ToCopyBackward0 in PyTorch
-        return Tensor._make(result._value.astype(kind.numpy), kind, result._grad_fn)
-    copy._dtype = kind
-    return copy
+    value = t._value.astype(kind.numpy)
+    if GradMode.enabled and t._requires_grad and kind.is_floating_point:
+        return Tensor._make(value, kind, make(fn.ToCopyBackward0, (node_of(t),), (t._value,),
+                                              value, backend(kind.numpy)))
+    return Tensor._make(value, kind)
 
 
 def _to(self, *args, **kwargs):
@@ -146,7 +149,21 @@ def _reshape(self, *shape):
     return _shapes.reshape(self, *shape)
 
 
+def _floor_divide(self, other):
+    """a // b: no gradient (PyTorch has none for it either)."""
+    if isinstance(other, Tensor):
+        right = other._value
+        kind = _ops.result_dtype(self, other)
+    else:
+        right = other
+        kind = _ops.result_dtype(self, other)
+    with _ops._quiet(all="ignore"):
+        value = numpy.floor_divide(self._value.astype(kind.numpy), right).astype(kind.numpy)
+    return Tensor._make(numpy.asarray(value), kind)
+
+
 _METHODS = {
+    "__floordiv__": _floor_divide,
     "__add__": _binary("add"), "__radd__": _binary("add", True),
     "__sub__": _binary("sub"), "__rsub__": _binary("sub", True),
     "__mul__": _binary("mul"), "__rmul__": _binary("mul", True),
@@ -162,6 +179,7 @@ _METHODS = {
     "__iadd__": _in_place("add"), "__isub__": _in_place("sub"),
     "__imul__": _in_place("mul"), "__itruediv__": _in_place("div"),
     "__getitem__": _shapes.index, "__setitem__": _shapes.set_index,
+    "__iter__": lambda self: iter(_shapes.rows(self)),
     "add": _add, "sub": _sub, "mul": _binary("mul"), "div": _binary("div"),
     "pow": _pow, "neg": _unary("neg"), "exp": _unary("exp"), "log": _unary("log"),
     "sqrt": _unary("sqrt"), "tanh": _unary("tanh"), "sigmoid": _unary("sigmoid"),

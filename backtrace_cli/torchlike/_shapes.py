@@ -86,6 +86,15 @@ def _key(key):
     return tuple(converted), advanced
 
 
+def rows(a: Tensor):
+    """Iterating over a tensor: its rows, each a view (PyTorch's unbind)."""
+    source = a._value
+    if source.ndim == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return [_recorded(a, source[(i, Ellipsis)], fn.UnbindBackward0, (source, (i, Ellipsis)))
+            for i in range(source.shape[0])]
+
+
 def index(a: Tensor, key):
     source = a._value
     numpy_key, advanced = _key(key)
@@ -177,6 +186,11 @@ def mm(a: Tensor, b: Tensor) -> Tensor:
     return matmul(a, b)
 
 
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+               "bool": "Bool", "float16": "Half", "int16": "Short", "int8": "Char",
+               "uint8": "Byte"}
+
+
 def _scalar_name(t: Tensor) -> str:
     return {"float32": "float", "float64": "double", "int64": "long int"}.get(
         t._dtype.name, t._dtype.name)
@@ -185,6 +199,9 @@ def _scalar_name(t: Tensor) -> str:
 def addmm(bias: Tensor, mat1: Tensor, mat2: Tensor) -> Tensor:
     """bias + mat1 @ mat2 as one node (nn.Linear on a matrix): PyTorch's AddmmBackward0."""
     x, w = mat1._value, mat2._value
+    if mat1._dtype is not mat2._dtype:
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                           f"{_TYPE_NAMES[mat1._dtype.name]} and {_TYPE_NAMES[mat2._dtype.name]}")
     if x.shape[1] != w.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_dims(x.shape)} and "
                            f"{_dims(w.shape)})")

@@ -232,11 +232,6 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self._value.shape[0]
 
-    def __iter__(self):
-        if self._value.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self._value.shape[0]))
-
     def __float__(self) -> float:
         return float(self._scalar("float"))
 

@@ -82,7 +82,6 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
             f"({input.size()!r}). This will likely lead to incorrect results due to "
             "broadcasting. Please ensure they have the same size.", user_frame)
     from backtrace_cli.torchlike._ops import check_broadcast, result_dtype
-
     check_broadcast(input._value.shape, target._value.shape)
     dtype = result_dtype(input, target)
     x = input._value.astype(dtype.numpy, copy=False)
@@ -109,6 +108,11 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise ValueError(f"Using a target size ({target.size()!r}) that is different to the "
                          f"input size ({input.size()!r}) is deprecated. Please ensure they "
                          "have the same size.")
+    if target._dtype is not input._dtype:
+        from backtrace_cli.torchlike._shapes import _TYPE_NAMES
+
+        raise RuntimeError(f"Found dtype {_TYPE_NAMES[target._dtype.name]} but expected "
+                           f"{_TYPE_NAMES[input._dtype.name]}")
     if target._requires_grad:
         raise NotImplementedError("backtrace's torch has no gradient of binary_cross_entropy "
                                   "for its target: run this script with PyTorch itself")
