@@ -252,6 +252,16 @@ FAKE = {
             return values[0]
         def apply(function, value):
             return function(value)
+        def lookup(name):
+            try:
+                return {}[name]
+            except KeyError:
+                raise RuntimeError(f"no {name}")
+        def lookup_from(name):
+            try:
+                return {}[name]
+            except KeyError as error:
+                raise RuntimeError(f"no {name}") from error
         """,
     "faketorch/nn/__init__.py": "from faketorch.nn import functional\nclass Module:\n    pass\n",
     "faketorch/nn/functional.py": "def relu(x):\n    return max(x, 0)\n",
@@ -373,6 +383,34 @@ def test_the_scripts_own_function_called_by_the_package_keeps_its_frame(faketorc
         "    return x / 0",
         "           ~~^~~",
         "ZeroDivisionError: float division by zero"]
+
+
+@pytest.mark.parametrize("function", ["lookup", "lookup_from"])
+def test_an_exception_chained_inside_the_package_is_shown_alone(faketorch, capsys, function):
+    script = write(faketorch, "inner.py", f"import torch\ntorch.{function}('w')\n")
+    assert run_script(str(script)) == 1
+    assert capsys.readouterr().err == (
+        "Traceback (most recent call last):\n"
+        f'  File "{script}", line 2, in <module>\n'
+        f"    torch.{function}('w')\n"
+        "RuntimeError: no w\n")
+
+
+def test_an_exception_of_the_script_during_one_of_the_package_keeps_both(faketorch, capsys):
+    script = write(faketorch, "outer.py", """
+        import torch
+        try:
+            torch.item([1.0, 2.0])
+        except RuntimeError:
+            undefined
+        """)
+    assert run_script(str(script)) == 1
+    err = capsys.readouterr().err
+    assert err.count("Traceback (most recent call last):") == 2
+    assert "RuntimeError: a Tensor with 2 elements cannot be converted to Scalar\n\n" \
+        "During handling of the above exception, another exception occurred:" in err
+    assert err.endswith("NameError: name 'undefined' is not defined\n")
+    assert "faketorch" not in err and "backtrace_cli" not in err
 
 
 def test_the_notice_in_chinese_and_dropped_by_quiet(faketorch):

@@ -42,9 +42,23 @@ def without_backtrace_frames(traceback: types.TracebackType | None) -> types.Tra
     return rebuilt
 
 
+def is_internal(error: BaseException) -> bool:
+    """Whether ``error`` was raised and caught inside backtrace: every frame is backtrace's."""
+    traceback = error.__traceback__
+    if traceback is None:
+        return False
+    while traceback is not None:
+        if not is_backtrace_frame(traceback.tb_frame.f_code.co_filename):
+            return False
+        traceback = traceback.tb_next
+    return True
+
+
 def clean(error: BaseException) -> None:
     """Cut backtrace's frames out of ``error``'s traceback and those of the exceptions chained
-    to it (iteratively; a chain that loops is walked once)."""
+    to it (iteratively; a chain that loops is walked once). An exception chained to another
+    that happened wholly inside backtrace (its own ``try``/``except``) is shown alone, as
+    PyTorch's C++ errors are: that inner one is backtrace's business, not the script's."""
     seen: set[int] = set()
     pending = [error]
     while pending:
@@ -52,6 +66,11 @@ def clean(error: BaseException) -> None:
         if id(current) in seen:
             continue
         seen.add(id(current))
+        if current.__cause__ is not None and is_internal(current.__cause__):
+            current.__cause__ = None
+            current.__suppress_context__ = True
+        if current.__context__ is not None and is_internal(current.__context__):
+            current.__suppress_context__ = True
         current.__traceback__ = without_backtrace_frames(current.__traceback__)
         pending += [linked for linked in (current.__cause__, current.__context__)
                     if linked is not None]
