@@ -92,8 +92,8 @@ def _exists(path: str) -> bool:
 
 
 def _compare(script: str, script_args: tuple[str, ...], python: str) -> int:
-    from backtrace_cli.errors import UsageError
-    from backtrace_cli.run.compare import TorchUnavailable, compare
+    from backtrace_cli.errors import TorchUnavailable
+    from backtrace_cli.run.compare import compare
     from backtrace_cli.run.script import read_script
 
     read_script(script)  # a missing script is refused before any process starts
@@ -103,7 +103,7 @@ def _compare(script: str, script_args: tuple[str, ...], python: str) -> int:
     except TorchUnavailable as error:
         hint = _("--compare needs PyTorch: install it for that interpreter, or name another "
                  "with --python PATH")
-        raise UsageError(error.message, hint) from None
+        raise TorchUnavailable(error.message, hint) from None
     sys.stdout.buffer.write(result.ours.stdout)
     sys.stdout.flush()
     sys.stderr.buffer.write(result.ours.stderr)

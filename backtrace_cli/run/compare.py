@@ -15,14 +15,10 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backtrace_cli.errors import BacktraceError
+from backtrace_cli.errors import TorchUnavailable
 from backtrace_cli.i18n import _, language
 
 PROBE = "import torch, sys; sys.stdout.write(torch.__version__)"
-
-
-class TorchUnavailable(BacktraceError):
-    """The interpreter named for the comparison cannot import PyTorch (or cannot start)."""
 
 
 @dataclass(frozen=True)

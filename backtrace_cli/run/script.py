@@ -27,17 +27,13 @@ import types
 from collections.abc import Callable, Iterator, Sequence
 from importlib.machinery import BuiltinImporter, SourceFileLoader
 
-from backtrace_cli.errors import BacktraceError
+from backtrace_cli.errors import ScriptError
 from backtrace_cli.i18n import _
 from backtrace_cli.run.hook import torch_imports
 from backtrace_cli.run.tracebacks import print_uncaught
 
 EXIT_UNCAUGHT = 1  # Python's exit code for an uncaught exception (and a SyntaxError)
 EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, what a shell reports for `python` killed so
-
-
-class ScriptError(BacktraceError):
-    """The script named cannot be read: missing, a directory, not readable."""
 
 
 STDIN = "-"  # `backtrace run -` reads the script from stdin, as `python -` does
