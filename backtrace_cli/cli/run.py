@@ -41,8 +41,10 @@ syntax error (printed as Python prints it), 130 when interrupted; 2 when
 SCRIPT cannot be read, or, with --compare, when that Python cannot import
 PyTorch; with --compare, 1 when the outputs differ.""")
 
-# Only the run's own options stand before SCRIPT; everything after it goes to the script.
-RUN_CONTEXT = {"ignore_unknown_options": True, "allow_interspersed_args": False}
+# Only the run's own options stand before SCRIPT; parsing stops at SCRIPT, so everything after
+# it goes to the script untouched (also --help). An unknown option before SCRIPT is Click's
+# usage error, with its did-you-mean (`--quite`: did you mean --quiet?).
+RUN_CONTEXT = {"allow_interspersed_args": False}
 
 
 class RunCommand(Translated, click.Command):
@@ -71,8 +73,6 @@ def _notice() -> None:
 @click.pass_context
 def run(ctx: click.Context, quiet: bool, compare: bool, python_path: str | None, script: str,
         script_args: tuple[str, ...]) -> None:
-    if script.startswith("-") and script != "-" and not _exists(script):
-        raise click.NoSuchOption(script)
     if python_path is not None and not compare:
         raise click.UsageError(_("--python names the interpreter for --compare; add --compare"))
     if compare:
@@ -83,12 +83,6 @@ def run(ctx: click.Context, quiet: bool, compare: bool, python_path: str | None,
     from backtrace_cli.run.script import run_script
 
     ctx.exit(run_script(script, script_args, on_torch_import=None if quiet else _notice))
-
-
-def _exists(path: str) -> bool:
-    import os
-
-    return os.path.exists(path)
 
 
 def _compare(script: str, script_args: tuple[str, ...], python: str) -> int:
