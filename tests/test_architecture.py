@@ -28,6 +28,7 @@ LAYERS = (
     ("train",),
     ("report",),
     ("formats",),
+    ("run",),  # backtrace run: a user's script as python runs it, torch meaning ours
     ("api", "__init__"),
     ("cli", "__main__"),
 )

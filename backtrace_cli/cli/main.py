@@ -25,7 +25,7 @@ install_click_catalogue()
 # name -> module under backtrace_cli.cli that defines a Click command of that name, in the
 # order `backtrace --help` lists them: derivatives, pictures, fitting, exercises.
 COMMANDS = {name: name for name in ("grad", "jacobian", "hessian", "graph", "simplify",
-                                    "train", "minimize", "quiz", "grade")}
+                                    "train", "minimize", "quiz", "grade", "run")}
 
 
 class BacktraceGroup(Translated, click.Group):
