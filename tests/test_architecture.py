@@ -17,7 +17,7 @@ PACKAGE = ROOT / "backtrace_cli"
 
 # Lowest first. A module may import from its own layer and from the layers below it.
 LAYERS = (
-    ("errors", "limits", "files", "i18n", "catalogue", "locale"),
+    ("errors", "limits", "files", "i18n", "catalogue", "locale", "signals", "phases"),
     ("ops",),
     ("syntax",),
     ("engine",),

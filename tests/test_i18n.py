@@ -282,6 +282,7 @@ df""".split())
 def english_words(text: str, allowed: set[str] = ALLOWED) -> list[str]:
     text = re.sub(r"--[a-z][a-z-]*", " ", text)  # options are names
     text = re.sub(r"\bd[\w()]+/d[\w()]+", " ", text)  # derivatives dL/dx, dz/dw
+    text = re.sub(r"\bd\(.*?\)/d[\w()]+", " ", text)  # a derived tape's d(x0**3)/dx0
     text = re.sub(r"\b[vVe]\d+\b", " ", text)  # node ids, numbers like 1e-05
     words = re.findall(r"[A-Za-z_][A-Za-z_0-9]+", text)
     return [word for word in words if word not in allowed
