@@ -178,6 +178,14 @@ class OutputError(BacktraceError):
     """A file that cannot be written."""
 
 
+class ScriptError(BacktraceError):
+    """``backtrace run``: the script named cannot be read (missing, a directory, unreadable)."""
+
+
+class TorchUnavailable(BacktraceError):
+    """``backtrace run --compare``: the interpreter named cannot start or import PyTorch."""
+
+
 class DivergedError(BacktraceError):
     """Training produced a non-finite loss; carries what was finished."""
 

@@ -37,6 +37,7 @@ from suite.gradients import big_graph, sympy_check
 from suite.hessian import hessian
 from suite.processes import PYTHON, Runner, module_version
 from suite.results import QUICK, SEED, Report, Row, Sizes
+from suite.running import run_programs
 from suite.startup import startup
 from suite.streaming import stream
 from suite.table import render
@@ -52,6 +53,7 @@ WORKLOADS: dict[str, Callable[[Context, Report], None]] = {
     "csv": csv_load,
     "sympy-1000": sympy_check,
     "hessian": hessian,
+    "run": run_programs,
 }
 
 

@@ -151,3 +151,149 @@ def validate(command: str, document) -> None:
         more = f"\n  ... and {len(found) - 10} more" if len(found) > 10 else ""
         raise AssertionError(
             f"{command} JSON does not match docs/schema/{command}.json:\n{lines}{more}")
+
+
+# ----------------------------------------------------------------------------- last bits
+# docs/numerics.md, "Which digits are fixed": a number that went through NumPy's exp, log,
+# log1p, tanh, sin, cos, tan or power (arrays, batches, float32, --stream) may differ in its
+# last bits between CPUs and NumPy versions; such numbers are compared within NUMPY_ULPS ulp
+# (measured in their own dtype), never bit for bit. Our own arithmetic (+ - * /, sqrt) and
+# Python's math on scalars are compared exactly.
+NUMPY_ULPS = 64
+
+
+def ulps_apart(actual: float, expected: float, dtype: str = "float64",
+               scale: float = 0.0) -> float:
+    """How many units in the last place (of ``dtype``, at ``expected``, or at ``scale`` if
+    that is larger: the size of the terms a result was cancelled from, as 1 in 1 - tanh²)
+    separate the two."""
+    import math
+
+    import numpy
+
+    if actual == expected or (math.isnan(actual) and math.isnan(expected)):
+        return 0.0
+    if not (math.isfinite(actual) and math.isfinite(expected)):
+        return math.inf
+    size = max(abs(expected), scale)
+    spacing = float(numpy.spacing(numpy.array(size, dtype=dtype)))
+    return abs(actual - expected) / spacing
+
+
+def assert_within_ulps(actual, expected, ulps: float = NUMPY_ULPS, dtype: str = "float64",
+                       where: str = "", scale: float = 0.0) -> None:
+    """``actual == expected`` but for floats, which may be ``ulps`` apart (see ulps_apart
+    for ``scale``): through dicts, lists and tuples (their keys, lengths and every other
+    value compared exactly)."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict) and actual.keys() == expected.keys(), (where, actual)
+        for key in expected:
+            assert_within_ulps(actual[key], expected[key], ulps, dtype, f"{where}[{key!r}]",
+                               scale)
+    elif isinstance(expected, (list, tuple)):
+        assert isinstance(actual, (list, tuple)) and len(actual) == len(expected), (
+            where, actual)
+        for index, (mine, theirs) in enumerate(zip(actual, expected)):
+            assert_within_ulps(mine, theirs, ulps, dtype, f"{where}[{index}]", scale)
+    elif isinstance(expected, float) and not isinstance(expected, bool):
+        assert isinstance(actual, (float, int)) and not isinstance(actual, bool), (where, actual)
+        apart = ulps_apart(float(actual), expected, dtype, scale)
+        assert apart <= ulps, f"{where}: {actual!r} is {apart:g} ulp from {expected!r}"
+    else:
+        assert actual == expected, (where, actual, expected)
+
+
+# ----------------------------------------------------------------------------- signals
+# Tests of Ctrl-C, SIGTERM and SIGHUP stop a real process at a named phase of its work
+# (backtrace_cli/phases.py): it writes its pid to a marker file there and waits for the
+# signal. The test waits for that file (a state), never for a time; the limit below only
+# keeps a broken run from hanging the suite.
+FAILSAFE_SECONDS = 600
+
+
+class PhaseRun:
+    """``python -m backtrace_cli ARGS`` that stops at ``phase`` until a signal comes."""
+
+    def __init__(self, tmp_path, phase: str, *args: str, new_session: bool = False,
+                 cwd=None) -> None:
+        import subprocess
+        import sys
+
+        self.marker = Path(tmp_path) / f"phase-{phase}.pid"
+        environment = dict(os.environ, BACKTRACE_TEST_PHASE=phase,
+                           BACKTRACE_TEST_PHASE_FILE=str(self.marker))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "backtrace_cli", *args], cwd=cwd or tmp_path,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
+            start_new_session=new_session, preexec_fn=_default_signals)
+
+    def wait_for_phase(self) -> int:
+        """The pid of the process that reached the phase (the SymPy child's for
+        sympy-child), once it is there."""
+        import time
+
+        deadline = time.monotonic() + FAILSAFE_SECONDS
+        while not self.marker.exists():
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"the run ended (exit {self.process.returncode}) before its phase: "
+                    f"{self.process.stderr.read()[-500:]}")
+            if time.monotonic() > deadline:
+                self.process.kill()
+                raise AssertionError("the phase was never reached")
+            time.sleep(0.005)  # polling for the file: a state, not a time
+        return int(self.marker.read_text(encoding="utf-8"))
+
+    def signal(self, number: int, group: bool = False) -> None:
+        if group:
+            os.killpg(self.process.pid, number)
+        else:
+            self.process.send_signal(number)
+
+    def finish(self) -> tuple[int, str, str]:
+        import subprocess
+
+        try:
+            out, err = self.process.communicate(timeout=FAILSAFE_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+        return self.process.returncode, out, err
+
+
+def _default_signals() -> None:
+    """In the child before it starts: Ctrl-C, SIGTERM and SIGHUP as a terminal gives them. A
+    test run from a script in the background inherits SIGINT ignored (POSIX shells ignore it
+    for background jobs), and nohup ignores SIGHUP; a user at a terminal has neither."""
+    import signal
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
+
+
+def process_gone(pid: int) -> bool:
+    """Whether ``pid`` has ended (a zombie waiting for its reaper has ended too; Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
+def wait_until(condition, what: str) -> None:
+    """Poll ``condition`` until it holds (a state); fail after FAILSAFE_SECONDS."""
+    import time
+
+    deadline = time.monotonic() + FAILSAFE_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.005)
+
+
+def cpu_seconds() -> float:
+    """The CPU time this process and its finished children have used. A test that bounds the
+    cost of some work ("ends quickly", "within its timeout") measures this, not the clock: a
+    busy machine stretches the clock, not the work (and a wall-clock timeout inside the
+    program only gives the work less CPU time, never more)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system

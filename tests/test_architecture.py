@@ -18,7 +18,7 @@ PACKAGE = ROOT / "backtrace_cli"
 
 # Lowest first. A module may import from its own layer and from the layers below it.
 LAYERS = (
-    ("errors", "limits", "files", "i18n", "catalogue", "locale"),
+    ("errors", "limits", "files", "i18n", "catalogue", "locale", "signals", "phases"),
     ("ops",),
     ("syntax",),
     ("engine",),
@@ -29,6 +29,7 @@ LAYERS = (
     ("train",),
     ("report",),
     ("formats",),
+    ("run",),  # backtrace run: a user's script as python runs it, torch meaning ours
     ("api", "__init__"),
     ("cli", "__main__"),
 )

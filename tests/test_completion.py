@@ -32,7 +32,7 @@ def test_commands_complete():
     assert complete("backtrace gr") == ["plain,grad", "plain,graph", "plain,grade"]
     assert complete("backtrace ") == [
         "plain,grad", "plain,jacobian", "plain,hessian", "plain,graph", "plain,simplify",
-        "plain,train", "plain,minimize", "plain,quiz", "plain,grade",
+        "plain,train", "plain,minimize", "plain,quiz", "plain,grade", "plain,run",
     ]
     assert complete("backtrace quiz --bl") == ["plain,--blank"]
 

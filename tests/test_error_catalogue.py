@@ -182,6 +182,16 @@ CATALOGUE: dict[str, list[Entry]] = {
               "--save missing/params.json: cannot write it, the folder", hint=False),
         Entry(("train", "--save", "."), 2, "it is a directory", hint=False),
     ],
+    "ScriptError": [  # backtrace run SCRIPT
+        Entry(("run", "nope.py"), 2, "the script nope.py does not exist", hint=False),
+        Entry(("run", "."), 2, "the script . is a directory: name the .py file to run",
+              hint=False),
+    ],
+    "TorchUnavailable": [  # backtrace run --compare
+        Entry(("run", "--compare", "--python", "./no-python", "ok.py"), 2,
+              "the Python interpreter ./no-python cannot be started",
+              files={"ok.py": "print(1)\n"}),
+    ],
     "DivergedError": [
         Entry(("train", "--lr", "1", "--epochs", "2000"), 1,
               "training diverged at epoch 75, update 225 (data row 3)"),

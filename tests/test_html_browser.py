@@ -309,7 +309,12 @@ def test_the_request_guard_sees_a_request(browser, tmp_path):
     path.write_text('<!DOCTYPE html><html><body><img src="http://example.invalid/a.png">'
                     "<script>console.error('seen')</script></body></html>", encoding="utf-8")
     page = Page(browser, path)
-    page.tab.wait_for_timeout(100)
+    # Wait for the state (the request and the message seen), never a fixed time: the events
+    # are delivered while Playwright runs, so poll through it; 6,000 rounds only end a hang.
+    for _ in range(6_000):
+        if page.requests and ("error", "seen") in page.console:
+            break
+        page.tab.wait_for_timeout(10)
     assert page.requests == ["http://example.invalid/a.png"]
     assert ("error", "seen") in page.console
     page.close()

@@ -1,25 +1,26 @@
-"""Ctrl-C during ``grad``: exit 130, one short line on stderr, never a traceback, and what was
-finished still reported.
+"""Ctrl-C, SIGTERM and SIGHUP during ``grad``: exit 130, 143 or 129, one short line on
+stderr, never a traceback, and what was finished still reported.
 
-Real processes get a real SIGINT: once while the expression is being worked on (nothing is
-finished, so nothing is printed), and once to the whole process group, as a terminal sends it,
-while the SymPy check runs in its forked child (the gradients are finished and reported, the
-check says it was interrupted, and the child is gone). ``train`` under Ctrl-C is tested in
-tests/test_cli_train.py.
+Real processes get real signals at a known phase of their work (backtrace_cli/phases.py: the
+process waits there for the signal, so a busy machine changes nothing): while the expression
+is being worked on (nothing is finished, so nothing is printed), and while the SymPy check
+runs in its forked child, sent to the whole process group as a terminal does or to the
+parent alone (the gradients are finished and reported, the check says it was interrupted,
+and the child is gone, also when the parent was killed outright). ``train`` and
+``minimize`` under the signals are tested in tests/test_cli_train.py,
+tests/test_stream_cache.py and tests/test_minimize_cli.py.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import math
 import signal
-import subprocess
 import sys
-import time
 
 import pytest
 from click.testing import CliRunner
-from helpers import validate
+from helpers import PhaseRun, process_gone, validate, wait_until
 
 from backtrace_cli.checks import verify as check
 from backtrace_cli.cli.main import main
@@ -27,88 +28,61 @@ from backtrace_cli.cli.main import main
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child needs POSIX")
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process (Linux), or None where /proc is not available."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+STOPS = [  # the signal, its exit code (128 + its number), the line said when nothing finished
+    pytest.param(signal.SIGINT, 130, "Interrupted.\n", id="SIGINT"),
+    pytest.param(signal.SIGTERM, 143, "Terminated (SIGTERM).\n", id="SIGTERM"),
+    pytest.param(signal.SIGHUP, 129, "Hung up (SIGHUP).\n", id="SIGHUP"),
+]
+CHECKS_CUT = "Interrupted: the cross-checks were cut short; the gradients above are complete.\n"
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as children:
-            return [int(child) for child in children.read().split()]
-    except OSError:
-        return []
-
-
-def _wait_for(condition, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
-
-
-def _start(tmp_path, *args: str, new_session: bool = False) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "backtrace_cli", *args], cwd=tmp_path, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, start_new_session=new_session,
-    )
-
-
-def _finish(process: subprocess.Popen) -> tuple[int, str, str]:
-    try:
-        out, err = process.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise
-    return process.returncode, out, err
-
-
-def test_ctrl_c_while_grad_works_on_a_huge_expression(tmp_path):
-    # About five seconds of work (parsing 60,000 terms, the tape, the sweeps, the checks).
-    terms = 60_000
+@pytest.mark.parametrize("number, code, said", STOPS)
+def test_a_signal_while_grad_works_on_a_huge_expression(tmp_path, number, code, said):
+    # Stopped between the forward pass over 20,000 terms and the backward sweep.
     (tmp_path / "big.txt").write_text(
-        "+".join(f"sin(x*{i % 7 + 1})" for i in range(terms)), encoding="utf-8")
-    process = _start(tmp_path, "grad", "@big.txt", "x=1", "--format", "json")
-    if _cpu_seconds(process.pid) is None:  # no /proc: give the start-up time instead
-        time.sleep(1.5)
-    else:  # past the imports (about 0.2 s of CPU) and well inside the work
-        assert _wait_for(lambda: (_cpu_seconds(process.pid) or 0.0) > 1.0)
-    assert process.poll() is None, "the work ended before the interrupt"
-    process.send_signal(signal.SIGINT)
-    code, out, err = _finish(process)
-    assert code == 130, err
-    assert "Traceback" not in err
-    assert err == "Interrupted.\n"
+        "+".join(f"sin(x*{i % 7 + 1})" for i in range(20_000)), encoding="utf-8")
+    run = PhaseRun(tmp_path, "grad-sweeps", "grad", "@big.txt", "x=1", "--format", "json")
+    run.wait_for_phase()
+    run.signal(number)
+    exit_code, out, err = run.finish()
+    assert (exit_code, err) == (code, said)
     assert out == ""  # nothing was finished, and a half-written JSON object is worse than none
 
 
-def test_ctrl_c_at_a_terminal_during_the_sympy_check(tmp_path):
-    # A terminal sends SIGINT to the whole foreground group: the SymPy child gets it too.
-    process = _start(tmp_path, "grad", "x**" * 150 + "x", "x=0.5", "--format", "json",
-                     "--check-timeout", "120", new_session=True)
-    children: list[int] = []
-    assert _wait_for(lambda: children.extend(_children(process.pid)) or bool(children))
-    time.sleep(0.2)  # let the child get into SymPy's work
-    os.killpg(process.pid, signal.SIGINT)
-    code, out, err = _finish(process)
-    assert code == 130, err
-    assert "Traceback" not in err
-    assert err == (
-        "Interrupted: the cross-checks were cut short; the gradients above are complete.\n")
+def _during_the_sympy_check(tmp_path) -> tuple[PhaseRun, int]:
+    run = PhaseRun(tmp_path, "sympy-child", "grad", "sin(x)*w", "x=1", "w=2", "--format",
+                   "json", new_session=True)
+    return run, run.wait_for_phase()  # the SymPy child's pid: it waits there
+
+
+def _finished_part(out: str) -> dict:
     document = json.loads(out)  # the finished part: forward, backward, gradients
     validate("grad", document)
-    assert document["gradients"]["x"] == pytest.approx(0.5692452044263483)
-    assert document["check"]["sympy"]["x"]["note"] == "skipped: interrupted (Ctrl-C)"
+    assert document["gradients"] == {"x": 2 * math.cos(1.0), "w": math.sin(1.0)}
     assert document["check"]["numeric"]["x"]["ok"] is True
-    for child in children:  # the SymPy child was killed and reaped, not left behind
-        assert _wait_for(lambda child=child: not os.path.exists(f"/proc/{child}"), 10.0)
+    return document
+
+
+@pytest.mark.parametrize("group", [True, False], ids=["to-the-group", "to-the-parent"])
+@pytest.mark.parametrize("number, code, said", STOPS)
+def test_a_signal_during_the_sympy_check(tmp_path, number, code, said, group):
+    # A terminal sends SIGINT (Ctrl-C) or SIGHUP (closed) to the whole foreground group, and
+    # the SymPy child gets it too; kill(1) sends SIGTERM to the parent alone.
+    run, child = _during_the_sympy_check(tmp_path)
+    run.signal(number, group=group)
+    exit_code, out, err = run.finish()
+    assert (exit_code, err) == (code, CHECKS_CUT)
+    note = _finished_part(out)["check"]["sympy"]["x"]["note"]
+    assert note == "skipped: interrupted (Ctrl-C)"
+    wait_until(lambda: process_gone(child), "the SymPy child ended")  # not left behind
+
+
+def test_the_sympy_child_dies_with_a_parent_killed_outright(tmp_path):
+    # SIGKILL leaves the parent no time to clean up: the child must not go on alone.
+    run, child = _during_the_sympy_check(tmp_path)
+    run.signal(signal.SIGKILL)
+    assert run.finish()[0] == -signal.SIGKILL
+    wait_until(lambda: process_gone(child), "the SymPy child ended with its parent")
 
 
 def test_ctrl_c_during_the_finite_differences_keeps_what_they_finished(monkeypatch):

@@ -119,8 +119,9 @@ class Terminal:
         os.close(slave)
         self.seen = ""
 
-    def expect(self, text: str, timeout: float = 60.0) -> str:
-        """Read until ``text`` shows (escape codes removed); what was read since last time."""
+    def expect(self, text: str, timeout: float = 600.0) -> str:
+        """Read until ``text`` shows (escape codes removed); what was read since last time.
+        A state, not a time: ``timeout`` only keeps a broken run from hanging the suite."""
         deadline = time.monotonic() + timeout
         start = len(self.seen)
         while text not in self.seen[start:]:
@@ -133,8 +134,10 @@ class Terminal:
                 except OSError:  # the child closed the terminal
                     data = b""
                 if not data and self.process.poll() is not None:
-                    raise AssertionError(f"{text!r} not seen before exit; got "
-                                         f"{self.seen[start:][-2000:]!r}")
+                    raise AssertionError(
+                        f"{text!r} not seen before exit {self.process.returncode}; got "
+                        f"{self.seen[start:][-2000:]!r}; stderr "
+                        f"{self.process.stderr.read()[-2000:]!r}")
                 self.seen += ANSI.sub("", data.decode("utf-8", "replace"))
         return self.seen[start:]
 

@@ -7,14 +7,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy
 import pytest
-from helpers import invoke, validate
+from helpers import PhaseRun, invoke, validate
 
 from backtrace_cli.data.reader import CsvStream, load_csv
 from backtrace_cli.errors import DataError
@@ -213,74 +211,54 @@ def test_cli_a_changed_file_is_bad_input(tmp_path, monkeypatch):
     assert [name for name in folders(tmp_path) if name.startswith("backtrace-")] == []
 
 
-# ----------------------------------------------------------------------------- Ctrl-C
-def _start(tmp_path: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "backtrace_cli", "train", *args], cwd=tmp_path,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+# ----------------------------------------------------------------------------- signals
+# Ctrl-C, SIGTERM and SIGHUP stop a streamed run alike (exit 130, 143, 129), at a known
+# phase of it (backtrace_cli/phases.py): the cache is removed every time.
+STOPS = [
+    pytest.param(signal.SIGINT, 130, "Interrupted.\n", id="SIGINT"),
+    pytest.param(signal.SIGTERM, 143, "Terminated (SIGTERM).\n", id="SIGTERM"),
+    pytest.param(signal.SIGHUP, 129, "Hung up (SIGHUP).\n", id="SIGHUP"),
+]
 
 
-def _wait_for(condition, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
-
-
-def _finish(process: subprocess.Popen) -> tuple[int, str, str]:
-    try:
-        out, err = process.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise
-    return process.returncode, out, err
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child needs POSIX")
-def test_ctrl_c_while_training_removes_the_cache(tmp_path):
+@pytest.mark.skipif(sys.platform == "win32", reason="signals to a child need POSIX")
+@pytest.mark.parametrize("number, code, said", STOPS)
+def test_a_signal_while_training_removes_the_cache(tmp_path, number, code, said):
     cache = tmp_path / "cache"
     cache.mkdir()
     rows = [(i / 5000, 2 * i / 5000 + 0.5) for i in range(5000)]
     write_rows(tmp_path / "data.csv", rows)
-    process = _start(tmp_path, "data.csv", "--model", "w*x + b", "--stream", "--cache-dir",
-                     str(cache), "--epochs", "1000000", "--batch-size", "100",
-                     "--format", "json")
-
-    def training() -> bool:  # the cache is written: both columns, y after x
-        found = folders(cache)
-        return bool(found) and "1-y.float64.npy" in folders(cache / found[0])
-
-    assert _wait_for(training), "the cache never appeared"
-    time.sleep(0.3)
-    assert process.poll() is None, "training ended before the interrupt"
-    process.send_signal(signal.SIGINT)
-    code, out, err = _finish(process)
-    assert code == 130, err
-    assert "Traceback" not in err
+    run = PhaseRun(tmp_path, "train-update", "train", "data.csv", "--model", "w*x + b",
+                   "--stream", "--cache-dir", str(cache), "--epochs", "1000000",
+                   "--batch-size", "100", "--format", "json")
+    run.wait_for_phase()  # an epoch is done: the cache is complete and in use
+    found = folders(cache)
+    assert len(found) == 1 and "1-y.float64.npy" in folders(cache / found[0])
+    run.signal(number)
+    exit_code, out, err = run.finish()
+    assert exit_code == code, err
+    assert err == "Interrupted after 1 finished epoch(s); the results above are for those.\n"
     document = json.loads(out)
     validate("train", document)
-    assert document["interrupted"] is True
+    assert document["interrupted"] is True and len(document["history"]) == 1
     assert folders(cache) == []
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child needs POSIX")
-def test_ctrl_c_while_the_cache_is_written_removes_it(tmp_path):
+@pytest.mark.skipif(sys.platform == "win32", reason="signals to a child need POSIX")
+@pytest.mark.parametrize("number, code, said", STOPS)
+def test_a_signal_while_the_cache_is_written_removes_it(tmp_path, number, code, said):
     cache = tmp_path / "cache"
     cache.mkdir()
-    # Quoted cells are read by the exact parser, line by line: seconds for 300,000 rows.
+    # Quoted cells are read by the exact parser; the run stops after the first chunk.
     (tmp_path / "data.csv").write_text(
-        "x,y\n" + "".join(f'"{i}","{2 * i}"\n' for i in range(300_000)))
-    process = _start(tmp_path, "data.csv", "--stream", "--cache-dir", str(cache),
-                     "--format", "json")
-    assert _wait_for(lambda: bool(folders(cache)) or process.poll() is not None)
-    assert process.poll() is None, "the run ended before the interrupt"
-    process.send_signal(signal.SIGINT)
-    code, out, err = _finish(process)
-    assert code == 130, err
-    assert err == "Interrupted.\n"
+        "x,y\n" + "".join(f'"{i}","{2 * i}"\n' for i in range(100_000)))
+    run = PhaseRun(tmp_path, "stream-cache", "train", "data.csv", "--stream", "--cache-dir",
+                   str(cache), "--format", "json")
+    run.wait_for_phase()
+    assert len(folders(cache)) == 1  # the cache is there, half written
+    run.signal(number)
+    exit_code, out, err = run.finish()
+    assert (exit_code, err) == (code, said)
     assert out == ""  # nothing was finished: the data was still being read
     assert folders(cache) == []
 

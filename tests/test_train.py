@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import assert_within_ulps
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -395,7 +396,23 @@ def test_every_path_gives_the_same_bits(model, loss):
         row = {name: [values[i]] for name, values in table.items()}
         _, scalar = fit(model, row, loss=loss, epochs=3, batch_size=1)
         _, array = fit(model, row, loss=loss, epochs=3, batch_size=None)
-        assert scalar.params == array.params
+        if _transcendental(model, loss):
+            # Python's math (one row) and NumPy's loops (a batch) may differ in the last bits
+            # of exp, log and tanh: the same formulas, within NUMPY_ULPS.
+            assert_within_ulps(array.params, scalar.params)
+        else:  # + - * / only: the same bits
+            assert scalar.params == array.params
+
+
+def _transcendental(model: str, loss: str) -> bool:
+    """Whether training the model calls exp, log, tanh, ... (bce is a log)."""
+    names = ("exp", "log", "tanh", "sigmoid", "softplus", "sin", "cos", "tan")
+    return loss == "bce" or any(f"{name}(" in model for name in names)
+
+
+def test_the_paths_of_arithmetic_models_are_compared_bit_for_bit():
+    assert [model for model, loss in PATH_MODELS if not _transcendental(model, loss)] == [
+        "x*w", HOMEWORK, "w*x + b", "relu(w*x + b) + c"]
 
 
 def test_explain_step_captures_the_row_and_the_parameters_before_it():

@@ -37,11 +37,13 @@ SLOW_MODULES = (
     "test_benchmarks.py",  # runs benchmarks/run.py --quick: every workload in subprocesses
     "test_deterministic.py",  # every command run twice, with its cross-checks
     "test_fuzz.py",  # Hypothesis searches over programs, arguments and CSV files
+    "test_helper_op_names.py",  # every command that derives tapes, at every helper op
     "test_html_browser.py",  # headless Chromium
-    "test_interrupts.py",  # Ctrl-C sent to child processes at chosen moments
+    "test_interrupts.py",  # Ctrl-C, SIGTERM, SIGHUP sent to child processes at known phases
     "test_jacobian_torch.py",  # imports PyTorch
     "test_pipes.py",  # shell pipelines closed early
     "test_streams.py",  # every command in child processes: narrow encodings, closed pipes
+    "test_train_unused_columns.py",  # train on every data path and model, twice each
     "test_work_limits.py",  # commands in child processes under a memory limit (RLIMIT_AS)
 )
 
@@ -77,7 +79,7 @@ SLOW_TESTS: dict[str, tuple[str, ...]] = {
         "test_golden",
     ),
     "test_cli_train.py": (
-        "test_ctrl_c_reports_what_was_finished",
+        "test_a_signal_reports_what_was_finished",
         "test_optimizers_against_torch_optim",
         "test_lecture_and_homework_equal_pytorch_bit_for_bit",
         "test_table_output_is_deterministic",
@@ -167,7 +169,7 @@ SLOW_TESTS: dict[str, tuple[str, ...]] = {
         "test_the_notebook_markdown_is_the_same_safe_text",
     ),
     "test_minimize.py": ("test_rosenbrock_gd_matches_a_plain_python_loop_over_10000_steps",),
-    "test_minimize_cli.py": ("test_ctrl_c_reports_the_finished_steps",),
+    "test_minimize_cli.py": ("test_a_signal_reports_the_finished_steps",),
     "test_misspelt_options.py": (
         "test_each_option_misspelt_after_the_bindings",
         "test_a_name_of_the_expression_still_binds",
@@ -201,6 +203,14 @@ SLOW_TESTS: dict[str, tuple[str, ...]] = {
         "test_every_format_is_byte_for_byte_grads",
         "test_a_deep_graph_needs_no_recursion",
     ),
+    "test_run.py": (  # each runs the script in fresh interpreters: python's and backtrace's
+        "test_the_script_runs_as_main_with_its_arguments_folder_and_stdin",
+        "test_endings_and_errors_are_pythons",
+        "test_the_script_from_stdin",
+        "test_ctrl_c_prints_the_traceback_and_exits_130",
+        "test_the_run_imports_neither_sympy_nor_rich_before_the_script",
+        "test_what_backtraces_torch_does_not_have_raises_where_the_script_uses_it",
+    ),
     "test_same_files.py": (
         "test_two_options_naming_one_file_are_refused",
         "test_different_files_are_fine",
@@ -216,8 +226,8 @@ SLOW_TESTS: dict[str, tuple[str, ...]] = {
     "test_stream.py": ("test_streamed_batches_are_the_in_memory_updates_bit_for_bit",),
     "test_stream_cache.py": (
         "test_swept_chunks_leave_the_process_memory",
-        "test_ctrl_c_while_the_cache_is_written_removes_it",
-        "test_ctrl_c_while_training_removes_the_cache",
+        "test_a_signal_while_the_cache_is_written_removes_it",
+        "test_a_signal_while_training_removes_the_cache",
     ),
     "test_tape.py": (
         "test_a_100000_node_expression_evaluates_and_differentiates",

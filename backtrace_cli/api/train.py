@@ -61,9 +61,11 @@ class TrainResult(Rendered):
         return f"TrainResult(params={self.params!r}{final})"
 
 
-def dataset_of(data: Any):
+def dataset_of(data: Any, columns=None):
     """A dataset from a CSV path, None (the lecture's data), a mapping of column name to
-    values, or a pandas-like table (``.columns`` and ``table[name]``)."""
+    values, or a pandas-like table (``.columns`` and ``table[name]``). ``columns`` chooses
+    the columns of a mapping or table that are read, as in ``data.reader.load_csv`` (a
+    function of the names): the others may hold anything (an id, a name, a date)."""
     if data is None or isinstance(data, str):
         return data  # train.run.fit reads paths ('-': stdin) and the lecture's data itself
     if not isinstance(data, Mapping) and hasattr(data, "columns"):
@@ -79,12 +81,18 @@ def dataset_of(data: Any):
 
     if not data:
         raise DataError(_("the data has no columns"), path="<data>")
-    columns, rows = [], None
-    for name, values in data.items():
+    for name in data:
         if not isinstance(name, str):
             raise DataError(_(
                 "the column name {name!r} is not a string").format(name=name), path="<data>")
-        values = list(values.tolist() if hasattr(values, "tolist") else values)
+    wanted = columns(tuple(data)) if callable(columns) else columns
+    columns, rows = [], None
+    for name, values in data.items():
+        unused = wanted is not None and name not in wanted
+        if unused and not hasattr(values, "__len__"):
+            continue
+        if not unused:
+            values = list(values.tolist() if hasattr(values, "tolist") else values)
         if rows is not None and len(values) != rows:
             raise DataError(
                 _("column '{name}' has {count} values where the first column has {rows}").format(
@@ -94,6 +102,8 @@ def dataset_of(data: Any):
                 hint=_("every column needs one value per row"),
             )
         rows = len(values)
+        if unused:
+            continue
         checked = []
         for row, value in enumerate(values):
             try:
@@ -103,7 +113,8 @@ def dataset_of(data: Any):
         columns.append(checked)
     if not rows:
         raise DataError(_("the data has no rows"), path="<data>")
-    return Dataset("<data>", tuple(data), numpy.array(columns, dtype=numpy.float64).T)
+    read = tuple(name for name in data if wanted is None or name in wanted)
+    return Dataset("<data>", read, numpy.array(columns, dtype=numpy.float64).T, tuple(data))
 
 
 def _settings(options: Mapping[str, Any]):
@@ -141,8 +152,10 @@ def fit(model: str = "x*w", data: Any = None, *, target: str = "y", loss: str = 
     """
     from backtrace_cli.report.train import build, explain_document
     from backtrace_cli.train.run import fit as run_fit
+    from backtrace_cli.train.run import used_columns
 
-    outcome = run_fit(model, dataset_of(data), _settings(settings), target=target, loss=loss,
+    outcome = run_fit(model, dataset_of(data, used_columns(model, loss, target)),
+                      _settings(settings), target=target, loss=loss,
                       params=params, init=init, predict=predict, trace=trace,
                       explain_step=explain_step)
     return TrainResult(outcome, build(outcome, explain=explain_document(outcome)))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import sys
-import time
 from collections.abc import Mapping
 
 from backtrace_cli.checks.differences import (
@@ -25,6 +24,7 @@ from backtrace_cli.checks.differences import (
 )
 from backtrace_cli.checks.kinks import kink_notes
 from backtrace_cli.checks.sandbox import in_child
+from backtrace_cli.checks.timeout import work_clock
 from backtrace_cli.checks.verify import INTERRUPTED_NOTE, CheckReport, VariableCheck
 from backtrace_cli.engine.nodes import OP, Tape
 from backtrace_cli.engine.sweeps import forward
@@ -178,11 +178,11 @@ def check_jacobian(
                               kink_note=kink_notes(tape_for, kinks).get(name))
         report.variables[name] = check
         cases.append((name, tape_for, at))
-    deadline = time.monotonic() + timeout
+    deadline = work_clock() + timeout
     done = 0
     try:
         for name, tape_for, at in cases:
-            if time.monotonic() > deadline:
+            if work_clock() > deadline:
                 break
             _numeric(report.variables[name], tape_for, at, m)
             done += 1

@@ -1,7 +1,11 @@
 """A function run in a forked child process with a deadline and a memory limit.
 
 The SymPy check runs here, so a pathological expression ends in "skipped: ..." instead of
-hanging or filling the memory; Ctrl-C is the parent's, which kills the child.
+hanging or filling the memory. Ctrl-C, SIGTERM and SIGHUP are the parent's, which kills the
+child on its way out (``backtrace_cli.signals``); sent to the whole process group, they end
+the child at once. A parent that dies without cleaning up (SIGKILL) takes the child with it:
+on Linux the kernel sends it SIGKILL (PR_SET_PDEATHSIG), elsewhere a thread of the child
+sees that its parent is gone within a tenth of a second and ends it.
 """
 
 from __future__ import annotations
@@ -11,13 +15,57 @@ import os
 import signal
 import sys
 
+from backtrace_cli.phases import reached as reached_phase
+from backtrace_cli.signals import STOPPING
 
-def _child(connection, function, args, memory_bytes, recursion_limit) -> None:
+PARENT_POLL_SECONDS = 0.1  # where the kernel cannot tie the child's life to its parent's
+# The child's deadline is its CPU time (a busy machine must not turn a verdict into "took
+# too long"); a child that waits instead of working is stopped when the wall clock passes
+# WALL_FACTOR times the timeout. Where a process's CPU time cannot be read (no /proc), the
+# wall clock alone decides.
+WALL_FACTOR = 10.0
+POLL_SECONDS = 0.05
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (Linux /proc), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _answered(receiver, pid: int, timeout: float) -> bool:
+    """Whether the child answered before it used ``timeout`` seconds of CPU (or, where that
+    cannot be read or it does not work, before WALL_FACTOR times that on the clock)."""
+    import time
+
+    if _cpu_seconds(pid) is None:
+        return receiver.poll(timeout)
+    started = time.monotonic()
+    while not receiver.poll(POLL_SECONDS):
+        used = _cpu_seconds(pid)
+        if used is None:  # it ended: what it sent, if anything, is waiting
+            return receiver.poll(0)
+        if used > timeout or time.monotonic() - started > WALL_FACTOR * timeout:
+            return False
+    return True
+
+
+def _child(connection, function, args, memory_bytes, recursion_limit, parent: int) -> None:
     # Ctrl-C is the parent's to handle (it kills this process): a KeyboardInterrupt here would
-    # print a traceback. SIGINT was blocked across the fork, so none can have arrived yet.
+    # print a traceback. SIGTERM and SIGHUP (the parent's handlers were inherited) end this
+    # process at once, quietly. They were blocked across the fork, so none came yet.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for number in STOPPING:
+        if number != signal.SIGINT:
+            signal.signal(number, signal.SIG_DFL)
+    _die_with(parent)
     if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, set(STOPPING))
+    reached_phase("sympy-child")  # a test hook (phases.py)
     # SymPy recurses over the expression tree; a deep one (a tower x**x**...**x) needs more
     # than Python's 1,000 frames. A crash of this process only skips the check.
     sys.setrecursionlimit(max(sys.getrecursionlimit(), recursion_limit))
@@ -35,6 +83,32 @@ def _child(connection, function, args, memory_bytes, recursion_limit) -> None:
         connection.close()
 
 
+def _die_with(parent: int) -> None:
+    """End this process when ``parent`` ends, even by SIGKILL (no cleanup of its own)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1
+            if libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0) == 0:
+                if os.getppid() != parent:  # it died before the request took effect
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass  # no usable C library: watch instead
+    import threading
+
+    def watch() -> None:
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _memory_budget() -> int | None:
     """The child's address-space limit: what the process maps now plus 2 GiB."""
     try:
@@ -46,12 +120,13 @@ def _memory_budget() -> int | None:
 
 
 @contextlib.contextmanager
-def _sigint_held():
-    """Block SIGINT in this thread for the duration; a Ctrl-C meanwhile arrives after it."""
+def _signals_held():
+    """Block Ctrl-C, SIGTERM and SIGHUP in this thread for the duration; one that comes
+    meanwhile arrives after it."""
     if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, set(STOPPING))
     try:
         yield
     finally:
@@ -73,18 +148,19 @@ def in_child(function, args: tuple, timeout: float, recursion_limit: int = 1_000
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(
-        target=_child, args=(sender, function, args, _memory_budget(), recursion_limit),
+        target=_child,
+        args=(sender, function, args, _memory_budget(), recursion_limit, os.getpid()),
         daemon=True,
     )
     started = False
     try:
-        # Ctrl-C is held back while forking, so that the child never sees it (it ignores
-        # SIGINT from its first line on) and the parent always kills a child it started.
-        with _sigint_held():
+        # Ctrl-C, SIGTERM and SIGHUP are held back while forking, so that the child never
+        # sees the parent's handlers run, and the parent always kills a child it started.
+        with _signals_held():
             process.start()
             started = True
         sender.close()
-        if not receiver.poll(timeout):
+        if not _answered(receiver, process.pid, timeout):
             return None, f"skipped: SymPy took longer than {timeout:g} s"
         status, payload = receiver.recv()
     except (EOFError, OSError):

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import math
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from backtrace_cli.checks.differences import NUMERIC_ATOL, NUMERIC_RTOL, SYMPY_ATOL, SYMPY_RTOL
 from backtrace_cli.checks.sandbox import in_child
+from backtrace_cli.checks.timeout import work_clock
 from backtrace_cli.checks.verify import Verdicts
 from backtrace_cli.engine.backends import FLOAT64
 from backtrace_cli.engine.nodes import OP, Tape
@@ -236,13 +236,13 @@ def check_hessian(tape: Tape, bindings: Mapping[str, float], names: Sequence[str
     report = HessianCheck([[EntryCheck(names[i], names[j], float(hessian[i][j]),
                                        kink_note=kinks.get(names[i]) or kinks.get(names[j]))
                             for j in range(n)] for i in range(n)])
-    deadline = time.monotonic() + timeout
+    deadline = work_clock() + timeout
     pairs = [(i, j) for i in range(n) for j in range(n)]
     done = 0
     try:
         crossed = kink_within_steps(tape, bindings, names)
         for i, j in pairs:
-            if time.monotonic() > deadline:
+            if work_clock() > deadline:
                 break
             _numeric_entry(report.entries[i][j], tape, bindings, crossed)
             done += 1
@@ -289,7 +289,7 @@ def sympy_orders(tape: Tape, bindings, name: str, order: int, budget: float) -> 
     expression = built[tape.output]
     at = {symbols[n]: sp.Float(float(bindings[n])) for n in tape.variables}
     rows = []
-    start = last = time.monotonic()
+    start = last = work_clock()
     step = 0.0
     for _ in range(order):
         # A derivative is larger than the one before: expect each to take twice as long.
@@ -308,7 +308,7 @@ def sympy_orders(tape: Tape, bindings, name: str, order: int, budget: float) -> 
             rows.append((None, COMPLEX))
         else:
             rows.append((number.real, None))
-        now = time.monotonic()
+        now = work_clock()
         step, last = now - last, now
     return rows
 

@@ -13,7 +13,6 @@ element (up to BACKTRACE_SYMPY_MAX_ELEMENTS; past that it is skipped with a note
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -35,7 +34,7 @@ from backtrace_cli.checks.kinks import kink_notes  # noqa: F401
 from backtrace_cli.checks.sandbox import (  # noqa: F401
     _child,
     _memory_budget,
-    _sigint_held,
+    _signals_held,
     in_child,
 )
 from backtrace_cli.checks.symbolic import (  # noqa: F401
@@ -48,6 +47,7 @@ from backtrace_cli.checks.symbolic import (  # noqa: F401
     sympy_expression,
     sympy_values,
 )
+from backtrace_cli.checks.timeout import work_clock
 from backtrace_cli.engine.backends import FLOAT64
 from backtrace_cli.engine.nodes import Tape
 from backtrace_cli.engine.values import as_number_or_array, holds_arrays, shape_of
@@ -248,11 +248,11 @@ def run_checks(
         gradient = as_number_or_array(gradient)
         report.variables[name] = VariableCheck(name, gradient, kink_note=kinks.get(name))
 
-    deadline = time.monotonic() + timeout
+    deadline = work_clock() + timeout
     done = 0
     try:
         for name in names:
-            if time.monotonic() > deadline:
+            if work_clock() > deadline:
                 break
             _numeric_check(report.variables[name], tape, bindings, seed, m, shapes)
             done += 1

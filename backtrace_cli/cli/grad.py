@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from backtrace_cli import signals
 from backtrace_cli.cli.graph import one_value
 from backtrace_cli.cli.options import (
     BINDINGS_HELP,
@@ -25,7 +26,6 @@ from backtrace_cli.cli.parsing import (
     requested_digits,
 )
 from backtrace_cli.cli.streams import emit
-from backtrace_cli.errors import EXIT_INTERRUPTED
 from backtrace_cli.files import refuse_same_files
 from backtrace_cli.formats import registry
 
@@ -176,7 +176,7 @@ def grad(ctx, expr, bindings, seed, wrt, mode, check, check_timeout, output_form
         # Ctrl-C during the cross-checks: the gradients were finished and are reported above.
         click.echo("Interrupted: the cross-checks were cut short; the gradients above are "
                    "complete.", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(signals.exit_code())
 
 
 def _higher_orders(expr, bindings, seed, wrt, check, check_timeout, output_format, graph_path,

@@ -6,9 +6,9 @@ import sys
 
 import click
 
+from backtrace_cli import signals
 from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT, BacktraceCommand, flagged
 from backtrace_cli.cli.streams import emit
-from backtrace_cli.errors import EXIT_INTERRUPTED
 from backtrace_cli.formats import registry
 
 HESSIAN_EPILOG = f"""\b
@@ -64,4 +64,4 @@ def hessian(expr, bindings, wrt, check, check_timeout, explain, output_format) -
     if explanation.check is not None and explanation.check.interrupted:
         click.echo("Interrupted: the cross-checks were cut short; the Hessian above is "
                    "complete.", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(signals.exit_code())

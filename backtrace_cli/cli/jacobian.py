@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from backtrace_cli import signals
 from backtrace_cli.cli.options import (
     BINDINGS_HELP,
     EXPRESSION_CONTEXT,
@@ -13,7 +14,6 @@ from backtrace_cli.cli.options import (
     flagged,
 )
 from backtrace_cli.cli.streams import emit
-from backtrace_cli.errors import EXIT_INTERRUPTED
 from backtrace_cli.formats import registry
 
 JACOBIAN_EPILOG = f"""\b
@@ -69,4 +69,4 @@ def jacobian(expr, bindings, wrt, mode, check, check_timeout, output_format) -> 
     if report is not None and report.interrupted:
         click.echo("Interrupted: the cross-checks were cut short; the Jacobian above is "
                    "complete.", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(signals.exit_code())

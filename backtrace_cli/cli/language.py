@@ -28,10 +28,36 @@ def lang_option() -> click.Option:
                         is_eager=True, help=LANG_HELP)
 
 
+# Commands that pass the arguments after their first positional one to someone else
+# (`backtrace run SCRIPT --lang zh` gives --lang to the script), with their options that take
+# a value; the group's own options that take one.
+PASSING_ON = {"run": ("--python", "--lang")}
+GROUP_VALUED = ("--lang",)
+
+
+def backtraces_own(args: list[str]) -> list[str]:
+    """The arguments backtrace reads itself: all of them, but for a command of PASSING_ON only
+    those up to and including its first positional argument (the script)."""
+    index = 0
+    while index < len(args) and args[index].startswith("-") and args[index] != "--":
+        index += 2 if args[index] in GROUP_VALUED else 1
+    if index >= len(args) or args[index] not in PASSING_ON:
+        return args
+    valued = PASSING_ON[args[index]]
+    index += 1
+    while index < len(args) and args[index].startswith("-") and args[index] != "-":
+        if args[index] == "--":
+            break
+        index += 2 if args[index] in valued else 1
+    return args[:index + 1]
+
+
 def language_in(args: list[str]) -> str | None:
     """The language the arguments ask for (the last ``--lang X`` or ``--lang=X`` before a
-    ``--``), or None. A value that is not a language is left for Click to refuse."""
+    ``--``), or None. A value that is not a language is left for Click to refuse. Arguments
+    that belong to a script (``backtrace run SCRIPT ARG...``) are not read."""
     chosen = None
+    args = backtraces_own(args)
     for index, argument in enumerate(args):
         if argument == "--":
             break

@@ -13,10 +13,10 @@ import sys
 
 import click
 
-from backtrace_cli import __version__
+from backtrace_cli import __version__, signals
 from backtrace_cli.cli.language import Translated, install_click_catalogue, lang_option
 from backtrace_cli.cli.streams import EXIT_CLOSED_PIPE, finish, guarded
-from backtrace_cli.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, BacktraceError, visible
+from backtrace_cli.errors import EXIT_BAD_INPUT, BacktraceError, visible
 from backtrace_cli.i18n import _
 from backtrace_cli.syntax.numbers import shortened
 
@@ -25,7 +25,7 @@ install_click_catalogue()
 # name -> module under backtrace_cli.cli that defines a Click command of that name, in the
 # order `backtrace --help` lists them: derivatives, pictures, fitting, exercises.
 COMMANDS = {name: name for name in ("grad", "jacobian", "hessian", "graph", "simplify",
-                                    "train", "minimize", "quiz", "grade")}
+                                    "train", "minimize", "quiz", "grade", "run")}
 
 
 class BacktraceGroup(Translated, click.Group):
@@ -51,7 +51,8 @@ class BacktraceGroup(Translated, click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            result = super().invoke(ctx)
+            with signals.as_interrupts():  # SIGTERM and SIGHUP stop a run as Ctrl-C does
+                result = super().invoke(ctx)
             if sys.stdout is not None:
                 sys.stdout.flush()  # a closed pipe shows up here, not after the process "ended"
             return result
@@ -60,9 +61,9 @@ class BacktraceGroup(Translated, click.Group):
         except BacktraceError as error:
             report_error(error)
             ctx.exit(error.exit_code)
-        except KeyboardInterrupt:
-            click.echo(_("Interrupted."), err=True)
-            ctx.exit(EXIT_INTERRUPTED)
+        except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM or SIGHUP: 130, 143 or 129
+            click.echo(signals.message(stop), err=True)
+            ctx.exit(signals.exit_code(stop))
         except MemoryError:  # a size no limit foresaw: still one line, never a traceback
             report_error(BacktraceError(_("out of memory: the request needs more memory "
                                           "than this machine gives it"),

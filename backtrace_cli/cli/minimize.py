@@ -7,9 +7,10 @@ import sys
 
 import click
 
+from backtrace_cli import signals
 from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT, BacktraceCommand
 from backtrace_cli.cli.streams import emit
-from backtrace_cli.errors import EXIT_INTERRUPTED, DivergedError
+from backtrace_cli.errors import DivergedError
 from backtrace_cli.formats.registry import names
 from backtrace_cli.i18n import _, from_template, translated
 
@@ -173,7 +174,7 @@ def _minimize(expr, bindings, method, lr, steps, momentum, beta1, beta2, eps, tr
     if result.interrupted:
         click.echo(_("Interrupted after {steps:,} finished step(s); the results above are "
                      "for those.").format(steps=result.steps), err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(signals.exit_code())
 
 
 def shown_reason(reason: str) -> str:

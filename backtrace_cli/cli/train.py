@@ -6,10 +6,11 @@ import sys
 
 import click
 
+from backtrace_cli import signals
 from backtrace_cli.cli.graph import one_value
 from backtrace_cli.cli.options import BacktraceCommand
 from backtrace_cli.cli.streams import emit
-from backtrace_cli.errors import EXIT_INTERRUPTED, DivergedError, UsageError
+from backtrace_cli.errors import DivergedError, UsageError
 from backtrace_cli.formats.registry import names
 from backtrace_cli.i18n import _
 
@@ -322,7 +323,7 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
               "those.").format(count=len(result.history)),
             err=True,
         )
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(signals.exit_code())
 
 
 def _write(path: str, data, what: str, binary: bool = False) -> list:
@@ -376,4 +377,4 @@ def _explain(outcome, console) -> None:
         console.print(f"The update: {written}", markup=False, highlight=False)
     if explanation.check is not None and explanation.check.interrupted:
         click.echo("Interrupted: the cross-checks of --explain-step were cut short.", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(signals.exit_code())

@@ -31,6 +31,7 @@ from backtrace_cli.data.text import (
 )
 from backtrace_cli.errors import DataError
 from backtrace_cli.i18n import _
+from backtrace_cli.phases import reached as reached_phase
 
 # A .npy header of fixed size, written before the rows are counted and rewritten after:
 # the format allows padding the header's dict with spaces up to a multiple of 64 bytes.
@@ -82,6 +83,8 @@ class CsvStream:
                     files = [self._open_column(name) for name in self.columns]
                 for index, handle in enumerate(files):
                     handle.write(numpy.ascontiguousarray(block[:, index]).data)
+                if not self.rows:
+                    reached_phase("stream-cache")  # a test hook (phases.py)
                 self.rows += len(block)
             if not self.rows:
                 raise DataError(

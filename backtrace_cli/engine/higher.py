@@ -111,6 +111,9 @@ class _Builder:
     def apply(self, op, inputs: Sequence[int]) -> int:
         """A node for ``op`` over ``inputs``; over constants only, a constant."""
         constants = [self.constant_value(j) for j in inputs]
+        for position, at, value in op.constant_when:  # dpow(a, 0) = 0 for every a
+            if constants[position] == at:
+                return self.constant(value)
         if all(value is not None for value in constants):
             try:
                 value = float(op.forward(FLOAT64, *constants))

@@ -52,6 +52,12 @@ def _domain_error(
         value, args = _first_non_finite(value, args)
     call = apply_text(op, [(_value_text(a), PREC_ATOM if _as_float(a) >= 0 else PREC_UNARY)
                            for a in args])
+    if op.notation == "shown":  # a helper op: d(x**y)/dx at x = 0, y = 0, not d(0**0)/d0
+        values = ", ".join(f"{tape.label(j)} = {_value_text(a)}"
+                           for j, a in zip(node.inputs, args))
+        call = _("{text} at {values}").format(
+            text=apply_text(op, [(tape.label(j), PREC_ATOM) for j in node.inputs]),
+            values=values)
     if exc is not None:
         overflow = isinstance(exc, OverflowError)
     elif is_array(value):  # an array op (matmul, sum): inf from finite inputs

@@ -32,6 +32,7 @@ from backtrace_cli.explain.picked import bases, checked_picks, picked
 from backtrace_cli.explain.steps import check_with_steps, named_steps, wrt_nodes
 from backtrace_cli.i18n import _
 from backtrace_cli.ops.table import shape_text
+from backtrace_cli.phases import reached as reached_phase
 from backtrace_cli.syntax.parser import format_number
 
 
@@ -205,6 +206,7 @@ def _explain(tape, bindings, seed, names, check, check_timeout, m, shapes) -> Ex
     nodes_of = wrt_nodes(tape, names)
     steps = {name: index for name, index in nodes_of.items() if name not in tape.variable_nodes}
     values = forward(tape, bindings, m)
+    reached_phase("grad-sweeps")  # a test hook (phases.py)
     result = backward(tape, values, seed, [n for n in names if n not in steps], m, record=True,
                       shapes=shapes, wanted_nodes=tuple(steps.values()))
     found = gradients(tape, result, [n for n in names if n not in steps], m)

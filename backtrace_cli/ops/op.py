@@ -36,7 +36,8 @@ class Op:
     name: str
     arity: int
     symbol: str
-    notation: str  # "infix" (a + b), "prefix" (-a), "call" (sin(a)) or "list" ([a, b])
+    notation: str  # "infix" (a + b), "prefix" (-a), "call" (sin(a)), "list" ([a, b]) or
+    # "shown" (a helper op of ops/helpers.py, written with the template ``shown``)
     precedence: int
     code: str  # forward, e.g. "m.sin({a})"
     derivative_code: tuple[str, ...]  # per input: d(out)/d(input), e.g. "m.cos({a})"; () for
@@ -75,6 +76,15 @@ class Op:
     # the reverse sweep from these as nodes, so it can be differentiated again; the numeric
     # derivative_code is made from them (derive_codes).
     derivative_ops: tuple[str, ...] = ()
+    # A helper op (ops/helpers.py) is no op a user can type, and its name is never shown:
+    # its node texts use this template over {a}, {b} in the user's terms ("d({a}**{b})/d{a}"),
+    # and its ``symbol`` is the user's op it derives from ("**"), said in its domain hint.
+    shown: str = ""
+    # Inputs at which the op is a constant whatever its other input: (position, the input's
+    # value, the op's value), e.g. dpow(a, 0) = 0 for every a. Double backprop folds such a
+    # node into that constant (its forward gives the same number everywhere), so x**0 has
+    # the derivatives 0 of every order instead of an undefined 0 * 0**-1 one order later.
+    constant_when: tuple[tuple[int, float, float], ...] = ()
     forward: Callable[..., Any] = field(init=False, repr=False, compare=False)
     derivatives: tuple[Callable[..., Any], ...] = field(init=False, repr=False, compare=False)
     vjps: tuple[Callable[..., Any], ...] = field(init=False, repr=False, compare=False)
@@ -92,6 +102,8 @@ class Op:
             raise ValueError(f"op {self.name}: one derivative as ops per input")
         if len(self.jvp_code) != len(self.vjp_code):
             raise ValueError(f"op {self.name}: a Jacobian-vector product beside each vjp")
+        if (self.notation == "shown") != bool(self.shown):
+            raise ValueError(f"op {self.name}: a template to be shown with, and only then")
         if self.shape_rule not in SHAPE_RULES:
             raise ValueError(f"op {self.name}: unknown shape rule {self.shape_rule}")
         names = "ab"[: self.arity]

@@ -84,10 +84,13 @@ def grade_command(explanation: Explanation, answers: str = "worksheet.md") -> st
 
 
 def _binding_text(value) -> str:
-    """A value as a binding is typed: 2, 0.5, [1, -2] (nested lists for arrays)."""
-    data = plain(value)
+    """A value as a binding is typed: 2, 0.5, [1, -2], [[1, 2], [3, 4]]."""
+    return _data_text(plain(value))
+
+
+def _data_text(data) -> str:
     if isinstance(data, list):
-        return "[" + ", ".join(_binding_text(item) for item in data) + "]"
+        return "[" + ", ".join(_data_text(item) for item in data) + "]"
     return number(data)
 
 

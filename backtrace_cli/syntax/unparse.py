@@ -41,6 +41,9 @@ def apply_text(op, operands: list[tuple[str, int]]) -> str:
         return f"[{', '.join(text for text, _ in operands)}]"
     if op.notation == "call":
         return f"{op.symbol}({', '.join(text for text, _ in operands)})"
+    if op.notation == "shown":  # a helper op, in the user's terms: d(x**y)/dx
+        return op.shown.format(**{key: text if precedence == PREC_ATOM else f"({text})"
+                                  for key, (text, precedence) in zip("ab", operands)})
     if op.notation == "prefix":
         text, precedence = operands[0]
         return op.symbol + wrap(text, precedence, op.precedence)

@@ -67,6 +67,7 @@ PUBLIC_MODULES = {
     "torch.nn.init": "backtrace_cli.torchlike.nn.init",
     "torch.optim": "backtrace_cli.torchlike.optim",
     "torch.autograd": "backtrace_cli.torchlike.autograd",
+    "torch.cuda": "backtrace_cli.torchlike.cuda",
 }
 float = float32  # noqa: A001
 double = float64
@@ -213,10 +214,12 @@ def __getattr__(name: str):
 
 
 import backtrace_cli.torchlike.autograd  # noqa: E402
+import backtrace_cli.torchlike.cuda  # noqa: E402
 import backtrace_cli.torchlike.nn  # noqa: E402
 import backtrace_cli.torchlike.optim  # noqa: E402, F401
 
 autograd = sys.modules["backtrace_cli.torchlike.autograd"]
+cuda = sys.modules["backtrace_cli.torchlike.cuda"]
 nn = sys.modules["backtrace_cli.torchlike.nn"]
 optim = sys.modules["backtrace_cli.torchlike.optim"]
 

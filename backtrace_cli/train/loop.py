@@ -33,6 +33,8 @@ from backtrace_cli.engine.backends import FLOAT64, batch_backend, numpy_backend
 from backtrace_cli.engine.tape import batch_alignment, unguarded_nodes
 from backtrace_cli.engine.values import all_finite, as_float64, holds_arrays, shape_of
 from backtrace_cli.errors import EvaluationError
+from backtrace_cli.phases import reached as reached_phase
+from backtrace_cli.signals import STOPPING, received
 from backtrace_cli.train.batches import TRACE_ROWS, Batches, Chunk, keep_freed_memory
 from backtrace_cli.train.optimizers import make_optimizer
 from backtrace_cli.train.problem import (  # noqa: F401  (the training API in one place)
@@ -53,12 +55,14 @@ from backtrace_cli.train.settings import OPTIMIZERS, Settings  # noqa: F401
 
 
 class _StopFlag:
-    """Set by SIGINT; the loop stops at the next safe point (after an update)."""
+    """Set by SIGINT (or SIGTERM, SIGHUP); the loop stops at the next safe point (after an
+    update)."""
 
     def __init__(self) -> None:
         self.raised = False
 
     def __call__(self, signum, frame) -> None:
+        received(signum)  # the exit code says which signal stopped the run
         if self.raised:  # a second Ctrl-C stops at once
             raise KeyboardInterrupt
         self.raised = True
@@ -96,6 +100,7 @@ def train(
                 result.params = {name: as_float64(run.params[name]) for name in problem.params}
                 if on_epoch is not None:
                     on_epoch(record)
+                reached_phase("train-update")  # a test hook (phases.py)
                 if stop.raised:
                     result.interrupted = True
                     return result
@@ -333,16 +338,23 @@ def interruptible() -> Iterator[_StopFlag]:
 
 
 def _install(stop: _StopFlag):
-    try:
-        return signal.signal(signal.SIGINT, stop)
-    except ValueError:  # not the main thread: leave Ctrl-C alone
-        return None
+    """The flag as the handler of Ctrl-C, SIGTERM and SIGHUP (an ignored SIGHUP stays
+    ignored); the handlers it replaced."""
+    previous = {}
+    for number in STOPPING:
+        try:
+            if number != signal.SIGINT and signal.getsignal(number) == signal.SIG_IGN:
+                continue
+            previous[number] = signal.signal(number, stop)
+        except ValueError:  # not the main thread: leave the signals alone
+            break
+    return previous
 
 
 def _restore(previous) -> None:
-    if previous is not None:
+    for number, handler in previous.items():
         try:
-            signal.signal(signal.SIGINT, previous)
+            signal.signal(number, handler)
         except ValueError:
             pass
 

@@ -33,6 +33,7 @@ from backtrace_cli.engine.values import (
 from backtrace_cli.errors import EvaluationError, ShapeError, UsageError, setting_error
 from backtrace_cli.i18n import N_, _
 from backtrace_cli.ops.table import shape_text
+from backtrace_cli.phases import reached as reached_phase
 from backtrace_cli.train.loop import interruptible
 from backtrace_cli.train.newton import REFUSALS
 from backtrace_cli.train.optimizers import make_optimizer, written_state
@@ -287,6 +288,7 @@ def minimize(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings,
                 _finish(settings, update, result, on_update)
                 if on_step is not None:
                     on_step(result.history[-1])
+                reached_phase("train-update")  # a test hook (phases.py)
                 if stop.raised:
                     result.interrupted = True
                     return result

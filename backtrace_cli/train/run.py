@@ -55,11 +55,12 @@ def _file_size(path: str) -> int:
 
 
 def load_dataset(dataset, *, delimiter: str = ",", stream: bool | None = None,
-                 shuffle: bool = False, cache_dir: str | None = None):
+                 shuffle: bool = False, cache_dir: str | None = None, columns=None):
     """A dataset from a path (``-``: standard input), None (the lecture's data), or a
     dataset already read (``data.reader.Dataset`` or ``CsvStream``). A streamed file's
     column cache is made in ``cache_dir`` (default: the system's temporary folder); the
-    caller closes the stream."""
+    caller closes the stream. ``columns`` chooses the columns a file is read for, as in
+    ``data.reader.load_csv``: the others may hold any text (an id, a name, a date)."""
     from backtrace_cli.data import reader
 
     if dataset is not None and not isinstance(dataset, str):
@@ -71,7 +72,7 @@ def load_dataset(dataset, *, delimiter: str = ",", stream: bool | None = None,
                 _("stream reads a file on every epoch; standard input can be read only once"),
                 _("save the data to a file"),
             )
-        return _stdin_dataset(reader, delimiter)
+        return _stdin_dataset(reader, delimiter, columns)
     if stream is None:  # automatic above a size where a copy in memory starts to hurt
         stream = dataset is not None and _file_size(dataset) > STREAM_ABOVE_BYTES
     if stream:
@@ -82,13 +83,13 @@ def load_dataset(dataset, *, delimiter: str = ",", stream: bool | None = None,
             raise setting_error(
                 "stream", _("shuffle needs all rows in memory, and stream reads them in chunks"),
                 _("drop --stream (or --shuffle), or shuffle the file's rows beforehand"))
-        return reader.CsvStream(dataset, delimiter, cache_dir=cache_dir)
+        return reader.CsvStream(dataset, delimiter, cache_dir=cache_dir, columns=columns)
     if dataset is not None:
-        return reader.load_csv(dataset, delimiter)
+        return reader.load_csv(dataset, delimiter, columns)
     return reader.lecture_dataset()
 
 
-def _stdin_dataset(reader, delimiter: str):
+def _stdin_dataset(reader, delimiter: str, columns=None):
     """The CSV on standard input: read through /dev/stdin when it is the process's own
     stdin, else (a test runner's or a notebook's stand-in) from a copy in a temporary file."""
     import sys
@@ -101,7 +102,7 @@ def _stdin_dataset(reader, delimiter: str):
         own = False
     if own:
         try:
-            dataset = reader.load_csv("/dev/stdin", delimiter)
+            dataset = reader.load_csv("/dev/stdin", delimiter, columns)
         except DataError as error:
             error.path = "<stdin>"
             raise
@@ -114,7 +115,7 @@ def _stdin_dataset(reader, delimiter: str):
         with open(path, "wb") as handle:
             handle.write(data)
         try:
-            dataset = reader.load_csv(path, delimiter)
+            dataset = reader.load_csv(path, delimiter, columns)
         except DataError as error:
             error.path = "<stdin>"  # not the temporary copy's name
             raise
@@ -175,7 +176,8 @@ def fit(
     is_lecture = dataset is None
     given_dataset = dataset
     dataset = load_dataset(dataset, delimiter=delimiter, stream=stream,
-                           shuffle=settings.shuffle, cache_dir=cache_dir)
+                           shuffle=settings.shuffle, cache_dir=cache_dir,
+                           columns=used_columns(model, loss, target))
     streamed = hasattr(dataset, "chunks")
     try:
         return _fit(model, dataset, settings, target, loss, given, init, predict, is_lecture,
@@ -188,7 +190,8 @@ def fit(
 def _fit(model, dataset, settings, target, loss, given, init, predict, is_lecture, on_epoch,
          on_update, on_start) -> TrainOutcome:
     streamed = hasattr(dataset, "chunks")
-    problem = build_problem(model, loss, dataset.columns, target)
+    names = _header(dataset)
+    problem = build_problem(model, loss, names, target)
     initial = params_module.initial_values(problem, given, dict(init or {}))
     predictions_in = params_module.prediction_inputs(list(predict or ()), problem.inputs)
     if predict is None and is_lecture and problem.inputs == ("x",):
@@ -216,7 +219,7 @@ def _fit(model, dataset, settings, target, loss, given, init, predict, is_lectur
         )
     before = [predict_value(problem, initial, values, settings.dtype) for values in predictions_in]
     outcome = TrainOutcome(problem, dataset, settings, None, predictions_in, before, [], [],
-                           0.0, planned, name_warnings(problem, dataset.columns))
+                           0.0, planned, name_warnings(problem, names))
     if on_start is not None:
         on_start(outcome)
 
@@ -246,6 +249,18 @@ def _fit(model, dataset, settings, target, loss, given, init, predict, is_lectur
                                       problem.params, check=True)
     return outcome
 
+
+
+def used_columns(model: str, loss: str, target: str) -> Callable[[Sequence[str]], tuple]:
+    """The columns training reads, as a function of the data's header: the model's inputs
+    and the target. Only they are parsed and checked; the others may hold any text."""
+    return lambda names: build_problem(model, loss, tuple(names), target).data_names
+
+
+def _header(dataset) -> tuple[str, ...]:
+    """Every column name of the data's header, also of the columns not read (training reads
+    only the model's inputs and the target, so an id or a name column may hold text)."""
+    return tuple(getattr(dataset, "header", None) or dataset.columns)
 
 
 # Rows searched for the y_hat that bce cannot take (the first update failed on one of them).
