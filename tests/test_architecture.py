@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,42 @@ def _write(tmp_path: Path, source: str) -> Path:
     path = tmp_path / "fake.py"
     path.write_text(source)
     return path
+
+
+# ----------------------------------------------------------------------------- one value model
+# Only engine/ knows how a value is stored (a Python float or a NumPy array): every layer
+# above asks engine/values.py (shape_of, to_plain, all_finite, as_float64, json_text, ...).
+# A program's shapes are always a list (() for a scalar), never None.
+VALUE_STORAGE = re.compile(
+    r"\bis_array\(|\.ndim\b|isinstance\([^)]*ndarray|shapes is None|shapes is not None"
+    r"|has_arrays"
+)
+# The layers that hold values themselves: the engine's back ends, and backtrace's torch, whose
+# tensors are NumPy arrays with PyTorch's own ndim/dim() semantics (its public contract).
+VALUE_HOLDERS = ("engine", "torchlike")
+# Modules elsewhere still allowed to ask (shrink this list; never grow it).
+VALUE_STORAGE_ALLOWED: tuple[str, ...] = ()
+
+
+def _value_storage_questions(path: Path) -> list[int]:
+    return [number for number, line in
+            enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+            if VALUE_STORAGE.search(line) and not line.lstrip().startswith("#")]
+
+
+def test_only_the_engine_knows_how_a_value_is_stored():
+    wrong = []
+    for module, path in _modules().items():
+        relative = path.relative_to(ROOT).as_posix()
+        if _top(module, path) in VALUE_HOLDERS or relative in VALUE_STORAGE_ALLOWED:
+            continue
+        wrong += [f"{relative}:{number}" for number in _value_storage_questions(path)]
+    assert not wrong, ("ask engine/values.py (shape_of, to_plain, all_finite, ...) instead of "
+                       "testing how a value is stored: " + ", ".join(wrong))
+
+
+def test_the_value_test_sees_a_storage_question(tmp_path):
+    """The check above must be able to fail: each forbidden form is caught, comments are not."""
+    source = ("if is_array(v): pass\nif v.ndim: pass\nisinstance(v, np.ndarray)\n"
+              "if shapes is None: pass\n# shapes is None in a comment\n")
+    assert _value_storage_questions(_write(tmp_path, source)) == [1, 2, 3, 4]

@@ -160,7 +160,7 @@ def test_a_wrong_array_gradient_that_settles_still_disagrees():
     import numpy
 
     tape = compile_program(parse("sum(W @ x)"))
-    from backtrace_cli.explain.gradient import numeric_setting
+    from backtrace_cli.engine.values import numeric_setting
 
     bindings, shapes, m = numeric_setting(
         tape, {"W": numpy.array([[1.0, 2.0], [3.0, 4.0]]), "x": numpy.array([1.0, 1.0])})

@@ -145,12 +145,10 @@ def test_unit_seeds_and_weighted():
 
 # ----------------------------------------------------------------------------- cost
 def _cost(source, wrt=None, outputs=1, bindings=None):
-    from backtrace_cli.explain.gradient import numeric_setting
+    from backtrace_cli.engine.values import numeric_setting
 
     tape = _tape(source)
-    shapes = None
-    if bindings is not None:
-        _, shapes, _ = numeric_setting(tape, bindings)
+    _, shapes, _ = numeric_setting(tape, bindings or {})  # () for every scalar
     names = wrt or tape.variables
     return sweep_costs(tape, shapes, tuple(tape.variable_nodes[n] for n in names), outputs)
 

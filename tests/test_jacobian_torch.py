@@ -13,7 +13,7 @@ from backtrace_cli.engine.backends import numpy_backend  # noqa: E402
 from backtrace_cli.engine.forward_mode import tangent_sweep  # noqa: E402
 from backtrace_cli.engine.sweeps import forward  # noqa: E402
 from backtrace_cli.engine.tape import compile_program  # noqa: E402
-from backtrace_cli.explain.gradient import numeric_setting  # noqa: E402
+from backtrace_cli.engine.values import numeric_setting  # noqa: E402
 from backtrace_cli.syntax.parser import parse  # noqa: E402
 
 RANDOM = numpy.random.default_rng(7)

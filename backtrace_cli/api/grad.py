@@ -9,10 +9,10 @@ from typing import Any
 from backtrace_cli.api.result import Rendered
 from backtrace_cli.api.values import as_bindings, as_value, dz_given
 from backtrace_cli.engine.picks import split_names
+from backtrace_cli.engine.values import to_plain as plain
 from backtrace_cli.explain.gradient import Explanation
 from backtrace_cli.i18n import _
 from backtrace_cli.report.model import Report
-from backtrace_cli.report.text import plain
 
 
 @dataclass(frozen=True, eq=False)

@@ -89,7 +89,7 @@ class AffineResult(Rendered):
         return getattr(self.collapse, name)
 
     def __repr__(self) -> str:
-        from backtrace_cli.report.text import plain
+        from backtrace_cli.engine.values import to_plain as plain
 
         if not self.collapse.affine:
             return f"AffineResult(affine=False, reason={self.collapse.reason!r})"
@@ -106,9 +106,9 @@ def affine(expression: str, bindings: Mapping[str, Any] | None = None, *,
     from backtrace_cli.api.values import as_bindings
     from backtrace_cli.checks.timeout import Timeout
     from backtrace_cli.engine.tape import check_bindings, compile_program
+    from backtrace_cli.engine.values import numeric_setting
     from backtrace_cli.errors import UsageError
     from backtrace_cli.explain.affine import analyse
-    from backtrace_cli.explain.gradient import numeric_setting
     from backtrace_cli.report.affine import build
     from backtrace_cli.syntax.parser import parse
 

@@ -9,9 +9,9 @@ from typing import Any
 from backtrace_cli.api.result import Rendered
 from backtrace_cli.api.values import as_bindings
 from backtrace_cli.engine.picks import split_names
+from backtrace_cli.engine.values import to_plain as plain
 from backtrace_cli.explain.jacobian import Jacobian
 from backtrace_cli.report.model import Report
-from backtrace_cli.report.text import plain
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,8 +8,8 @@ from typing import Any
 
 from backtrace_cli.api.result import Rendered
 from backtrace_cli.api.values import as_bindings
+from backtrace_cli.engine.values import to_plain as plain
 from backtrace_cli.report.model import Report
-from backtrace_cli.report.text import plain
 
 TRACE_LIMIT = 1000  # steps traced when trace=True and no trace_limit is given
 

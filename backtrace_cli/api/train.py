@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from backtrace_cli.api.result import Rendered
+from backtrace_cli.engine.values import to_plain as plain
 from backtrace_cli.errors import BindingError, DataError, UsageError, did_you_mean
 from backtrace_cli.i18n import _
 from backtrace_cli.report.model import Report
-from backtrace_cli.report.text import plain
 
 
 @dataclass(frozen=True, eq=False)

@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import to_plain_or_same
 from backtrace_cli.errors import BindingError
 from backtrace_cli.i18n import N_, _, translated
 from backtrace_cli.limits import MAX_ARRAY_ELEMENTS
@@ -59,8 +59,7 @@ def as_value(value: Any, what: str):
     """A number as a float; nested lists (or an array) as a float64 NumPy array, checked to be
     rectangular, numeric, finite and within BACKTRACE_MAX_ARRAY_ELEMENTS. Walked level by
     level, so no nesting depth needs recursion."""
-    if hasattr(value, "tolist") and is_array(value):
-        value = value.tolist()  # a NumPy array (or alike): checked as the lists it holds
+    value = to_plain_or_same(value)  # a NumPy array (or alike): checked as the lists it holds
     if not isinstance(value, list | tuple):
         return as_number(value, what)
     limit = MAX_ARRAY_ELEMENTS.value

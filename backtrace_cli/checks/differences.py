@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from backtrace_cli.engine.backends import FLOAT64
 from backtrace_cli.engine.nodes import OP, Tape
 from backtrace_cli.engine.sweeps import forward
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import shape_of
 from backtrace_cli.errors import BacktraceError
 
 # Tolerances in the spirit of torch.autograd.gradcheck: loose for differences, tight for SymPy.
@@ -27,7 +27,7 @@ SYMPY_ATOL = 1e-12
 def _weighted_output(tape: Tape, bindings, seed, m):
     """seed * output, summed over the elements when the output is an array."""
     output = forward(tape, bindings, m)[tape.output]
-    if is_array(output) or is_array(seed):
+    if shape_of(output) or shape_of(seed):
         import numpy
 
         return float(numpy.sum(seed * output))
@@ -155,7 +155,7 @@ def differences_settle(
         smaller, smaller_rounding, _ = difference(tape, bindings, name, seed, scale=scale)
         if smaller is None:
             return False
-        if is_array(value):  # an array: every element must keep its value
+        if shape_of(value):  # an array: every element must keep its value
             import numpy
 
             bound = NUMERIC_RTOL * numpy.maximum(numpy.abs(value), numpy.abs(smaller))
@@ -174,7 +174,7 @@ _differences_settle = differences_settle  # the name before checks/ was split
 
 
 def _close(ours: float, reference: float, rtol: float, atol: float) -> bool:
-    if is_array(ours) or is_array(reference):
+    if shape_of(ours) or shape_of(reference):
         import numpy
 
         ours, reference = numpy.asarray(ours, float), numpy.asarray(reference, float)

@@ -28,7 +28,7 @@ from backtrace_cli.checks.timeout import work_clock
 from backtrace_cli.checks.verify import INTERRUPTED_NOTE, CheckReport, VariableCheck
 from backtrace_cli.engine.nodes import OP, Tape
 from backtrace_cli.engine.sweeps import forward
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import as_number_or_array, shape_of
 from backtrace_cli.errors import BacktraceError
 from backtrace_cli.i18n import N_
 from backtrace_cli.limits import SYMPY_MAX_ELEMENTS, SYMPY_MAX_NODES
@@ -174,7 +174,7 @@ def check_jacobian(
         else:
             tape_for, at = cut_at(tape, index, name), {**bindings, name: values[index]}
         block = jacobian[name]
-        check = VariableCheck(name, block if is_array(block) else float(block),
+        check = VariableCheck(name, as_number_or_array(block),
                               kink_note=kink_notes(tape_for, kinks).get(name))
         report.variables[name] = check
         cases.append((name, tape_for, at))
@@ -217,7 +217,7 @@ def check_jacobian(
         if found is None:
             continue
         block = check.gradient
-        value = (numpy.array(found).reshape(numpy.shape(block)) if is_array(block)
+        value = (numpy.array(found).reshape(shape_of(block)) if shape_of(block)
                  else float(found[0]))
         check.sympy_value = value
         check.sympy_ok = _close(block, value, SYMPY_RTOL, SYMPY_ATOL)

@@ -50,7 +50,7 @@ from backtrace_cli.checks.symbolic import (  # noqa: F401
 from backtrace_cli.checks.timeout import work_clock
 from backtrace_cli.engine.backends import FLOAT64
 from backtrace_cli.engine.nodes import Tape
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import as_number_or_array, holds_arrays, shape_of
 from backtrace_cli.limits import SYMPY_MAX_ELEMENTS, SYMPY_MAX_NODES
 
 DEFAULT_TIMEOUT = 5.0
@@ -133,7 +133,7 @@ def run_sympy(
             f"skipped: the expression has {len(tape.nodes):,} nodes, more than the SymPy check "
             f"takes ({limit:,}; raise with {SYMPY_MAX_NODES.env})"
         )
-    if shapes is not None:
+    if holds_arrays(shapes):
         elements = sum(_size(shapes[tape.variable_nodes[name]]) for name in tape.variables)
         if elements > element_limit:
             return None, (
@@ -163,8 +163,8 @@ def _numeric_check(
 ) -> None:
     """Compare one gradient with central differences; fills in the check's numeric fields."""
     name = check.name
-    if shapes is not None:  # a program with arrays: every element, on the array engine
-        if is_array(bindings[name]):
+    if holds_arrays(shapes):  # a program with arrays: every element, on the array engine
+        if shape_of(bindings[name]):
             def difference(tape, bindings, name, seed, scale=1.0):
                 return array_finite_difference(tape, bindings, name, seed, m, scale)
         else:
@@ -217,11 +217,9 @@ def _inconclusive_note(step: float) -> str:
 
 def _largest_magnitude(value) -> float:
     """The largest magnitude of a number or an array's elements (the largest step taken)."""
-    if is_array(value):
-        import numpy
+    import numpy
 
-        return float(numpy.max(numpy.abs(value), initial=0.0))
-    return abs(float(value))
+    return float(numpy.max(numpy.abs(value), initial=0.0))
 
 
 def run_checks(
@@ -247,7 +245,7 @@ def run_checks(
     kinks = kink_notes(tape, kink_nodes)
     for name in names:
         gradient = gradients[name]
-        gradient = gradient if is_array(gradient) else float(gradient)
+        gradient = as_number_or_array(gradient)
         report.variables[name] = VariableCheck(name, gradient, kink_note=kinks.get(name))
 
     deadline = work_clock() + timeout

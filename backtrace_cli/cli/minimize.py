@@ -156,7 +156,9 @@ def _minimize(expr, bindings, method, lr, steps, momentum, beta1, beta2, eps, tr
         click.echo(_("{steps:,} steps in {elapsed:.3g} s ({rate:,.0f} steps/s)").format(
             steps=result.steps, elapsed=elapsed, rate=rate), err=True)
     # After the report: what was finished is on stdout; the error (exit 1) says where.
-    last = ", ".join(f"{name}={_listed(value)!r}" for name, value in result.params.items())
+    from backtrace_cli.engine.values import to_plain
+
+    last = ", ".join(f"{name}={to_plain(value)!r}" for name, value in result.params.items())
     if result.diverged is not None:
         stop = result.diverged
         raise DivergedError(
@@ -189,12 +191,6 @@ def _wrt(text):
 
     names = split_names(text)
     return None if names is None else tuple(names)
-
-
-def _listed(value):
-    from backtrace_cli.report.text import plain
-
-    return plain(value)
 
 
 def _progress(output_format: str):

@@ -306,6 +306,7 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
     if result.divergence is not None:
         # After the report: what was finished is on stdout; the error (exit 1) says where.
         from backtrace_cli.engine.sweeps import readable_domain_error
+        from backtrace_cli.engine.values import to_plain
 
         d = result.divergence
         raise DivergedError(
@@ -313,7 +314,7 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
               "{reason}\n  the last finite parameters: ").format(
                 epoch=d.epoch, update=d.update, row=d.row,
                 reason=readable_domain_error(d.reason))
-            + ", ".join(f"{k}={_listed(v)!r}" for k, v in result.params.items()),
+            + ", ".join(f"{k}={to_plain(v)!r}" for k, v in result.params.items()),
             _("try a smaller --lr"),
         )
     if result.interrupted:
@@ -339,10 +340,6 @@ def _write(path: str, data, what: str, binary: bool = False) -> list:
     return []
 
 
-def _listed(value):
-    from backtrace_cli.train.params import listed
-
-    return listed(value)
 
 
 def _progress(output_format: str, epochs: int):

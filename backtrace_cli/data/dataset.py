@@ -28,7 +28,7 @@ class Dataset:
 
     def __post_init__(self) -> None:
         values = numpy.ascontiguousarray(self.values, dtype=numpy.float64)
-        if values.ndim != 2 or values.shape[1] != len(self.columns):
+        if len(values.shape) != 2 or values.shape[1] != len(self.columns):
             raise ValueError(
                 f"values of shape {values.shape} do not fit {len(self.columns)} columns"
             )

@@ -17,7 +17,7 @@ from typing import Any
 from backtrace_cli.engine.backends import FLOAT64
 from backtrace_cli.engine.nodes import OP, Tape
 from backtrace_cli.engine.sweeps import _MATH_ERRORS, _domain_error
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import engine_shapes, is_array
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ def tangent_sweep(
     forward pass. A seeded node keeps its tangent whatever its inputs do: seeding a named
     step (``y_hat``) asks how the output moves with it alone."""
     nodes = tape.nodes
+    shapes = engine_shapes(shapes)  # all scalars: the scalar rules
     tangents: list = [None] * len(nodes)
     rows: list[TangentRow] = []
     isfinite = m.isfinite

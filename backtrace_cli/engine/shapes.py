@@ -92,8 +92,3 @@ def _aligned(args: list, extra: tuple[int, ...]) -> list:
         for a, k in zip(args, extra)
     ]
 
-
-def has_arrays(tape: Tape, shapes: list[tuple]) -> bool:
-    """Whether the program needs the array engine: any value that is not a scalar."""
-    return any(shapes)  # () is the only falsy shape
-

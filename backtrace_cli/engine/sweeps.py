@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from backtrace_cli.engine.backends import FLOAT64
 from backtrace_cli.engine.nodes import CONST, OP, VAR, Node, Tape
 from backtrace_cli.engine.shapes import _aligned
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import engine_shapes, is_array
 from backtrace_cli.errors import (
     EvaluationError,
 )
@@ -225,6 +225,7 @@ def backward(
     products (matmul, sum, transpose, [a, b]) uses them instead of upstream * local.
     """
     nodes = tape.nodes
+    shapes = engine_shapes(shapes)  # all scalars: the scalar rules
     if needs is None:  # a caller sweeping one tape many times (a Hessian's rows) gives it
         needs = needs_gradient(tape, wanted, wanted_nodes)
     adjoints: list = [None] * len(nodes)

@@ -154,7 +154,6 @@ def check_bindings(tape: Tape, bindings: Mapping[str, Any], what: str = "binding
 from backtrace_cli.engine.shapes import (  # noqa: E402, F401
     _aligned,
     batch_alignment,
-    has_arrays,
     infer_shapes,
 )
 from backtrace_cli.engine.sweeps import (  # noqa: E402, F401

@@ -28,6 +28,7 @@ from typing import Any
 
 from backtrace_cli.engine.nodes import CONST, OP, VAR, Tape
 from backtrace_cli.engine.sweeps import backward, forward
+from backtrace_cli.engine.values import holds_arrays, shape_of
 from backtrace_cli.errors import BindingError, did_you_mean
 from backtrace_cli.i18n import N_, _
 
@@ -181,7 +182,7 @@ def _affine_by_expansion(tape: Tape, name: str, shapes, timeout: float):
     if len(tape.nodes) > SYMPY_MAX_NODES.value:
         return None, (f"SymPy skipped: more than {SYMPY_MAX_NODES.value:,} nodes "
                       f"(raise with {SYMPY_MAX_NODES.env})")
-    if shapes:
+    if holds_arrays(shapes):
         elements = 1
         for size in shapes[tape.variable_nodes[name]] + shapes[tape.output]:
             elements *= size
@@ -280,7 +281,7 @@ def _symbolic(tape: Tape, name: str, shapes) -> tuple:
     """Run in the child: (expanded text, W text or None, b text or None)."""
     import sympy as sp
 
-    matrix = _matrix_form(sp, tape, shapes) if shapes else None
+    matrix = _matrix_form(sp, tape, shapes) if holds_arrays(shapes) else None
     if matrix is not None:
         values, x = matrix
         expanded = sp.expand(values[tape.output])
@@ -307,7 +308,7 @@ def _symbolic(tape: Tape, name: str, shapes) -> tuple:
             weight[i + j] = expanded[i].coeff(x[j])
 
     def text(array) -> str:
-        return str(array.tolist()).replace("'", "") if array.ndim else str(array[()])
+        return str(array.tolist()).replace("'", "") if shape_of(array) else str(array[()])
 
     return text(expanded), text(weight), text(bias)
 

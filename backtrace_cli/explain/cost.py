@@ -88,7 +88,7 @@ def _size(shape: tuple) -> int:
     return size
 
 
-def edge_multiplications(tape: Tape, shapes: Sequence[tuple] | None, index: int,
+def edge_multiplications(tape: Tape, shapes: Sequence[tuple], index: int,
                          position: int) -> int:
     """The multiplications of one chain-rule product along the edge node -> input."""
     node = tape.nodes[index]
@@ -96,8 +96,6 @@ def edge_multiplications(tape: Tape, shapes: Sequence[tuple] | None, index: int,
     rule = 0 if op.variadic else position
     if op.derivative_code[rule] in ("1.0", "-1.0"):
         return 0
-    if shapes is None:
-        return 1
     if op.shape_rule == "matmul":
         a, b = (shapes[j] for j in node.inputs)
         rows = a[0] if len(a) == 2 else 1
@@ -108,12 +106,12 @@ def edge_multiplications(tape: Tape, shapes: Sequence[tuple] | None, index: int,
     return _size(shapes[index])
 
 
-def sweep_costs(tape: Tape, shapes: Sequence[tuple] | None, wrt: Collection[int],
+def sweep_costs(tape: Tape, shapes: Sequence[tuple], wrt: Collection[int],
                 outputs: int) -> Cost:
     """Both modes' costs for the derivatives of the output with respect to the nodes ``wrt``
     (variables or named steps), with ``outputs`` reverse sweeps."""
     nodes = tape.nodes
-    size = [_size(shapes[i]) if shapes is not None else 1 for i in range(len(nodes))]
+    size = [_size(shape) for shape in shapes]
     inputs = sum(size[i] for i in wrt)
     # Forward: per seeded node, the edges whose input carries a tangent from it.
     forward_products = 0

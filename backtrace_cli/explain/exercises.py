@@ -43,8 +43,9 @@ class Exercise:
 def is_short(value) -> bool:
     """Whether a number (every element of an array) is a short exact decimal: at most six
     significant digits, no exponent, and not a float's rounding of something longer."""
-    if hasattr(value, "tolist"):
-        value = value.tolist()
+    from backtrace_cli.engine.values import to_plain_or_same
+
+    value = to_plain_or_same(value)
     if isinstance(value, list):
         return all(is_short(item) for item in value)
     value = float(value)
@@ -97,10 +98,9 @@ def _all_short(source: str, bindings: dict[str, Any]) -> bool:
 
 def _numeric(bindings: dict[str, Any]) -> dict[str, Any]:
     """Bindings as the engine takes them: lists become float64 arrays."""
-    import numpy
+    from backtrace_cli.engine.values import from_plain
 
-    return {name: numpy.asarray(value, dtype=numpy.float64) if isinstance(value, list)
-            else float(value) for name, value in bindings.items()}
+    return {name: from_plain(value) for name, value in bindings.items()}
 
 
 # ----------------------------------------------------------------------------- drawing

@@ -13,6 +13,7 @@ from typing import Any
 
 from backtrace_cli.engine.forward_mode import Tangents, tangent_sweep, unit_seeds, weighted
 from backtrace_cli.engine.nodes import CONST
+from backtrace_cli.engine.values import backend_for, quiet_arithmetic
 from backtrace_cli.explain.cost import Cost, sweep_costs
 from backtrace_cli.explain.gradient import Explanation
 
@@ -49,9 +50,9 @@ def forward_mode(explanation: Explanation) -> ForwardMode:
     """The tangent sweeps of an explained gradient, its gradients from them, and the cost."""
     tape = explanation.tape
     shapes = explanation.shapes
-    m = _backend(shapes)
+    m = backend_for(shapes)
     nodes = {name: explanation.node_of(name) for name in explanation.wrt}
-    elements = sum(_elements(shapes[index] if shapes is not None else ())
+    elements = sum(_elements(shapes[index])
                    for index in nodes.values())
     if elements * len(tape.nodes) > MAX_TANGENTS:
         from backtrace_cli.errors import UsageError
@@ -64,10 +65,10 @@ def forward_mode(explanation: Explanation) -> ForwardMode:
         raise error
     sweeps = []
     gradients: dict[str, Any] = {}
-    context = _quiet(shapes)
+    context = quiet_arithmetic(shapes)
     with context:
         for name, index in nodes.items():
-            shape = shapes[index] if shapes is not None else ()
+            shape = shapes[index]
             base, prefix = _picked(tape, name)  # W[0,1]: only the elements under (0, 1)
             values = []
             for element, seed in unit_seeds(shape):
@@ -102,27 +103,6 @@ def _elements(shape: tuple) -> int:
     return size
 
 
-def _backend(shapes):
-    if shapes is None:
-        from backtrace_cli.engine.backends import FLOAT64
-
-        return FLOAT64
-    from backtrace_cli.engine.backends import numpy_backend
-
-    return numpy_backend("float64")
-
-
-def _quiet(shapes):
-    """NumPy's warnings off for arrays: an inf or nan is reported by the engine, by node."""
-    if shapes is None:
-        import contextlib
-
-        return contextlib.nullcontext()
-    import numpy
-
-    return numpy.errstate(all="ignore")
-
-
 @dataclass(frozen=True)
 class RuleTerm:
     """One input's term of a tangent rule, zero terms included (for the table)."""
@@ -143,7 +123,7 @@ def rule_terms(explanation: Explanation, sweep: Sweep, index: int) -> tuple[Rule
     tangents = sweep.tangents.tangents
     row = next((r for r in sweep.tangents.rows if r.node == index), None)
     given = list(row.terms) if row is not None else []
-    arrays = explanation.shapes is not None
+    arrays = explanation.arrays
     args = [explanation.values[j] for j in node.inputs]
     out = explanation.values[index]
     terms = []
@@ -158,7 +138,7 @@ def rule_terms(explanation: Explanation, sweep: Sweep, index: int) -> tuple[Rule
         if not (op.jvps and arrays):
             try:
                 local = op.derivatives[0 if op.variadic else position](
-                    _backend(explanation.shapes), args, out)
+                    backend_for(explanation.shapes), args, out)
             except (ValueError, ZeroDivisionError, OverflowError):
                 local = None
         terms.append(RuleTerm(position, j, local, 0.0, 0.0))
@@ -187,11 +167,11 @@ def checked_forward(explanation: Explanation, modes: ForwardMode, timeout: float
             gradients[base][index] = modes.gradients[name]
     steps = {name: explanation.node_of(name) for name in gradients
              if name not in tape.variable_nodes}
-    with _quiet(explanation.shapes):
+    with quiet_arithmetic(explanation.shapes):
         report = check_with_steps(tape, explanation.bindings, explanation.values,
                                   explanation.seed, gradients, steps,
                                   explanation.result.kinks, timeout,
-                                  _backend(explanation.shapes), explanation.shapes)
+                                  backend_for(explanation.shapes), explanation.shapes)
     if picks:
         report = picked_report(report, explanation.wrt, picks)
     return report

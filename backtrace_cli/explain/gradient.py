@@ -8,20 +8,24 @@ Renderers read the ``Explanation`` and compute nothing themselves.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 from backtrace_cli.checks.verify import CheckReport, run_checks
-from backtrace_cli.engine.backends import FLOAT64
 from backtrace_cli.engine.nodes import OP, VAR, Tape
 from backtrace_cli.engine.picks import parse_pick
-from backtrace_cli.engine.shapes import has_arrays, infer_shapes
 from backtrace_cli.engine.sweeps import Backward, Edge, backward, forward, gradients
 from backtrace_cli.engine.tape import check_bindings
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import (
+    all_finite,
+    as_float64,
+    holds_arrays,
+    numeric_setting,
+    quiet_arithmetic,
+    shape_of,
+    with_shape,
+)
 from backtrace_cli.errors import BindingError, EvaluationError, ShapeError, did_you_mean
 from backtrace_cli.explain.labels import node_labels  # noqa: F401  (its old home)
 from backtrace_cli.explain.picked import bases, checked_picks, picked
@@ -51,8 +55,13 @@ class Explanation:
     loss_label: str  # "L" (another letter if L is taken), or the output's label when seed is 1
     gradients: dict[str, float]
     check: CheckReport | None
-    shapes: list | None = None  # per node, for a program with arrays; None for scalars
+    shapes: list  # per node; () for a scalar
     whole: dict | None = None  # with wrt W[0,1]: the whole variables' gradients (W)
+
+    @cached_property
+    def arrays(self) -> bool:
+        """Whether any value is an array (the reports then show shapes)."""
+        return holds_arrays(self.shapes)
 
     @cached_property
     def chain_rules(self) -> tuple[ChainRule, ...]:
@@ -116,6 +125,7 @@ def chain_rules(tape: Tape, result: Backward, shapes: list | None = None,
     backward table shows the product.
     """
     nodes = tape.nodes
+    arrays = holds_arrays(shapes)
     incoming: dict[int, list[Edge]] = {}
     for edge in result.edges:
         if not named_only or nodes[edge.input].name is not None:
@@ -126,7 +136,7 @@ def chain_rules(tape: Tape, result: Backward, shapes: list | None = None,
         if index == tape.output or index not in incoming or node.kind not in (VAR, OP):
             continue
         edges = incoming[index]
-        if shapes is not None and node.kind == OP and node.name is None and len(edges) == 1:
+        if arrays and node.kind == OP and node.name is None and len(edges) == 1:
             continue
         rules.append(ChainRule(index, tuple(edges), result.adjoints[index]))
     return tuple(rules)
@@ -153,35 +163,14 @@ def explain(
     if picks:  # the whole variables are computed, then the picked parts reported
         whole = explain(tape, bindings, seed, bases(names, picks), check, check_timeout)
         return picked(whole, names, picks)
-    seed_shape = getattr(seed, "shape", ())
-    output_shape = shapes[tape.output] if shapes is not None else ()
+    seed_shape = shape_of(seed)
+    output_shape = shapes[tape.output]
     if seed_shape != output_shape:
         raise _seed_shape_error(tape, seed_shape, output_shape)
-    if shapes is None:
-        return _explain(tape, bindings, seed, names, check, check_timeout, m, None)
-    import numpy
-
-    seed_value = numpy.asarray(seed, dtype=numpy.float64)[()]
-    with numpy.errstate(all="ignore"):  # a nan or inf is reported by the engine, by node
-        return _explain(tape, bindings, seed_value, names, check, check_timeout, m, shapes)
-
-
-def numeric_setting(tape: Tape, bindings: Mapping[str, Any]) -> tuple[dict, list | None, Any]:
-    """(bindings, shapes, back end) for a program: the bindings as they are, None and Python
-    floats when every value is a scalar; else the bindings as NumPy float64, every node's
-    shape (checked before anything is evaluated) and the NumPy back end."""
-    shapes = infer_shapes(
-        tape, {name: getattr(value, "shape", ()) for name, value in bindings.items()}
-    )
-    if not has_arrays(tape, shapes):
-        return dict(bindings), None, FLOAT64
-    import numpy
-
-    from backtrace_cli.engine.backends import numpy_backend
-
-    arrays = {name: numpy.asarray(value, dtype=numpy.float64)[()]
-              for name, value in bindings.items()}
-    return arrays, shapes, numpy_backend("float64")
+    if holds_arrays(shapes):  # the seed in the back end's dtype, as the bindings are
+        seed = m.number(seed)
+    with quiet_arithmetic(shapes):  # a nan or inf is reported by the engine, by node
+        return _explain(tape, bindings, seed, names, check, check_timeout, m, shapes)
 
 
 def _seed_shape_error(tape: Tape, seed_shape: tuple, output_shape: tuple) -> ShapeError:
@@ -213,24 +202,6 @@ def _seed_shape_error(tape: Tape, seed_shape: tuple, output_shape: tuple) -> Sha
     return error
 
 
-def report_value(value):
-    """A value for a report: a float, or a NumPy float64 array (a copy) of its shape."""
-    if is_array(value):
-        import numpy
-
-        return numpy.array(value, dtype=numpy.float64)
-    return float(value)
-
-
-def all_finite(value) -> bool:
-    """Whether a number, or every element of an array, is finite."""
-    if is_array(value):
-        import numpy
-
-        return bool(numpy.isfinite(value).all())
-    return math.isfinite(value)
-
-
 def _explain(tape, bindings, seed, names, check, check_timeout, m, shapes) -> Explanation:
     nodes_of = wrt_nodes(tape, names)
     steps = {name: index for name, index in nodes_of.items() if name not in tape.variable_nodes}
@@ -241,14 +212,8 @@ def _explain(tape, bindings, seed, names, check, check_timeout, m, shapes) -> Ex
     found = gradients(tape, result, [n for n in names if n not in steps], m)
     for name, index in steps.items():  # a named step's derivative is its adjoint
         found[name] = m.number(0.0) if result.adjoints[index] is None else result.adjoints[index]
-    grads = {name: report_value(found[name]) for name in names}
-    if shapes is not None:  # every variable's gradient has the variable's shape
-        for name in names:
-            shape = shapes[nodes_of[name]]
-            if getattr(grads[name], "shape", ()) != shape:
-                import numpy
-
-                grads[name] = numpy.zeros(shape) + grads[name] if shape else float(grads[name])
+    # Every variable's gradient has the variable's shape.
+    grads = {name: with_shape(as_float64(found[name]), shapes[nodes_of[name]]) for name in names}
     for name, value in grads.items():
         if not all_finite(value):  # finite steps can still overflow: --dz 1e300, w=1e10
             node = tape.nodes[nodes_of[name]]
@@ -258,7 +223,7 @@ def _explain(tape, bindings, seed, names, check, check_timeout, m, shapes) -> Ex
                     "{value})"
                 ).format(
                     name=name,
-                    value=format_number(seed) if getattr(seed, "ndim", 0) == 0 else "array",
+                    value=format_number(seed) if shape_of(seed) == () else "array",
                 ),
                 tape.source,
                 node.span,
@@ -266,7 +231,7 @@ def _explain(tape, bindings, seed, names, check, check_timeout, m, shapes) -> Ex
             )
     labels = node_labels(tape)
     output = tape.nodes[tape.output]
-    if not is_array(seed) and seed == 1 and output.name is not None:
+    if shape_of(seed) == () and seed == 1 and output.name is not None:
         # The output's own label: a name given again is primed (g'); "dg/dg" would be wrong.
         loss_label = labels[tape.output]
     else:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import all_finite, backend_for, shape_of
 from backtrace_cli.errors import DataError
 from backtrace_cli.explain.cells import Cell, UnknownKey, cells, resolve
 from backtrace_cli.explain.gradient import Explanation
@@ -85,7 +85,7 @@ class Grading:
 
 def compare(given, expected) -> str:
     """``right``, ``close`` or ``wrong`` for one value (an array: its worst element)."""
-    if is_array(expected) or is_array(given) or isinstance(given, list):
+    if shape_of(expected) or shape_of(given) or isinstance(given, list):
         import numpy
 
         given_array = numpy.asarray(given, dtype=numpy.float64)
@@ -148,7 +148,7 @@ def grade(explanation: Explanation, answers: Answers) -> Grading:
 
 
 def _as_value(value, expected):
-    if is_array(expected) or isinstance(value, list):
+    if shape_of(expected) or isinstance(value, list):
         import numpy
 
         return numpy.asarray(value, dtype=numpy.float64)
@@ -162,14 +162,7 @@ class _Student:
         self.explanation = explanation
         self.found = found
         self.given = given
-        if explanation.shapes is None:
-            from backtrace_cli.engine.backends import FLOAT64
-
-            self.m = FLOAT64
-        else:
-            from backtrace_cli.engine.backends import numpy_backend
-
-            self.m = numpy_backend("float64")
+        self.m = backend_for(explanation.shapes)
         self.edge_cells = {cell.edge: cell for cell in found if cell.kind == "local"}
 
     def value(self, index: int):
@@ -205,8 +198,7 @@ class _Student:
                 value = self._recompute(cell)
         except (ValueError, ZeroDivisionError, OverflowError, TypeError):
             return None
-        finite = bool(numpy.isfinite(value).all()) if is_array(value) else math.isfinite(value)
-        return value if finite else None
+        return value if all_finite(value) else None
 
     def _recompute(self, cell: Cell):
         tape = self.explanation.tape
@@ -221,11 +213,10 @@ class _Student:
         if cell.kind == "local":
             return node.op.derivatives[rule](self.m, args, out)
         upstream = self.adjoint(cell.node)
-        shapes = self.explanation.shapes
-        if shapes is None:
+        if not self.explanation.arrays:
             return upstream * self.local(cell.edge)
         if node.op.vjps:  # as the sweep does it (engine.sweeps._array_products)
             return node.op.vjps[rule](self.m, upstream, args, out, cell.position)
         input_index = self.explanation.edges[cell.edge].input
-        return self.m.fit(upstream * self.local(cell.edge), shapes[input_index])
+        return self.m.fit(upstream * self.local(cell.edge), self.explanation.shapes[input_index])
 

@@ -19,10 +19,10 @@ from backtrace_cli.engine.nodes import Tape
 from backtrace_cli.engine.picks import pick_name
 from backtrace_cli.engine.sweeps import backward, forward
 from backtrace_cli.engine.tape import check_bindings
+from backtrace_cli.engine.values import holds_arrays, numeric_setting, quiet_arithmetic, shape_of
 from backtrace_cli.errors import setting_error
 from backtrace_cli.explain.cost import Cost, sweep_costs
-from backtrace_cli.explain.forward import _quiet
-from backtrace_cli.explain.gradient import node_labels, numeric_setting, resolve_wrt
+from backtrace_cli.explain.gradient import node_labels, resolve_wrt
 from backtrace_cli.explain.picked import bases, checked_picks, part, picked_report
 from backtrace_cli.explain.steps import wrt_nodes
 from backtrace_cli.i18n import _, ngettext, use_language
@@ -56,11 +56,11 @@ class Jacobian:
         return self.shape_of(self.tape.output)
 
     def shape_of(self, index: int) -> tuple:
-        return self.shapes[index] if self.shapes is not None else ()
+        return self.shapes[index]
 
     def shape_of_name(self, name: str) -> tuple:
         """The shape of a reported name: its node's, or a picked part's (W[0,1]: scalar)."""
-        return getattr(self.blocks[name], "shape", ())[len(self.output_shape):]
+        return shape_of(self.blocks[name])[len(self.output_shape):]
 
 
 def _size(shape: tuple) -> int:
@@ -118,14 +118,13 @@ def explain_jacobian(
                                  check_timeout)
         return _picked_blocks(whole, names, picks)
     nodes = wrt_nodes(tape, names)
-    shape_of = (lambda index: shapes[index]) if shapes is not None else (lambda index: ())
-    inputs = sum(_size(shape_of(index)) for index in nodes.values())
-    output_shape = shape_of(tape.output)
+    inputs = sum(_size(shapes[index]) for index in nodes.values())
+    output_shape = shapes[tape.output]
     within(MAX_JACOBIAN_ENTRIES, inputs * _size(output_shape), _(
         "the Jacobian of {m:,} output elements by {n:,} input elements has {{amount}} "
         "entries, more than {{limit}}").format(m=_size(output_shape), n=inputs))
     chosen, reason = choose_mode(mode, inputs, _size(output_shape))
-    with _quiet(shapes):
+    with quiet_arithmetic(shapes):
         values = forward(tape, bindings, m)
         if chosen == "forward":
             blocks = _by_columns(tape, values, nodes, shapes, m, output_shape)
@@ -136,7 +135,7 @@ def explain_jacobian(
             from backtrace_cli.checks.jacobian import check_jacobian
 
             report = check_jacobian(tape, bindings, values, blocks, nodes, shapes,
-                                    m if shapes is not None else None, check_timeout)
+                                    m if holds_arrays(shapes) else None, check_timeout)
     cost = sweep_costs(tape, shapes, tuple(nodes.values()), _size(output_shape))
     return Jacobian(tape, dict(bindings), values, shapes, names, nodes, node_labels(tape),
                     chosen, mode, reason, blocks, report, cost)
@@ -148,7 +147,7 @@ def _by_columns(tape, values, nodes, shapes, m, output_shape) -> dict:
 
     blocks = {}
     for name, index in nodes.items():
-        shape = shapes[index] if shapes is not None else ()
+        shape = shapes[index]
         if not shape and not output_shape:
             tangent = tangent_sweep(tape, values, {index: 1.0}, m, shapes).tangents[tape.output]
             blocks[name] = 0.0 if tangent is None else float(tangent)
@@ -168,7 +167,7 @@ def _by_rows(tape, values, nodes, shapes, m, output_shape) -> dict:
 
     variables = [name for name in nodes if name in tape.variable_nodes]
     steps = tuple(index for name, index in nodes.items() if name not in tape.variable_nodes)
-    blocks = {name: numpy.zeros(output_shape + (shapes[index] if shapes is not None else ()))
+    blocks = {name: numpy.zeros(output_shape + shapes[index])
               for name, index in nodes.items()}
     for element, seed in unit_seeds(output_shape):
         result = backward(tape, values, seed, variables, m, shapes=shapes, wanted_nodes=steps)

@@ -19,6 +19,7 @@ from backtrace_cli.checks.differences import (
 from backtrace_cli.checks.verify import CheckReport
 from backtrace_cli.engine.nodes import Tape
 from backtrace_cli.engine.picks import check_pick, parse_pick, pick_name
+from backtrace_cli.engine.values import as_float64
 
 
 def checked_picks(tape: Tape, names: Sequence[str], shapes) -> dict[str, tuple]:
@@ -30,7 +31,7 @@ def checked_picks(tape: Tape, names: Sequence[str], shapes) -> dict[str, tuple]:
         if pick is None:  # program taken element by element is a variable of its own
             continue
         base, index = pick
-        shape = shapes[tape.variable_nodes[base]] if shapes is not None else ()
+        shape = shapes[tape.variable_nodes[base]]
         check_pick(name, base, index, shape)
         picks[name] = (base, index)
     return picks
@@ -47,8 +48,7 @@ def part(value, index: tuple):
         return None
     import numpy
 
-    chosen = numpy.asarray(value, dtype=float)[index]
-    return chosen.copy() if getattr(chosen, "ndim", 0) else float(chosen)
+    return as_float64(numpy.asarray(value, dtype=float)[index])  # a copy, or a float
 
 
 def picked(whole, names: Sequence[str], picks: dict[str, tuple]):

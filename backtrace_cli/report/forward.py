@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 
 from backtrace_cli.engine.nodes import CONST, VAR
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import to_plain as plain
 from backtrace_cli.explain.cost import Cost
 from backtrace_cli.explain.forward import ForwardMode, Sweep, rule_terms
 from backtrace_cli.explain.gradient import Explanation
@@ -30,7 +30,7 @@ from backtrace_cli.report.grad_json import grad_json_text
 from backtrace_cli.report.grad_text import CHECK_MARK, reference, rule_text, seed_line
 from backtrace_cli.report.model import Column, Lazy, LazyData, Lines, Report, Table, Text, joined
 from backtrace_cli.report.notation import formula_math, math_name, math_number, partial
-from backtrace_cli.report.text import number, plain
+from backtrace_cli.report.text import number
 from backtrace_cli.syntax.unparse import apply_text
 
 DOT = "\u0307"  # combining dot above: ẋ, v̇ (Newton's notation for a tangent)
@@ -109,7 +109,7 @@ def tangent_rule(explanation: Explanation, sweep: Sweep, index: int) -> Text:
                     r"0 \ \text{(" + _("no path from the seed") + ")}")
     terms = rule_terms(explanation, sweep, index)
     op = node.op
-    if op.jvps and explanation.shapes is not None:  # linear in each input: the op on a tangent
+    if op.jvps and explanation.arrays:  # linear in each input: the op on a tangent
         symbols = []
         for term in terms:
             operands = []
@@ -229,7 +229,7 @@ def adjoint_trace_section(explanation: Explanation) -> Lines:
     order the sweep adds to it (dz/dx2 = dz/dx2 + dz/dv4 · dv4/dx2 = -0.2837 + 1 · 2)."""
     loss = explanation.loss_label
     labels = explanation.labels
-    arrays = explanation.shapes is not None
+    arrays = explanation.arrays
     running: dict[int, object] = {}
     lines = [Text(seed_line(explanation), code=True)]
     for edge in explanation.edges:
@@ -319,15 +319,10 @@ def tangents_document(explanation: Explanation, modes: ForwardMode) -> list:
         {"wrt": sweep.wrt, "element": list(sweep.element), "gradient": sweep.gradient,
          "rows": [{"id": node.id, "value": plain(explanation.values[node.index]),
                    "tangent": plain(zero if sweep.tangents.tangents[node.index] is None
-                                    else _full(explanation, node.index,
-                                               sweep.tangents.tangents[node.index]))}
+                                    else sweep.tangents.tangents[node.index])}
                   for node in nodes]}
         for sweep in modes.sweeps
     ]
-
-
-def _full(explanation: Explanation, index: int, tangent):
-    return tangent if is_array(tangent) or explanation.shapes is None else float(tangent)
 
 
 def modes_json_text(explanation: Explanation, modes: ForwardMode, mode: str) -> str:

@@ -10,7 +10,7 @@ JSON only pays for its JSON.
 from __future__ import annotations
 
 from backtrace_cli.engine.tape import CONST
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import shape_of as value_shape
 from backtrace_cli.explain.gradient import ChainRule, Explanation
 from backtrace_cli.i18n import N_, _, translated
 from backtrace_cli.ops.table import shape_text
@@ -93,7 +93,7 @@ def label_cell(explanation: Explanation, index: int) -> Text:
 
 
 def shape_of(explanation: Explanation, index: int) -> Text:
-    shape = explanation.shapes[index] if explanation.shapes is not None else ()
+    shape = explanation.shapes[index]
     plain_shape = shape_cell(explanation, index)
     if not shape:
         return Text(plain_shape, r"\text{scalar}")
@@ -135,7 +135,7 @@ def forward_section(explanation: Explanation) -> Table:
     tape = explanation.tape
     labels = explanation.labels
     values = explanation.values
-    arrays = explanation.shapes is not None
+    arrays = explanation.arrays
     columns = [Column(Text(_("id"))), Column(Text(_("name"))), Column(Text(_("op"))),
                Column(Text(_("inputs"))), Column(Text(_("expression")))]
     columns += [Column(Text(_("shape")))] if arrays else []
@@ -183,7 +183,7 @@ def backward_section(explanation: Explanation) -> Table:
     tape = explanation.tape
     labels = explanation.labels
     loss = explanation.loss_label
-    arrays = explanation.shapes is not None
+    arrays = explanation.arrays
     columns = [Column(Text(_("node"))), Column(Text(_("input")))]
     columns += [Column(Text(_("shape")))] if arrays else []
     columns += [
@@ -222,7 +222,7 @@ def chain_rule_math(explanation: Explanation, rule: ChainRule) -> str:
     shown = terms[:CHAIN_TERMS]
     more = len(terms) - len(shown)
     tail = rf" + \cdots \text{{ ({more} more)}}" if more else ""
-    if explanation.shapes is None:
+    if not explanation.arrays:
         symbols = " + ".join(
             f"{partial(loss, math_label(explanation, t.node))} \\cdot "
             f"{partial(math_label(explanation, t.node), target)}" for t in shown)
@@ -253,7 +253,7 @@ def chain_rule_section(explanation: Explanation) -> Lines:
 
 
 def gradients_section(explanation: Explanation) -> Table:
-    arrays = explanation.shapes is not None
+    arrays = explanation.arrays
     checked = explanation.check is not None
     columns = [Column(Text(_("variable")))]
     columns += [Column(Text(_("shape")))] if arrays else []
@@ -267,8 +267,8 @@ def gradients_section(explanation: Explanation) -> Table:
     for name, value in explanation.gradients.items():
         index = explanation.node_of(name)
         row = [Text(name, math_name(name))]
-        if arrays and getattr(value, "shape", ()) != explanation.shapes[index]:
-            row.append(Text(translated(shape_text(getattr(value, "shape", ())))))  # W[0,1]
+        if arrays and value_shape(value) != explanation.shapes[index]:
+            row.append(Text(translated(shape_text(value_shape(value)))))  # W[0,1]
         elif arrays:
             row.append(shape_of(explanation, index))
         row.append(value_cell(value))
@@ -289,7 +289,7 @@ def check_row(explanation: Explanation, name: str) -> list[Text]:
     derivative, sympy_value, numeric, verdict = check_cells(explanation, name)
     check = explanation.check.variables[name]
     derivative_cell_ = Text(derivative, code=derivative not in ("", "–"))
-    if is_array(check.gradient) and check.sympy_derivative is not None:
+    if value_shape(check.gradient) and check.sympy_derivative is not None:
         derivative_cell_ = Text(derivative)  # "one per element (--format json)"
     sympy_cell = (Text(sympy_value, math_number(check.sympy_value))
                   if check.sympy_value is not None else Text(sympy_value))
@@ -302,6 +302,6 @@ def check_row(explanation: Explanation, name: str) -> list[Text]:
 
 
 def _approx_math(value) -> str:
-    if is_array(value):
+    if value_shape(value):
         return math_number(value)
     return math_number(float(approx(value)))

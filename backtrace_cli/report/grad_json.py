@@ -1,9 +1,9 @@
 """The JSON document of ``backtrace grad`` (CONTRACT.md, docs/schema/grad.json).
 
 Scalar and array programs have the same keys: every forward row a ``shape`` (``[]`` for a
-scalar), every backward row its ``rule`` text, and ``shapes`` per variable. For scalar
-programs the document is written as text row by row (``grad_json_text``), several times
-faster than building a dict per row: a 100,000-node gradient stays well under a second.
+scalar), every backward row its ``rule`` text, and ``shapes`` per variable. One writer for
+both (``grad_json_text``) writes the document as text row by row, several times faster than
+building a dict per row: a 100,000-node gradient stays well under a second.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import json
 from json.encoder import encode_basestring as quote
 
 from backtrace_cli.engine.tape import CONST
+from backtrace_cli.engine.values import json_text, json_writer
+from backtrace_cli.engine.values import to_plain as plain
 from backtrace_cli.explain.gradient import Explanation
 from backtrace_cli.report.grad_text import rule_text
-from backtrace_cli.report.text import plain
 
 
 def grad_document(explanation: Explanation) -> dict:
@@ -30,26 +31,29 @@ def named_rules(explanation: Explanation) -> tuple:
 
 
 def grad_json_text(explanation: Explanation) -> str:
-    """The JSON object as compact text. The long lists (a row per node, per edge) are written
-    row by row with f-strings, several times faster than building a dict per row; floats are
-    written by repr, which is valid JSON for the finite values the engine allows."""
+    """The JSON object as compact text, for scalar and array programs alike. The long lists (a
+    row per node, per edge) are written row by row with f-strings, several times faster than
+    building a dict per row; every value's text comes from ``json_writer`` (floats by repr:
+    valid JSON for the finite values the engine allows; arrays as nested lists)."""
     tape = explanation.tape
     nodes = tape.nodes
-    values = explanation.values
-    if explanation.shapes is not None:
-        return _array_json_text(explanation)
-    # Per node lists first (ids, op names, values), then one f-string per row: attribute
-    # and property lookups in the row loop would cost more than the writing itself.
+    shapes = explanation.shapes
+    scalars = not explanation.arrays
+    text = json_writer(scalars)
+    # Per node lists first (ids, values, shapes), then one f-string per row: attribute and
+    # property lookups in the row loop would cost more than the writing itself.
     ids = [f'"v{index + 1}"' for index in range(len(nodes))]
+    shape_texts = (["[]"] * len(nodes) if scalars
+                   else [f"[{','.join(map(str, shape))}]" for shape in shapes])
     rows = []
     append = rows.append
-    for node, node_id, value in zip(nodes, ids, map(float, values)):
+    for node, node_id, value, shape in zip(nodes, ids, explanation.values, shape_texts):
         op = node.op
         op_name = op.name if op is not None else node.kind
         name = quote(node.name) if node.name is not None else "null"
         append(f'{{"id":{node_id},"op":"{op_name}",'
-               f'"inputs":[{",".join([ids[j] for j in node.inputs])}],"value":{value!r},'
-               f'"text":{quote(node.text)},"name":{name},"shape":[]}}')
+               f'"inputs":[{",".join([ids[j] for j in node.inputs])}],"value":{text(value)},'
+               f'"text":{quote(node.text)},"name":{name},"shape":{shape}}}')
     forward = ",".join(rows)
     # The rule text of every edge, as rule_text writes it, inline: most templates are a
     # constant ("1") or one name ("{b}"), and a huge graph has a hundred thousand edges.
@@ -64,7 +68,7 @@ def grad_json_text(explanation: Explanation) -> str:
         inputs = node.inputs
         op = node.op
         template = op.derivative_text[0 if op.variadic else position]
-        if len(inputs) > 2:
+        if len(inputs) > 2 or (op.derivative_text_for is not None and not scalars):
             rule = quote(rule_text(explanation, node_index, input_index, position))
         elif template == "{b}":
             rule = references[inputs[1]]
@@ -75,15 +79,15 @@ def grad_json_text(explanation: Explanation) -> str:
         else:
             rule = quote(rule_text(explanation, node_index, input_index, position))
         append(f'{{"node":{ids[node_index]},"input":{ids[input_index]},'
-               f'"upstream":{float(upstream)!r},"local":{float(local)!r},'
-               f'"product":{float(product)!r},"rule":{rule}}}')
+               f'"upstream":{text(upstream)},"local":{text(local)},"product":{text(product)},'
+               f'"rule":{rule}}}')
     backward = ",".join(rows)
     chain_rule = ",".join(
         f'{{"node":{ids[rule.target]},"name":{quote(explanation.labels[rule.target])},'
-        f'"adjoint":{float(rule.total)!r},"terms":['
+        f'"adjoint":{text(rule.total)},"terms":['
         + ",".join(
-            f'{{"via":{ids[t.node]},"upstream":{float(t.upstream)!r},'
-            f'"local":{float(t.local)!r},"product":{float(t.product)!r}}}'
+            f'{{"via":{ids[t.node]},"upstream":{text(t.upstream)},'
+            f'"local":{text(t.local)},"product":{text(t.product)}}}'
             for t in rule.contributions
         )
         + "]}"
@@ -92,59 +96,18 @@ def grad_json_text(explanation: Explanation) -> str:
     small = json.dumps
     parts = [
         f'"expression":{quote(tape.source)}',
-        f'"bindings":{small({n: float(v) for n, v in explanation.bindings.items()})}',
-        f'"seed":{float(explanation.seed)!r}',
-        f'"output":{float(explanation.output)!r}',
+        f'"bindings":{small({n: plain(v) for n, v in explanation.bindings.items()})}',
+        f'"seed":{json_text(explanation.seed)}',
+        f'"output":{json_text(explanation.output)}',
         f'"output_id":{ids[tape.output]}',
         f'"forward":[{forward}]',
         f'"backward":[{backward}]',
-        f'"gradients":{small(dict(explanation.gradients))}',
-        f'"shapes":{small({name: [] for name in tape.variables})}',
+        f'"gradients":{small({n: plain(v) for n, v in explanation.gradients.items()})}',
+        f'"shapes":{small({n: list(shapes[tape.variable_nodes[n]]) for n in tape.variables})}',
         f'"chain_rule":[{chain_rule}]',
         f'"check":{small(check_document(explanation), ensure_ascii=False)}',
     ]
     return "{" + ",".join(parts) + "}"
-
-
-def _array_json_text(explanation: Explanation) -> str:
-    """The JSON object for a program with arrays: the same keys as for scalars, every value a
-    number or nested lists, and a ``shape`` on every forward row and per gradient."""
-    tape = explanation.tape
-    nodes = tape.nodes
-    values = explanation.values
-    shapes = explanation.shapes
-
-    def edge(e) -> dict:
-        return {"node": nodes[e.node].id, "input": nodes[e.input].id, "upstream": plain(e.upstream),
-                "local": plain(e.local), "product": plain(e.product),
-                "rule": rule_text(explanation, e.node, e.input, e.position)}
-
-    document = {
-        "expression": tape.source,
-        "bindings": {name: plain(value) for name, value in explanation.bindings.items()},
-        "seed": plain(explanation.seed),
-        "output": plain(explanation.output),
-        "output_id": nodes[tape.output].id,
-        "forward": [
-            {"id": node.id, "op": node.op_name, "inputs": [nodes[j].id for j in node.inputs],
-             "value": plain(values[node.index]), "text": node.text, "name": node.name,
-             "shape": list(shapes[node.index])}
-            for node in nodes
-        ],
-        "backward": [edge(e) for e in explanation.edges],
-        "gradients": {name: plain(value) for name, value in explanation.gradients.items()},
-        "shapes": {name: list(shapes[tape.variable_nodes[name]]) for name in tape.variables},
-        "chain_rule": [
-            {"node": nodes[rule.target].id, "name": explanation.labels[rule.target],
-             "adjoint": plain(rule.total),
-             "terms": [{"via": nodes[t.node].id, "upstream": plain(t.upstream),
-                        "local": plain(t.local), "product": plain(t.product)}
-                       for t in rule.contributions]}
-            for rule in named_rules(explanation)
-        ],
-        "check": check_document(explanation),
-    }
-    return json.dumps(document, ensure_ascii=False)
 
 
 def check_document(explanation: Explanation) -> dict | None:

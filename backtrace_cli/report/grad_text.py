@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from backtrace_cli.engine.tape import CONST, VAR
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import shape_of
 from backtrace_cli.explain.gradient import ChainRule, Explanation
 from backtrace_cli.i18n import _, translated
 from backtrace_cli.report.text import approx, number
@@ -24,7 +24,7 @@ def shape_cell(explanation: Explanation, index: int) -> str:
     """A node's shape for the shape column: '2x3', '2', or 'scalar'."""
     from backtrace_cli.ops.table import shape_text
 
-    if explanation.shapes is None:
+    if not explanation.arrays:
         return ""
     return translated(shape_text(explanation.shapes[index]))  # 'scalar' is a word
 
@@ -51,7 +51,7 @@ def rule_text(explanation: Explanation, node_index: int, input_index: int,
         names[key] = reference(explanation, j)
     op = node.op
     template = op.derivative_text[0 if op.variadic else position]
-    if op.derivative_text_for is not None and explanation.shapes is not None:
+    if op.derivative_text_for is not None and explanation.arrays:
         shapes = tuple(explanation.shapes[j] for j in node.inputs)
         template = op.derivative_text_for(position, shapes)
     if human:
@@ -75,7 +75,7 @@ def chain_rule_line(explanation: Explanation, rule: ChainRule) -> str:
         f"d{loss}/d{explanation.labels[t.node]} · d{explanation.labels[t.node]}/d{target}"
         for t in shown
     )
-    if explanation.shapes is not None:  # arrays: the products that flow back, summed
+    if explanation.arrays:  # the products that flow back, summed
         shape = shape_cell(explanation, rule.target)
         values = " + ".join(number(t.product) for t in shown)
         return (f"d{loss}/d{target} ({shape}) = {symbols}{tail} = {values}{tail} = "
@@ -110,7 +110,7 @@ def check_cells(explanation: Explanation, name: str) -> tuple[str, str, str, str
         return "", "", "", ""
     check = report.variables[name]
     derivative = check.sympy_derivative if check.sympy_derivative is not None else "–"
-    if is_array(check.gradient) and check.sympy_derivative is not None:
+    if shape_of(check.gradient) and check.sympy_derivative is not None:
         derivative = _("one per element (--format json)")
     if len(derivative) > 60:
         derivative = derivative[:57] + "..."

@@ -9,6 +9,7 @@ and the verdict. ``data`` is the JSON document (docs/schema/grade.json).
 from __future__ import annotations
 
 from backtrace_cli.engine.nodes import CONST
+from backtrace_cli.engine.values import to_plain as plain
 from backtrace_cli.explain.cells import KIND_NAMES
 from backtrace_cli.explain.grading import VERDICTS, Grading, Mark
 from backtrace_cli.i18n import N_, _, ngettext, translated
@@ -17,7 +18,7 @@ from backtrace_cli.report.grad_text import chain_rule_line, reference, seed_line
 from backtrace_cli.report.model import Column, Lines, Report, Table, Text, joined
 from backtrace_cli.report.notation import math_number
 from backtrace_cli.report.quiz import kind_text, meaning
-from backtrace_cli.report.text import number, one_line, plain
+from backtrace_cli.report.text import number, one_line
 from backtrace_cli.syntax.parser import apply_text
 
 TONES = {"right": "good", "close": "good", "wrong": "bad", "carried": "dim", "missing": "dim"}
@@ -88,7 +89,7 @@ def _computation(grading: Grading, mark: Mark, wrote_template: str, no_path: str
     local_symbol = f"d{labels[edge.node]}/d{labels[edge.input]}"
     if cell.kind == "local":
         template = node.op.derivative_text[0 if node.op.variadic else cell.position]
-        if node.op.derivative_text_for is not None and explanation.shapes is not None:
+        if node.op.derivative_text_for is not None and explanation.arrays:
             shapes = tuple(explanation.shapes[j] for j in node.inputs)
             template = node.op.derivative_text_for(cell.position, shapes)
         names = {"out": labels[edge.node], "position": cell.position}

@@ -9,11 +9,12 @@ words) and, with ``explain``, "edges" (the chain-rule products that add up to ea
 from __future__ import annotations
 
 from backtrace_cli.checks.second import AT_A_KINK, NOTE_TEMPLATES
+from backtrace_cli.engine.values import to_plain as plain
 from backtrace_cli.explain.hessian import HessianExplanation
 from backtrace_cli.i18n import _, from_template, ngettext, translated
 from backtrace_cli.report.model import Column, Lines, Report, Table, Text, text
 from backtrace_cli.report.notation import math_name, math_number
-from backtrace_cli.report.text import approx, number, one_line, plain
+from backtrace_cli.report.text import approx, number, one_line
 
 CHECK_MARK = {"ok": "✓", "disagree": "✗", "inconclusive": "?", "skipped": "–"}
 TONE = {"ok": "good", "disagree": "bad"}

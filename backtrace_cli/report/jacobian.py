@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from backtrace_cli.checks.jacobian import KINK_NOTE, NOTES
+from backtrace_cli.engine.values import to_plain as plain
 from backtrace_cli.explain.jacobian import Jacobian, mode_reason
 from backtrace_cli.i18n import _, from_template, translated
 from backtrace_cli.ops.table import shape_text
@@ -15,7 +16,7 @@ from backtrace_cli.report.grad_json import check_report_document
 from backtrace_cli.report.grad_text import CHECK_MARK, CROSS_MARK, kink_note_text
 from backtrace_cli.report.model import Column, Lazy, LazyData, Lines, Report, Table, Text
 from backtrace_cli.report.notation import math_name, math_number
-from backtrace_cli.report.text import approx, number, one_line, plain
+from backtrace_cli.report.text import approx, number, one_line
 
 # A block's table shows at most this many columns (variable elements); JSON has them all.
 COLUMNS_SHOWN = 12

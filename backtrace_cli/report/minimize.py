@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import shape_of
+from backtrace_cli.engine.values import to_plain as plain
 from backtrace_cli.i18n import N_, _, ngettext
 from backtrace_cli.report.model import Column, Lines, Report, Table, Text, joined, text
-from backtrace_cli.report.text import number, plain
+from backtrace_cli.report.text import number
 from backtrace_cli.report.train import epoch_sample
 
 # The symbols of the written updates, as LaTeX math (the other writers show them as they are).
@@ -101,7 +102,7 @@ def update_text(outcome, update, say=str) -> str:
             parts.append(f"{name} ← {name} − lr·m̂/(√v̂ + ε) = {number(old)} → {number(new)} "
                          f"(m = {number(first)}, v = {number(second)}, "
                          f"t = {update.state['steps']})")
-        elif len(update.before) == 1 and not is_array(old):
+        elif len(update.before) == 1 and not shape_of(old):
             second = update.hessian[0][0]
             parts.append(f"{name} ← {name} − {d} / d²{f}/d{name}² = {number(old)} − "
                          f"{_signed(grad)}/{_signed(second)} = {number(new)}")
@@ -109,7 +110,7 @@ def update_text(outcome, update, say=str) -> str:
             step = directions[name]
             parts.append(f"{name} ← {name} + d_{name} = {number(old)} + {_signed(step)} = "
                          f"{number(new)}")
-    if method == "newton" and (len(parts) > 1 or is_array(old)):
+    if method == "newton" and (len(parts) > 1 or shape_of(old)):
         parts.insert(0, say(N_SOLVED))
     return "; ".join(parts)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import shape_of
 from backtrace_cli.report.text import compact_array, number
 
 _NODE_ID = re.compile(r"v([0-9]+)")
@@ -20,7 +20,7 @@ def math_number(value) -> str:
     r"""A number for math mode: ``-2``, ``0.5``, ``1 \times 10^{-5}`` (exact round-trip digits);
     an array as a ``bmatrix`` (a vector as a column), a 3-D array as a row of matrices, with
     elements rounded as the tables round them."""
-    if is_array(value):
+    if shape_of(value):
         return math_array(value)
     value = float(value)
     if math.isnan(value):
@@ -48,9 +48,10 @@ def _elements(row) -> list[str]:
 def math_array(value) -> str:
     r"""``\begin{bmatrix} 1 \\ 2 \end{bmatrix}`` for a vector, rows for a matrix; an array of
     more axes as a bracketed list of its sub-arrays (a 2x2x2 array is two 2x2 matrices)."""
-    if value.ndim == 1:
+    rank = len(shape_of(value))
+    if rank == 1:
         return r"\begin{bmatrix} " + r" \\ ".join(_elements(value)) + r" \end{bmatrix}"
-    if value.ndim == 2:
+    if rank == 2:
         from backtrace_cli.report.text import ARRAY_EDGE_ITEMS, ARRAY_THRESHOLD
 
         rows = list(range(value.shape[0]))

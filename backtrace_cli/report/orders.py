@@ -5,12 +5,13 @@ the size of every tape and SymPy's value of each; ``data`` is the JSON document.
 from __future__ import annotations
 
 from backtrace_cli.engine.higher import derivative_label
+from backtrace_cli.engine.values import to_plain as plain
 from backtrace_cli.explain.hessian import OrdersExplanation
 from backtrace_cli.i18n import _
 from backtrace_cli.report.hessian import shown_note
 from backtrace_cli.report.model import Column, Report, Table, Text, text
 from backtrace_cli.report.notation import math_name, math_number
-from backtrace_cli.report.text import approx, number, one_line, plain
+from backtrace_cli.report.text import approx, number, one_line
 
 
 def derivative_name(order: int, variable: str) -> Text:

@@ -16,6 +16,7 @@ import dataclasses
 import shlex
 from collections.abc import Sequence
 
+from backtrace_cli.engine.values import to_plain as plain
 from backtrace_cli.explain.cells import (
     ANSWER_COLUMNS,
     KIND_NAMES,
@@ -34,7 +35,7 @@ from backtrace_cli.report.grad import (
 )
 from backtrace_cli.report.model import Column, Lines, Report, Table, Text, joined
 from backtrace_cli.report.notation import math_name, partial
-from backtrace_cli.report.text import number, one_line, plain
+from backtrace_cli.report.text import number, one_line
 
 
 def kind_text(kind: str) -> Text:

@@ -105,7 +105,7 @@ def _edge_steps(explanation: Explanation) -> list[dict]:
                 local_line,
                 _("upstream × local = {upstream} × {local} = {product}").format(
                     upstream=upstream, local=term(local), product=product)
-                if explanation.shapes is None else _("product sent back = {product}").format(
+                if not explanation.arrays else _("product sent back = {product}").format(
                     product=product),
                 sum_line,
             ],

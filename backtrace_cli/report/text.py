@@ -6,15 +6,13 @@ arrays compactly for people (4 significant digits, cut in the middle), in full f
 
 from __future__ import annotations
 
-import json
-
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import shape_of
 from backtrace_cli.syntax.parser import format_array, format_number
 
 
 def number(value) -> str:
     """Shortest round-trip text of a number: 6, 0.7071067811865476, 1e-05; an array compactly."""
-    if is_array(value):
+    if shape_of(value):
         return compact_array(value)
     return format_number(float(value))
 
@@ -30,23 +28,9 @@ def compact_array(value) -> str:
     return format_array(value, 4, ARRAY_THRESHOLD, ARRAY_EDGE_ITEMS)
 
 
-def value_json(value) -> str:
-    """A value as JSON text: a number, or nested lists for an array."""
-    if is_array(value):
-        return json.dumps(value.tolist())
-    return repr(float(value))
-
-
-def plain(value):
-    """A value as plain data for json.dumps: a float, or nested lists."""
-    if is_array(value):
-        return value.tolist()
-    return float(value)
-
-
 def approx(value) -> str:
     """Ten significant digits, for values that are estimates (finite differences)."""
-    if is_array(value):
+    if shape_of(value):
         return compact_array(value)
     return f"{float(value):.10g}"
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import math
 
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import shape_of, to_plain_or_same
 from backtrace_cli.i18n import _, ngettext
 from backtrace_cli.report.model import Column, Lines, Report, Table, text
-from backtrace_cli.report.text import display_width, number, plain
+from backtrace_cli.report.text import display_width, number
 
 # The loss table shows every epoch up to this many, else about this many evenly spaced.
 EPOCH_ROWS = 20
@@ -106,7 +106,7 @@ def update_text(settings, update) -> str:
     parts = []
     for name, gradient in update.gradients.items():
         old, new = update.before.get(name), update.after.get(name)
-        if old is None or new is None or is_array(old):
+        if old is None or new is None or shape_of(old):
             continue
         shown = number(gradient)
         shown = f"({shown})" if shown.startswith("-") else shown
@@ -290,4 +290,4 @@ def document(outcome, explain: dict | None = None) -> dict:
 
 
 def _json(value):
-    return plain(value) if is_array(value) else value
+    return to_plain_or_same(value)

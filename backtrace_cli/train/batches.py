@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from backtrace_cli.engine.tape import CONST, backward, forward
+from backtrace_cli.engine.values import all_finite
 from backtrace_cli.errors import EvaluationError
-from backtrace_cli.explain.gradient import all_finite
 from backtrace_cli.i18n import _
 
 TRACE_ROWS = 64  # a traced batch lists its rows up to this many
@@ -122,7 +122,7 @@ class Batches:
         the block is swept again checking every node, which names the node that failed.
         """
         tape, m, wanted = self.problem.tape, self.m, self.problem.params
-        if self.shapes is not None:
+        if self.arrays:
             return self._array_block_sweep(bindings)
         if self.block_sweep is not None:  # the same operations, compiled (compiled_blocks.py)
             loss_sum, sums, finite = self.block_sweep(
@@ -160,7 +160,7 @@ class Batches:
             value = bindings[name]
             batched[name] = np.broadcast_to(value, (count, *np.shape(value)))
         shapes = self._block_shapes.get(count)
-        if shapes is None:
+        if not shapes:
             shapes = [s if node.kind == CONST else (count, *s)
                       for node, s in zip(tape.nodes, self.shapes)]
             self._block_shapes = {count: shapes}

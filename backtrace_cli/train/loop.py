@@ -31,9 +31,8 @@ from typing import Any
 
 from backtrace_cli.engine.backends import FLOAT64, batch_backend, numpy_backend
 from backtrace_cli.engine.tape import batch_alignment, unguarded_nodes
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import all_finite, as_float64, holds_arrays, shape_of
 from backtrace_cli.errors import EvaluationError
-from backtrace_cli.explain.gradient import all_finite, report_value
 from backtrace_cli.phases import reached as reached_phase
 from backtrace_cli.signals import STOPPING, received
 from backtrace_cli.train.batches import TRACE_ROWS, Batches, Chunk, keep_freed_memory
@@ -98,7 +97,7 @@ def train(
                     return result
                 result.history.append(record)
                 result.updates = run.update
-                result.params = {name: report_value(run.params[name]) for name in problem.params}
+                result.params = {name: as_float64(run.params[name]) for name in problem.params}
                 if on_epoch is not None:
                     on_epoch(record)
                 reached_phase("train-update")  # a test hook (phases.py)
@@ -124,13 +123,14 @@ class _Run(Batches):
         # A model with arrays is swept in batches with a batch axis in front of every value
         # (one row per entry), also for --batch-size 1.
         self.shapes = array_shapes(problem, initial)
-        self.align = batch_alignment(problem.tape, self.shapes) if self.shapes else None
+        self.arrays = holds_arrays(self.shapes)
+        self.align = batch_alignment(problem.tape, self.shapes) if self.arrays else None
         self._block_shapes: dict[int, list[tuple]] = {}
         self.scalar = (settings.dtype == "float64" and settings.batch_size == 1
-                       and self.shapes is None)
+                       and not self.arrays)
         if self.scalar:
             self.m = FLOAT64
-        elif self.shapes is not None:
+        elif self.arrays:
             self.m = batch_backend(settings.dtype)
         else:
             self.m = numpy_backend(settings.dtype)
@@ -147,13 +147,13 @@ class _Run(Batches):
         size = settings.batch_size
         self.batch = self.rows if size is None else min(size, self.rows)
         self.params: dict[str, Any] = {
-            n: self.number(initial[n]) if not is_array(initial[n])
+            n: self.number(initial[n]) if not shape_of(initial[n])
             else np.array(initial[n], dtype=self.dtype)
             for n in problem.params
         }
         self.result = TrainResult(
-            initial={n: report_value(v) for n, v in self.params.items()},
-            params={n: report_value(v) for n, v in self.params.items()},
+            initial={n: as_float64(v) for n, v in self.params.items()},
+            params={n: as_float64(v) for n, v in self.params.items()},
             rows=self.rows,
         )
         self.optimizer = make_optimizer(settings, self.number, self.m)
@@ -163,7 +163,7 @@ class _Run(Batches):
             keep_freed_memory()
         self.whole: Chunk | None = None  # the rows in memory, prepared for the sweeps
         self.block_sweep = None  # a block of rows as arrays, compiled (batches._block_sweep)
-        if not self.scalar and self.shapes is None:
+        if not self.scalar and not self.arrays:
             from backtrace_cli.engine.compiled_blocks import block_sweep
 
             self.block_sweep = block_sweep(problem.tape, self.data_names, problem.params, self.m)
@@ -232,7 +232,7 @@ class _Run(Batches):
                 result.captured = Captured(
                     update, epoch, first_row, count,
                     {**{n: float(data[n][start]) for n in data_names},
-                     **{n: report_value(v) for n, v in self.params.items()}},
+                     **{n: as_float64(v) for n, v in self.params.items()}},
                 )
             bindings.update(self.params)
             try:
@@ -241,7 +241,7 @@ class _Run(Batches):
                 if update == 1:
                     raise
                 result.divergence = Divergence(epoch, update, first_row, error.message)
-                result.params = {n: report_value(v) for n, v in self.params.items()}
+                result.params = {n: as_float64(v) for n, v in self.params.items()}
                 return None
             number = self.number
             batch_loss = loss_sum if self.scalar else loss_sum / number(count)
@@ -256,22 +256,22 @@ class _Run(Batches):
                 traced = Update(
                     update, epoch, rows, count,
                     {n: float(data[n][start]) for n in data_names},
-                    float(batch_loss), {n: report_value(g) for n, g in grads.items()},
-                    {n: report_value(v) for n, v in self.params.items()},
+                    float(batch_loss), {n: as_float64(g) for n, g in grads.items()},
+                    {n: as_float64(v) for n, v in self.params.items()},
                 )
             before = None
             if settings.explain_step == update:
-                before = {n: report_value(v) for n, v in self.params.items()}
+                before = {n: as_float64(v) for n, v in self.params.items()}
             stepped = self._step(grads, epoch, update, first_row)
             if before is not None:
                 captured = result.captured
-                captured.gradients = {n: report_value(g) for n, g in grads.items()}
+                captured.gradients = {n: as_float64(g) for n, g in grads.items()}
                 captured.before = before
                 if stepped:
-                    captured.after = {n: report_value(v) for n, v in self.params.items()}
+                    captured.after = {n: as_float64(v) for n, v in self.params.items()}
             if traced is not None:
                 if stepped:
-                    traced.after = {n: report_value(v) for n, v in self.params.items()}
+                    traced.after = {n: as_float64(v) for n, v in self.params.items()}
                 self.on_update(traced)
             if not stepped:
                 return None
@@ -298,7 +298,7 @@ class _Run(Batches):
                     raise
                 self.result.divergence = Divergence(epoch, self.update, chunk.first + 1,
                                                     error.message)
-                self.result.params = {n: report_value(v) for n, v in self.params.items()}
+                self.result.params = {n: as_float64(v) for n, v in self.params.items()}
                 return None
             loss_sum = loss_sum + chunk_loss
             for name, value in chunk_grads.items():
@@ -317,11 +317,11 @@ class _Run(Batches):
         if not bad:
             return True
         value = self.params[bad[0]]
-        shown = float(value) if not is_array(value) else "inf or nan"
+        shown = float(value) if not shape_of(value) else "inf or nan"
         self.result.divergence = Divergence(
             epoch, update, row, f"the parameter {bad[0]} became {shown}"
         )
-        self.result.params = {n: report_value(v) for n, v in before.items()}
+        self.result.params = {n: as_float64(v) for n, v in before.items()}
         return False
 
 @contextmanager

@@ -23,9 +23,14 @@ from typing import Any
 from backtrace_cli.engine.nodes import Tape
 from backtrace_cli.engine.sweeps import backward, forward, gradients
 from backtrace_cli.engine.tape import check_bindings
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import (
+    all_finite,
+    as_float64,
+    numeric_setting,
+    shape_of,
+    with_shape,
+)
 from backtrace_cli.errors import EvaluationError, ShapeError, UsageError, setting_error
-from backtrace_cli.explain.gradient import all_finite, numeric_setting, report_value
 from backtrace_cli.i18n import N_, _
 from backtrace_cli.ops.table import shape_text
 from backtrace_cli.phases import reached as reached_phase
@@ -191,7 +196,7 @@ def check_problem(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettin
         raise UsageError(_("the expression has no variables to minimise over"),
                          _("give it a variable, e.g. (x - 3)**2 x=0"))
     bindings, shapes, m = numeric_setting(tape, start)
-    if shapes is not None and shapes[tape.output] != ():
+    if shapes[tape.output] != ():
         output = tape.nodes[tape.output]
         raise ShapeError(
             _("the expression is an array ({shape}), not a number: only a scalar can be "
@@ -250,9 +255,9 @@ def minimize(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings,
                 try:
                     if rule is not None:
                         grads = _gradients(tape, values, names, m, shapes)
-                        update.gradients = {n: report_value(g) for n, g in grads.items()}
+                        update.gradients = {n: as_float64(g) for n, g in grads.items()}
                         rule.step(params, selection.masked(grads))
-                        update.state = written_state(rule.state, names, report_value)
+                        update.state = written_state(rule.state, names, as_float64)
                         taken = True
                     else:
                         taken = _newton(tape, params, update, result, names,
@@ -267,7 +272,7 @@ def minimize(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings,
                     return result
                 bad = [n for n in names if not all_finite(params[n])]
                 if bad:
-                    shown = "inf or nan" if is_array(params[bad[0]]) else float(params[bad[0]])
+                    shown = "inf or nan" if shape_of(params[bad[0]]) else float(params[bad[0]])
                     result.diverged = Stop(number, BECAME.format(name=bad[0], shown=shown))
                     _finish(settings, update, result, on_update)
                     return result
@@ -300,21 +305,14 @@ def _finish(settings, update: Update, result: MinimizeResult, on_update) -> None
 
 
 def _snapshot(params: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: report_value(value) for name, value in params.items()}
+    return {name: as_float64(value) for name, value in params.items()}
 
 
 def _gradients(tape, values, names, m, shapes) -> dict[str, Any]:
     """df/dname from one reverse sweep; an array variable's gradient has its shape."""
-    swept = backward(tape, values, 1.0 if shapes is None else m.number(1.0), names, m,
-                     shapes=shapes)
-    grads = gradients(tape, swept, names, m)
-    if shapes is not None:
-        import numpy
-
-        for name in names:
-            shape = shapes[tape.variable_nodes[name]]
-            if getattr(grads[name], "shape", ()) != shape:
-                grads[name] = numpy.zeros(shape) + grads[name] if shape else grads[name]
+    swept = backward(tape, values, m.number(1.0), names, m, shapes=shapes)
+    grads = {name: with_shape(value, shapes[tape.variable_nodes[name]])
+             for name, value in gradients(tape, swept, names, m).items()}
     for name, value in grads.items():
         if not all_finite(value):
             error = EvaluationError(

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import shape_of, with_shape
 from backtrace_cli.i18n import N_
 
 # Why newton refuses a step, in English (the JSON keeps it; the CLI shows it translated
@@ -126,8 +126,7 @@ def unflatten(flat, params: Mapping[str, Any], names: Sequence[str],
     if elements is not None:
         from backtrace_cli.engine.picks import parse_pick
 
-        out = {name: np.zeros(np.shape(params[name])) if is_array(params[name]) else 0.0
-               for name in names}
+        out = {name: with_shape(0.0, shape_of(params[name])) for name in names}
         for value, element in zip(flat, elements, strict=True):
             pick = parse_pick(element) if element not in out else None
             if pick is None:
@@ -138,7 +137,7 @@ def unflatten(flat, params: Mapping[str, Any], names: Sequence[str],
     out, position = {}, 0
     for name in names:
         value = params[name]
-        if is_array(value):
+        if shape_of(value):
             size = int(np.size(value))
             out[name] = np.asarray(flat[position:position + size]).reshape(np.shape(value))
             position += size

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import as_number_or_array, to_plain_or_same
 from backtrace_cli.errors import DataError, UsageError, did_you_mean, setting_error
 from backtrace_cli.i18n import N_, _, translated
 from backtrace_cli.limits import MAX_ARRAY_ELEMENTS
@@ -141,7 +141,7 @@ def finite_value(value: Any, what: str, field: str):
         raise setting_error(field, _("{what}: an empty list has no elements").format(what=what))
     if not np.all(np.isfinite(array)):
         raise setting_error(field, _("{what}: values must be finite numbers").format(what=what))
-    return array if array.ndim else float(array)
+    return as_number_or_array(array)
 
 
 def read_init(path: str) -> dict[str, Any]:
@@ -299,13 +299,8 @@ def check_float32(columns, initial: Mapping[str, Any], predictions_in: list, pat
             raise error
 
 
-def listed(value):
-    """An array parameter as nested lists (for JSON); a number as it is."""
-    return value.tolist() if hasattr(value, "tolist") and is_array(value) else value
-
-
 def saved_document(model: str, loss: str, dtype: str, params: Mapping[str, Any]) -> str:
     """The parameters file ``--save`` writes and ``--init`` reads."""
     document = {"model": model, "loss": loss, "dtype": dtype,
-                "params": {name: listed(value) for name, value in params.items()}}
+                "params": {name: to_plain_or_same(value) for name, value in params.items()}}
     return json.dumps(document, indent=2) + "\n"

@@ -17,10 +17,9 @@ from backtrace_cli.engine.tape import (
     Tape,
     compile_program,
     forward,
-    has_arrays,
     infer_shapes,
 )
-from backtrace_cli.engine.values import is_array
+from backtrace_cli.engine.values import shape_of
 from backtrace_cli.errors import DataError, ShapeError, UsageError, did_you_mean
 from backtrace_cli.i18n import _
 from backtrace_cli.ops.table import CONSTANTS, shape_text
@@ -205,10 +204,10 @@ def build_problem(
 
 
 # ----------------------------------------------------------------------------- arrays
-def array_shapes(problem: Problem, initial: Mapping[str, Any]) -> list[tuple] | None:
-    """Each node's shape for one row, when a parameter is an array or the model builds one
-    ([x1, x2], W @ v); None for a model of scalars. The model must give one number per row."""
-    given = {name: getattr(value, "shape", ()) for name, value in initial.items()}
+def array_shapes(problem: Problem, initial: Mapping[str, Any]) -> list[tuple]:
+    """Each node's shape for one row (``()`` for a scalar; arrays when a parameter is one or
+    the model builds one: [x1, x2], W @ v). The model must give one number per row."""
+    given = {name: shape_of(value) for name, value in initial.items()}
     model_shapes = infer_shapes(problem.model_tape, given)
     shape = model_shapes[problem.model_tape.output]
     if shape != ():
@@ -221,15 +220,14 @@ def array_shapes(problem: Problem, initial: Mapping[str, Any]) -> list[tuple] | 
             output.span,
             _("reduce it, e.g. sum(...), or end the model with a vector @ (...)"),
         )
-    shapes = infer_shapes(problem.tape, given)
-    return shapes if has_arrays(problem.tape, shapes) else None
+    return infer_shapes(problem.tape, given)
 
 
 def predict(problem: Problem, params: Mapping[str, float], inputs: Mapping[str, float],
             dtype: str = "float64") -> float:
     """y_hat for one set of input values with the given parameters."""
     bindings = {**inputs, **params}
-    arrays = any(is_array(v) for v in params.values()) or any(
+    arrays = any(shape_of(v) for v in params.values()) or any(
         node.op is not None and node.op.shape_rule != "elementwise"
         for node in problem.model_tape.nodes
     )

@@ -61,7 +61,7 @@ def select(tape: Tape, wrt: Sequence[str] | None, shapes) -> Selection:
             whole.add(name)
             asked.append(name)
             continue
-        shape = shapes[tape.variable_nodes[base]] if shapes is not None else ()
+        shape = shapes[tape.variable_nodes[base]]
         check_pick(name, base, pick[1], shape)
         parts.setdefault(base, []).append(pick[1])
         asked.append(pick_name(*pick))
