@@ -16,6 +16,7 @@ import dataclasses
 import shlex
 from collections.abc import Sequence
 
+from backtrace_cli.engine.values import shape_of
 from backtrace_cli.engine.values import to_plain as plain
 from backtrace_cli.explain.cells import (
     ANSWER_COLUMNS,
@@ -77,7 +78,7 @@ def grade_command(explanation: Explanation, answers: str = "worksheet.md") -> st
     """The command that grades this worksheet, ready to paste into a shell."""
     words = ["backtrace", "grade", explanation.tape.source]
     words += [f"{name}={_binding_text(value)}" for name, value in explanation.bindings.items()]
-    if not (getattr(explanation.seed, "ndim", 0) == 0 and float(explanation.seed) == 1.0):
+    if not (shape_of(explanation.seed) == () and float(explanation.seed) == 1.0):
         words += ["--dz", _binding_text(explanation.seed)]
     words += ["--answers", answers]
     return " ".join(shlex.quote(word) for word in words)
