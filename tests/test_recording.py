@@ -129,3 +129,31 @@ def test_a_deep_graph_needs_no_recursion():
     assert recording.reverse(node, 1.0)[x] == 1.0
     tape, _ = recording.to_tape(node)
     assert len(tape) == 50_001
+
+
+def test_quiz_and_grade_from_the_recorded_tape_are_the_parsed_programs():
+    """quiz's worksheet and grade's marks need only the explanation: from a recorded tape
+    they are those of the text."""
+    from backtrace_cli.api.quiz import grade, quiz
+    from backtrace_cli.explain.gradient import explain
+    from backtrace_cli.explain.grading import grade as mark
+    from backtrace_cli.formats import registry
+    from backtrace_cli.report.grade import build as grade_report
+    from backtrace_cli.report.quiz import build as quiz_report
+
+    tape, bindings = recording.to_tape(record(FLOAT64)["loss"], SOURCE)
+    bindings = {name: bindings[name] for name in ("x", "y", "w")}
+    explanation = explain(tape, bindings, check=False)
+    kinds = ("forward", "local", "product", "gradient")
+    for output_format in ("markdown", "json"):
+        ours = registry.render(quiz_report(explanation, kinds), output_format, registry.PLAIN)
+        assert ours == quiz(SOURCE, BINDINGS).render(output_format)
+    answers = {"gradients": {"x": -2, "w": -2, "y": 3}}
+    import json
+
+    from backtrace_cli.data.answers import read_json
+
+    marks = mark(explanation, read_json(json.dumps(answers)))
+    expected = grade(SOURCE, BINDINGS, answers=answers)
+    assert registry.render(grade_report(marks), "json", registry.PLAIN) == expected.render("json")
+    assert expected.score["wrong"] == 1

@@ -141,3 +141,22 @@ def test_torch_imports_no_click_rich_or_sympy():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_backtraces_own_words_follow_the_readers_language():
+    from backtrace_cli.i18n import use_language
+
+    with use_language("zh"), pytest.raises(NotImplementedError) as caught:
+        torch.nn.Conv2d  # noqa: B018 (the attribute access is what raises)
+    assert str(caught.value) == ("backtrace 的 torch 没有 torch.nn.Conv2d：请用 PyTorch 本身运行"
+                                 "这个脚本")
+
+
+def test_the_seeded_numbers_of_the_issue():
+    torch.manual_seed(0)
+    assert repr(torch.rand(3)) == "tensor([0.4963, 0.7682, 0.0885])"
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(1, 1)
+    assert linear.weight.item() == -0.007486820220947266
+    assert linear.bias.item() == 0.5364435911178589
+    assert torch.tensor(0.1).item() == 0.10000000149011612

@@ -23,8 +23,8 @@ NAMES = sorted(path.stem for path in SCRIPTS.glob("*.py"))
 BOOTSTRAP = """\
 import runpy, sys
 import backtrace_cli.torchlike as torch
-for name in ("", ".nn", ".nn.functional", ".nn.init", ".optim", ".autograd"):
-    sys.modules["torch" + name] = sys.modules["backtrace_cli.torchlike" + name]
+for public, ours in torch.PUBLIC_MODULES.items():
+    sys.modules[public] = sys.modules[ours]
 sys.argv = sys.argv[1:]
 sys.path[0] = "."
 runpy.run_path(sys.argv[0], run_name="__main__")

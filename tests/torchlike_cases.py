@@ -249,6 +249,14 @@ CASES = {
     "to and casts": lambda t: [t.tensor([1.7, -2.2]).long(), t.tensor([1, 0]).float(),
                                t.tensor([1.5]).double(), t.tensor([1.5]).to(t.float64),
                                t.tensor([2.5]).int().dtype, _leaf(t, [1.5]).double()],
+    "deepcopy": lambda t: _deepcopy(t),
+    "linear of a list": _error(lambda t: t.nn.Linear(1, 1)([[1.0]])),
+    "sigmoid of a list": _error(lambda t: t.sigmoid([1.0])),
+    "mse of a list": _error(lambda t: t.nn.MSELoss()([1.0], t.ones(1))),
+    "tensor + str": _error(lambda t: t.ones(2) + "a"),
+    "Tensor()": lambda t: [t.Tensor(), t.Tensor(2).shape],
+    "float of a tensor that requires grad": _warning(lambda t: [float(_leaf(t, [1.5])),
+                                                                int(_leaf(t, [2.5]))]),
     # errors
     "index a 0-d tensor": _error(lambda t: t.tensor(2.0)[0]),
     "linear of float64": _error(lambda t: t.nn.Linear(2, 1)(t.ones(3, 2, dtype=t.float64))),
@@ -353,6 +361,19 @@ def _vector_backward(torch):
         z.backward(torch.tensor([1.0, 1.0, 1.0]))
     except RuntimeError as error:
         return [x.grad, str(error)]
+
+
+def _deepcopy(torch):
+    import copy
+
+    model = torch.nn.Linear(2, 1)
+    model(torch.ones(1, 2)).sum().backward()
+    twin = copy.deepcopy(model)
+    twin.weight.data.add_(1)
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()
+    return [twin.weight.grad, type(twin.weight).__name__, twin.weight is not model.weight,
+            twin.weight.tolist() != model.weight.tolist(), copy.deepcopy(w).grad]
 
 
 def numpy_float64():

@@ -50,6 +50,7 @@ from backtrace_cli.torchlike._dtypes import (  # noqa: F401
     int64,
     uint8,
 )
+from backtrace_cli.torchlike._missing import not_in_subset
 from backtrace_cli.torchlike._ops import binary as _binary
 from backtrace_cli.torchlike._ops import tensor_of as _tensor_of
 from backtrace_cli.torchlike._ops import unary as _unary
@@ -57,6 +58,16 @@ from backtrace_cli.torchlike._shapes import matmul, mm  # noqa: F401
 from backtrace_cli.torchlike._tensor import Size, Tensor  # noqa: F401
 
 __version__ = "2.13.0+backtrace"
+# What `import torch` and its submodules are inside `backtrace run`: PyTorch's module name,
+# then this package's (the import hook reads this one list).
+PUBLIC_MODULES = {
+    "torch": "backtrace_cli.torchlike",
+    "torch.nn": "backtrace_cli.torchlike.nn",
+    "torch.nn.functional": "backtrace_cli.torchlike.nn.functional",
+    "torch.nn.init": "backtrace_cli.torchlike.nn.init",
+    "torch.optim": "backtrace_cli.torchlike.optim",
+    "torch.autograd": "backtrace_cli.torchlike.autograd",
+}
 float = float32  # noqa: A001
 double = float64
 half = float16
@@ -69,9 +80,11 @@ FloatTensor = Tensor
 
 def _function(kind: str):
     def function(input, *, out=None):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{kind}(): argument 'input' (position 1) must be Tensor, not "
+                            f"{type(input).__name__}")
         if out is not None:
-            raise NotImplementedError(f"backtrace's torch has no torch.{kind}(out=...): run "
-                                      "this script with PyTorch itself")
+            raise NotImplementedError(not_in_subset(f"torch.{kind}(out=...)"))
         return _unary(_tensor_of(input), kind)
     function.__name__ = kind
     return function
@@ -149,13 +162,11 @@ def get_default_dtype():
 
 def set_default_dtype(kind) -> None:
     if kind is not float32:
-        raise NotImplementedError("backtrace's torch has no torch.set_default_dtype other than "
-                                  "float32: run this script with PyTorch itself")
+        raise NotImplementedError(not_in_subset("torch.set_default_dtype other than float32"))
 
 
 def set_printoptions(**options) -> None:
-    raise NotImplementedError("backtrace's torch has no torch.set_printoptions: run this "
-                              "script with PyTorch itself")
+    raise NotImplementedError(not_in_subset("torch.set_printoptions"))
 
 
 class no_grad:  # noqa: N801 (PyTorch's name)

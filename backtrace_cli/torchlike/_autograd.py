@@ -25,9 +25,10 @@ from typing import Any
 import numpy
 
 from backtrace_cli.engine import recording
-from backtrace_cli.engine.backends import numpy_backend
+from backtrace_cli.engine.backends import NumpyBackend
 from backtrace_cli.engine.nodes import CONST, OP, VAR
 from backtrace_cli.ops.table import BY_NAME
+from backtrace_cli.torchlike._missing import not_in_subset
 
 BACKWARD_TWICE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -70,9 +71,7 @@ class Function(recording.Recorded):
         return f"<{type(self).__name__} object at {id(self):#x}>"
 
     def __call__(self, *grads):
-        raise NotImplementedError(
-            "backtrace's torch has no torch.autograd.Function.__call__: run this script with "
-            "PyTorch itself")
+        raise NotImplementedError(not_in_subset("torch.autograd.Function.__call__"))
 
 
 class AccumulateGrad(recording.Recorded):
@@ -91,12 +90,21 @@ class AccumulateGrad(recording.Recorded):
 _BACKENDS: dict = {}
 
 
+class TorchBackend(NumpyBackend):
+    """The engine's NumPy back end, summing gradients back to a shape in PyTorch's order."""
+
+    def fit(self, value, shape: tuple):
+        from backtrace_cli.torchlike._sums import sum_to
+
+        return sum_to(value, shape, super().fit)
+
+
 def backend(numpy_dtype):
-    """The engine's NumPy back end of a dtype (float32 or float64; cached)."""
+    """The back end of a dtype (float32 or float64; cached)."""
     found = _BACKENDS.get(numpy_dtype)
     if found is None:
         name = numpy.dtype(numpy_dtype).name
-        found = _BACKENDS[numpy_dtype] = numpy_backend(
+        found = _BACKENDS[numpy_dtype] = TorchBackend(
             name if name in ("float32", "float64", "float16") else "float32")
     return found
 

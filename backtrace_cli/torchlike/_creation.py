@@ -16,6 +16,7 @@ import math
 import numpy
 
 from backtrace_cli.torchlike import _dtypes
+from backtrace_cli.torchlike._missing import not_in_subset
 from backtrace_cli.torchlike._tensor import FLOAT_OR_COMPLEX, Tensor, plain
 
 
@@ -147,9 +148,17 @@ class Generator:
 
     def manual_seed(self, seed: int):
         self.seed_value = int(seed)
-        self.state = numpy.random.RandomState(int(seed) & 0xFFFFFFFF)
+        self._state = None  # made when first drawn from: numpy.random loads only then
         self.next_normal = None
         return self
+
+    @property
+    def state(self):
+        if self._state is None:
+            import numpy.random
+
+            self._state = numpy.random.RandomState(self.seed_value & 0xFFFFFFFF)
+        return self._state
 
     def __repr__(self) -> str:
         return f"<torch._C.Generator object at {id(self):#x}>"
@@ -220,8 +229,7 @@ def manual_seed(seed: int) -> Generator:
 
 
 def seed() -> int:
-    raise NotImplementedError("backtrace's torch has no torch.seed: run this script with "
-                              "PyTorch itself")
+    raise NotImplementedError(not_in_subset("torch.seed"))
 
 
 def initial_seed() -> int:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from backtrace_cli.torchlike._missing import not_in_subset
+
 
 class device:  # noqa: N801 (PyTorch's name)
     def __init__(self, kind: str = "cpu") -> None:
         if str(kind).split(":")[0] != "cpu":
-            raise NotImplementedError(f"backtrace's torch has no device {kind!r}: run this "
-                                      "script with PyTorch itself")
+            raise NotImplementedError(not_in_subset(f"device {kind!r}"))
         self.type = "cpu"
 
     def __repr__(self) -> str:

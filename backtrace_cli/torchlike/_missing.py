@@ -15,5 +15,12 @@ def missing(module: str, public: str, name: str):
         return submodule
     if name.startswith("__"):
         raise AttributeError(f"module '{public}' has no attribute '{name}'")
-    raise NotImplementedError(f"backtrace's torch has no {public}.{name}: run this script with "
-                              "PyTorch itself")
+    raise NotImplementedError(not_in_subset(f"{public}.{name}"))
+
+
+def not_in_subset(what: str) -> str:
+    """backtrace's own words (in the reader's language) for a part of PyTorch it has not."""
+    from backtrace_cli.i18n import _
+
+    return _("backtrace's torch has no {what}: run this script with PyTorch itself").format(
+        what=what)

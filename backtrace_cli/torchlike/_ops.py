@@ -15,6 +15,7 @@ from backtrace_cli.engine import recording
 from backtrace_cli.torchlike import _dtypes
 from backtrace_cli.torchlike import _functions as fn
 from backtrace_cli.torchlike._autograd import GradMode, backend, make
+from backtrace_cli.torchlike._sums import full_mean, full_sum  # noqa: F401 (nn.functional)
 from backtrace_cli.torchlike._tensor import Tensor, as_array, in_place_check
 
 _NUMBERS = (int, float, bool, numpy.number, numpy.bool_)
@@ -232,35 +233,6 @@ def unary(a: Tensor, kind: str):
 
 
 # ----------------------------------------------------------------------------- reductions
-def full_sum(values):
-    """The sum of every element of a float array in PyTorch's order on a CPU with AVX2
-    (a 0-d array): 4 accumulators of 8 float32 lanes (4 float64 lanes) taking the vectors in
-    turn, added together, then the leftover elements and the lanes one by one. Fewer than 8
-    float32 elements take 4 lanes. Past 512 (256) elements PyTorch cascades further and
-    NumPy's pairwise sum stands in (the last bit may differ: docs/numerics.md)."""
-    flat = values.reshape(-1)
-    count = flat.size
-    dtype = flat.dtype
-    if dtype.kind != "f":
-        return numpy.sum(flat, dtype=dtype)
-    single = dtype == numpy.float32
-    if count > (512 if single else 256):
-        return numpy.sum(flat, dtype=dtype)
-    lanes = 8 if single and count >= 8 else 4
-    rows = count // lanes
-    body = flat[:rows * lanes].reshape(rows, lanes)
-    total = numpy.zeros(lanes, dtype)
-    for accumulator in range(min(rows, 4)):
-        total = total + numpy.cumsum(body[accumulator::4], axis=0, dtype=dtype)[-1]
-    tail = numpy.concatenate((flat[rows * lanes:], total))
-    return numpy.cumsum(tail, dtype=dtype)[-1]
-
-
-def full_mean(values):
-    """PyTorch's mean on the CPU: the sum, then divided by the count."""
-    return full_sum(values) / values.dtype.type(values.size)
-
-
 def _axes(dim, ndim: int) -> tuple:
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
     axes = []

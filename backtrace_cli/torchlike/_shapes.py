@@ -11,6 +11,7 @@ import numpy
 
 from backtrace_cli.torchlike import _functions as fn
 from backtrace_cli.torchlike._autograd import GradMode, backend, make
+from backtrace_cli.torchlike._missing import not_in_subset
 from backtrace_cli.torchlike._ops import _quiet, node_of, tensor_of
 from backtrace_cli.torchlike._tensor import Tensor, as_array
 
@@ -130,8 +131,8 @@ def set_index(a: Tensor, key, value) -> None:
 
     in_place_check(a)
     if GradMode.enabled and (a._requires_grad or getattr(value, "_requires_grad", False)):
-        raise NotImplementedError("backtrace's torch has no item assignment into a tensor "
-                                  "that is part of a graph: run this script with PyTorch itself")
+        raise NotImplementedError(not_in_subset(
+            "item assignment into a tensor that is part of a graph"))
     numpy_key, _ = _key(key)
     a._value[numpy_key] = value._value if isinstance(value, Tensor) else value
 
@@ -152,8 +153,7 @@ def matmul(a: Tensor, b) -> Tensor:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
                            f"{x.ndim}D and {y.ndim}D")
     if x.ndim > 2 or y.ndim > 2:
-        raise NotImplementedError("backtrace's torch has no batched torch.matmul: run this "
-                                  "script with PyTorch itself")
+        raise NotImplementedError(not_in_subset("batched torch.matmul"))
     if x.ndim == 1 and y.ndim == 1:
         if x.shape != y.shape:
             raise RuntimeError(f"inconsistent tensor size, expected tensor [{x.shape[0]}] and src "

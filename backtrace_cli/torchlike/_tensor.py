@@ -14,6 +14,7 @@ import numpy
 
 from backtrace_cli.torchlike import _dtypes
 from backtrace_cli.torchlike._autograd import AccumulateGrad, GradMode, backend, run_backward
+from backtrace_cli.torchlike._missing import not_in_subset
 
 NON_LEAF_GRAD = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
@@ -22,6 +23,10 @@ NON_LEAF_GRAD = (
     "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
     "instead. See github.com/pytorch/pytorch/pull/30531 for more information. (Triggered "
     "internally at /__w/pytorch/pytorch/build/aten/src/ATen/core/TensorBody.h:493.)")
+TO_SCALAR = (
+    "Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
+    "Consider using tensor.detach() first. (Triggered internally at "
+    "/__w/pytorch/pytorch/torch/csrc/autograd/generated/python_variable_methods.cpp:822.)")
 LEAF_IN_PLACE = "a leaf Variable that requires grad is being used in an in-place operation."
 FLOAT_ONLY = "only Tensors of floating point dtype can require gradients"
 FLOAT_OR_COMPLEX = "Only Tensors of floating point and complex dtype can require gradients"
@@ -149,8 +154,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         if create_graph or inputs is not None:
-            raise NotImplementedError("backtrace's torch has no backward(create_graph=..., "
-                                      "inputs=...): run this script with PyTorch itself")
+            raise NotImplementedError(not_in_subset("backward(create_graph=..., inputs=...)"))
         run_backward(self, gradient, retain_graph)
 
     @property
@@ -233,6 +237,10 @@ class Tensor:
         return self._value.shape[0]
 
     def __float__(self) -> float:
+        if self._requires_grad:
+            from backtrace_cli.torchlike._autograd import user_frame
+
+            _warn_at_user(TO_SCALAR, user_frame)
         return float(self._scalar("float"))
 
     def __int__(self) -> int:
@@ -267,15 +275,31 @@ class Tensor:
     __str__ = __repr__
     __hash__ = object.__hash__
 
+    def __deepcopy__(self, memo):
+        """A copy of a leaf (PyTorch copies only leaves), with its flag; a tensor's grad is
+        copied too, a Parameter's is not (as PyTorch's Parameter.__deepcopy__)."""
+        if self._grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.  If you were "
+                               "attempting to deepcopy a module, this may be because of a "
+                               "torch.nn.utils.weight_norm usage, see "
+                               "https://github.com/pytorch/pytorch/pull/103001")
+        if id(self) in memo:
+            return memo[id(self)]
+        copy = object.__new__(type(self))
+        copy._set(self._value.copy(), self._dtype, self._requires_grad)
+        if self._grad is not None and type(self) is Tensor:
+            copy._grad = self._grad.__deepcopy__(memo)
+        memo[id(self)] = copy
+        return copy
+
     def __reduce_ex__(self, protocol):
-        raise NotImplementedError("backtrace's torch has no pickling of tensors: run this "
-                                  "script with PyTorch itself")
+        raise NotImplementedError(not_in_subset("pickling of tensors"))
 
     def __getattr__(self, name: str):
         if name.startswith("__") or name.startswith("_"):
             raise AttributeError(name)
-        raise NotImplementedError(f"backtrace's torch has no torch.Tensor.{name}: run this "
-                                  "script with PyTorch itself")
+        raise NotImplementedError(not_in_subset(f"torch.Tensor.{name}"))
 
 
 def plain(data):
@@ -290,6 +314,8 @@ def plain(data):
 def legacy_value(args: tuple):
     """The array of ``torch.Tensor(...)``: a list or array converted to float32, or an
     uninitialised tensor of a size (zeros here)."""
+    if not args:
+        return numpy.zeros((0,), dtype=numpy.float32)
     if len(args) == 1 and isinstance(args[0], (list, tuple, numpy.ndarray, Tensor)):
         data = args[0]
         if isinstance(data, Tensor):

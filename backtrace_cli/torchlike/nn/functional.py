@@ -13,6 +13,7 @@ import numpy
 from backtrace_cli.torchlike import _dtypes
 from backtrace_cli.torchlike import _functions as fn
 from backtrace_cli.torchlike._autograd import GradMode, backend, make, user_frame
+from backtrace_cli.torchlike._missing import not_in_subset
 from backtrace_cli.torchlike._ops import _quiet, full_mean, full_sum, node_of, tensor_of, unary
 from backtrace_cli.torchlike._shapes import addmm, matmul, transpose_2d
 from backtrace_cli.torchlike._tensor import Tensor, _warn_at_user, as_array
@@ -40,8 +41,7 @@ def sigmoid(input):
 
 def relu(input, inplace: bool = False):
     if inplace:
-        raise NotImplementedError("backtrace's torch has no relu(inplace=True): run this script "
-                                  "with PyTorch itself")
+        raise NotImplementedError(not_in_subset("relu(inplace=True)"))
     return unary(input, "relu")
 
 
@@ -49,8 +49,15 @@ def tanh(input):
     return unary(input, "tanh")
 
 
+def _tensor_argument(function: str, value) -> None:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{function}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(value).__name__}")
+
+
 def linear(input, weight, bias=None):
     """input @ weight.T + bias: PyTorch's addmm for a matrix (a vector is viewed as a row)."""
+    _tensor_argument("linear", input)
     if bias is None:
         return matmul(input, transpose_2d(weight))
     if input._value.ndim == 2:
@@ -75,6 +82,8 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
              weight=None):
     if size_average is not None or reduce is not None:
         reduction = legacy_reduction(size_average, reduce)
+    if not isinstance(input, Tensor):
+        raise AttributeError(f"'{type(input).__name__}' object has no attribute 'size'")
     target = tensor_of(target)
     if target._value.shape != input._value.shape:
         _warn_at_user(
@@ -114,8 +123,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise RuntimeError(f"Found dtype {_TYPE_NAMES[target._dtype.name]} but expected "
                            f"{_TYPE_NAMES[input._dtype.name]}")
     if target._requires_grad:
-        raise NotImplementedError("backtrace's torch has no gradient of binary_cross_entropy "
-                                  "for its target: run this script with PyTorch itself")
+        raise NotImplementedError(not_in_subset(
+            "the gradient of binary_cross_entropy for its target"))
     dtype = input._dtype
     x = input._value
     y = target._value.astype(dtype.numpy, copy=False)

@@ -10,6 +10,7 @@ import backtrace_cli.torchlike.nn.functional as F  # noqa: N812 (PyTorch's name)
 import backtrace_cli.torchlike.nn.init as init
 from backtrace_cli.torchlike import _dtypes
 from backtrace_cli.torchlike._creation import empty
+from backtrace_cli.torchlike._missing import not_in_subset
 from backtrace_cli.torchlike.nn.parameter import Parameter
 
 # Methods of PyTorch's Module this one does not have: asking for them is not a typo.
@@ -63,8 +64,7 @@ class Module:
             if found is not None and name in found:
                 return found[name]
         if name in _UNSUPPORTED:
-            raise NotImplementedError(f"backtrace's torch has no torch.nn.Module.{name}: run "
-                                      "this script with PyTorch itself")
+            raise NotImplementedError(not_in_subset(f"torch.nn.Module.{name}"))
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
@@ -150,8 +150,7 @@ class Module:
     def to(self, *args, **kwargs):
         for arg in (*args, *kwargs.values()):
             if isinstance(arg, _dtypes.dtype) and arg is not _dtypes.float32:
-                raise NotImplementedError("backtrace's torch has no Module.to(dtype): run this "
-                                          "script with PyTorch itself")
+                raise NotImplementedError(not_in_subset("Module.to(dtype)"))
         return self
 
     def cpu(self):

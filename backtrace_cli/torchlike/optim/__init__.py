@@ -9,6 +9,7 @@ None (PyTorch 2.x's default).
 from __future__ import annotations
 
 from backtrace_cli.torchlike._autograd import GradMode
+from backtrace_cli.torchlike._missing import not_in_subset
 from backtrace_cli.torchlike._ops import fused_add
 from backtrace_cli.torchlike._tensor import Tensor
 
@@ -58,8 +59,7 @@ class Optimizer:
     def __getattr__(self, name: str):
         if name.startswith("_"):
             raise AttributeError(name)
-        raise NotImplementedError(f"backtrace's torch has no torch.optim.Optimizer.{name}: run "
-                                  "this script with PyTorch itself")
+        raise NotImplementedError(not_in_subset(f"torch.optim.Optimizer.{name}"))
 
 
 class SGD(Optimizer):
