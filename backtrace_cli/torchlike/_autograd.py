@@ -174,7 +174,8 @@ class BackwardCall:
         self.edges, self.leaves, self.site = edges, leaves, where
 
 
-# Callables given each BackwardCall before the graph is freed; RECORD_EDGES asks the sweep
+# Callables given each BackwardCall before the graph is freed (and, through their optional
+# ``failed(tensor, nodes, error)``, a backward that raised); RECORD_EDGES asks the sweep
 # to keep every edge for them.
 LISTENERS: list = []
 RECORD_EDGES = [False]
@@ -205,7 +206,14 @@ def run_backward(tensor, gradient=None, retain_graph=None) -> None:
     root = tensor._grad_fn if tensor._grad_fn is not None else tensor._accumulator()
     nodes = recording.reachable(root)
     edges = [] if RECORD_EDGES[0] else None
-    adjoints = recording.reverse(root, seed, _sweep_step, edges, nodes)
+    try:
+        adjoints = recording.reverse(root, seed, _sweep_step, edges, nodes)
+    except RuntimeError as error:  # backward twice: listeners hear of it (backtrace run)
+        for listener in LISTENERS:
+            failed = getattr(listener, "failed", None)
+            if failed is not None:
+                failed(tensor, nodes, error)
+        raise
     leaves = []
     for node, adjoint in adjoints.items():
         if node.kind == VAR:

@@ -1,0 +1,338 @@
+"""The record of a run: every ``backward()`` the script made, and the mistakes seen on the way.
+
+``Recorder`` listens to backtrace's torch (``torchlike._autograd.LISTENERS``): for each
+``backward()`` it keeps, before the graph is freed, a ``Call`` — its index (1-based), line,
+the output, every node of the graph it ran through (op, inputs, value copied in the tensor's
+dtype, where the script made it, the script's name for it), every edge (upstream, local,
+product) and each leaf's ``.grad`` before, added and after. Names come from the namespace of
+the frame that called ``backward()`` (its locals, the module's globals, the parameters of the
+``nn.Module`` objects there), looked up once per call; a node still unnamed is named later by
+the assignment its source line makes (``y_pred = ...``). Everything heavier (source text,
+tables) is made only when asked (``explained.py``).
+
+The diagnoses (``Diagnosis``: kind, line, numbers) are found while the script runs:
+``grad-not-zeroed``, ``non-leaf-update``, ``backward-twice``, ``in-place-leaf`` and
+``graph-kept`` (see ``messages.py`` for their words). Each is kept once per kind, line and name.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy
+
+import backtrace_cli
+from backtrace_cli.engine.nodes import CONST, OP, VAR
+from backtrace_cli.torchlike import _autograd, _tensor
+
+_PACKAGE = os.path.dirname(backtrace_cli.__file__)
+
+
+@dataclass
+class NodeRecord:
+    """One node of a recorded graph. ``kind`` VAR, CONST or OP; ``op`` the op table's row
+    (None for a leaf or a fused op of PyTorch's); ``function`` PyTorch's class name
+    (``MulBackward0``); ``inputs`` indices into the call's nodes; ``site`` (code, offset)."""
+
+    kind: str
+    op: Any
+    function: str
+    inputs: tuple[int, ...]
+    value: Any
+    site: Any
+    name: str | None = None
+
+
+@dataclass
+class EdgeRecord:
+    node: int
+    input: int
+    position: int
+    upstream: Any
+    local: Any  # None where PyTorch's fused backward has no local derivative of its own
+    product: Any
+
+
+@dataclass
+class LeafRecord:
+    name: str
+    before: Any  # None when .grad was None
+    added: Any
+    after: Any
+
+
+@dataclass
+class Call:
+    index: int
+    site: Any
+    nodes: list[NodeRecord]
+    output: int  # index of the output node
+    seed: Any
+    edges: list[EdgeRecord]
+    leaves: list[LeafRecord]
+    dtype: Any = None
+
+    @property
+    def line(self) -> int | None:
+        return line_of(self.site)
+
+
+@dataclass
+class Diagnosis:
+    kind: str
+    line: int | None
+    fields: dict = field(default_factory=dict)
+
+
+def line_of(site) -> int | None:
+    position = _autograd.source_position(site)
+    return None if position is None else position[1]
+
+
+def _user_frame():
+    """The innermost frame outside backtrace's package (the script's own)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+    return frame
+
+
+def _namespace_tensors(frame) -> dict[str, Any]:
+    """name -> tensor for the tensors and module parameters the frame can name (locals first,
+    then the module's globals)."""
+    from backtrace_cli.torchlike.nn.modules import Module
+
+    found: dict[str, Any] = {}
+    spaces = [frame.f_locals] if frame.f_locals is frame.f_globals else [frame.f_locals,
+                                                                          frame.f_globals]
+    for space in spaces:
+        for name, value in list(space.items()):
+            if name.startswith("__"):
+                continue
+            if isinstance(value, _tensor.Tensor):
+                found.setdefault(name, value)
+            elif isinstance(value, Module):
+                for sub, parameter in value.named_parameters():
+                    found.setdefault(f"{name}.{sub}", parameter)
+    return found
+
+
+def _node_of_tensor(tensor):
+    return tensor._grad_fn if tensor._grad_fn is not None else tensor._node
+
+
+def _copy(value):
+    return numpy.array(value, copy=True)
+
+
+def _nonzero(array) -> bool:
+    return array is not None and bool(numpy.any(array != 0))
+
+
+class Recorder:
+    """Listens to backtrace's torch while a script runs; ``calls`` and ``diagnoses`` after."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.diagnoses: list[Diagnosis] = []
+        self._seen: set = set()
+        self._freed_by: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        # leaf node -> (value when its .grad was last written, call index)
+        self._written: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        # name -> weak leaf node that name held at a backward()
+        self._leaf_names: dict[str, Any] = {}
+        self._spaces: list[dict] = []  # the namespaces seen (checked again at the end)
+
+    # ------------------------------------------------------------------ hooks
+    def install(self) -> None:
+        _autograd.LISTENERS.append(self)
+        _autograd.RECORD_EDGES[0] = True
+        _tensor.IN_PLACE_LISTENERS.append(self.in_place)
+
+    def remove(self) -> None:
+        if self in _autograd.LISTENERS:
+            _autograd.LISTENERS.remove(self)
+        _autograd.RECORD_EDGES[0] = bool(_autograd.LISTENERS)
+        if self.in_place in _tensor.IN_PLACE_LISTENERS:
+            _tensor.IN_PLACE_LISTENERS.remove(self.in_place)
+
+    def _diagnose(self, kind: str, line, key: str, **fields) -> None:
+        if (kind, line, key) in self._seen:
+            return
+        self._seen.add((kind, line, key))
+        self.diagnoses.append(Diagnosis(kind, line, fields))
+
+    # ------------------------------------------------------------------ backward()
+    def __call__(self, call) -> None:
+        frame = _user_frame()
+        names: dict[int, str] = {}
+        tensors = {}
+        if frame is not None:
+            tensors = _namespace_tensors(frame)
+            for name, tensor in tensors.items():
+                node = _node_of_tensor(tensor)
+                if node is not None:
+                    names.setdefault(id(node), name)
+            self._remember_space(frame.f_globals)
+            if frame.f_locals is not frame.f_globals:
+                self._check_space(frame.f_locals)
+        index = len(self.calls) + 1
+        root = call.output._grad_fn if call.output._grad_fn is not None else call.output._node
+        order: dict[int, int] = {}
+        graph: list = []
+        stack = [root]
+        order[id(root)] = -1
+        while stack:  # every node the output depends on, constants included
+            node = stack.pop()
+            graph.append(node)
+            for source in node.inputs:
+                if id(source) not in order:
+                    order[id(source)] = -1
+                    stack.append(source)
+        graph.sort(key=lambda node: node.order)
+        nodes: list[NodeRecord] = []
+        for position, node in enumerate(graph):
+            order[id(node)] = position
+            if node.kind == OP:
+                function = type(node).__name__
+            elif node.kind == VAR:
+                function = "AccumulateGrad"
+            else:
+                function = ""
+            value = node.value if node.kind != VAR else node.variable._value
+            nodes.append(NodeRecord(node.kind, node.op, function,
+                                    tuple(order[id(s)] for s in node.inputs),
+                                    _copy(value), node.site, names.get(id(node))))
+        edges = []
+        for node, position, upstream, product in call.edges or ():
+            local = None
+            op = node.op
+            if op is not None and not op.vjps and node.args is not None:
+                rule = 0 if op.variadic else position
+                local = op.derivatives[rule](node.m, node.args, node.value)
+            source = node.inputs[position]
+            edges.append(EdgeRecord(order[id(node)], order[id(source)], position,
+                                    _copy(upstream), None if local is None else _copy(local),
+                                    _copy(product)))
+        leaves = []
+        for target, before, added in call.leaves:
+            leaf_node = target._node
+            name = names.get(id(leaf_node)) if leaf_node is not None else None
+            if name is None:
+                name = f"leaf{len(leaves) + 1}"
+            after = _copy(target._grad._value)
+            leaves.append(LeafRecord(name, before, _copy(numpy.broadcast_to(
+                added, target._value.shape)), after))
+            if leaf_node is not None:
+                self._check_not_zeroed(leaf_node, target, name, before, after, call.site)
+                self._written[leaf_node] = _copy(target._value)
+        dtype = call.output._value.dtype
+        self.calls.append(Call(index, call.site, nodes, order[id(root)], _copy(call.seed),
+                               edges, leaves, dtype))
+        for node in call.nodes:
+            if node.saves:
+                self._freed_by[node] = (index, line_of(call.site))
+        for name, tensor in tensors.items():
+            if tensor._grad_fn is None and tensor._requires_grad and tensor._node is not None:
+                self._leaf_names[name] = weakref.ref(tensor._node)
+        self._check_space_tensors(tensors, exclude=root)
+
+    def _check_not_zeroed(self, leaf_node, target, name, before, after, where) -> None:
+        written = self._written.get(leaf_node)
+        if before is None or written is None or not _nonzero(before):
+            return
+        if written.shape == target._value.shape and numpy.array_equal(written, target._value):
+            return  # no update since that gradient: accumulating on purpose
+        added = after - before
+        self._diagnose("grad-not-zeroed", line_of(where), name, name=name,
+                       before=before, added=added, after=after)
+
+    # ------------------------------------------------------------------ other hooks
+    def failed(self, tensor, nodes, error) -> None:
+        """A backward() that raised: through a graph freed by an earlier one?"""
+        for node in nodes:
+            if node.args is None and node.saves:
+                first = self._freed_by.get(node)
+                frame = _user_frame()
+                where = None if frame is None else (frame.f_code, frame.f_lasti)
+                self._diagnose("backward-twice", line_of(where), "",
+                               first=None if first is None else first[1])
+                return
+
+    def in_place(self, tensor) -> None:
+        frame = _user_frame()
+        where = None if frame is None else (frame.f_code, frame.f_lasti)
+        name = ""
+        if frame is not None:
+            for key, value in _namespace_tensors(frame).items():
+                if value is tensor:
+                    name = key
+                    break
+        self._diagnose("in-place-leaf", line_of(where), name, name=name or "a leaf")
+
+    # ------------------------------------------------------------------ namespaces
+    def _remember_space(self, space: dict) -> None:
+        if not any(space is known for known in self._spaces):
+            self._spaces.append(space)
+
+    def _check_space(self, space: dict) -> None:
+        tensors = {name: value for name, value in list(space.items())
+                   if isinstance(value, _tensor.Tensor)}
+        self._check_space_tensors(tensors)
+
+    def _check_space_tensors(self, tensors: dict, exclude=None) -> None:
+        for name, tensor in tensors.items():
+            grad_fn = tensor._grad_fn
+            if grad_fn is None or grad_fn is exclude:
+                continue
+            held = self._leaf_names.get(name)
+            leaf = held() if held is not None else None
+            if leaf is not None and _reaches(grad_fn, leaf):
+                self._diagnose("non-leaf-update", line_of(grad_fn.site), name, name=name)
+                continue
+            if grad_fn in self._freed_by:
+                continue  # a graph already used: the tensor is just left over
+            freed = _first_freed(grad_fn, self._freed_by)
+            if freed is not None:
+                self._diagnose("graph-kept", line_of(grad_fn.site), name, name=name)
+
+    def finish(self) -> None:
+        """Look at the script's namespaces once more (a mistake that ended the run)."""
+        for space in self._spaces:
+            self._check_space(space)
+        self.diagnoses.sort(key=lambda d: (d.line or 0))
+
+
+def _reaches(start, target) -> bool:
+    seen = {id(start)}
+    stack = [start]
+    while stack:
+        node = stack.pop()
+        if node is target:
+            return True
+        for source in node.inputs:
+            if id(source) not in seen:
+                seen.add(id(source))
+                stack.append(source)
+    return False
+
+
+def _first_freed(start, freed_by):
+    seen = {id(start)}
+    stack = [start]
+    while stack:
+        node = stack.pop()
+        if node is not start and node in freed_by:
+            return node
+        for source in node.inputs:
+            if source.kind == OP and id(source) not in seen:
+                seen.add(id(source))
+                stack.append(source)
+    return None
+
+
+__all__ = ["CONST", "Call", "Diagnosis", "Recorder"]
