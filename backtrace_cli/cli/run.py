@@ -66,10 +66,17 @@ def _notice() -> None:
                    "line that differs (exit 1).")
 @click.option("--python", "python_path", metavar="PATH", default=None,
               help="The Python that has PyTorch, for --compare (default: this one).")
+@click.option("--explain", "explain", metavar="K[,K...]|last", default=None,
+              help="After the run, print to stderr the tables of these backward() calls "
+                   "(1-based; last is the last one).")
+@click.option("--output", "-o", "output", metavar="FILE", default=None,
+              help="Write the record of every backward() and the mistakes found: .json, .md "
+                   "or .html.")
 @click.argument("script", metavar="SCRIPT")
 @click.argument("script_args", metavar="[ARGS]...", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
-def run(ctx: click.Context, quiet: bool, compare: bool, python_path: str | None, script: str,
+def run(ctx: click.Context, quiet: bool, compare: bool, python_path: str | None,
+        explain: str | None, output: str | None, script: str,
         script_args: tuple[str, ...]) -> None:
     if script.startswith("-") and script != "-" and not _exists(script):
         raise click.NoSuchOption(script)
@@ -80,9 +87,91 @@ def run(ctx: click.Context, quiet: bool, compare: bool, python_path: str | None,
             raise click.UsageError(_("--compare needs SCRIPT as a file: stdin cannot be read "
                                      "twice"))
         ctx.exit(_compare(script, script_args, python_path or sys.executable))
+    wanted = _explained(explain) if explain is not None else None
+    if output is not None:
+        _check_output(output)
     from backtrace_cli.run.script import run_script
 
-    ctx.exit(run_script(script, script_args, on_torch_import=None if quiet else _notice))
+    notice = None if quiet else _notice
+    if quiet and wanted is None and output is None:
+        ctx.exit(run_script(script, script_args, on_torch_import=notice))
+    from backtrace_cli.run.record import Recorder
+
+    recorder = Recorder()
+    recorder.install()
+    try:
+        code = run_script(script, script_args, on_torch_import=notice)
+    finally:
+        recorder.remove()
+    recorder.finish()
+    _after(recorder, quiet, wanted, output, script, code)
+    ctx.exit(code)
+
+
+OUTPUT_SUFFIXES = (".json", ".md", ".html")
+
+
+def _explained(text: str) -> list:
+    """--explain K[,K...]|last as a list of numbers (1-based) and "last"."""
+    wanted: list = []
+    for part in text.split(","):
+        part = part.strip()
+        if part == "last":
+            wanted.append("last")
+        elif part.isdigit() and int(part) >= 1:
+            wanted.append(int(part))
+        else:
+            raise click.BadParameter(
+                _("{value} is not a backward() call: give numbers from 1, or last").format(
+                    value=repr(part)), param_hint="'--explain'")
+    return wanted
+
+
+def _check_output(path: str) -> None:
+    from backtrace_cli.files import check_writable
+
+    if not path.endswith(OUTPUT_SUFFIXES):
+        raise click.BadParameter(
+            _("{path} must end in .json, .md or .html").format(path=path),
+            param_hint="'--output'")
+    check_writable(path, "output")
+
+
+def _after(recorder, quiet: bool, wanted, output, script: str, code: int) -> None:
+    """What backtrace says once the script has finished: the mistakes, the asked tables,
+    the file."""
+    from backtrace_cli.formats.registry import render
+    from backtrace_cli.report.grad import build
+    from backtrace_cli.run import document
+    from backtrace_cli.run.explained import explanation
+
+    sys.stdout.flush()
+    if not quiet or wanted:
+        for line in document.diagnosis_lines(recorder):
+            click.echo(line, err=True)
+    count = len(recorder.calls)
+    for k in wanted or ():
+        index = count if k == "last" else k
+        if not 1 <= index <= count:
+            click.echo(_("--explain {value}: the script made {count} backward() calls").format(
+                value=k, count=count), err=True)
+            continue
+        call = recorder.calls[index - 1]
+        click.echo(document.title(call, count), err=True)
+        click.echo(render(build(explanation(call)), "table"), err=True, nl=False)
+    if output is not None:
+        from backtrace_cli.files import write_output
+
+        if output.endswith(".json"):
+            text = document.json_text(recorder, script, code)
+        elif output.endswith(".md"):
+            text = document.markdown_text(recorder, script, code)
+        else:
+            from backtrace_cli.run.script import read_script
+
+            source = "" if script == "-" else read_script(script).decode("utf-8", "replace")
+            text = document.html_text(recorder, script, code, source)
+        write_output(output, text.encode("utf-8"), "output")
 
 
 def _exists(path: str) -> bool:

@@ -177,3 +177,28 @@ def _local_of(edge):
 
 def type_name(record) -> str:
     return record.function if getattr(record, "function", "") else "op"
+
+
+def output_name(call: Call) -> str | None:
+    record = call.nodes[call.output]
+    return record.name or (stored_name(record.site) if record.kind == OP else None)
+
+
+def statement(call: Call) -> tuple[int | None, str]:
+    """(line, text) of the statement that made the output in the frame that called
+    backward() (``l = loss(x, y)``), or of the backward() call itself."""
+    line = call.line
+    name = output_name(call)
+    if call.site is not None and name is not None and line is not None:
+        code = call.site[0]
+        best = None
+        for instruction in dis.get_instructions(code):
+            number = instruction.positions.lineno if instruction.positions else None
+            if (instruction.opname in _STORES and instruction.argval == name
+                    and number is not None and number <= line):
+                best = number if best is None else max(best, number)
+        if best is not None:
+            line = best
+    if line is None or call.site is None:
+        return line, ""
+    return line, linecache.getline(call.site[0].co_filename, line).strip()

@@ -1,0 +1,133 @@
+"""The whole record of a run as a document: JSON (docs/schema/run.json), Markdown and HTML.
+
+Each backward() call is ``grad``'s report made from the recorded numbers (``explained.py``),
+written by ``grad``'s own writers; the HTML page puts a chooser over the calls ("k of N,
+line L") and the script's source beside them, the current call's line marked.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+
+from backtrace_cli.formats import html as html_format
+from backtrace_cli.formats.registry import render
+from backtrace_cli.i18n import N_, _, language, translated
+from backtrace_cli.report.grad import build
+from backtrace_cli.report.grad_json import grad_document
+from backtrace_cli.run import messages
+from backtrace_cli.run.explained import explanation, output_name, shown, statement
+from backtrace_cli.run.record import Recorder
+
+CHOOSER = N_("{index} of {count}, line {line}")
+
+
+def _plain(value):
+    value = shown(value)
+    return value if isinstance(value, float) else value.tolist()
+
+
+def title(call, count: int) -> str:
+    line, text = statement(call)
+    return translated(messages.TITLE).format(index=call.index, count=count,
+                                             line=line if line is not None else "?", text=text)
+
+
+def diagnosis_lines(recorder: Recorder) -> list[str]:
+    return [messages.line_text(d.kind, d.line, messages.message(d.kind, d.fields))
+            for d in recorder.diagnoses]
+
+
+def json_document(recorder: Recorder, script: str, exit_code: int) -> dict:
+    calls = []
+    for call in recorder.calls:
+        document = grad_document(explanation(call))
+        output = call.nodes[call.output]
+        calls.append({
+            "index": call.index,
+            "line": call.line,
+            "output": {"name": output_name(call), "value": _plain(output.value)},
+            "forward": document.get("forward"),
+            "backward": document.get("backward"),
+            "leaves": {leaf.name: {"before": None if leaf.before is None else
+                                   _plain(leaf.before),
+                                   "added": _plain(leaf.added), "after": _plain(leaf.after)}
+                       for leaf in call.leaves},
+        })
+    diagnoses = [{"kind": d.kind, "line": d.line,
+                  "message": messages.message(d.kind, d.fields)} for d in recorder.diagnoses]
+    return {"script": script, "exit_code": exit_code, "backward_calls": calls,
+            "diagnoses": diagnoses}
+
+
+def json_text(recorder: Recorder, script: str, exit_code: int) -> str:
+    return json.dumps(json_document(recorder, script, exit_code), ensure_ascii=False,
+                      indent=2) + "\n"
+
+
+def markdown_text(recorder: Recorder, script: str, exit_code: int) -> str:
+    count = len(recorder.calls)
+    out = [f"# backtrace run {script}", "",
+           _("exit code {code}, {count} backward() calls").format(code=exit_code, count=count),
+           ""]
+    lines = diagnosis_lines(recorder)
+    if lines:
+        out += ["## " + _("Mistakes"), ""] + [f"- {line}" for line in lines] + [""]
+    for call in recorder.calls:
+        out += ["## " + title(call, count), ""]
+        out.append(render(build(explanation(call)), "markdown").rstrip("\n"))
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+PAGE_SCRIPT = """
+(function () {
+  var chooser = document.getElementById("bt-call");
+  function show() {
+    var k = chooser.value;
+    document.querySelectorAll(".bt-call").forEach(function (el) {
+      el.hidden = el.getAttribute("data-call") !== k;
+    });
+    var line = chooser.options[chooser.selectedIndex].getAttribute("data-line");
+    document.querySelectorAll(".bt-source li").forEach(function (li) {
+      li.classList.toggle("bt-current", li.getAttribute("data-line") === line);
+    });
+  }
+  chooser.addEventListener("change", show);
+  show();
+})();
+"""
+PAGE_STYLE = (".bt-source{font-family:monospace;white-space:pre;font-size:0.85em}"
+              ".bt-source li.bt-current{background:#ffe08a}"
+              ".bt-diagnoses{color:#8a1c00}")
+
+
+def html_text(recorder: Recorder, script: str, exit_code: int, source: str) -> str:
+    count = len(recorder.calls)
+    options = []
+    sections = []
+    for call in recorder.calls:
+        line = call.line if call.line is not None else 0
+        label = translated(CHOOSER).format(index=call.index, count=count, line=line)
+        options.append(f'<option value="{call.index}" data-line="{line}">{escape(label)}'
+                       "</option>")
+        sections.append(f'<section class="bt-call" data-call="{call.index}" hidden>'
+                        f"<h2>{escape(title(call, count))}</h2>"
+                        + html_format.fragment(build(explanation(call))) + "</section>")
+    listing = "".join(f'<li data-line="{n}">{escape(text) or " "}</li>'
+                      for n, text in enumerate(source.splitlines(), start=1))
+    diagnoses = "".join(f"<li>{escape(line)}</li>" for line in diagnosis_lines(recorder))
+    lang = html_format.PAGE_LANGUAGE.get(language(), "en")
+    return "\n".join([
+        "<!DOCTYPE html>", f'<html lang="{lang}">', "<head>", '<meta charset="utf-8">',
+        f"<title>backtrace run {escape(script)}</title>", f"<style>{PAGE_STYLE}</style>",
+        "</head>", "<body>", f"<h1>backtrace run {escape(script)}</h1>",
+        "<p>" + escape(_("exit code {code}, {count} backward() calls").format(
+            code=exit_code, count=count)) + "</p>",
+        f'<ul class="bt-diagnoses">{diagnoses}</ul>' if diagnoses else "",
+        f'<label>backward() <select id="bt-call">{"".join(options)}</select></label>'
+        if options else "",
+        f'<ol class="bt-source">{listing}</ol>',
+        "".join(sections),
+        f"<script>{PAGE_SCRIPT}</script>" if options else "",
+        "</body>", "</html>"]) + "\n"
