@@ -140,15 +140,19 @@ def _check_output(path: str) -> None:
 def _after(recorder, quiet: bool, wanted, output, script: str, code: int) -> None:
     """What backtrace says once the script has finished: the mistakes, the asked tables,
     the file."""
+    from backtrace_cli.run import messages
+
+    sys.stdout.flush()
+    if not quiet or wanted:
+        for line in messages.diagnosis_lines(recorder.diagnoses):
+            click.echo(line, err=True)
+    if not wanted and output is None:
+        return
     from backtrace_cli.formats.registry import render
     from backtrace_cli.report.grad import build
     from backtrace_cli.run import document
     from backtrace_cli.run.explained import explanation
 
-    sys.stdout.flush()
-    if not quiet or wanted:
-        for line in document.diagnosis_lines(recorder):
-            click.echo(line, err=True)
     count = len(recorder.calls)
     for k in wanted or ():
         index = count if k == "last" else k

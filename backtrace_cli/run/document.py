@@ -34,8 +34,7 @@ def title(call, count: int) -> str:
 
 
 def diagnosis_lines(recorder: Recorder) -> list[str]:
-    return [messages.line_text(d.kind, d.line, messages.message(d.kind, d.fields))
-            for d in recorder.diagnoses]
+    return messages.diagnosis_lines(recorder.diagnoses)
 
 
 def json_document(recorder: Recorder, script: str, exit_code: int) -> dict:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy
 
-from backtrace_cli.i18n import N_, _, translated
+from backtrace_cli.i18n import N_, translated
 
 TEMPLATES = {
     "grad-not-zeroed": N_(
@@ -60,4 +60,10 @@ def message(kind: str, fields: dict, first_line=None) -> str:
 
 
 def line_text(kind: str, line, text: str) -> str:
-    return _(LINE).format(line=line if line is not None else "?", kind=kind, message=text)
+    return translated(LINE).format(line=line if line is not None else "?", kind=kind,
+                                   message=text)
+
+
+def diagnosis_lines(diagnoses) -> list[str]:
+    """One line per diagnosis: ``line 23: grad-not-zeroed: w.grad was ...``."""
+    return [line_text(d.kind, d.line, message(d.kind, d.fields)) for d in diagnoses]
