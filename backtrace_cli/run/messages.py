@@ -35,7 +35,6 @@ TEMPLATES = {
 }
 LINE = N_("line {line}: {kind}: {message}")
 TITLE = N_("backward() {index} of {count}, line {line}: {text}")
-NONE_FOUND = N_("{count} backward() calls recorded; no mistake found.")
 
 
 def number_text(value) -> str:
