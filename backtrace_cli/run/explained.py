@@ -5,11 +5,12 @@ script's name for it); the values, adjoints and edges are the recorded ones, in 
 dtype, so every number shown is the run's own (a float32 value as ``.item()`` shows it). A
 fused op of PyTorch's without a row in the op table (``MseLossBackward0``, ``AddmmBackward0``)
 shows PyTorch's class as its op; its local value is product / upstream where both have one
-shape, else nan (its backward is one fused formula, not a product of locals).
+shape (or upstream is one number), else nan (its backward is one fused formula, not a product of locals).
 """
 
 from __future__ import annotations
 
+import bisect
 import dis
 import linecache
 from functools import lru_cache
@@ -31,15 +32,18 @@ _STORES = {"STORE_NAME", "STORE_FAST", "STORE_GLOBAL", "STORE_DEREF"}
 
 
 @lru_cache(maxsize=256)
-def _instructions(code) -> dict[int, tuple]:
-    """offset -> (opname, argval, next offset) of a code object's instructions."""
+def _instructions(code) -> tuple[list[int], list]:
+    """The offsets of a code object's instructions (caches left out) and the instructions."""
     listed = [i for i in dis.get_instructions(code) if i.opname != "CACHE"]
-    out = {}
-    for k, instruction in enumerate(listed):
-        following = listed[k + 1] if k + 1 < len(listed) else None
-        out[instruction.offset] = (instruction.opname, instruction.argval,
-                                   None if following is None else following)
-    return out
+    return [i.offset for i in listed], listed
+
+
+def _next_instruction(code, offset: int):
+    """The instruction after the one at ``offset`` (a frame's f_lasti may point into the
+    instruction's inline caches, as a CALL's does)."""
+    offsets, listed = _instructions(code)
+    k = bisect.bisect_right(offsets, offset) - 1
+    return listed[k + 1] if 0 <= k < len(listed) - 1 else None
 
 
 def stored_name(site) -> str | None:
@@ -48,12 +52,13 @@ def stored_name(site) -> str | None:
     if site is None:
         return None
     code, offset = site[0], site[1]
-    found = _instructions(code).get(offset)
-    if found is None or found[2] is None:
+    following = _next_instruction(code, offset)
+    if following is None:
         return None
-    following = found[2]
     if following.opname in _STORES:
         return following.argval
+    if following.opname == "RETURN_VALUE" and len(site) > 2 and site[2] is not None:
+        return stored_name(site[2])  # named where the function's caller stores it
     return None
 
 
@@ -169,7 +174,7 @@ def _sum(previous, edge):
 def _local_of(edge):
     upstream = numpy.asarray(edge.upstream, dtype=numpy.float64)
     product = numpy.asarray(edge.product, dtype=numpy.float64)
-    if upstream.shape == product.shape:
+    if upstream.shape == product.shape or upstream.size == 1:
         with numpy.errstate(all="ignore"):
             return shown(product / upstream)
     return shown(numpy.full(product.shape, numpy.nan))
