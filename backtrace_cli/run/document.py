@@ -8,6 +8,7 @@ line L") and the script's source beside them, the current call's line marked.
 from __future__ import annotations
 
 import json
+import math
 from html import escape
 
 from backtrace_cli.formats import html as html_format
@@ -59,9 +60,20 @@ def json_document(recorder: Recorder, script: str, exit_code: int) -> dict:
             "diagnoses": diagnoses}
 
 
+def finite(data):
+    """``data`` with every number that is not finite (nan, inf) as None: valid JSON."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, list):
+        return [finite(item) for item in data]
+    if isinstance(data, dict):
+        return {key: finite(value) for key, value in data.items()}
+    return data
+
+
 def json_text(recorder: Recorder, script: str, exit_code: int) -> str:
-    return json.dumps(json_document(recorder, script, exit_code), ensure_ascii=False,
-                      indent=2) + "\n"
+    return json.dumps(finite(json_document(recorder, script, exit_code)), ensure_ascii=False,
+                      indent=1, allow_nan=False) + "\n"
 
 
 def markdown_text(recorder: Recorder, script: str, exit_code: int) -> str:
@@ -105,6 +117,9 @@ def html_text(recorder: Recorder, script: str, exit_code: int, source: str) -> s
     count = len(recorder.calls)
     options = []
     sections = []
+    # every call's fragment has the step-through's style and script: the page has them once
+    style = f"<style>{html_format.STYLE}</style>"
+    step_script = f"<script>{html_format.script()}</script>"
     for call in recorder.calls:
         line = call.line if call.line is not None else 0
         label = translated(CHOOSER).format(index=call.index, count=count, line=line)
@@ -112,14 +127,16 @@ def html_text(recorder: Recorder, script: str, exit_code: int, source: str) -> s
                        "</option>")
         sections.append(f'<section class="bt-call" data-call="{call.index}" hidden>'
                         f"<h2>{escape(title(call, count))}</h2>"
-                        + html_format.fragment(build(explanation(call))) + "</section>")
+                        + html_format.fragment(build(explanation(call)))
+                        .replace(style, "").replace(step_script, "") + "</section>")
     listing = "".join(f'<li data-line="{n}">{escape(text) or " "}</li>'
                       for n, text in enumerate(source.splitlines(), start=1))
     diagnoses = "".join(f"<li>{escape(line)}</li>" for line in diagnosis_lines(recorder))
     lang = html_format.PAGE_LANGUAGE.get(language(), "en")
     return "\n".join([
         "<!DOCTYPE html>", f'<html lang="{lang}">', "<head>", '<meta charset="utf-8">',
-        f"<title>backtrace run {escape(script)}</title>", f"<style>{PAGE_STYLE}</style>",
+        f"<title>backtrace run {escape(script)}</title>", style,
+        f"<style>{PAGE_STYLE}</style>",
         "</head>", "<body>", f"<h1>backtrace run {escape(script)}</h1>",
         "<p>" + escape(_("exit code {code}, {count} backward() calls").format(
             code=exit_code, count=count)) + "</p>",
@@ -128,5 +145,5 @@ def html_text(recorder: Recorder, script: str, exit_code: int, source: str) -> s
         if options else "",
         f'<ol class="bt-source">{listing}</ol>',
         "".join(sections),
-        f"<script>{PAGE_SCRIPT}</script>" if options else "",
+        f"<script>{PAGE_SCRIPT}</script>{step_script}" if options else "",
         "</body>", "</html>"]) + "\n"
