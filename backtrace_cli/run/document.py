@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from html import escape
 
 from backtrace_cli.formats import html as html_format
@@ -86,7 +87,8 @@ def markdown_text(recorder: Recorder, script: str, exit_code: int) -> str:
         out += ["## " + _("Mistakes"), ""] + [f"- {line}" for line in lines] + [""]
     for call in recorder.calls:
         out += ["## " + title(call, count), ""]
-        out.append(render(build(explanation(call)), "markdown").rstrip("\n"))
+        tables = render(build(explanation(call)), "markdown").rstrip("\n")
+        out.append(re.sub(r"(?m)^(#+) ", r"#\1 ", tables))  # its sections under the call
         out.append("")
     return "\n".join(out) + "\n"
 

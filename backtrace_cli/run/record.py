@@ -25,11 +25,10 @@ from typing import Any
 
 import numpy
 
-import backtrace_cli
 from backtrace_cli.engine.nodes import CONST, OP, VAR
 from backtrace_cli.torchlike import _autograd, _tensor
 
-_PACKAGE = os.path.dirname(backtrace_cli.__file__)
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # backtrace_cli/
 
 
 @dataclass
@@ -79,6 +78,9 @@ class Call:
     @property
     def line(self) -> int | None:
         return line_of(self.site)
+
+    def leaves_by_name(self) -> dict[str, LeafRecord]:
+        return {leaf.name: leaf for leaf in self.leaves}
 
 
 @dataclass
