@@ -250,6 +250,12 @@ CASES = {
                                t.tensor([1.5]).double(), t.tensor([1.5]).to(t.float64),
                                t.tensor([2.5]).int().dtype, _leaf(t, [1.5]).double()],
     "deepcopy": lambda t: _deepcopy(t),
+    "types": lambda t: [str(type(item)) for item in (
+        t.ones(1), t.nn.Parameter(t.ones(1)), (_leaf(t, [1.0]) * 2).grad_fn,
+        t.ones(1).shape, t.float32, t.nn.Linear(1, 1), t.nn.MSELoss(), t.nn.BCELoss(),
+        t.nn.Sigmoid(), t.nn.ReLU(), t.nn.Sequential(), t.nn.Module(), t.no_grad(),
+        t.optim.SGD([_leaf(t, [1.0])], lr=1), t.device("cpu"), t.default_generator,
+        (_leaf(t, [1.0]) * 2).grad_fn.next_functions[0][0])],
     "linear of a list": _error(lambda t: t.nn.Linear(1, 1)([[1.0]])),
     "sigmoid of a list": _error(lambda t: t.sigmoid([1.0])),
     "mse of a list": _error(lambda t: t.nn.MSELoss()([1.0], t.ones(1))),

@@ -219,3 +219,34 @@ import backtrace_cli.torchlike.optim  # noqa: E402, F401
 autograd = sys.modules["backtrace_cli.torchlike.autograd"]
 nn = sys.modules["backtrace_cli.torchlike.nn"]
 optim = sys.modules["backtrace_cli.torchlike.optim"]
+
+
+def _named_as_pytorch() -> None:
+    """Classes print as PyTorch's do (``type(w)`` is ``<class 'torch.Tensor'>``): the module
+    PyTorch defines each in. Graph nodes have no module, as PyTorch's C++ classes."""
+    from backtrace_cli.torchlike import _autograd, _creation, _dtypes, _functions
+    from backtrace_cli.torchlike.nn import modules as nn_modules
+
+    homes = {
+        Tensor: "torch", Size: "torch", _dtypes.dtype: "torch", device: "torch",
+        _creation.Generator: "torch._C", no_grad: "torch.autograd.grad_mode",
+        enable_grad: "torch.autograd.grad_mode", set_grad_enabled: "torch.autograd.grad_mode",
+        nn.Parameter: "torch.nn.parameter", nn_modules.Module: "torch.nn.modules.module",
+        nn_modules.Linear: "torch.nn.modules.linear", nn_modules.MSELoss: "torch.nn.modules.loss",
+        nn_modules.BCELoss: "torch.nn.modules.loss",
+        nn_modules.Sigmoid: "torch.nn.modules.activation",
+        nn_modules.Tanh: "torch.nn.modules.activation",
+        nn_modules.ReLU: "torch.nn.modules.activation",
+        nn_modules.Sequential: "torch.nn.modules.container",
+        optim.SGD: "torch.optim.sgd", optim.Optimizer: "torch.optim.optimizer",
+        _autograd.AccumulateGrad: "builtins", _autograd.Function: "builtins",
+    }
+    for name in dir(_functions):
+        item = getattr(_functions, name)
+        if isinstance(item, type) and issubclass(item, _autograd.Function):
+            homes[item] = "builtins"
+    for cls, module in homes.items():
+        cls.__module__ = module
+
+
+_named_as_pytorch()
