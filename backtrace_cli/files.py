@@ -170,6 +170,8 @@ def write_output(path: str, data: bytes, what: str, binary: bool = False) -> Non
             else:
                 stream.write(data.decode("utf-8", "replace"))
                 stream.flush()
+        except BrokenPipeError:
+            raise  # the reader has gone: the run ends quietly (cli/streams.py)
         except OSError as exc:
             raise OutputError(
                 _("{what} -: cannot write to standard output: {value}").format(
@@ -178,3 +180,50 @@ def write_output(path: str, data: bytes, what: str, binary: bool = False) -> Non
             ) from None
         return
     write_atomic(path, data)  # its errors name the path and the system's reason
+
+
+def same_file(first: str, second: str) -> bool:
+    """Whether two paths name one file: the same inode when both exist (hard links, ``./x``
+    and ``x``, a symlink and its target; a device such as /dev/null never collides), else
+    the same resolved path (a file yet to be written, through symlinked folders)."""
+    if "-" in (first, second):
+        return first == second
+    found = []
+    for path in (first, second):
+        try:
+            found.append(os.stat(path))
+        except (OSError, ValueError):
+            found.append(None)
+    if found[0] is not None and found[1] is not None:
+        return stat.S_ISREG(found[0].st_mode) and (
+            (found[0].st_dev, found[0].st_ino) == (found[1].st_dev, found[1].st_ino))
+    return os.path.normcase(os.path.realpath(first)) == os.path.normcase(
+        os.path.realpath(second))
+
+
+def refuse_same_files(files: list[tuple[str, str | None, bool]]) -> None:
+    """Refuse, before anything is read or written, a command line whose outputs would
+    overwrite each other or one of its inputs. ``files``: (the option, its path or None,
+    whether it is written). ``-`` is stdout for an output and stdin for an input: two
+    outputs on stdout, or two inputs from stdin, collide too."""
+    from backtrace_cli.errors import UsageError
+
+    for index, (flag, path, written) in enumerate(files):
+        for other_flag, other, other_written in files[index + 1:]:
+            if path is None or other is None or not (written or other_written):
+                continue
+            if path == "-" or other == "-":
+                if path == other and written == other_written:
+                    raise UsageError(_(
+                        "{first} - and {second} - would both use standard {stream}").format(
+                        first=flag, second=other_flag,
+                        stream=_("output") if written else _("input")),
+                        _("give one of them a file name"))
+                continue
+            if same_file(path, other):
+                raise UsageError(
+                    _("{first} and {second} name the same file, {path}: one would "
+                      "overwrite the other").format(
+                        first=flag, second=other_flag,
+                        path=path if path == other else f"{path} = {other}"),
+                    _("give each output a file of its own"))

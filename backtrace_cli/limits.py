@@ -63,5 +63,46 @@ SYMPY_MAX_ELEMENTS = Limit(
     "array elements (one symbol each) for the SymPy check",
 )
 
+# Work that grows faster than its input, bounded before it starts (estimated from the shapes
+# and the tapes' sizes): a Hessian has n x n entries and one sweep per row; a Jacobian has
+# (output elements) x (input elements) entries; each order of grad --order K differentiates
+# the tape of the order before it, so the tapes grow geometrically.
+MAX_JACOBIAN_ENTRIES = Limit(
+    "Jacobian entries", "BACKTRACE_MAX_JACOBIAN_ENTRIES", 1_000_000, "entries of a Jacobian",
+)
+MAX_HESSIAN_ENTRIES = Limit(
+    "Hessian entries", "BACKTRACE_MAX_HESSIAN_ENTRIES", 100_000,
+    "entries of a Hessian (each one reported with its sweep and its check)",
+)
+MAX_SWEEP_NODES = Limit(
+    "sweep work", "BACKTRACE_MAX_SWEEP_NODES", 20_000_000,
+    "nodes the Hessian's sweeps visit (one sweep of the gradient's tape per row)",
+)
+MAX_DERIVED_NODES = Limit(
+    "derived tapes", "BACKTRACE_MAX_DERIVED_NODES", 500_000,
+    "nodes in all the tapes of the derivatives of higher order",
+)
+
+# The dimensions an array value may have. NumPy holds at most 64 ("maximum supported
+# dimension for an ndarray is currently 64"), some of its iterators 32, and a Jacobian block
+# has the output's dimensions and the input's together: 32 keeps every command within
+# NumPy. Fixed, so no environment variable. Nested lists, [...] literals and shapes deeper
+# than this are refused before NumPy sees them (syntax/numbers.py).
+MAX_DIMENSIONS = 32
+
 ALL_LIMITS = (MAX_LENGTH, MAX_DEPTH, MAX_NODES, MAX_STATEMENTS, SYMPY_MAX_NODES,
-              MAX_ARRAY_ELEMENTS, SYMPY_MAX_ELEMENTS)
+              MAX_ARRAY_ELEMENTS, SYMPY_MAX_ELEMENTS, MAX_JACOBIAN_ENTRIES,
+              MAX_HESSIAN_ENTRIES, MAX_SWEEP_NODES, MAX_DERIVED_NODES)
+
+
+def within(limit: Limit, amount: int, message: str) -> None:
+    """Refuse ``amount`` past ``limit`` before the work: ``message`` (with ``{amount}`` and
+    ``{limit}``) says what would be built, the hint names the variable that raises it."""
+    allowed = limit.value
+    if amount <= allowed:
+        return
+    from backtrace_cli.errors import UsageError
+
+    raise UsageError(message.format(amount=f"{amount:,}", limit=f"{allowed:,}"),
+                     _("ask for less (fewer variables, --wrt, a lower order), or raise the "
+                       "limit with {env}={value}").format(env=limit.env, value=amount))

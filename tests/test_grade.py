@@ -266,7 +266,8 @@ def test_a_value_that_is_not_a_number(tmp_path):
             '"-2" is not a number', "write the number without quotes")
     refused(tmp_path, '{"gradients": {"x": true}}', "column 21: gradients 'x': true is not a "
             "number")
-    refused(tmp_path, '{"gradients": {"x": NaN}}', "not valid JSON: NaN is not a number here")
+    refused(tmp_path, '{"gradients": {"x": NaN}}', "line 1, column 21: gradients 'x': NaN is "
+            "not a finite number")
     refused(tmp_path, '{"gradients": [1, 2]}', "line 1, column 15: the section 'gradients' "
             "must be an object")
     refused(tmp_path, "[1, 2]", "line 1, column 1: the answers must be a JSON object")

@@ -57,10 +57,19 @@ LIMIT_CASES = {
 }
 # Limits whose effect is a skipped check with a note, not a refusal (tested on their own).
 CHECK_LIMITS = {"BACKTRACE_SYMPY_MAX_NODES", "BACKTRACE_SYMPY_MAX_ELEMENTS"}
+# Limits on derivatives that grow faster than their input (tests/test_work_limits.py), with
+# a command that reads them.
+WORK_LIMITS = {
+    "BACKTRACE_MAX_JACOBIAN_ENTRIES": ("jacobian", "x*x", "x=1"),
+    "BACKTRACE_MAX_HESSIAN_ENTRIES": ("hessian", "x*x", "x=1"),
+    "BACKTRACE_MAX_SWEEP_NODES": ("hessian", "x*x", "x=1"),
+    "BACKTRACE_MAX_DERIVED_NODES": ("grad", "x*x*x", "x=1", "--order", "3"),
+}
 
 
 def test_every_limit_has_a_case():
-    assert {limit.env for limit in ALL_LIMITS} == set(LIMIT_CASES) | CHECK_LIMITS
+    assert {limit.env for limit in ALL_LIMITS} == set(LIMIT_CASES) | CHECK_LIMITS | set(
+        WORK_LIMITS)
 
 
 @pytest.mark.parametrize("env", sorted(LIMIT_CASES))
@@ -98,7 +107,8 @@ def test_the_sympy_size_limit_skips_the_check_with_a_note_naming_it(monkeypatch)
 @pytest.mark.parametrize("env", [limit.env for limit in ALL_LIMITS])
 def test_a_limit_set_to_nonsense_is_an_error_not_ignored(env, value, monkeypatch):
     monkeypatch.setenv(env, value)
-    assert_refused(invoke("grad", "x*x", "x=1"), f"{env}='{value}' is not a whole number",
+    command = WORK_LIMITS.get(env, ("grad", "x*x", "x=1"))
+    assert_refused(invoke(*command), f"{env}='{value}' is not a whole number",
                    "hint: for example")
 
 
@@ -238,7 +248,7 @@ def test_an_endless_init_file_is_refused():
 def test_deeply_nested_init_json_is_refused(tmp_path):
     path = tmp_path / "deep.json"
     path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
-    assert_refused(invoke("train", "--init", str(path)), "nested too deeply")
+    assert_refused(invoke("train", "--init", str(path)), "nested 100,000 levels deep")
 
 
 @pytest.mark.parametrize("value", ["inf", "nan", "1e308", "1e20", "0", "-1"])

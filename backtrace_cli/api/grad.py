@@ -8,6 +8,7 @@ from typing import Any
 
 from backtrace_cli.api.result import Rendered
 from backtrace_cli.api.values import as_bindings, as_value
+from backtrace_cli.engine.picks import split_names
 from backtrace_cli.explain.gradient import Explanation
 from backtrace_cli.i18n import _
 from backtrace_cli.report.model import Report
@@ -43,13 +44,6 @@ class GradResult(Rendered):
         return f"GradResult(output={self.output!r}, gradients={self.gradients!r})"
 
 
-def _wanted(wrt: str | Sequence[str] | None) -> list[str] | None:
-    if wrt is None:
-        return None
-    names = wrt.split(",") if isinstance(wrt, str) else list(wrt)
-    return [name.strip() for name in names if name.strip()]
-
-
 def explanation_of(expression: str, bindings: Mapping[str, Any] | None, *, seed: Any = 1.0,
                    wrt: str | Sequence[str] | None = None, cross_check: bool = True,
                    check_timeout: float = 5.0) -> Explanation:
@@ -63,7 +57,7 @@ def explanation_of(expression: str, bindings: Mapping[str, Any] | None, *, seed:
     seed_value = as_value(seed, "seed")
     timeout = Timeout(check_timeout, "check_timeout").seconds
     tape = compile_program(parse(expression))
-    return explain(tape, values, seed_value, _wanted(wrt), cross_check, timeout)
+    return explain(tape, values, seed_value, split_names(wrt), cross_check, timeout)
 
 
 def explained_in_mode(expression: str, bindings: Mapping[str, Any] | None, *, seed: Any = 1.0,

@@ -48,11 +48,10 @@ class HessianResult(Rendered):
 
 
 def wanted(wrt: str | Sequence[str] | None) -> list[str] | None:
-    """``"a,b"`` or ``["a", "b"]`` as a list of names (None: every variable)."""
-    if wrt is None:
-        return None
-    names = wrt.split(",") if isinstance(wrt, str) else list(wrt)
-    return [name.strip() for name in names if name.strip()] or None
+    """``"a,W[0,1]"`` or ``["a", "W[0,1]"]`` as a list of names (None: every variable)."""
+    from backtrace_cli.engine.picks import split_names
+
+    return split_names(wrt)
 
 
 def hessian_explanation(expression: str, bindings: Mapping[str, Any] | None, *,

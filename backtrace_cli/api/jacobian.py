@@ -8,6 +8,7 @@ from typing import Any
 
 from backtrace_cli.api.result import Rendered
 from backtrace_cli.api.values import as_bindings
+from backtrace_cli.engine.picks import split_names
 from backtrace_cli.explain.jacobian import Jacobian
 from backtrace_cli.report.model import Report
 from backtrace_cli.report.text import plain
@@ -39,13 +40,6 @@ class JacobianResult(Rendered):
         return f"JacobianResult(mode={self.mode!r}, jacobian={self.jacobian!r})"
 
 
-def _wanted(wrt: str | Sequence[str] | None) -> list[str] | None:
-    if wrt is None:
-        return None
-    names = wrt.split(",") if isinstance(wrt, str) else list(wrt)
-    return [name.strip() for name in names if name.strip()]
-
-
 def jacobian(expression: str, bindings: Mapping[str, Any] | None = None, *,
              wrt: str | Sequence[str] | None = None, mode: str = "auto",
              cross_check: bool = True, check_timeout: float = 5.0) -> JacobianResult:
@@ -64,5 +58,5 @@ def jacobian(expression: str, bindings: Mapping[str, Any] | None = None, *,
     values = as_bindings(bindings)
     timeout = Timeout(check_timeout, "check_timeout").seconds
     tape = compile_program(parse(expression))
-    explained = explain_jacobian(tape, values, _wanted(wrt), mode, cross_check, timeout)
+    explained = explain_jacobian(tape, values, split_names(wrt), mode, cross_check, timeout)
     return JacobianResult(explained, build(explained))

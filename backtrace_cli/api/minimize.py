@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,8 +60,10 @@ def minimize(expression: str, bindings: Mapping[str, Any] | None = None, *,
              method: str = "gd", lr: float | None = None, steps: int = 100,
              momentum: float = 0.9, beta1: float = 0.9, beta2: float = 0.999,
              eps: float = 1e-8, trace: bool = False, trace_limit: int | None = None,
-             explain_step: int | None = None) -> MinimizeResult:
-    """Minimise ``expression`` starting from ``bindings`` (every variable is a parameter).
+             explain_step: int | None = None,
+             wrt: str | Sequence[str] | None = None) -> MinimizeResult:
+    """Minimise ``expression`` starting from ``bindings`` over the variables ``wrt`` names
+    (default: every variable; the others are held at their bindings, as data).
 
     >>> minimize("x**4 - 2*x**2", {"x": 2}, method="newton", steps=7).params
     {'x': 1.0}
@@ -72,8 +74,14 @@ def minimize(expression: str, bindings: Mapping[str, Any] | None = None, *,
     1,000); ``explain_step`` explains step K as ``grad()`` does. Bad input raises
     ``BacktraceError`` with the words the command line prints. A run that diverges, or a
     Newton step the Hessian does not allow, is returned with ``diverged`` or ``blocked``
-    set (the command line exits 1 on them).
+    set (the command line exits 1 on them). ``wrt`` is "W,b" or ["W", "b"]; an element or
+    a row (``"W[0,1]"``, ``"W[1]"``) moves alone, the rest of its array stays as bound.
+
+    >>> minimize("(w*x - y)**2", {"w": 0, "x": 2, "y": 6}, wrt="w", method="newton",
+    ...          steps=1).params
+    {'w': 3.0}
     """
+    from backtrace_cli.engine.picks import split_names
     from backtrace_cli.engine.tape import compile_program
     from backtrace_cli.report.minimize import build
     from backtrace_cli.syntax.parser import parse
@@ -82,7 +90,11 @@ def minimize(expression: str, bindings: Mapping[str, Any] | None = None, *,
     limit = (trace_limit if trace_limit is not None else TRACE_LIMIT) if trace else 0
     settings = MinimizeSettings(method=method, lr=lr, steps=steps, momentum=momentum,
                                 beta1=beta1, beta2=beta2, eps=eps, trace_limit=limit,
-                                explain_step=explain_step)
+                                explain_step=explain_step, wrt=_names(split_names(wrt)))
     start = as_bindings(bindings)
     outcome = run(compile_program(parse(expression)), start, settings)
     return MinimizeResult(outcome, build(outcome))
+
+
+def _names(names: list[str] | None) -> tuple[str, ...] | None:
+    return None if names is None else tuple(names)

@@ -14,6 +14,7 @@ from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import BindingError
 from backtrace_cli.i18n import N_, _, translated
 from backtrace_cli.limits import MAX_ARRAY_ELEMENTS
+from backtrace_cli.syntax.numbers import MAX_DIMENSIONS, NestedTooDeeply, list_depth, number_text
 
 EXAMPLE = N_("write nested lists of numbers, e.g. '[1, 2]' or '[[0.1, 0.2], [0.3, 0.4]]'")
 
@@ -36,7 +37,8 @@ def as_number(value: Any, what: str) -> float:
         number = float(value)
     except OverflowError:
         raise BindingError(_(
-            "{what}: {value} is too large for a float").format(what=what, value=value)) from None
+            "{what}: {value} is too large for a float").format(what=what, value=number_text(value))
+        ) from None
     if math.isnan(number):
         raise BindingError(_(
             "{what}: 'nan' is not allowed; values must be finite numbers").format(what=what))
@@ -48,8 +50,9 @@ def as_number(value: Any, what: str) -> float:
                 )
             )
         raise BindingError(_(
-            "{what}: {value} is too large for a float").format(what=what, value=value))
+            "{what}: {value} is too large for a float").format(what=what, value=number_text(value)))
     return number
+
 
 
 def as_value(value: Any, what: str):
@@ -81,6 +84,9 @@ def as_value(value: Any, what: str):
                     _("every row of a matrix needs the same number of elements"),
                 )
         shape.append(length)
+        if len(shape) > MAX_DIMENSIONS:
+            raise BindingError(NestedTooDeeply(len(shape) - 1 + list_depth(level[0])).message(
+                what), translated(EXAMPLE))
         if len(level) * length > limit:
             raise BindingError(
                 _("{what}: the array has more than {limit:,} elements").format(

@@ -14,8 +14,19 @@ from backtrace_cli.cli.options import (
     expression_inputs,
     flagged,
 )
-from backtrace_cli.cli.parsing import output_options, parse_bindings, parse_value, read_expression
+from backtrace_cli.cli.parsing import (
+    expression_file,
+    expression_flag,
+    output_options,
+    parse_bindings,
+    parse_value,
+    plain_options,
+    read_expression,
+    requested_digits,
+)
+from backtrace_cli.cli.streams import emit
 from backtrace_cli.errors import EXIT_INTERRUPTED
+from backtrace_cli.files import refuse_same_files
 from backtrace_cli.formats import registry
 
 GRAD_EPILOG = f"""\b
@@ -115,6 +126,8 @@ def grad(ctx, expr, bindings, seed, wrt, mode, check, check_timeout, output_form
         if mode != "reverse" or order > 1:
             raise click.BadParameter("--step steps through the reverse sweep of order 1: "
                                      "leave out --mode and --order", param_hint="'--step'")
+    refuse_same_files([(expression_flag(expr), expression_file(expr), False),
+                       ("-o", output_path, True), ("--graph", graph_path, True)])
     if output_path == "-":
         output_path = None
     if output_path is not None:
@@ -128,7 +141,7 @@ def grad(ctx, expr, bindings, seed, wrt, mode, check, check_timeout, output_form
                        graph_path, output_path, order)
         return
     source = read_expression(expr)
-    values = parse_bindings(bindings)
+    values = parse_bindings(bindings, source)
     seed_value = parse_value(seed, "--dz")
     if graph_path is not None and graph_path != "-":  # refused before the work, not after
         from backtrace_cli.files import check_writable
@@ -152,9 +165,11 @@ def grad(ctx, expr, bindings, seed, wrt, mode, check, check_timeout, output_form
     # The graph file is written after the report is out: a file that cannot be written
     # (exit 2) loses nothing.
     if graph_path is not None:
+        from backtrace_cli.formats.graph import build as graph_report
         from backtrace_cli.formats.graph import write_graph_file
+        from backtrace_cli.report.digits import rounded
 
-        write_graph_file(explanation, graph_path)
+        write_graph_file(rounded(graph_report(explanation), requested_digits()), graph_path)
     if explanation.check is not None and not explanation.check.ok:
         sys.exit(1)
     if explanation.check is not None and explanation.check.interrupted:
@@ -179,7 +194,7 @@ def _higher_orders(expr, bindings, seed, wrt, check, check_timeout, output_forma
                          f"draw the tape of a higher order with backtrace graph EXPR ... "
                          f"--order {order}")
     source = read_expression(expr)
-    values = parse_bindings(bindings)
+    values = parse_bindings(bindings, source)
     try:
         explanation = derivatives_explanation(source, values, order, wrt=wrt, cross_check=check,
                                               check_timeout=check_timeout)
@@ -195,11 +210,11 @@ def write_report(report, output_format: str, output_path: str | None,
     """The report on stdout, or atomically in ``-o FILE``. ``--graph -`` takes stdout for
     the graph; the report then goes to stderr."""
     options = (output_options() if output_format == "table" and output_path is None
-               else registry.PLAIN)
+               else plain_options())
     text = registry.render(report, output_format, options)
     if output_path is not None:
         from backtrace_cli.files import write_atomic
 
         write_atomic(output_path, text.encode("utf-8"))
     else:
-        click.echo(text, nl=False, err=graph_path == "-")
+        emit(text, output_format, err=graph_path == "-")

@@ -14,6 +14,7 @@ from backtrace_cli.cli.options import (
     expression_inputs,
     flagged,
 )
+from backtrace_cli.cli.streams import emit
 from backtrace_cli.errors import EXIT_UNTRUSTED
 from backtrace_cli.formats import registry
 from backtrace_cli.i18n import _
@@ -53,6 +54,7 @@ def grade(expr, bindings, seed, answers_path, output_format) -> None:
         output_options,
         parse_bindings,
         parse_value,
+        plain_options,
         read_expression,
     )
     from backtrace_cli.errors import BacktraceError, UsageError
@@ -66,13 +68,13 @@ def grade(expr, bindings, seed, answers_path, output_format) -> None:
         raise UsageError(_("EXPR and --answers cannot both be read from stdin"),
                          _("give one of them as a file (@FILE for EXPR)"))
     source = read_expression(expr)
-    values = parse_bindings(bindings)
+    values = parse_bindings(bindings, source)
     seed_value = parse_value(seed, "--dz")
     try:
         result = mark(source, values, answers=answers_path, seed=seed_value)
     except BacktraceError as error:
         raise flagged(error, FLAGS) from None
-    options = output_options() if output_format == "table" else registry.PLAIN
-    click.echo(registry.render(result.report, output_format, options), nl=False)
+    options = output_options() if output_format == "table" else plain_options()
+    emit(registry.render(result.report, output_format, options), output_format)
     if not result.passed:
         sys.exit(EXIT_UNTRUSTED)

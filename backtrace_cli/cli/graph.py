@@ -19,6 +19,7 @@ from backtrace_cli.cli.options import (
     BacktraceCommand,
     expression_inputs,
 )
+from backtrace_cli.cli.streams import emit
 from backtrace_cli.formats.registry import FORMATS
 from backtrace_cli.i18n import _
 
@@ -86,6 +87,8 @@ def one_value(ctx: click.Context, param: click.Parameter, values: tuple[str, ...
 def graph(expr, bindings, seed, output_path, graph_format, order, wrt) -> None:
     """The computation graph of EXPR: values forward, gradients back, on every node."""
     from backtrace_cli.cli.parsing import (
+        expression_file,
+        expression_flag,
         parse_bindings,
         parse_value,
         read_expression,
@@ -94,9 +97,12 @@ def graph(expr, bindings, seed, output_path, graph_format, order, wrt) -> None:
     from backtrace_cli.engine.tape import compile_program
     from backtrace_cli.errors import UsageError
     from backtrace_cli.explain.gradient import explain
+    from backtrace_cli.files import refuse_same_files
     from backtrace_cli.formats import graph as graph_formats
     from backtrace_cli.syntax.parser import parse
 
+    refuse_same_files([(expression_flag(expr), expression_file(expr), False),
+                       ("-o", output_path, True)])
     if output_path == "-":
         output_path = None if graph_format not in graph_formats.IMAGE_FORMATS else "-"
     if output_path is not None and output_path != "-":
@@ -121,7 +127,7 @@ def graph(expr, bindings, seed, output_path, graph_format, order, wrt) -> None:
         )
 
     source = read_expression(expr)
-    values = parse_bindings(bindings)
+    values = parse_bindings(bindings, source)
     seed_value = parse_value(seed, "--dz")
     tape = compile_program(parse(source))
     if order > 1:
@@ -140,9 +146,13 @@ def graph(expr, bindings, seed, output_path, graph_format, order, wrt) -> None:
         report = graph_formats.build(explain(tape, values, seed_value, wrt and [wrt],
                                              check=False))
 
+    from backtrace_cli.cli.parsing import requested_digits
+    from backtrace_cli.report.digits import rounded
+
+    report = rounded(report, requested_digits())  # --digits: the labels' numbers
     if output_path is not None:
         graph_formats.write_graph_file(report, output_path, graph_format, "-o")
     elif graph_format == "text":
         stdout_console().print(graph_formats.to_tree(report))
     else:
-        click.echo(graph_formats.render_graph(report, graph_format).decode("utf-8"), nl=False)
+        emit(graph_formats.render_graph(report, graph_format).decode("utf-8"), graph_format)

@@ -7,6 +7,7 @@ import sys
 import click
 
 from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT, BacktraceCommand, flagged
+from backtrace_cli.cli.streams import emit
 from backtrace_cli.errors import EXIT_INTERRUPTED
 from backtrace_cli.formats import registry
 
@@ -40,19 +41,24 @@ FLAGS = {"wrt": "--wrt", "check_timeout": "--check-timeout"}
 def hessian(expr, bindings, wrt, check, check_timeout, explain, output_format) -> None:
     """Value, gradient and Hessian of EXPR by double backprop, each entry checked."""
     from backtrace_cli.api.hessian import hessian_explanation
-    from backtrace_cli.cli.parsing import output_options, parse_bindings, read_expression
+    from backtrace_cli.cli.parsing import (
+        output_options,
+        parse_bindings,
+        plain_options,
+        read_expression,
+    )
     from backtrace_cli.errors import BacktraceError
     from backtrace_cli.report.hessian import build
 
     source = read_expression(expr)
-    values = parse_bindings(bindings)
+    values = parse_bindings(bindings, source)
     try:
         explanation = hessian_explanation(source, values, wrt=wrt, cross_check=check,
                                           check_timeout=check_timeout)
     except BacktraceError as error:
         raise flagged(error, FLAGS) from None
-    options = output_options() if output_format == "table" else registry.PLAIN
-    click.echo(registry.render(build(explanation, explain), output_format, options), nl=False)
+    options = output_options() if output_format == "table" else plain_options()
+    emit(registry.render(build(explanation, explain), output_format, options), output_format)
     if explanation.check is not None and not explanation.check.ok:
         sys.exit(1)
     if explanation.check is not None and explanation.check.interrupted:

@@ -12,6 +12,7 @@ from backtrace_cli.cli.options import (
     BacktraceCommand,
     flagged,
 )
+from backtrace_cli.cli.streams import emit
 from backtrace_cli.errors import EXIT_INTERRUPTED
 from backtrace_cli.formats import registry
 
@@ -45,18 +46,23 @@ FLAGS = {"wrt": "--wrt", "mode": "--mode", "check_timeout": "--check-timeout"}
 def jacobian(expr, bindings, wrt, mode, check, check_timeout, output_format) -> None:
     """Every d(output element)/d(input element) of EXPR: one table per variable."""
     from backtrace_cli.api.jacobian import jacobian as compute
-    from backtrace_cli.cli.parsing import output_options, parse_bindings, read_expression
+    from backtrace_cli.cli.parsing import (
+        output_options,
+        parse_bindings,
+        plain_options,
+        read_expression,
+    )
     from backtrace_cli.errors import BacktraceError
 
     source = read_expression(expr)
-    values = parse_bindings(bindings)
+    values = parse_bindings(bindings, source)
     try:
         result = compute(source, values, wrt=wrt, mode=mode, cross_check=check,
                          check_timeout=check_timeout)
     except BacktraceError as error:
         raise flagged(error, FLAGS) from None
-    options = output_options() if output_format == "table" else registry.PLAIN
-    click.echo(registry.render(result.report, output_format, options), nl=False)
+    options = output_options() if output_format == "table" else plain_options()
+    emit(registry.render(result.report, output_format, options), output_format)
     report = result.explanation.check
     if report is not None and not report.ok:
         sys.exit(1)

@@ -9,24 +9,18 @@ Each command lives in a module of its own under ``cli/``, imported only when it 
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 
 import click
 
 from backtrace_cli import __version__
 from backtrace_cli.cli.language import Translated, install_click_catalogue, lang_option
-from backtrace_cli.errors import EXIT_INTERRUPTED, BacktraceError, visible
+from backtrace_cli.cli.streams import EXIT_CLOSED_PIPE, finish, guarded
+from backtrace_cli.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, BacktraceError, visible
 from backtrace_cli.i18n import _
+from backtrace_cli.syntax.numbers import shortened
 
 install_click_catalogue()
-
-# A reader that closes the pipe early (`backtrace train --trace | head -2`) ends the run
-# quietly, as `cat` does: no traceback, no "Error" line, and the exit status a shell reports
-# for `cat` killed by SIGPIPE, 128 + 13 = 141. Not 0, so `set -o pipefail` can still tell that
-# the output was cut short; not 1 or 2, which the contract gives to untrusted results and bad
-# input.
-EXIT_CLOSED_PIPE = 141
 
 # name -> module under backtrace_cli.cli that defines a Click command of that name, in the
 # order `backtrace --help` lists them: derivatives, pictures, fitting, exercises.
@@ -41,13 +35,27 @@ class BacktraceGroup(Translated, click.Group):
         super().__init__(*args, **kwargs)
         self.params.append(lang_option())
 
+    def main(self, args=None, *rest, **options):
+        """The whole command line with stdout and stderr guarded (cli/streams.py): a pipe
+        closed by its reader ends it with 141, also in --help; a stdout that cannot be
+        written, with one line and exit 2 after every file was written."""
+        if not options.get("standalone_mode", True):
+            return super().main(args, *rest, **options)
+        with guarded() as guard:
+            try:
+                code = super().main(args, *rest, **options)
+            except SystemExit as exit:
+                code = exit.code
+            code = finish(guard, code)
+        sys.exit(code)
+
     def invoke(self, ctx: click.Context):
         try:
             result = super().invoke(ctx)
-            sys.stdout.flush()  # a closed pipe shows up here, not after the process "ended"
+            if sys.stdout is not None:
+                sys.stdout.flush()  # a closed pipe shows up here, not after the process "ended"
             return result
         except BrokenPipeError:
-            _silence_stdout()
             ctx.exit(EXIT_CLOSED_PIPE)
         except BacktraceError as error:
             report_error(error)
@@ -55,6 +63,12 @@ class BacktraceGroup(Translated, click.Group):
         except KeyboardInterrupt:
             click.echo(_("Interrupted."), err=True)
             ctx.exit(EXIT_INTERRUPTED)
+        except MemoryError:  # a size no limit foresaw: still one line, never a traceback
+            report_error(BacktraceError(_("out of memory: the request needs more memory "
+                                          "than this machine gives it"),
+                                        _("ask for less (smaller arrays, fewer variables, "
+                                          "--wrt, a lower order)")))
+            ctx.exit(EXIT_BAD_INPUT)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -66,21 +80,16 @@ class BacktraceGroup(Translated, click.Group):
         return getattr(module, name)
 
 
-def _silence_stdout() -> None:
-    """Point stdout at the null device, so the flush at exit does not meet the closed pipe
-    again (Python would print "Exception ignored ... BrokenPipeError" and exit 120)."""
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())
-        os.close(null)
-    except (OSError, ValueError, AttributeError):  # no real file behind stdout (a test runner)
-        pass
-
-
 def report_error(error: BacktraceError) -> None:
     # Messages quote what the user typed; a control character in it must not reach the
     # terminal raw (an escape sequence from a pasted expression could rewrite the screen).
-    click.echo(_("Error: {message}").format(message=visible(error.render())), err=True)
+    # A number the user wrote 5,000 digits long is shown by its ends and its length; the
+    # expression's own line above a caret is left whole (the caret must stay under it).
+    lines = visible(error.render()).split("\n")
+    carets = [set(line.strip()) == {"^"} for line in lines[1:]] + [False]
+    shown = [line if above_caret else shortened(line)
+             for line, above_caret in zip(lines, carets)]
+    click.echo(_("Error: {message}").format(message="\n".join(shown)), err=True)
 
 
 @click.group(cls=BacktraceGroup, context_settings={"help_option_names": ["-h", "--help"]})

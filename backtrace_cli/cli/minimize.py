@@ -8,6 +8,7 @@ import sys
 import click
 
 from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT, BacktraceCommand
+from backtrace_cli.cli.streams import emit
 from backtrace_cli.errors import EXIT_INTERRUPTED, DivergedError
 from backtrace_cli.formats.registry import names
 from backtrace_cli.i18n import _, from_template, translated
@@ -18,10 +19,12 @@ Examples:
   backtrace minimize "100*(x1 - x0**2)**2 + (1 - x0)**2" x0=0 x1=2 --lr 0.001 --steps 10000
   backtrace minimize "(x - 3)**2 + w*w" x=0 w=1 --method adam --lr 0.1 --trace
   backtrace minimize "sum((W @ x - y)**2)" W='[[1, 0], [0, 1]]' x='[1, 2]' y='[3, 4]'
-      --steps 50 --lr 0.1 --format json
+      --wrt W --steps 50 --lr 0.1 --format json
 \b
-Every variable of EXPR is a parameter and starts at its binding; EXPR must be a number
-(a scalar). gd is train's sgd (x - lr * dEXPR/dx), momentum and adam are train's
+The variables --wrt names are the parameters (default: every variable of EXPR; the
+others, such as data, stay at their bindings); each starts at its binding. An element or
+a row of an array (W[0,1], W[1]) moves alone. EXPR must be a number (a scalar).
+gd is train's sgd (x - lr * dEXPR/dx), momentum and adam are train's
 optimizers; newton solves H d = -g with the Hessian from double backprop and takes the
 full step (no --lr). The run diverges when a value or a parameter stops being finite.
 {BINDINGS_HELP}
@@ -31,7 +34,7 @@ Exit codes: 0 ok, 1 diverged or a Newton step that cannot be taken, 2 bad input,
 # Core messages name fields; the command line says which option they came from.
 FLAGS = {"method": "--method", "lr": "--lr", "steps": "--steps", "momentum": "--momentum",
          "beta1": "--beta1", "beta2": "--beta2", "eps": "--eps",
-         "trace_limit": "--trace-limit", "explain_step": "--explain-step"}
+         "trace_limit": "--trace-limit", "explain_step": "--explain-step", "wrt": "--wrt"}
 _METHOD_WORDS = re.compile(r"(?<![\w-])method (gd|momentum|adam|newton)\b")
 
 
@@ -66,35 +69,43 @@ def _flagged(error):
               help="Stop tracing after this many steps.")
 @click.option("--explain-step", type=click.IntRange(min=1), metavar="K",
               help="Show grad's forward, backward and chain-rule tables for step K.")
+@click.option("--wrt", metavar="A,B", help="Optimise these variables only (default: every "
+              "variable; W[0,1] an element, W[1] a row); the others are held fixed.")
 @click.option("--format", "output_format", type=click.Choice(names("minimize")),
               default="table", show_default=True, help="Output for people or scripts.")
 def minimize(expr, bindings, method, lr, steps, momentum, beta1, beta2, eps, trace,
-             trace_limit, explain_step, output_format) -> None:
+             trace_limit, explain_step, wrt, output_format) -> None:
     """Minimise EXPR from its bindings: gradient descent, momentum, Adam or Newton."""
     from backtrace_cli.errors import BacktraceError
 
     try:
         _minimize(expr, bindings, method, lr, steps, momentum, beta1, beta2, eps, trace,
-                  trace_limit, explain_step, output_format)
+                  trace_limit, explain_step, wrt, output_format)
     except BacktraceError as error:
         raise _flagged(error) from None
 
 
 def _minimize(expr, bindings, method, lr, steps, momentum, beta1, beta2, eps, trace,
-              trace_limit, explain_step, output_format) -> None:
-    from backtrace_cli.cli.parsing import output_options, parse_bindings, read_expression
+              trace_limit, explain_step, wrt, output_format) -> None:
+    from backtrace_cli.cli.parsing import (
+        output_options,
+        parse_bindings,
+        plain_options,
+        read_expression,
+        with_digits,
+    )
     from backtrace_cli.engine.tape import compile_program
-    from backtrace_cli.formats.registry import PLAIN, render
+    from backtrace_cli.formats.registry import render
     from backtrace_cli.report.minimize import build, header_lines, trace_line
     from backtrace_cli.syntax.parser import parse
     from backtrace_cli.train.minimize import MinimizeSettings, run
 
     source = read_expression(expr)
-    start = parse_bindings(bindings)
+    start = parse_bindings(bindings, source)
     settings = MinimizeSettings(method=method, lr=lr, steps=steps, momentum=momentum,
                                 beta1=beta1, beta2=beta2, eps=eps,
                                 trace_limit=trace_limit if trace else 0,
-                                explain_step=explain_step)
+                                explain_step=explain_step, wrt=_wrt(wrt))
     tape = compile_program(parse(source))
 
     console = None
@@ -114,12 +125,12 @@ def _minimize(expr, bindings, method, lr, steps, momentum, beta1, beta2, eps, tr
             return
         outcome = printed["outcome"]
         if not printed["header"]:
-            initial = {name: start[name] for name in outcome.tape.variables}
+            initial = {name: start[name] for name in outcome.tape.variables}  # all, as bound
             for line in header_lines(outcome, initial):
-                console.print(line, markup=False, highlight=False)
+                console.print(with_digits(line), markup=False, highlight=False)
             console.print()
             printed["header"] = True
-        console.print(trace_line(outcome, update), markup=False, highlight=False)
+        console.print(with_digits(trace_line(outcome, update)), markup=False, highlight=False)
 
     progress = _progress(output_format)
     arguments = dict(on_start=on_start, on_update=on_update if trace else None)
@@ -136,8 +147,8 @@ def _minimize(expr, bindings, method, lr, steps, momentum, beta1, beta2, eps, tr
     result = outcome.result
 
     report = build(outcome, live=printed["header"])
-    options = output_options() if output_format == "table" else PLAIN
-    click.echo(render(report, output_format, options), nl=False)
+    options = output_options() if output_format == "table" else plain_options()
+    emit(render(report, output_format, options), output_format)
     if output_format == "table" and sys.stderr.isatty():
         elapsed = outcome.elapsed
         rate = result.steps / elapsed if elapsed > 0 else 0.0
@@ -170,6 +181,13 @@ def shown_reason(reason: str) -> str:
 
     shown = from_template(reason, STOP_TEMPLATES)
     return readable_domain_error(reason) if shown == reason else shown
+
+
+def _wrt(text):
+    from backtrace_cli.engine.picks import split_names
+
+    names = split_names(text)
+    return None if names is None else tuple(names)
 
 
 def _listed(value):

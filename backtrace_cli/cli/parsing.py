@@ -6,28 +6,25 @@ Every command reads its arguments through these, so each refuses bad text with t
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 import click
 
 from backtrace_cli.errors import BindingError
 from backtrace_cli.i18n import _, translated
-
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
-
+from backtrace_cli.syntax.numbers import NUMBER
 
 
 def parse_number(text: str, what: str) -> float:
     """A finite decimal or scientific number; anything else is a BindingError naming ``what``."""
+    from backtrace_cli.syntax.numbers import TOO_LARGE, TOO_LARGE_HINT, shortened
+
     stripped = text.strip()
-    if _NUMBER.fullmatch(stripped):
+    if NUMBER.fullmatch(stripped):
         value = float(stripped)
         if value in (float("inf"), float("-inf")):
-            raise BindingError(
-                _("{what}: {text} is too large for a float").format(what=what, text=text),
-                _("values must be at most about 1.8e308 in size"),
-            )
+            raise BindingError(translated(TOO_LARGE).format(what=what, text=shortened(text)),
+                               translated(TOO_LARGE_HINT))
         return value
     lowered = stripped.lower().lstrip("+-")
     if lowered in ("nan", "inf", "infinity"):
@@ -37,7 +34,7 @@ def parse_number(text: str, what: str) -> float:
             )
         )
     raise BindingError(
-        _("{what}: '{text}' is not a number").format(what=what, text=text),
+        _("{what}: '{text}' is not a number").format(what=what, text=shortened(text)),
         _("write a decimal or scientific number such as -1.5 or 2e-3"),
     )
 
@@ -58,19 +55,27 @@ def parse_array(text: str, what: str):
     """Nested lists of numbers -> a float64 NumPy array, checked to be rectangular, numeric,
     finite and within BACKTRACE_MAX_ARRAY_ELEMENTS. The text is read as JSON (data, never
     code); the lists are checked by ``api.values.as_value``, as the Python API checks them."""
-    import json
-
     from backtrace_cli.api.values import EXAMPLE
 
     example = translated(EXAMPLE)
     from backtrace_cli.api.values import as_value
+    from backtrace_cli.syntax.numbers import (
+        TOO_LARGE_HINT,
+        NestedTooDeeply,
+        NumberTooLarge,
+        loads,
+    )
 
     try:
-        data = json.loads(text, parse_constant=_refuse_constant)
+        data = loads(text, parse_constant=_refuse_constant)
     except BindingError as error:
         raise BindingError(
             _("{what}: {message}").format(what=what, message=error.message)
         ) from None
+    except NestedTooDeeply as error:
+        raise BindingError(error.message(what), example) from None
+    except NumberTooLarge as error:
+        raise BindingError(error.message(what), translated(TOO_LARGE_HINT)) from None
     except RecursionError:
         raise BindingError(_("{what}: the array is nested too deeply").format(what=what)) from None
     except ValueError as exc:
@@ -88,8 +93,15 @@ def parse_array(text: str, what: str):
     return as_value(data, what)
 
 
-def parse_bindings(arguments: tuple[str, ...]) -> dict[str, float]:
-    """``--x 2``, ``--x=2`` and ``x=2`` into {name: value}, refusing repeats and junk."""
+def parse_bindings(arguments: tuple[str, ...], source: str | None = None) -> dict[str, float]:
+    """``--x 2``, ``--x=2`` and ``x=2`` into {name: value}, refusing repeats and junk.
+
+    With the expression's ``source``, a ``--NAME`` that is no name of it and is close to an
+    option of the running command is refused as the misspelt option it is
+    (``--fromat json``: "no such option --fromat; did you mean --format?"), before its
+    value is read."""
+    if source is not None:
+        refuse_misspelt_options(arguments, source)
     bindings: dict[str, float] = {}
     position = 0
     while position < len(arguments):
@@ -133,6 +145,55 @@ def parse_bindings(arguments: tuple[str, ...]) -> dict[str, float]:
     return bindings
 
 
+def refuse_misspelt_options(arguments: tuple[str, ...], source: str) -> None:
+    """A ``--NAME`` argument that names nothing in ``source`` and is close to an option of
+    the running command is that option misspelt: a UsageError (exit 2) that says so; one
+    whose NAME cannot be a variable's (``--no-check`` where there is none) is no option."""
+    from backtrace_cli.cli.options import misspelt
+
+    typed = [argument.split("=", 1)[0] for argument in arguments
+             if argument.startswith("--") and len(argument) > 2]
+    context = click.get_current_context(silent=True)
+    if not typed or context is None:
+        return
+    options = sorted({name for param in context.command.get_params(context)
+                      if isinstance(param, click.Option)
+                      for name in (*param.opts, *param.secondary_opts)
+                      if name.startswith("--")})
+    names = _names_in(source)
+    for option in typed:
+        name = option[2:]
+        if name in names or (name.isidentifier() and _normalized(name) in names):
+            continue
+        error = misspelt(option, options)
+        if error is None and not name.isidentifier():  # --no-chek, --check_timeout-x: no
+            from backtrace_cli.errors import UsageError  # variable is called that
+
+            error = UsageError(_("no such option {option}").format(option=option),
+                               _("the options are listed by {command} --help").format(
+                                   command=f"backtrace {context.info_name}"))
+        if error is not None:
+            raise error
+
+
+def _normalized(name: str) -> str:
+    from backtrace_cli.syntax.names import normalize_name
+
+    return normalize_name(name)
+
+
+def _names_in(source: str) -> set[str]:
+    """The names the expression's text holds (variables, steps, functions); none when it
+    does not even tokenize (its own error comes first, from the parser)."""
+    from backtrace_cli.errors import BacktraceError
+    from backtrace_cli.syntax.tokens import tokenize
+
+    try:
+        return {token.text for token in tokenize(source) if token.kind == "NAME"}
+    except BacktraceError:
+        return set()
+
+
 def _binding_name(typed: str) -> str:
     """A binding's name as the parser reads names: an identifier of any script, normalised
     with NFKC (``θ``, ``权重``), not starting with '__', no look-alike of an ASCII letter."""
@@ -161,18 +222,19 @@ def read_expression(text: str) -> str:
     No more than the length limit (and one character) is read, so ``@/dev/zero`` or an endless
     pipe ends in a LimitError at once instead of filling the memory.
     """
+    from backtrace_cli.files import read_text
     from backtrace_cli.limits import MAX_LENGTH
     from backtrace_cli.syntax.parser import refuse_long
 
     limit = MAX_LENGTH.value
     if text == "-":
-        content = sys.stdin.read(limit + 1)
+        # UTF-8 whatever the locale says, as @FILE is read: PYTHONIOENCODING=ascii changes
+        # what the terminal shows, not what an expression may hold.
+        content = read_text("-", "cannot read stdin", limit)
         refuse_long(content, "stdin")
         return content
     if text.startswith("@") and len(text) > 1:
         path = text[1:]
-        from backtrace_cli.files import read_text
-
         content = read_text(
             path, f"cannot read {path}", limit,
             "an EXPR that starts with '@' names a file to read the expression from",
@@ -180,6 +242,20 @@ def read_expression(text: str) -> str:
         refuse_long(content, path)
         return content
     return text
+
+
+def expression_file(text: str | None) -> str | None:
+    """The file EXPR is read from: FILE of ``@FILE``, ``-`` (stdin), else None."""
+    if text == "-":
+        return "-"
+    if text is not None and text.startswith("@") and len(text) > 1:
+        return text[1:]
+    return None
+
+
+def expression_flag(text: str | None) -> str:
+    """How a message names EXPR read from a file (``EXPR @prog.txt``) or stdin."""
+    return f"EXPR {text}" if text and text != "-" else "EXPR"
 
 
 def requested_width() -> int | None:
@@ -215,7 +291,36 @@ def output_options(width: int | None = None):
 
         width = shutil.get_terminal_size().columns
     color = terminal and not os.environ.get("NO_COLOR")
-    return Options(width=width, color=color)
+    return Options(width=width, color=color, digits=requested_digits())
+
+
+def requested_digits() -> int | None:
+    """``--digits N`` of the running command (None: every digit)."""
+    from backtrace_cli.cli.options import DIGITS_KEY
+
+    context = click.get_current_context(silent=True)
+    while context is not None:
+        if context.meta.get(DIGITS_KEY) is not None:
+            return context.meta[DIGITS_KEY]
+        context = context.parent
+    return None
+
+
+def with_digits(text: str) -> str:
+    """A line printed as it happens (a --trace line) with ``--digits`` applied."""
+    digits = requested_digits()
+    if digits is None:
+        return text
+    from backtrace_cli.report.digits import shorter
+
+    return shorter(text, digits)
+
+
+def plain_options():
+    """For a file or another format than table: no wrapping, no colour, and ``--digits``."""
+    from backtrace_cli.formats.registry import Options
+
+    return Options(digits=requested_digits())
 
 
 def _stdout_is_terminal() -> bool:

@@ -11,6 +11,7 @@ from backtrace_cli.cli.options import (
     BacktraceCommand,
     flagged,
 )
+from backtrace_cli.cli.streams import emit
 from backtrace_cli.formats import registry
 from backtrace_cli.i18n import _
 
@@ -65,13 +66,16 @@ def quiz(expr, bindings, random_program, level, seed, blank, dz, output_format, 
 
     from backtrace_cli.api.quiz import quiz as make_quiz
     from backtrace_cli.cli.parsing import (
+        expression_file,
+        expression_flag,
         output_options,
         parse_bindings,
         parse_value,
+        plain_options,
         read_expression,
     )
     from backtrace_cli.errors import BacktraceError, UsageError
-    from backtrace_cli.files import check_writable, write_output
+    from backtrace_cli.files import check_writable, refuse_same_files, write_output
 
     if not random_program:
         for name, value in (("--level", level), ("--seed", seed)):
@@ -92,11 +96,13 @@ def quiz(expr, bindings, random_program, level, seed, blank, dz, output_format, 
     if answers_path == "-" and output_path in (None, "-"):
         raise UsageError(_("--answers - and the worksheet would both go to stdout"),
                          _("write the worksheet to a file with -o FILE, or the key to a file"))
+    refuse_same_files([(expression_flag(expr), expression_file(expr), False),
+                       ("-o", output_path, True), ("--answers", answers_path, True)])
     for path, flag in ((output_path, "-o"), (answers_path, "--answers")):
         if path is not None and path != "-":
             check_writable(path, flag)
     source = read_expression(expr) if expr is not None else None
-    values = parse_bindings(bindings)
+    values = parse_bindings(bindings, source if source is not None else "")
     dz_value = parse_value(dz, "--dz")
     worksheet = "worksheet.md"
     if output_path is not None and output_path.lower().endswith(".md"):
@@ -108,10 +114,10 @@ def quiz(expr, bindings, random_program, level, seed, blank, dz, output_format, 
     except BacktraceError as error:
         raise flagged(error, FLAGS) from None
     to_stdout = output_path in (None, "-")
-    options = output_options() if output_format == "table" and to_stdout else registry.PLAIN
+    options = output_options() if output_format == "table" and to_stdout else plain_options()
     text = registry.render(result.report, output_format, options)
     if to_stdout:
-        click.echo(text, nl=False)
+        emit(text, output_format)
     else:
         write_output(output_path, text.encode("utf-8"), "-o")
     if answers_path is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from backtrace_cli.cli.options import BINDINGS_HELP, EXPRESSION_CONTEXT, BacktraceCommand
+from backtrace_cli.cli.streams import emit
 from backtrace_cli.formats.registry import names
 
 SIMPLIFY_EPILOG = f"""\b
@@ -35,17 +36,22 @@ def simplify(expr, bindings, input_name, timeout, output_format) -> None:
     """
     from backtrace_cli.api.graph import affine
     from backtrace_cli.cli.options import flagged
-    from backtrace_cli.cli.parsing import output_options, parse_bindings, read_expression
+    from backtrace_cli.cli.parsing import (
+        output_options,
+        parse_bindings,
+        plain_options,
+        read_expression,
+    )
     from backtrace_cli.errors import BacktraceError
 
     source = read_expression(expr)
-    values = parse_bindings(bindings)
+    values = parse_bindings(bindings, source)
     try:
         collapse = affine(source, values, input=input_name, timeout=timeout)
     except BacktraceError as error:
         raise flagged(error, {"input": "--input", "timeout": "--timeout"}) from None
-    from backtrace_cli.formats.registry import PLAIN, render
+    from backtrace_cli.formats.registry import render
     from backtrace_cli.report.affine import build
 
-    options = output_options() if output_format == "table" else PLAIN
-    click.echo(render(build(collapse, source), output_format, options), nl=False)
+    options = output_options() if output_format == "table" else plain_options()
+    emit(render(build(collapse, source), output_format, options), output_format)

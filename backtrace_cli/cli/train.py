@@ -8,6 +8,7 @@ import click
 
 from backtrace_cli.cli.graph import one_value
 from backtrace_cli.cli.options import BacktraceCommand
+from backtrace_cli.cli.streams import emit
 from backtrace_cli.errors import EXIT_INTERRUPTED, DivergedError, UsageError
 from backtrace_cli.formats.registry import names
 from backtrace_cli.i18n import _
@@ -166,6 +167,7 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
            momentum, beta1, beta2, eps, shuffle, seed, stream, cache_dir, dtype, delimiter,
            predict_items, trace, trace_limit, explain_step, save_path, plot_path,
            output_format) -> None:
+    from backtrace_cli.cli.parsing import plain_options, requested_digits, with_digits
     from backtrace_cli.files import check_writable
     from backtrace_cli.formats.registry import render
     from backtrace_cli.report.train import (
@@ -197,6 +199,10 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
             ),
             _("give one of them a file name"),
         )
+    from backtrace_cli.files import refuse_same_files
+
+    refuse_same_files([("CSV", csv, False), ("--init", init_path, False),
+                       ("--save", save_path, True), ("--plot", plot_path, True)])
     report_to_stderr = bool(on_stdout)
     # Files that cannot be written are refused before training, not after a long run.
     if save_path and save_path != "-":
@@ -229,14 +235,14 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
         # turns out to be bad before anything was trained.
         if console is not None and not printed["header"]:
             for line in header_lines(printed["outcome"]):
-                console.print(line, markup=False, highlight=False)
+                console.print(with_digits(line), markup=False, highlight=False)
             console.print()
             printed["header"] = True
 
     def on_update(update) -> None:
         if console is not None:
             header()
-            console.print(trace_line(printed["outcome"].problem, update, settings),
+            console.print(with_digits(trace_line(printed["outcome"].problem, update, settings)),
                           markup=False, highlight=False)
 
     progress = _progress(output_format, epochs)
@@ -270,11 +276,12 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
     if console is not None:
         from backtrace_cli.formats.registry import Options
 
-        _emit(render(report, "table", Options(width=console.width)), report_to_stderr)
+        emit(render(report, "table", Options(width=console.width, digits=requested_digits())),
+             "table", report_to_stderr)
         if outcome.explanation is not None:
             _explain(outcome, console)
     else:
-        _emit(render(report, output_format), report_to_stderr)
+        emit(render(report, output_format, plain_options()), output_format, report_to_stderr)
     if save_path:
         failures += _write(save_path, saved_document(model, loss, dtype, result.params),
                            "--save")
@@ -315,10 +322,6 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
             err=True,
         )
         sys.exit(EXIT_INTERRUPTED)
-
-
-def _emit(text, to_stderr: bool = False) -> None:
-    click.echo(text, nl=False, err=to_stderr)
 
 
 def _write(path: str, data, what: str, binary: bool = False) -> list:

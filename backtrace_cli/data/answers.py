@@ -19,7 +19,16 @@ import re
 from backtrace_cli.errors import DataError, did_you_mean
 from backtrace_cli.explain.cells import ANSWER_COLUMNS, KIND_NAMES, KINDS, SECTIONS
 from backtrace_cli.explain.grading import Answer, Answers
-from backtrace_cli.i18n import _
+from backtrace_cli.i18n import _, translated
+from backtrace_cli.syntax.numbers import (
+    TOO_LARGE,
+    TOO_LARGE_HINT,
+    NestedTooDeeply,
+    NumberTooLarge,
+    loads,
+    shortened,
+)
+from backtrace_cli.syntax.numbers import decoder as number_decoder
 
 # Keys of a key file that describe the program rather than answer a cell.
 ABOUT = ("expression", "bindings", "dz", "level", "seed")
@@ -43,14 +52,28 @@ def _position(text: str, offset: int) -> tuple[int, int]:
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
-def _refuse_constant(name: str):
-    raise ValueError(_("{name} is not a number here; values must be finite").format(name=name))
+class NotFinite(str):
+    """A JSON number that is no finite float (``NaN``, ``Infinity``, ``1e999``), kept as its
+    text until its place is known, then refused there."""
+
+
+def _float_or_not(text: str):
+    value = float(text)
+    return NotFinite(text) if value in (float("inf"), float("-inf")) else value
 
 
 # ----------------------------------------------------------------------------- JSON
 def read_json(text: str, path: str | None = None) -> Answers:
     try:
-        document = json.loads(text, parse_constant=_refuse_constant)
+        # NaN, Infinity and 1e999 are kept as NotFinite and refused below, in place
+        document = loads(text, parse_constant=NotFinite, parse_float=_float_or_not)
+    except NestedTooDeeply as error:
+        raise DataError(error.message(_("the answers")), path,
+                        *_position(text, error.offset or 0)) from None
+    except NumberTooLarge as error:
+        raise DataError(error.message(_("the answers")), path,
+                        *_position(text, max(text.find(error.text), 0)),
+                        translated(TOO_LARGE_HINT)) from None
     except json.JSONDecodeError as error:
         raise DataError(_("not valid JSON: {problem}").format(problem=error.msg), path,
                         error.lineno, error.colno,
@@ -62,7 +85,7 @@ def read_json(text: str, path: str | None = None) -> Answers:
         raise DataError(_("the answers must be a JSON object"), path, 1, 1,
                         _("e.g. {example}").format(
                             example='{"forward": {"r": -1}, "gradients": {"x": -2}}'))
-    decoder = json.JSONDecoder(parse_constant=_refuse_constant)
+    decoder = number_decoder(NotFinite, parse_float=_float_or_not)
     items: list[Answer] = []
     kinds: list[str] = []
     seen: set[str] = set()
@@ -96,7 +119,7 @@ def read_json(text: str, path: str | None = None) -> Answers:
             value, _end = decoder.raw_decode(text, cell_value)
             value_line, value_column = _position(text, cell_value)
             checked = _number_value(value, f"{key} '{cell_key}'", path, value_line,
-                                    value_column)
+                                    value_column, text, cell_value)
             items.append(Answer(kind, cell_key, checked, value_line, value_column, path,
                                 (line, column)))
     return Answers(tuple(items), tuple(kinds))
@@ -129,8 +152,16 @@ def _members(text: str, index: int, decoder: json.JSONDecoder):
             index = _skip(text, index + 1)
 
 
-def _number_value(value, what: str, path, line, column):
-    """A number, or a list of numbers (a vector, a matrix), as JSON gave it."""
+def _number_value(value, what: str, path, line, column, text: str = "", start: int = 0):
+    """A number, or a list of numbers (a vector, a matrix), as JSON gave it; ``text`` and
+    ``start`` (where the value begins in it) place a non-finite item of a list."""
+    if isinstance(value, NotFinite):
+        if text:  # the item's own place: its text, searched from where the value starts
+            found = text.find(value, start)
+            line, column = _position(text, found) if found >= 0 else (line, column)
+        raise DataError(_("{what}: {shown} is not a finite number").format(
+            what=what, shown=str(value)), path, line, column,
+            _("write a finite number such as -2 or 0.25"))
     if isinstance(value, bool) or not isinstance(value, (int, float, list)):
         shown = json.dumps(value)
         hint = (_("write the number without quotes") if isinstance(value, str)
@@ -139,7 +170,7 @@ def _number_value(value, what: str, path, line, column):
                         path, line, column, hint)
     if isinstance(value, list):
         for item in value:
-            _number_value(item, what, path, line, column)
+            _number_value(item, what, path, line, column, text, start)
         return value
     if isinstance(value, int) and abs(value) > 2**1023:
         raise DataError(_("{what}: {value} is too large for a float").format(
@@ -166,13 +197,21 @@ def read_worksheet(text: str, path: str | None = None) -> Answers:
     blanks: dict[int, tuple[str, str]] = {}
     written: dict[int, tuple[str, int, int]] = {}
     kinds: list[str] = []
-    for line, cells in rows:
-        if line <= header[0] or len(cells) != len(header[1]):
-            continue
+    for line, cells in _answer_rows(text, rows, header, path):
         number_text, kind_written, key = (cells[i][0].strip() for i in range(3))
         kind = spelled["kinds"].get(kind_written.lower())
-        if not number_text.isdigit() or kind is None:
-            continue
+        if not (number_text.isascii() and number_text.isdigit()) or len(number_text) > 9:
+            raise DataError(_("the Answers table's row has {text!r} in its # column, not the "
+                              "number of a blank").format(text=shortened(number_text)), path,
+                            line, cells[0][1], _("keep the rows as quiz wrote them"))
+        if kind is None:
+            raise DataError(_("the Answers table's row {number} has the kind {kind!r}; the "
+                              "kinds are {kinds}").format(number=number_text, kind=kind_written,
+                                                         kinds=", ".join(KINDS)),
+                            path, line, cells[1][1], _("keep the rows as quiz wrote them"))
+        if int(number_text) in blanks:
+            raise DataError(_("the Answers table has row {number} twice").format(
+                number=number_text), path, line, cells[0][1], _("keep one of them"))
         blanks[int(number_text)] = (kind, key)
         kinds.append(kind)
         answer, column = cells[-1]
@@ -182,7 +221,7 @@ def read_worksheet(text: str, path: str | None = None) -> Answers:
     for line, cells in rows:  # blanks written over in the tables themselves
         for cell, column in cells:
             match = _FILLED.fullmatch(cell.strip())
-            if match is None or int(match.group(1)) not in blanks:
+            if match is None or len(match.group(1)) > 9 or int(match.group(1)) not in blanks:
                 continue
             value = match.group(2).strip(_PADDING)
             if not value:
@@ -204,6 +243,28 @@ def read_worksheet(text: str, path: str | None = None) -> Answers:
         items.append(Answer(kind, key, _parse_number(value, what, path, line, column), line,
                             column, path))
     return Answers(tuple(items), tuple(dict.fromkeys(kinds)))
+
+
+def _answer_rows(text: str, rows, header, path):
+    """The rows of the Answers table: the table lines right below its header, each with
+    as many cells as the header (a row with fewer or more is refused with its line; an
+    empty row is skipped)."""
+    lines = text.splitlines()
+    end = header[0]  # 1-based line of the header; the table runs while lines start with |
+    while end < len(lines) and lines[end].strip().startswith("|"):
+        end += 1
+    for line, cells in rows:
+        if not header[0] < line <= end:
+            continue
+        if not any(cell.strip(_PADDING) for cell, _column in cells):
+            continue
+        if len(cells) != len(header[1]):
+            raise DataError(
+                _("the Answers table's row has {count} cells; its header has {expected}")
+                .format(count=len(cells), expected=len(header[1])), path, line, 1,
+                _("write the answer in the last column and keep the other cells as quiz "
+                  "wrote them (a | inside an answer is written \\|)"))
+        yield line, cells
 
 
 def _spellings() -> dict:
@@ -254,8 +315,10 @@ def _parse_number(text: str, what: str, path, line, column):
     cleaned = text.replace("\u2212", "-").replace(" ", "")
     if cleaned.startswith("["):
         try:
-            value = json.loads(cleaned, parse_constant=_refuse_constant)
-        except ValueError:
+            value = loads(cleaned, parse_constant=NotFinite, parse_float=_float_or_not)
+        except (NestedTooDeeply, NumberTooLarge) as error:
+            raise DataError(error.message(what), path, line, column) from None
+        except (ValueError, RecursionError):
             value = None
         if isinstance(value, list):
             return _number_value(value, what, path, line, column)
@@ -263,6 +326,9 @@ def _parse_number(text: str, what: str, path, line, column):
         value = float(cleaned)
         if value not in (float("inf"), float("-inf")):
             return value
-    raise DataError(_("{what}: '{text}' is not a number").format(what=what, text=text), path,
+        raise DataError(translated(TOO_LARGE).format(what=what, text=shortened(text)), path,
+                        line, column, translated(TOO_LARGE_HINT))
+    raise DataError(_("{what}: '{text}' is not a number").format(what=what, text=shortened(text)),
+                    path,
                     line, column,
                     _("write a decimal number such as -2 or 0.25 (or [1, -2] for a vector)"))

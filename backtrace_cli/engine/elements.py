@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backtrace_cli.engine.nodes import CONST, OP, VAR, Node, Tape, snippet
+from backtrace_cli.engine.picks import check_pick, parse_pick
 from backtrace_cli.engine.shapes import infer_shapes
 from backtrace_cli.errors import BindingError, LimitError, ShapeError, did_you_mean
 from backtrace_cli.i18n import _
@@ -41,7 +42,15 @@ class ElementProgram:
         chosen: list[str] = []
         known = [e for names in self.elements.values() for e in names]
         for name in wrt:
-            if name in self.elements:
+            pick = parse_pick(name)
+            if pick is not None and pick[0] in self.elements:  # an element or a row
+                base, index = pick
+                elements = self.elements[base]
+                last = parse_pick(elements[-1]) if elements[-1] != base else None
+                shape = tuple(i + 1 for i in last[1]) if last else ()
+                check_pick(name, base, index, shape)
+                chosen.extend(e for e in elements if parse_pick(e)[1][:len(index)] == index)
+            elif name in self.elements:
                 chosen.extend(self.elements[name])
             elif name in known:
                 chosen.append(name)

@@ -41,7 +41,13 @@ from backtrace_cli.engine.nodes import CONST, INLINE_TEXT, OP, VAR, Node, Tape, 
 from backtrace_cli.engine.sweeps import Backward, backward, forward, needs_gradient
 from backtrace_cli.errors import BindingError, LimitError
 from backtrace_cli.i18n import _
-from backtrace_cli.limits import MAX_NODES
+from backtrace_cli.limits import (
+    MAX_DERIVED_NODES,
+    MAX_NODES,
+    MAX_SWEEP_NODES,
+    Limit,
+    within,
+)
 from backtrace_cli.ops.derived import DERIVED_BY_NAME, derivative_form, fold_form
 from backtrace_cli.ops.table import PREC_ATOM, PREC_UNARY
 from backtrace_cli.syntax.parser import apply_text, format_number
@@ -68,13 +74,17 @@ class GradientTape:
 class _Builder:
     """Appends nodes to a copy of a tape, folding constants, within the node limit."""
 
-    def __init__(self, tape: Tape) -> None:
+    def __init__(self, tape: Tape, limit: int | None = None) -> None:
         self.tape = tape
         self.nodes: list[Node] = list(tape.nodes)
         self.limit = MAX_NODES.value
+        self.derived_limit = limit  # derivative_tapes: the nodes left of its budget
         self.span = tape.nodes[tape.output].span
 
     def _append(self, node: Node) -> int:
+        if self.derived_limit is not None and len(self.nodes) >= self.derived_limit:
+            within(MAX_DERIVED_NODES, MAX_DERIVED_NODES.value + 1, _(
+                "the tapes of the derivatives grow past {limit} nodes in all"))
         if len(self.nodes) >= self.limit:
             raise LimitError(
                 _("the graph of the derivative has more than {limit:,} nodes").format(
@@ -146,7 +156,7 @@ def _variable_names(tape: Tape, wrt: Sequence[str] | None) -> tuple[str, ...]:
 
 
 def gradient_tape(tape: Tape, wrt: Sequence[str] | None = None,
-                  names: Sequence[str] | None = None) -> GradientTape:
+                  names: Sequence[str] | None = None, limit: int | None = None) -> GradientTape:
     """The reverse sweep of ``tape`` (seed 1 at its output) written out as nodes.
 
     ``wrt`` picks the variables (default: all, in order of first appearance); ``names`` the
@@ -156,7 +166,7 @@ def gradient_tape(tape: Tape, wrt: Sequence[str] | None = None,
     """
     variables = _variable_names(tape, wrt)
     labels = tuple(names) if names is not None else tuple(f"dL/d{x}" for x in variables)
-    builder = _Builder(tape)
+    builder = _Builder(tape, limit)
     needs = needs_gradient(tape, variables)
     adjoints: list[int | None] = [None] * len(tape.nodes)
     seed_node: list[int] = []
@@ -267,10 +277,25 @@ def derivative_label(order: int, variable: str) -> str:
 
 def derivative_tapes(tape: Tape, variable: str, order: int) -> list[Tape]:
     """The tapes of the derivatives of order 0..``order`` with respect to ``variable``: each
-    the reverse sweep of the previous one written out (then cut to what its output needs)."""
+    the reverse sweep of the previous one written out (then cut to what its output needs).
+
+    Their sizes grow about geometrically, so before each order the sizes of the orders still
+    to come are foreseen from the growth so far (the mean factor per order): past
+    BACKTRACE_MAX_DERIVED_NODES in all, the request is refused before they are built. A
+    growth faster than foreseen still stops at the limit (the builder's own bound)."""
     tapes = [tape]
+    budget = MAX_DERIVED_NODES.value
+    message = _("the tapes of the derivatives up to order {order} would have about "
+                "{{amount}} nodes in all (order {k} alone {size:,}), more than {{limit}}")
     for k in range(1, order + 1):
-        derived = gradient_tape(tapes[-1], [variable], [derivative_label(k, variable)])
+        built = sum(len(t) for t in tapes[1:])
+        if k > 1:
+            growth = max(1.0, (len(tapes[-1]) / len(tapes[0])) ** (1 / (k - 1)))
+            foreseen = [len(tapes[-1]) * growth ** i for i in range(1, order - k + 2)]
+            within(MAX_DERIVED_NODES, built + int(sum(foreseen)),
+                   message.format(order=order, k=order, size=int(foreseen[-1])))
+        derived = gradient_tape(tapes[-1], [variable], [derivative_label(k, variable)],
+                                limit=len(tapes[-1]) + budget - built)
         tapes.append(pruned(derived.tape)[0])
     return tapes
 
@@ -296,7 +321,7 @@ class HessianResult:
 
 
 def hessian_at(tape: Tape, bindings: Mapping[str, Any], wrt: Sequence[str] | None = None,
-               record: bool = False) -> HessianResult:
+               record: bool = False, entries: Limit | None = None) -> HessianResult:
     """Value, gradient and Hessian of ``tape``'s output at ``bindings`` by double backprop.
 
     Arrays are taken element by element (``W[0,1]``, row-major); ``wrt`` may name whole
@@ -311,14 +336,21 @@ def hessian_at(tape: Tape, bindings: Mapping[str, Any], wrt: Sequence[str] | Non
     cached = _PREPARED.get(key)
     if cached is None or cached[0] is not tape:
         program = scalar_program(tape, bindings)
-        derived = gradient_tape(program.tape, program.select(wrt))
+        chosen = program.select(wrt)
+        n = len(chosen) if chosen is not None else sum(map(len, program.elements.values()))
+        _entries_within(entries, n)  # before the gradient's tape is built
+        derived = gradient_tape(program.tape, chosen)
+        within(MAX_SWEEP_NODES, n * len(derived.tape), _(
+            "the Hessian needs {n:,} sweeps of the gradient's tape of {size:,} nodes "
+            "({{amount}} node visits), more than {{limit}}").format(n=n, size=len(derived.tape)))
         needs = needs_gradient(derived.tape, derived.variables)
         cached = (tape, program, derived, needs, [derived.output_tape(position)
                                                    for position in range(len(derived.outputs))])
         if len(_PREPARED) >= _PREPARED_KEPT:
             _PREPARED.pop(next(iter(_PREPARED)))
         _PREPARED[key] = cached
-    _, program, derived, needs, row_tapes = cached
+    _tape, program, derived, needs, row_tapes = cached
+    _entries_within(entries, len(derived.variables))
     scalar = program.tape
     values = forward(derived.tape, element_bindings(bindings))
     gradient = [float(values[i]) + 0.0 for i in derived.outputs]
@@ -333,3 +365,10 @@ def hessian_at(tape: Tape, bindings: Mapping[str, Any], wrt: Sequence[str] | Non
                         for name in derived.variables])
     return HessianResult(derived.variables, float(values[derived.value_node]), gradient,
                          hessian, derived, values, rows)
+
+
+def _entries_within(entries: Limit | None, n: int) -> None:
+    """A report of every entry (``hessian``) has its own limit on the n x n entries."""
+    if entries is not None:
+        within(entries, n * n, _("the Hessian in {n:,} variables (array elements) has "
+                                 "{{amount}} entries, more than {{limit}}").format(n=n))

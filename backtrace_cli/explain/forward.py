@@ -68,20 +68,31 @@ def forward_mode(explanation: Explanation) -> ForwardMode:
     with context:
         for name, index in nodes.items():
             shape = shapes[index] if shapes is not None else ()
+            base, prefix = _picked(tape, name)  # W[0,1]: only the elements under (0, 1)
             values = []
             for element, seed in unit_seeds(shape):
+                if element[:len(prefix)] != prefix:
+                    continue
                 tangents = tangent_sweep(tape, explanation.values, {index: seed}, m, shapes)
                 gradient = weighted(explanation.seed, tangents.tangents[tape.output])
-                sweeps.append(Sweep(name, element, tangents, float(gradient)))
+                sweeps.append(Sweep(base, element, tangents, float(gradient)))
                 values.append(float(gradient))
-            if shape:
+            if shape[len(prefix):]:
                 import numpy
 
-                gradients[name] = numpy.array(values).reshape(shape)
+                gradients[name] = numpy.array(values).reshape(shape[len(prefix):])
             else:
                 gradients[name] = values[0]
     cost = sweep_costs(tape, shapes, tuple(nodes.values()), 1)
     return ForwardMode(tuple(sweeps), gradients, cost)
+
+
+def _picked(tape, name: str) -> tuple[str, tuple]:
+    """(the variable, the index prefix) of a reported name: (W, (0, 1)) for W[0,1]."""
+    from backtrace_cli.engine.picks import parse_pick
+
+    pick = None if name in tape.variable_nodes else parse_pick(name)
+    return pick if pick is not None else (name, ())
 
 
 def _elements(shape: tuple) -> int:
@@ -159,10 +170,28 @@ def checked_forward(explanation: Explanation, modes: ForwardMode, timeout: float
     from backtrace_cli.explain.steps import check_with_steps
 
     tape = explanation.tape
-    steps = {name: explanation.node_of(name) for name in explanation.wrt
+    picks = {name: _picked(tape, name) for name in explanation.wrt
+             if _picked(tape, name)[1]}
+    gradients = dict(modes.gradients)
+    if picks:  # checked as whole variables (the tangents put in place), then re-keyed
+        from backtrace_cli.explain.picked import bases, picked_report
+
+        gradients = {}
+        for name in bases(explanation.wrt, picks):
+            gradients[name] = modes.gradients.get(name)
+            if gradients[name] is None:  # only picked parts of it: the reverse sweep's rest
+                import numpy
+
+                gradients[name] = numpy.array(explanation.whole[name], dtype=float)
+        for name, (base, index) in picks.items():
+            gradients[base][index] = modes.gradients[name]
+    steps = {name: explanation.node_of(name) for name in gradients
              if name not in tape.variable_nodes}
     with _quiet(explanation.shapes):
-        return check_with_steps(tape, explanation.bindings, explanation.values,
-                                explanation.seed, modes.gradients, steps,
-                                explanation.result.kinks, timeout,
-                                _backend(explanation.shapes), explanation.shapes)
+        report = check_with_steps(tape, explanation.bindings, explanation.values,
+                                  explanation.seed, gradients, steps,
+                                  explanation.result.kinks, timeout,
+                                  _backend(explanation.shapes), explanation.shapes)
+    if picks:
+        report = picked_report(report, explanation.wrt, picks)
+    return report

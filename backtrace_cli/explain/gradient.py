@@ -17,12 +17,14 @@ from typing import Any
 from backtrace_cli.checks.verify import CheckReport, run_checks
 from backtrace_cli.engine.backends import FLOAT64
 from backtrace_cli.engine.nodes import OP, VAR, Tape
+from backtrace_cli.engine.picks import parse_pick
 from backtrace_cli.engine.shapes import has_arrays, infer_shapes
 from backtrace_cli.engine.sweeps import Backward, Edge, backward, forward, gradients
 from backtrace_cli.engine.tape import check_bindings
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.errors import BindingError, EvaluationError, ShapeError, did_you_mean
 from backtrace_cli.explain.labels import node_labels  # noqa: F401  (its old home)
+from backtrace_cli.explain.picked import bases, checked_picks, picked
 from backtrace_cli.explain.steps import check_with_steps, named_steps, wrt_nodes
 from backtrace_cli.i18n import _
 from backtrace_cli.ops.table import shape_text
@@ -49,6 +51,7 @@ class Explanation:
     gradients: dict[str, float]
     check: CheckReport | None
     shapes: list | None = None  # per node, for a program with arrays; None for scalars
+    whole: dict | None = None  # with wrt W[0,1]: the whole variables' gradients (W)
 
     @cached_property
     def chain_rules(self) -> tuple[ChainRule, ...]:
@@ -70,8 +73,11 @@ class Explanation:
         return self.result.edges
 
     def node_of(self, name: str) -> int:
-        """The node of a reported name: a variable, or a named step (``--wrt y_hat``)."""
-        return wrt_nodes(self.tape, [name])[name]
+        """The node of a reported name: a variable, or a named step (``--wrt y_hat``); for
+        an element or row (``W[0,1]``), its variable's node."""
+        pick = None if name in self.tape.variable_nodes else parse_pick(name)
+        base = pick[0] if pick else name
+        return wrt_nodes(self.tape, [base])[base]
 
 
 def resolve_wrt(tape: Tape, wrt: Sequence[str] | None) -> tuple[str, ...]:
@@ -80,6 +86,9 @@ def resolve_wrt(tape: Tape, wrt: Sequence[str] | None) -> tuple[str, ...]:
         return tape.variables
     steps = named_steps(tape)
     for name in wrt:
+        pick = parse_pick(name)
+        if pick is not None and pick[0] in tape.variable_nodes:
+            continue  # an element or a row of a variable (W[0,1]); its index checked later
         if name not in tape.variable_nodes and name not in steps:
             named = _("; its named steps: {steps}").format(steps=", ".join(steps)) if steps else ""
             error = BindingError(
@@ -139,6 +148,10 @@ def explain(
     check_bindings(tape, bindings)
     names = resolve_wrt(tape, wrt)
     bindings, shapes, m = numeric_setting(tape, bindings)
+    picks = checked_picks(tape, names, shapes)
+    if picks:  # the whole variables are computed, then the picked parts reported
+        whole = explain(tape, bindings, seed, bases(names, picks), check, check_timeout)
+        return picked(whole, names, picks)
     seed_shape = getattr(seed, "shape", ())
     output_shape = shapes[tape.output] if shapes is not None else ()
     if seed_shape != output_shape:

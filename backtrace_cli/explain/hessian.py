@@ -23,6 +23,7 @@ from backtrace_cli.engine.nodes import OP, Tape
 from backtrace_cli.engine.sweeps import Edge, forward
 from backtrace_cli.errors import BindingError
 from backtrace_cli.i18n import N_, _
+from backtrace_cli.limits import MAX_HESSIAN_ENTRIES
 
 # Relative size under which an eigenvalue counts as 0, and an asymmetry as rounding.
 ZERO_EIGENVALUE = 1e-12
@@ -90,7 +91,7 @@ def explain_hessian(tape: Tape, bindings: Mapping[str, Any], wrt: Sequence[str] 
     """Value, gradient, Hessian, symmetry, eigenvalues and, if asked, the cross-checks."""
     import numpy
 
-    result = hessian_at(tape, bindings, wrt, record=True)
+    result = hessian_at(tape, bindings, wrt, record=True, entries=MAX_HESSIAN_ENTRIES)
     hessian = numpy.array(result.hessian, dtype=float).reshape(len(result.variables),
                                                                len(result.variables))
     asymmetry = float(numpy.max(numpy.abs(hessian - hessian.T), initial=0.0))

@@ -16,14 +16,17 @@ from typing import Any
 from backtrace_cli.checks.verify import CheckReport
 from backtrace_cli.engine.forward_mode import tangent_sweep, unit_seeds
 from backtrace_cli.engine.nodes import Tape
+from backtrace_cli.engine.picks import pick_name
 from backtrace_cli.engine.sweeps import backward, forward
 from backtrace_cli.engine.tape import check_bindings
 from backtrace_cli.errors import setting_error
 from backtrace_cli.explain.cost import Cost, sweep_costs
 from backtrace_cli.explain.forward import _quiet
 from backtrace_cli.explain.gradient import node_labels, numeric_setting, resolve_wrt
+from backtrace_cli.explain.picked import bases, checked_picks, part, picked_report
 from backtrace_cli.explain.steps import wrt_nodes
 from backtrace_cli.i18n import _, ngettext, use_language
+from backtrace_cli.limits import MAX_JACOBIAN_ENTRIES, within
 
 JACOBIAN_MODES = ("auto", "forward", "reverse")
 
@@ -54,6 +57,10 @@ class Jacobian:
 
     def shape_of(self, index: int) -> tuple:
         return self.shapes[index] if self.shapes is not None else ()
+
+    def shape_of_name(self, name: str) -> tuple:
+        """The shape of a reported name: its node's, or a picked part's (W[0,1]: scalar)."""
+        return getattr(self.blocks[name], "shape", ())[len(self.output_shape):]
 
 
 def _size(shape: tuple) -> int:
@@ -105,10 +112,18 @@ def explain_jacobian(
     check_bindings(tape, bindings)
     names = resolve_wrt(tape, wrt)
     bindings, shapes, m = numeric_setting(tape, bindings)
+    picks = checked_picks(tape, names, shapes)
+    if picks:  # the whole variables' blocks (the same sweeps), then the picked columns
+        whole = explain_jacobian(tape, bindings, bases(names, picks), mode, check,
+                                 check_timeout)
+        return _picked_blocks(whole, names, picks)
     nodes = wrt_nodes(tape, names)
     shape_of = (lambda index: shapes[index]) if shapes is not None else (lambda index: ())
     inputs = sum(_size(shape_of(index)) for index in nodes.values())
     output_shape = shape_of(tape.output)
+    within(MAX_JACOBIAN_ENTRIES, inputs * _size(output_shape), _(
+        "the Jacobian of {m:,} output elements by {n:,} input elements has {{amount}} "
+        "entries, more than {{limit}}").format(m=_size(output_shape), n=inputs))
     chosen, reason = choose_mode(mode, inputs, _size(output_shape))
     with _quiet(shapes):
         values = forward(tape, bindings, m)
@@ -162,3 +177,17 @@ def _by_rows(tape, values, nodes, shapes, m, output_shape) -> dict:
             if adjoint is not None:
                 blocks[name][element] = adjoint
     return {name: block if block.shape else float(block) for name, block in blocks.items()}
+
+
+def _picked_blocks(whole: Jacobian, names, picks) -> Jacobian:
+    """``whole`` (over whole variables) with the picks' columns under their names."""
+    from dataclasses import replace
+
+    lead = len(whole.output_shape)
+    canonical = {n: pick_name(*picks[n]) if n in picks else n for n in names}
+    blocks = {canonical[n]: (part(whole.blocks[picks[n][0]],
+                                  (slice(None),) * lead + tuple(picks[n][1]))
+                             if n in picks else whole.blocks[n]) for n in names}
+    nodes = {canonical[n]: whole.nodes[picks[n][0] if n in picks else n] for n in names}
+    return replace(whole, wrt=tuple(blocks), nodes=nodes, blocks=blocks,
+                   check=picked_report(whole.check, names, picks, lead))

@@ -17,10 +17,12 @@ from backtrace_cli.report.model import Report
 @dataclass(frozen=True)
 class Options:
     """How a writer lays text out. ``width`` None means no wrapping at all (a pipe or a file);
-    ``color`` is True only for a terminal that wants colour."""
+    ``color`` is True only for a terminal that wants colour; ``digits`` shortens the numbers
+    of every view but JSON."""
 
     width: int | None = None
     color: bool = False
+    digits: int | None = None  # --digits: significant digits shown (None: every digit)
 
 
 PLAIN = Options()  # no wrapping, no colour: files, pipes, tests
@@ -36,6 +38,10 @@ class Format:
     description: str = ""
 
     def write(self, report: Report, options: Options = PLAIN) -> str | bytes:
+        if options.digits is not None and self.name != "json":
+            from backtrace_cli.report.digits import rounded
+
+            report = rounded(report, options.digits)
         module, function = self.writer.split(":")
         return getattr(importlib.import_module(f"backtrace_cli.formats.{module}"), function)(
             report, options)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from backtrace_cli.i18n import N_
+from backtrace_cli.limits import MAX_DIMENSIONS
 
 
 class ShapeMismatch(ValueError):
@@ -71,6 +72,11 @@ def _stack_shape(*shapes: tuple) -> tuple:
                 f"the elements of a [...] literal must have one shape, got {shape_text(first)} "
                 f"and {shape_text(shape)}"
             )
+    if len(first) >= MAX_DIMENSIONS:
+        raise ShapeMismatch(
+            f"this [...] literal would have {len(first) + 1} dimensions; an array has at most "
+            f"{MAX_DIMENSIONS}"
+        )
     return (len(shapes), *first)
 
 

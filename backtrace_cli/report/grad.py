@@ -12,7 +12,8 @@ from __future__ import annotations
 from backtrace_cli.engine.tape import CONST
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.explain.gradient import ChainRule, Explanation
-from backtrace_cli.i18n import _
+from backtrace_cli.i18n import _, translated
+from backtrace_cli.ops.table import shape_text
 from backtrace_cli.report import graph, steps
 from backtrace_cli.report.grad_json import grad_json_text
 from backtrace_cli.report.grad_text import (
@@ -260,7 +261,10 @@ def gradients_section(explanation: Explanation) -> Table:
     for name, value in explanation.gradients.items():
         index = explanation.node_of(name)
         row = [Text(name, math_name(name))]
-        row += [shape_of(explanation, index)] if arrays else []
+        if arrays and getattr(value, "shape", ()) != explanation.shapes[index]:
+            row.append(Text(translated(shape_text(getattr(value, "shape", ())))))  # W[0,1]
+        elif arrays:
+            row.append(shape_of(explanation, index))
         row.append(value_cell(value))
         if checked:
             row += check_row(explanation, name)

@@ -62,7 +62,7 @@ def block_section(jacobian: Jacobian, name: str) -> Table:
 
     output = output_label(jacobian)
     out_shape = jacobian.output_shape
-    shape = jacobian.shape_of(jacobian.nodes[name])
+    shape = jacobian.shape_of_name(name)
     block = numpy.asarray(jacobian.blocks[name], dtype=float).reshape(
         (max(1, _size(out_shape)), max(1, _size(shape))))
     elements = list(numpy.ndindex(shape)) if shape else [()]
@@ -106,7 +106,7 @@ def check_section(jacobian: Jacobian) -> Table:
     rows = []
     notes = []
     for name, check in report.variables.items():
-        size = _size(jacobian.output_shape) * _size(jacobian.shape_of(jacobian.nodes[name]))
+        size = _size(jacobian.output_shape) * _size(jacobian.shape_of_name(name))
         verdict = {"ok": CHECK_MARK, "inconclusive": "?"}.get(check.status, CROSS_MARK)
         tone = "good" if verdict == CHECK_MARK else "dim" if verdict == "?" else "bad"
         rows.append((Text(name, math_name(name)), Text(f"{size:,}"),
@@ -157,7 +157,7 @@ def document(jacobian: Jacobian) -> dict:
         "output_id": tape.nodes[tape.output].id,
         "output_shape": list(jacobian.output_shape),
         "output": plain(jacobian.output),
-        "shapes": {name: list(jacobian.shape_of(index)) for name, index in jacobian.nodes.items()},
+        "shapes": {name: list(jacobian.shape_of_name(name)) for name in jacobian.nodes},
         "jacobian": {name: plain(block) for name, block in jacobian.blocks.items()},
         "mode": jacobian.mode,
         "requested_mode": jacobian.requested,

@@ -50,9 +50,13 @@ def header_lines(outcome, initial) -> list[str]:
     """What is about to be minimised, from where, how."""
     start = ", ".join(f"{name}={number(value)}" for name, value in initial.items())
     where = _(" from {start}").format(start=start) if start else ""
-    return [_("Minimising {label} = {source}{where}").format(
-                label=outcome.label, source=_one_line(outcome.source), where=where),
-            settings_text(outcome.settings)]
+    lines = [_("Minimising {label} = {source}{where}").format(
+                 label=outcome.label, source=_one_line(outcome.source), where=where),
+             settings_text(outcome.settings)]
+    if outcome.settings.wrt:
+        lines.append(_("over {wrt} only; the rest stays as bound").format(
+            wrt=", ".join(outcome.settings.wrt)))
+    return lines
 
 
 def _one_line(source: str) -> str:
@@ -72,7 +76,8 @@ def update_text(outcome, update, say=str) -> str:
     if update.direction is not None:
         from backtrace_cli.train.newton import unflatten
 
-        directions = unflatten(update.direction, update.before, list(update.before))
+        directions = unflatten(update.direction, update.before, list(update.before),
+                               update.elements or None)
     for name in update.before:
         old, new, grad = update.before[name], update.after[name], update.gradients.get(name)
         d = f"d{f}/d{name}"
@@ -127,7 +132,9 @@ def build(outcome, *, live: bool = False) -> Report:
     history, names = result.history, result.variables
     opening: list[str] = []
     if not live:
-        opening = header_lines(outcome, result.initial) + [""]
+        start = {name: {**result.fixed, **result.initial}[name]
+                 for name in outcome.tape.variables}
+        opening = header_lines(outcome, start) + [""]
         opening += [trace_line(outcome, update) for update in outcome.traced]
     # The start, then steps 1..N sampled as train samples its epochs 1..N.
     shown = [0] + [index + 1 for index in epoch_sample(len(history) - 1)]
@@ -153,6 +160,8 @@ def build(outcome, *, live: bool = False) -> Report:
         tuple((text(name), text(number(result.initial[name])), text(number(result.params[name])))
               for name in names),
         after=(text(final),), cut=False, key="params",
+        notes=tuple(text(_("held fixed: {name} = {value}").format(name=name, value=number(value)))
+                    for name, value in result.fixed.items()),
     ))
     if outcome.explanation is not None:
         sections += explained_sections(outcome)
@@ -218,6 +227,8 @@ def document(outcome) -> dict:
                      **({"beta1": settings.beta1, "beta2": settings.beta2, "eps": settings.eps}
                         if settings.method == "adam" else {})},
         "variables": list(result.variables),
+        "wrt": list(result.wrt),
+        "fixed": {name: plain(value) for name, value in result.fixed.items()},
         "initial": {name: plain(value) for name, value in result.initial.items()},
         "params": {name: plain(value) for name, value in result.params.items()},
         "initial_value": result.history[0].value,

@@ -32,8 +32,11 @@ FAMILY = ("torchvision", "torchaudio", "torchtext", "torchdata")
 
 
 def missing_message(name: str) -> str:
-    """The error for something of PyTorch that backtrace's torch does not have."""
-    return f"backtrace's torch has no {name}: run this script with PyTorch itself"
+    """The error for something of PyTorch that backtrace's torch does not have: the package's
+    own words for it (imported here only when one is missing)."""
+    from backtrace_cli.torchlike._missing import not_in_subset
+
+    return not_in_subset(name)
 
 
 def owned(name: str) -> bool:

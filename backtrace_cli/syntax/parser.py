@@ -30,6 +30,7 @@ from backtrace_cli.i18n import _
 from backtrace_cli.limits import MAX_DEPTH, MAX_LENGTH, MAX_STATEMENTS
 from backtrace_cli.ops.table import FUNCTIONS, INFIX, PREC_UNARY, PREFIX, STACK
 from backtrace_cli.syntax.names import FUNCTION_ALIASES
+from backtrace_cli.syntax.numbers import shortened
 from backtrace_cli.syntax.tokens import Token, tokenize
 from backtrace_cli.syntax.tree import Apply, Assign, Expr, Name, Number, Program
 
@@ -177,7 +178,8 @@ class _Parser:
         if token.kind == "NUMBER":
             value = float(token.text)
             if value == math.inf:
-                raise self.error(f"the number {token.text} is too large for a float", token.span)
+                raise self.error(f"the number {shortened(token.text)} is too large for a float",
+                                 token.span)
             return Number(value, token.span)
         if token.kind == "NAME":
             if self.token.kind == "OP" and self.token.text == "(":

@@ -30,7 +30,8 @@ from backtrace_cli.i18n import N_, _
 from backtrace_cli.ops.table import shape_text
 from backtrace_cli.train.loop import interruptible
 from backtrace_cli.train.newton import REFUSALS
-from backtrace_cli.train.optimizers import make_optimizer
+from backtrace_cli.train.optimizers import make_optimizer, written_state
+from backtrace_cli.train.selection import select
 from backtrace_cli.train.settings import fraction, positive
 
 # Why a run stopped: English in the JSON ("diverged", "blocked"), read back into the reader's
@@ -71,6 +72,7 @@ class MinimizeSettings:
     eps: float = 1e-8
     trace_limit: int = 0
     explain_step: int | None = None
+    wrt: tuple[str, ...] | None = None  # the variables (or parts, W[0,1]) to move; None: all
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -142,6 +144,7 @@ class Update:
     after: dict[str, Any] | None = None  # None: the update could not be made
     hessian: list | None = None  # newton: the Hessian (element order of ``variables``)
     direction: list | None = None  # newton: d, the solution of H d = -g
+    elements: tuple[str, ...] = ()  # newton: the elements of d (W[0,1]), in its order
     state: dict[str, Any] = field(default_factory=dict)  # momentum's buffer, Adam's moments
 
 
@@ -162,6 +165,8 @@ class MinimizeResult:
     params: dict[str, Any]  # the last finite parameters
     history: list[Step]
     elements: tuple[str, ...] = ()  # newton's variables element by element (W[0,1])
+    fixed: dict[str, Any] = field(default_factory=dict)  # held at their bindings (not wrt)
+    wrt: tuple[str, ...] = ()  # what moves, as asked (every variable by default)
     diverged: Stop | None = None
     blocked: Stop | None = None  # newton: the Hessian gave no step towards a minimum
     interrupted: bool = False
@@ -177,8 +182,9 @@ class MinimizeResult:
 
 
 def check_problem(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings):
-    """(bindings, shapes, back end) for a run, after every check that needs no step: each
-    variable bound and each binding used, a scalar output, sizes within the limits."""
+    """(bindings, shapes, back end, selection) for a run, after every check that needs no
+    step: each variable bound and each binding used, a scalar output, ``wrt`` a choice of
+    the variables, sizes within the limits."""
     check_bindings(tape, start)
     if not tape.variables:
         raise UsageError(_("the expression has no variables to minimise over"),
@@ -191,12 +197,14 @@ def check_problem(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettin
               "minimised").format(shape=shape_text(shapes[tape.output])),
             tape.source, output.span,
             _("reduce it, e.g. sum({text}) or mean(...)").format(text=output.text))
-    numbers = sum(int(getattr(value, "size", 1)) for value in bindings.values())
-    if settings.method == "newton" and numbers > MAX_NEWTON_VARIABLES:
+    selection = select(tape, settings.wrt, shapes)
+    numbers = sum(int(getattr(bindings[name], "size", 1)) for name in selection.names)
+    solved = selection.count(numbers)  # newton's unknowns: the picked elements only
+    if settings.method == "newton" and solved > MAX_NEWTON_VARIABLES:
         raise setting_error(
             "method", _("method newton: {numbers:,} variables (array elements) need a Hessian "
                         "of {entries:,} entries; newton takes at most {limit:,}").format(
-                numbers=numbers, entries=numbers * numbers, limit=MAX_NEWTON_VARIABLES),
+                numbers=solved, entries=solved * solved, limit=MAX_NEWTON_VARIABLES),
             _("use method gd, momentum or adam for large arrays"))
     if numbers * (settings.steps + 1) > MAX_HISTORY_NUMBERS:
         raise setting_error(
@@ -204,7 +212,7 @@ def check_problem(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettin
                        "value(s) needs more than {limit:,} numbers").format(
                 steps=settings.steps, numbers=numbers, limit=MAX_HISTORY_NUMBERS),
             _("take fewer steps"))
-    return bindings, shapes, m
+    return bindings, shapes, m, selection
 
 
 def minimize(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings,
@@ -219,13 +227,18 @@ def minimize(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings,
     """
     import numpy as np
 
-    bindings, shapes, m = check_problem(tape, start, settings)
-    names = tape.variables
-    params = {name: bindings[name] for name in names}
-    snapshot = _snapshot
+    bindings, shapes, m, selection = check_problem(tape, start, settings)
+    names = selection.names
+    params = {name: bindings[name] for name in tape.variables}
+
+    def snapshot(params):
+        return _snapshot({name: params[name] for name in names})
+
     values = forward(tape, params, m)
     result = MinimizeResult(names, snapshot(params), snapshot(params),
-                            [Step(0, float(values[tape.output]), snapshot(params))])
+                            [Step(0, float(values[tape.output]), snapshot(params))],
+                            fixed=_snapshot({n: params[n] for n in selection.fixed}),
+                            wrt=selection.wrt)
     rule = None
     if settings.method != "newton":
         rule = make_optimizer(settings.rule_settings(), m.number, m)
@@ -237,11 +250,12 @@ def minimize(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings,
                     if rule is not None:
                         grads = _gradients(tape, values, names, m, shapes)
                         update.gradients = {n: report_value(g) for n, g in grads.items()}
-                        rule.step(params, grads)
-                        update.state = _state(rule.state, names)
+                        rule.step(params, selection.masked(grads))
+                        update.state = written_state(rule.state, names, report_value)
                         taken = True
                     else:
-                        taken = _newton(tape, params, update, result, names)
+                        taken = _newton(tape, params, update, result, names,
+                                        selection.elements)
                 except EvaluationError as error:
                     if number == 1:  # undefined at the start: the input is wrong
                         raise
@@ -287,17 +301,6 @@ def _snapshot(params: Mapping[str, Any]) -> dict[str, Any]:
     return {name: report_value(value) for name, value in params.items()}
 
 
-def _state(state: dict, names) -> dict[str, Any]:
-    """What momentum and Adam keep per parameter, after the update (for the written update)."""
-    if "buffers" in state:
-        return {"buffer": {n: report_value(state["buffers"][n]) for n in names}}
-    if "moments" in state:
-        return {"steps": state["steps"],
-                "first": {n: report_value(state["moments"][n][0]) for n in names},
-                "second": {n: report_value(state["moments"][n][1]) for n in names}}
-    return {}
-
-
 def _gradients(tape, values, names, m, shapes) -> dict[str, Any]:
     """df/dname from one reverse sweep; an array variable's gradient has its shape."""
     swept = backward(tape, values, 1.0 if shapes is None else m.number(1.0), names, m,
@@ -320,12 +323,12 @@ def _gradients(tape, values, names, m, shapes) -> dict[str, Any]:
     return grads
 
 
-def _newton(tape, params, update: Update, result: MinimizeResult, names) -> bool:
+def _newton(tape, params, update: Update, result: MinimizeResult, names, wrt) -> bool:
     """One Newton step in place; False (``result.blocked`` or ``result.diverged`` set) when
     the Hessian gives no step towards a minimum or is not finite."""
     from backtrace_cli.train.newton import newton_step
 
-    step = newton_step(tape, params, names)
+    step = newton_step(tape, params, names, wrt)
     result.elements = step.elements
     update.gradients, update.hessian = step.gradients, step.hessian
     if step.refusal is not None:
@@ -336,7 +339,7 @@ def _newton(tape, params, update: Update, result: MinimizeResult, names) -> bool
         else:
             result.blocked = stop
         return False
-    update.direction = step.direction
+    update.direction, update.elements = step.direction, step.elements
     for name in names:
         params[name] = params[name] + step.steps[name]
     return True
@@ -385,5 +388,6 @@ def run(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings, *,
     outcome.elapsed = time.perf_counter() - started
     explained = outcome.result.explained
     if explained is not None:
-        outcome.explanation = explain(tape, explained.before, 1.0, tape.variables, check=True)
+        at = {**outcome.result.fixed, **explained.before}
+        outcome.explanation = explain(tape, at, 1.0, outcome.result.variables, check=True)
     return outcome

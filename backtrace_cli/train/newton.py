@@ -84,16 +84,19 @@ def definiteness(eigenvalues: Sequence[float]) -> str:
     return "indefinite"
 
 
-def newton_step(tape, params: Mapping[str, Any], names: Sequence[str]) -> NewtonStep:
-    """The Newton step at ``params`` (not applied), or why there is none."""
+def newton_step(tape, params: Mapping[str, Any], names: Sequence[str],
+                wrt: Sequence[str] | None = None) -> NewtonStep:
+    """The Newton step at ``params`` (not applied) in the variables ``names`` (only the
+    elements ``wrt`` picks, when given), or why there is none."""
     import numpy as np
 
     from backtrace_cli.engine.higher import hessian_at
 
-    second = hessian_at(tape, dict(params))
+    second = hessian_at(tape, dict(params), wrt)
+    elements = tuple(second.variables)
     g = np.asarray(second.gradient, dtype=np.float64).reshape(-1)
     h = np.asarray(second.hessian, dtype=np.float64).reshape(g.size, g.size)
-    found = NewtonStep(tuple(second.variables), unflatten(g, params, names), h.tolist())
+    found = NewtonStep(elements, unflatten(g, params, names, elements), h.tolist())
     if not (np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
         found.refusal = (NOT_FINITE, None, None)
         return found
@@ -110,14 +113,28 @@ def newton_step(tape, params: Mapping[str, Any], names: Sequence[str]) -> Newton
             return found
         direction = newton_direction(g, h)
     found.direction = direction.tolist()
-    found.steps = unflatten(direction, params, names)
+    found.steps = unflatten(direction, params, names, elements)
     return found
 
 
-def unflatten(flat, params: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
-    """A vector in element order (each variable's elements row-major) as {name: value}."""
+def unflatten(flat, params: Mapping[str, Any], names: Sequence[str],
+              elements: Sequence[str] | None = None) -> dict[str, Any]:
+    """A vector in element order (each variable's elements row-major) as {name: value};
+    with ``elements`` (the vector's element names, W[0,1]), an element not among them is 0."""
     import numpy as np
 
+    if elements is not None:
+        from backtrace_cli.engine.picks import parse_pick
+
+        out = {name: np.zeros(np.shape(params[name])) if is_array(params[name]) else 0.0
+               for name in names}
+        for value, element in zip(flat, elements, strict=True):
+            pick = parse_pick(element) if element not in out else None
+            if pick is None:
+                out[element] = float(value)
+            else:
+                out[pick[0]][pick[1]] = value
+        return out
     out, position = {}, 0
     for name in names:
         value = params[name]

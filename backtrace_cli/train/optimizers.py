@@ -106,3 +106,15 @@ def make_optimizer(settings, number: Callable[[float], Any], m) -> Optimizer:
     """The optimizer ``settings.optimizer`` names, initialised for a run's number type."""
     rule = OPTIMIZERS[settings.optimizer]
     return Optimizer(rule, rule.init(settings, number, m))
+
+
+def written_state(state: dict, names, copy) -> dict[str, Any]:
+    """What momentum and Adam keep per parameter after an update (for the written update),
+    each value through ``copy``; plain SGD keeps nothing."""
+    if "buffers" in state:
+        return {"buffer": {n: copy(state["buffers"][n]) for n in names}}
+    if "moments" in state:
+        return {"steps": state["steps"],
+                "first": {n: copy(state["moments"][n][0]) for n in names},
+                "second": {n: copy(state["moments"][n][1]) for n in names}}
+    return {}

@@ -27,13 +27,26 @@ SPEC_KINDS = ("randn", "zeros", "ones")
 
 def shape(text: str, what: str, field: str = "param") -> tuple[int, ...]:
     """'4x2' -> (4, 2), '4' -> (4,); sizes from 1 up to the array size limit."""
+    from backtrace_cli.syntax.numbers import MAX_DIMENSIONS, TOO_MANY_SIZES, shortened
+
     parts = text.strip().lower().split("x")
-    if not text.strip() or not all(part.isdigit() and int(part) > 0 for part in parts):
+    if not text.strip() or not all(part.isascii() and part.isdigit() and part.strip("0")
+                                   for part in parts):
         raise setting_error(
             field,
             _("{what}: '{text}' is not a shape; write sizes such as 4 or 4x2").format(
-                what=what, text=text
+                what=what, text=shortened(text)
             ),
+        )
+    if len(parts) > MAX_DIMENSIONS:
+        raise setting_error(field, translated(TOO_MANY_SIZES).format(
+            what=what, count=len(parts), limit=MAX_DIMENSIONS))
+    if any(len(part.lstrip("0")) > 30 for part in parts):  # past any limit, and past the
+        raise setting_error(  # 4,300 digits Python turns into an int
+            field,
+            _("{what}: the shape {text} has more elements than the limit of {value:,}").format(
+                what=what, text=shortened(text), value=MAX_ARRAY_ELEMENTS.value),
+            _("raise it with {env}").format(env=MAX_ARRAY_ELEMENTS.env),
         )
     result = tuple(int(part) for part in parts)
     size = math.prod(result)
@@ -84,19 +97,28 @@ def finite_value(value: Any, what: str, field: str):
     """A finite number (a float) or a finite array of numbers (float64)."""
     import numpy as np
 
+    from backtrace_cli.syntax.numbers import MAX_DIMENSIONS, NestedTooDeeply, list_depth
+
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
             number = float(value)
         except OverflowError:
             number = math.inf
         if not math.isfinite(number):
+            from backtrace_cli.syntax.numbers import number_text
+
             raise setting_error(
                 field,
                 _("{what}: {value!r} is not allowed; values must be finite numbers").format(
-                    what=what, value=value
+                    what=what, value=number_text(value) if isinstance(value, int) else value
                 ),
             )
         return number
+    depth = list_depth(value)
+    if depth > MAX_DIMENSIONS:
+        raise setting_error(field, NestedTooDeeply(depth).message(what),
+                            _("write a number such as 0.5, or nested lists such as "
+                              "[[1, 2], [3, 4]]"))
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError, OverflowError):
@@ -126,6 +148,7 @@ def read_init(path: str) -> dict[str, Any]:
     """The parameters file (``--init``): ``{"params": {name: number or nested lists}}``,
     as ``--save`` writes it; ``-`` reads standard input."""
     from backtrace_cli.files import read_text
+    from backtrace_cli.syntax.numbers import NestedTooDeeply, loads
 
     label = f"init {path}"
     try:
@@ -143,7 +166,10 @@ def read_init(path: str) -> dict[str, Any]:
                 ).format(label=label, limit=INIT_MAX_CHARACTERS),
                 translated(INIT_EXPECTED),
             )
-        document = json.loads(text)
+        # NaN, 1e999 and huge integers are read as floats and refused below as not finite
+        document = loads(text, parse_constant=float, strict=False)
+    except NestedTooDeeply as error:
+        raise setting_error("init", error.message(label), translated(INIT_SHAPE)) from None
     except json.JSONDecodeError as exc:
         raise setting_error(
             "init",
