@@ -270,3 +270,57 @@ def test_output_markdown_and_a_bad_suffix(tmp_path):
     stdout, stderr, code = cli("-o", str(tmp_path / "run.txt"), "lecture04.py")
     assert code == 2 and stdout == b"" and "must end in .json, .md or .html" in stderr
     assert not (tmp_path / "run.txt").exists()
+
+
+# ----------------------------------------------------------------------------- the page
+def test_the_page_in_headless_chromium(tmp_path):
+    """The -o page clicked through: the chooser shows one backward() at a time and marks its
+    line in the script's source, the step-through of that call steps, no console error, no
+    request leaves the page."""
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="no Playwright")
+    from test_html_browser import ARGS, CHROMIUM, Page
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    target = tmp_path / "run.html"
+    stdout, stderr, code = cli("-q", "-o", str(target), "zero_grad_forgotten.py")
+    assert code == 0, stderr
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = Page(browser, target)
+            tab = page.tab
+
+            def shown() -> dict:
+                return tab.evaluate("""() => {
+                    const visible = Array.from(document.querySelectorAll('.bt-call'))
+                        .filter(s => !s.hidden);
+                    const marked = Array.from(document.querySelectorAll(
+                        '.bt-source li.bt-current')).map(li => li.getAttribute('data-line'));
+                    return {calls: visible.map(s => s.getAttribute('data-call')),
+                            title: visible.length ? visible[0].querySelector('h2').textContent
+                                                  : null,
+                            marked: marked,
+                            options: document.querySelectorAll('#bt-call option').length};
+                }""")
+
+            state = shown()
+            assert state == {"calls": ["1"], "title": "backward() 1 of 30, line 22: "
+                             "l = loss(x, y)", "marked": ["23"], "options": 30}
+            assert tab.locator("#bt-call option").nth(1).text_content() == "2 of 30, line 23"
+            tab.select_option("#bt-call", "2")
+            state = shown()
+            assert state["calls"] == ["2"] and state["marked"] == ["23"]
+            assert state["title"] == "backward() 2 of 30, line 22: l = loss(x, y)"
+            section = tab.locator('.bt-call[data-call="2"] .backtrace[data-last-step]')
+            assert section.get_attribute("data-step") == "0"
+            section.locator("button[data-action=next]").click()
+            assert section.get_attribute("data-step") == "1"
+            section.locator("button[data-action=next]").click()
+            assert section.get_attribute("data-step") == "2"
+            assert "-7.840000152587891" in tab.locator('.bt-call[data-call="2"]').inner_text()
+            assert "grad-not-zeroed" in tab.locator(".bt-diagnoses").inner_text()
+            assert page.console == [] and page.requests == []
+            page.close()
+        finally:
+            browser.close()
