@@ -324,3 +324,18 @@ def test_the_page_in_headless_chromium(tmp_path):
             page.close()
         finally:
             browser.close()
+
+
+def test_the_schema_is_valid_and_docs_cli_md_names_its_keys():
+    from jsonschema import Draft202012Validator
+    from test_schemas import DOCS, required_keys
+
+    from helpers import schema
+
+    Draft202012Validator.check_schema(schema("run"))
+    text = DOCS.read_text(encoding="utf-8")
+    named = set()
+    for span in re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", text):
+        named.add(span)
+    assert sorted(required_keys(schema("run")) - named) == []
+    assert "`run.json`" in text
