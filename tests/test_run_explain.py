@@ -327,10 +327,9 @@ def test_the_page_in_headless_chromium(tmp_path):
 
 
 def test_the_schema_is_valid_and_docs_cli_md_names_its_keys():
+    from helpers import schema
     from jsonschema import Draft202012Validator
     from test_schemas import DOCS, required_keys
-
-    from helpers import schema
 
     Draft202012Validator.check_schema(schema("run"))
     text = DOCS.read_text(encoding="utf-8")

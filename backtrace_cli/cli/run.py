@@ -97,7 +97,7 @@ def run(ctx: click.Context, quiet: bool, compare: bool, python_path: str | None,
         ctx.exit(run_script(script, script_args, on_torch_import=notice))
     from backtrace_cli.run.record import Recorder
 
-    recorder = Recorder()
+    recorder = Recorder(keep=bool(wanted) or output is not None)
     recorder.install()
     try:
         code = run_script(script, script_args, on_torch_import=notice)

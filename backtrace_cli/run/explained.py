@@ -5,7 +5,8 @@ script's name for it); the values, adjoints and edges are the recorded ones, in 
 dtype, so every number shown is the run's own (a float32 value as ``.item()`` shows it). A
 fused op of PyTorch's without a row in the op table (``MseLossBackward0``, ``AddmmBackward0``)
 shows PyTorch's class as its op; its local value is product / upstream where both have one
-shape (or upstream is one number), else nan (its backward is one fused formula, not a product of locals).
+shape (or upstream is one number), else nan (its backward is one fused formula, not a
+product of locals).
 """
 
 from __future__ import annotations

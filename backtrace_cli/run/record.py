@@ -138,8 +138,10 @@ def _nonzero(array) -> bool:
 class Recorder:
     """Listens to backtrace's torch while a script runs; ``calls`` and ``diagnoses`` after."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: bool = True) -> None:
+        self.keep = keep  # False: only the diagnoses (no copy of any graph is kept)
         self.calls: list[Call] = []
+        self.count = 0  # backward() calls made
         self.diagnoses: list[Diagnosis] = []
         self._seen: set = set()
         self._freed_by: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -152,13 +154,14 @@ class Recorder:
     # ------------------------------------------------------------------ hooks
     def install(self) -> None:
         _autograd.LISTENERS.append(self)
-        _autograd.RECORD_EDGES[0] = True
+        _autograd.RECORD_EDGES[0] = _autograd.RECORD_EDGES[0] or self.keep
         _tensor.IN_PLACE_LISTENERS.append(self.in_place)
 
     def remove(self) -> None:
         if self in _autograd.LISTENERS:
             _autograd.LISTENERS.remove(self)
-        _autograd.RECORD_EDGES[0] = bool(_autograd.LISTENERS)
+        _autograd.RECORD_EDGES[0] = any(getattr(listener, "keep", False)
+                                        for listener in _autograd.LISTENERS)
         if self.in_place in _tensor.IN_PLACE_LISTENERS:
             _tensor.IN_PLACE_LISTENERS.remove(self.in_place)
 
@@ -182,8 +185,35 @@ class Recorder:
             self._remember_space(frame.f_globals)
             if frame.f_locals is not frame.f_globals:
                 self._check_space(frame.f_locals)
-        index = len(self.calls) + 1
+        self.count += 1
+        index = self.count
         root = call.output._grad_fn if call.output._grad_fn is not None else call.output._node
+        nodes, order, edges = self._graph(call, root, names) if self.keep else ([], {}, [])
+        leaves = []
+        for target, before, added in call.leaves:
+            leaf_node = target._node
+            name = names.get(id(leaf_node)) if leaf_node is not None else None
+            if name is None:
+                name = f"leaf{len(leaves) + 1}"
+            after = _copy(target._grad._value)
+            leaves.append(LeafRecord(name, before, _copy(numpy.broadcast_to(
+                added, target._value.shape)), after))
+            if leaf_node is not None:
+                self._check_not_zeroed(leaf_node, target, name, before, after, call.site)
+                self._written[leaf_node] = _copy(target._value)
+        if self.keep:
+            self.calls.append(Call(index, call.site, nodes, order[id(root)], _copy(call.seed),
+                                   edges, leaves, call.output._value.dtype))
+        for node in call.nodes:
+            if node.saves:
+                self._freed_by[node] = (index, call.site)  # the line is found if needed
+        for name, tensor in tensors.items():
+            if tensor._grad_fn is None and tensor._requires_grad and tensor._node is not None:
+                self._leaf_names[name] = weakref.ref(tensor._node)
+        self._check_space_tensors(tensors, exclude=root)
+
+    def _graph(self, call, root, names: dict) -> tuple[list, dict, list]:
+        """The recorded nodes (in the order they were made), their positions, the edges."""
         order: dict[int, int] = {}
         graph: list = []
         stack = [root]
@@ -220,28 +250,7 @@ class Recorder:
             edges.append(EdgeRecord(order[id(node)], order[id(source)], position,
                                     _copy(upstream), None if local is None else _copy(local),
                                     _copy(product)))
-        leaves = []
-        for target, before, added in call.leaves:
-            leaf_node = target._node
-            name = names.get(id(leaf_node)) if leaf_node is not None else None
-            if name is None:
-                name = f"leaf{len(leaves) + 1}"
-            after = _copy(target._grad._value)
-            leaves.append(LeafRecord(name, before, _copy(numpy.broadcast_to(
-                added, target._value.shape)), after))
-            if leaf_node is not None:
-                self._check_not_zeroed(leaf_node, target, name, before, after, call.site)
-                self._written[leaf_node] = _copy(target._value)
-        dtype = call.output._value.dtype
-        self.calls.append(Call(index, call.site, nodes, order[id(root)], _copy(call.seed),
-                               edges, leaves, dtype))
-        for node in call.nodes:
-            if node.saves:
-                self._freed_by[node] = (index, line_of(call.site))
-        for name, tensor in tensors.items():
-            if tensor._grad_fn is None and tensor._requires_grad and tensor._node is not None:
-                self._leaf_names[name] = weakref.ref(tensor._node)
-        self._check_space_tensors(tensors, exclude=root)
+        return nodes, order, edges
 
     def _check_not_zeroed(self, leaf_node, target, name, before, after, where) -> None:
         written = self._written.get(leaf_node)
@@ -262,7 +271,7 @@ class Recorder:
                 frame = _user_frame()
                 where = None if frame is None else (frame.f_code, frame.f_lasti)
                 self._diagnose("backward-twice", line_of(where), "",
-                               first=None if first is None else first[1])
+                               first=None if first is None else line_of(first[1]))
                 return
 
     def in_place(self, tensor) -> None:
