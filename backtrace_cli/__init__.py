@@ -1,7 +1,7 @@
 """backtrace: see reverse-mode automatic differentiation work on your own expression.
 
 >>> from backtrace_cli import grad
->>> grad("x*w", {"x": 2, "w": 3}, seed=5).gradients
+>>> grad("x*w", {"x": 2, "w": 3}, dz=5).gradients
 {'x': 15.0, 'w': 10.0}
 
 The functions are imported on first use, so ``import backtrace_cli`` (and ``backtrace

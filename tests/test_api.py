@@ -14,7 +14,7 @@ from backtrace_cli import BacktraceError, affine, fit, grad, graph
 
 
 def test_grad_to_dict_is_the_cli_json():
-    result = grad("x*w", {"x": 2, "w": 3}, seed=5)
+    result = grad("x*w", {"x": 2, "w": 3}, dz=5)
     assert result.gradients == {"x": 15.0, "w": 10.0} and result.output == 6.0
     assert result.to_dict() == run_json("grad", "x*w", "x=2", "w=3", "--dz", "5")
 
@@ -91,3 +91,72 @@ def test_importing_the_package_loads_no_api_module():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False"
     assert "grad" in dir(backtrace_cli)
+
+
+# ------------------------------------------------------------ one name per idea: dz
+def test_dz_is_the_gradients_seed_in_grad_graph_and_grade():
+    from backtrace_cli import grade, quiz
+
+    assert grad("x*w", {"x": 2, "w": 3}, dz=5).gradients == {"x": 15.0, "w": 10.0}
+    assert "grad 15" in graph("x*w", {"x": 2, "w": 3}, dz=5, format="dot")
+    made = quiz("x*w", {"x": 2, "w": 3}, dz=5)
+    assert made.key["dz"] == 5.0
+    marked = grade("x*w", made.bindings, answers=made.key, dz=made.key["dz"])
+    assert marked.passed and marked.score["wrong"] == 0
+    # a random quiz's seed draws the program; grade's dz is a different thing, by name
+    drawn = quiz(random=True, seed=7, level=2)
+    assert grade(drawn.expression, drawn.bindings, answers=drawn.key).passed
+
+
+@pytest.mark.parametrize("call", [
+    lambda **seed: grad("x*w", {"x": 2, "w": 3}, **seed).gradients,
+    lambda **seed: graph("x*w", {"x": 2, "w": 3}, format="dot", **seed),
+    lambda **seed: __import__("backtrace_cli").grade(
+        "x*w", {"x": 2, "w": 3}, answers={"gradients": {"x": 15, "w": 10}}, **seed).score,
+], ids=["grad", "graph", "grade"])
+def test_the_old_seed_keyword_still_works_with_a_deprecation_warning(call):
+    with pytest.warns(DeprecationWarning, match=r"\(seed=\.\.\.\) is now \w+\(dz=\.\.\.\)"):
+        old = call(seed=5)
+    assert old == call(dz=5)
+    with pytest.raises(TypeError, match="both dz and seed"):
+        call(seed=5, dz=5)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'sead'"):
+        call(sead=5)
+
+
+def test_errors_about_dz_name_dz_in_the_api_and_the_flag_on_the_command_line():
+    with pytest.raises(BacktraceError, match=r"^dz has shape 3 but z has shape 2"):
+        grad("z = x*w", {"x": [1, 2], "w": 3}, dz=[1, 2, 3])
+    with pytest.raises(BacktraceError) as refused:
+        grad("z = x*w", {"x": [1, 2], "w": 3})
+    assert "give dz as an array of shape 2" in refused.value.render()
+    result = invoke("grad", "z = x*w", "x=[1, 2]", "w=3", "--dz", "[1, 2, 3]")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: --dz has shape 3 but z has shape 2")
+
+
+# ------------------------------------------------------------ what a notebook shows
+def test_graph_shows_itself_as_a_picture_or_a_code_block_of_its_format():
+    svg = graph("x*w", {"x": 2, "w": 3})
+    assert isinstance(svg, str) and svg._repr_svg_() == str(svg) and "<svg" in svg
+    assert svg._repr_markdown_() is None
+    dot = graph("x*w", {"x": 2, "w": 3}, format="dot")
+    assert dot._repr_svg_() is None
+    assert dot._repr_markdown_() == "```dot\n" + dot.rstrip("\n") + "\n```\n"
+    assert graph("x*w", {"x": 2, "w": 3}, format="mermaid")._repr_markdown_().startswith(
+        "```mermaid\nflowchart")
+    png = graph("x*w", {"x": 2, "w": 3}, format="png")
+    assert isinstance(png, bytes) and png._repr_png_().startswith(b"\x89PNG")
+
+
+def test_affine_is_a_result_with_simplifys_report():
+    collapse = affine("w2*(w1*x + b1) + b2", {"w1": 2, "b1": 0.5, "w2": 3, "b2": 1, "x": 4})
+    assert repr(collapse) == "AffineResult(affine=True, weight=6.0, bias=2.5)"
+    assert collapse.to_dict() == run_json("simplify", "w2*(w1*x + b1) + b2", "w1=2", "b1=0.5",
+                                          "w2=3", "b2=1", "x=4")
+    assert "Affine in x" in collapse._repr_markdown_()
+    assert "Affine in x" in collapse._repr_html_() and "dataclass" not in repr(collapse)
+    assert collapse.render("table") == invoke("simplify", "w2*(w1*x + b1) + b2", "w1=2",
+                                              "b1=0.5", "w2=3", "b2=1", "x=4").stdout
+    not_affine = affine("sigmoid(w*x)", {"w": 2, "x": 1})
+    assert not not_affine.affine and "AffineResult(affine=False" in repr(not_affine)

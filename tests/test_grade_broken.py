@@ -130,7 +130,7 @@ def test_a_worksheet_answer_that_overflows(tmp_path):
     _index, line = _row(3)
     text, number = _with_row(3, line.replace("________", "1e999"))
     path, result = _graded(tmp_path, text, ".md")
-    assert_bad_input(result, f"{path}, line {number}, column", "'1e999' is not a number")
+    assert_bad_input(result, f"{path}, line {number}, column", "1e999 is too large for a float")
 
 
 @pytest.mark.parametrize("literal", NOT_FINITE)

@@ -99,17 +99,16 @@ def test_the_same_program_gives_the_same_bytes():
 
 
 def test_the_notebook_fragment_is_the_page_without_its_document():
-    result = grad("x*w", {"x": 2, "w": 3}, seed=5)
+    result = grad("x*w", {"x": 2, "w": 3}, dz=5)
     fragment = result._repr_html_()
     assert fragment.startswith("<style>") and "<!DOCTYPE" not in fragment
     assert "<script>" in fragment and 'data-last-step="2"' in fragment
     page = result.render("html")
     assert page.startswith("<!DOCTYPE html>")
     body = page[page.index("<style>"):page.index("</body>")]
-    assert body == fragment.replace('<div class="backtrace" data-last-step="2" data-step="0" '
-                                    'data-interval="1200">',
-                                    '<div class="backtrace" data-last-step="2" data-step="0" '
-                                    'data-interval="1200">\n<h1>' + result.report.title.plain
+    root = ('<div class="backtrace" data-last-step="2" data-step="0" data-interval="1200" '
+            'data-gradient-label="grad {gradient}">')
+    assert body == fragment.replace(root, root + '\n<h1>' + result.report.title.plain
                                     + "</h1>", 1)
 
 
@@ -201,6 +200,9 @@ def test_the_page_in_chinese():
     for part in ("Previous", "Next", '"Play"', '"Pause"', "Step 2:", "upstream "):
         assert part not in chinese, part
     # the structure the script reads is the same in both languages
-    marks = re.compile(r'data-[a-z-]+="[^"]*"')
+    marks = re.compile(r'data-(?!gradient-label)[a-z-]+="[^"]*"')
     assert marks.findall(english) == marks.findall(chinese)
+    # but for the words the script writes into the picture's nodes while stepping
+    assert 'data-gradient-label="梯度 {gradient}"' in chinese
+    assert 'data-gradient-label="grad {gradient}"' in english
     assert 'play.textContent = "Play"' in english and "<html lang=\"en\">" in english

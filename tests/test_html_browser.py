@@ -109,7 +109,7 @@ def engine_steps(*args) -> tuple[list[dict], dict]:
         seed = args.pop(args.index("--dz") + 1)
         args.remove("--dz")
     explanation = explanation_of(args[0], parse_bindings(tuple(args[1:])),
-                                 seed=parse_value(seed, "--dz"), cross_check=False)
+                                 dz=parse_value(seed, "--dz"), cross_check=False)
     report = build(explanation)
     return report.views["steps"]().data["steps"], report.views["graph"]().data
 
@@ -273,7 +273,7 @@ def test_the_notebook_fragment_steps_inside_a_page(browser, tmp_path):
     """Two results in one notebook page: each steps on its own, with the inline script."""
     from backtrace_cli import grad
 
-    first = grad("x*w", {"x": 2, "w": 3}, seed=5)._repr_html_()
+    first = grad("x*w", {"x": 2, "w": 3}, dz=5)._repr_html_()
     second = grad("a = x*x; a + sin(a)", {"x": 3})._repr_html_()
     path = tmp_path / "notebook.html"
     path.write_text("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"
@@ -312,4 +312,96 @@ def test_the_request_guard_sees_a_request(browser, tmp_path):
     page.tab.wait_for_timeout(100)
     assert page.requests == ["http://example.invalid/a.png"]
     assert ("error", "seen") in page.console
+    page.close()
+
+
+# ------------------------------------------------------------ what the eye sees at each step
+EDGE_PAINT = """() => Array.from(document.querySelectorAll('.bt-graph g.edge')).map(edge => ({
+    step: edge.getAttribute('data-step'),
+    pending: edge.classList.contains('bt-pending'),
+    paths: Array.from(edge.querySelectorAll('path')).map(p => {
+        const style = getComputedStyle(p);
+        return {fill: style.fill, stroke: style.stroke, d: p.getAttribute('d')};
+    }),
+    heads: Array.from(edge.querySelectorAll('polygon')).map(p => getComputedStyle(p).fill),
+}))"""
+
+
+@pytest.mark.parametrize("args", [LECTURE, TWICE, ARRAYS, SLIDE],
+                         ids=["lecture", "twice", "arrays", "slide"])
+def test_no_edge_is_painted_as_a_filled_shape_at_any_step(browser, tmp_path, args):
+    """An edge is a line: its path is never filled (a filled curve is a grey blob), at every
+    step, whether the edge is pending, active or done; pending ones are grey lines."""
+    page = Page(browser, write_page(tmp_path, *args))
+    last = len(engine_steps(*args)[0]) - 1
+    curved = 0
+    for k in range(last + 1):
+        edges = page.tab.evaluate(EDGE_PAINT)
+        assert edges and all(edge["paths"] for edge in edges)
+        pending = [edge for edge in edges if edge["pending"]]
+        assert len(pending) == sum(1 for edge in edges
+                                   if edge["step"] is not None and int(edge["step"]) > k)
+        for edge in edges:
+            for path in edge["paths"]:
+                assert path["fill"] == "none", (k, edge)
+                curved += "C" in path["d"]
+        for edge in pending:
+            assert all(path["stroke"] == "rgb(209, 213, 219)" for path in edge["paths"])
+            assert all(head == "rgb(209, 213, 219)" for head in edge["heads"]), edge
+        if k < last:
+            page.tab.click("button[data-action=next]")
+    assert curved, "no curved edge was seen: the test would not see a filled curve"
+    assert page.console == [] and page.requests == []
+    page.close()
+
+
+VISIBLE_TEXT = """() => {
+    const seen = [document.title, document.body.innerText];
+    document.querySelectorAll('svg text').forEach(text => {
+        const style = getComputedStyle(text);
+        if (style.visibility !== 'hidden' && style.display !== 'none') {
+            seen.push(text.textContent);
+        }
+    });
+    document.querySelectorAll('[aria-label]').forEach(element => {
+        seen.push(element.getAttribute('aria-label'));
+    });
+    return seen.join('\\n');
+}"""
+
+
+@pytest.mark.parametrize("args", [LECTURE, TWICE, ARRAYS], ids=["lecture", "twice", "arrays"])
+def test_the_chinese_page_has_no_english_at_any_step(browser, tmp_path, args):
+    """Under --lang zh every text the page shows, at every step and while playing, is
+    Chinese (names, numbers and notation aside); the gradients on the picture too."""
+    from test_i18n import ALLOWED, english_words
+
+    path = tmp_path / "zh.html"
+    result = invoke("grad", *args, "--format", "html", "-o", str(path), "--lang", "zh")
+    assert result.exit_code == 0, result.stderr
+    page = Page(browser, path)
+    last = len(engine_steps(*args)[0]) - 1
+    # the picture says 梯度, never grad; function names are names
+    allowed = (ALLOWED - {"grad"}) | {"sin", "cos"}
+
+    def english() -> list[str]:
+        seen = page.tab.evaluate(VISIBLE_TEXT)
+        seen = seen.replace("backtrace grad", " ")  # the title names the command
+        return sorted(set(english_words(seen, allowed)))
+
+    for k in range(last + 1):
+        assert page.state()["step"] == str(k)
+        assert english() == [], (k, english())
+        gradients = page.state()["gradients"]
+        assert all(label.startswith("梯度 ") for label in gradients.values()), gradients
+        if k < last:
+            page.tab.click("button[data-action=next]")
+    page.tab.evaluate("document.querySelector('.backtrace[data-last-step]')"
+                      ".setAttribute('data-interval', '600000')")  # no step while we look
+    play = page.tab.locator("button[data-action=play]")
+    play.click()  # the button reads Pause while playing, in Chinese too
+    assert play.inner_text() == "暂停" and english() == []
+    play.click()
+    assert play.inner_text() == "播放"
+    assert page.console == [] and page.requests == []
     page.close()

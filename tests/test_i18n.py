@@ -18,8 +18,8 @@ from backtrace_cli.cli import messages
 from backtrace_cli.cli.main import COMMANDS, main
 
 
-def run(*args: str, env: dict | None = None):
-    return CliRunner().invoke(main, list(args), env=env)
+def run(*args: str, env: dict | None = None, input: str | None = None):
+    return CliRunner().invoke(main, list(args), env=env, input=input)
 
 
 # ----------------------------------------------------------------------------- catalogues
@@ -273,7 +273,7 @@ VIEWS = {
 # Words that are names, not English: symbols, ops, functions, tools, settings' values.
 ALLOWED = set("""x w y z y_hat r loss b W W1 W2 b1 b2 dz var const mul add sub pow sum sigmoid
 relu tanh matmul output json markdown latex SymPy PyTorch JSON CSV float32 float64 sgd
-mse grad dnode dinput dvariable
+mse grad
 dL dloss dw dx dr dy_hat node kink
 Piecewise True""".split())  # SymPy's notation: Piecewise((1, x > 0), (0, True))
 # quiz: the grade command it prints, and the room to write an answer (a \rule in LaTeX)
@@ -283,12 +283,12 @@ ALLOWED |= set("""newton adam momentum gd lr beta1 beta2 eps v_x d_x0 d_x1 dadb 
 df""".split())
 
 
-def english_words(text: str) -> list[str]:
+def english_words(text: str, allowed: set[str] = ALLOWED) -> list[str]:
     text = re.sub(r"--[a-z][a-z-]*", " ", text)  # options are names
     text = re.sub(r"\bd[\w()]+/d[\w()]+", " ", text)  # derivatives dL/dx, dz/dw
     text = re.sub(r"\b[vVe]\d+\b", " ", text)  # node ids, numbers like 1e-05
     words = re.findall(r"[A-Za-z_][A-Za-z_0-9]+", text)
-    return [word for word in words if word not in ALLOWED
+    return [word for word in words if word not in allowed
             and not re.fullmatch(r"e\d+|[A-Za-z]\d+", word)]  # 1e-05; names x2, W1
 
 
@@ -326,6 +326,75 @@ def test_no_english_left_in_a_chinese_view(view, output_format):
         text = re.sub(r"^grad: .*$", "", text, flags=re.M)
     assert english_words(text) == [], (english_words(text), text[:300])
     assert re.search(r"[\u4e00-\u9fff]", text)
+
+
+def punctuation_problems(text: str) -> list[str]:
+    """Lines of Chinese text whose punctuation is mixed: a half-width comma beside a
+    full-width one, a full-width bracket beside a half-width colon, and 种子 for the seed
+    dL/dz (it reads as a random seed to a student; 初始梯度) where it is no random seed."""
+    problems = []
+    for line in text.splitlines():
+        # program text, math and data keep their commas: quoted, bracketed, N(0, 1), A,B
+        prose = re.sub(r"'[^']*'|\"[^\"]*\"|\[[^\]]*\]|\{[^}]*\}|\w\([^()]*\)|\S+,\S+"
+                       r"|\(-?[\d.]+, -?[\d.]+\)", " ", line)  # and intervals (0, 1)
+        if "," in prose and "，" in prose:
+            problems.append(f"mixed commas: {line}")
+        if re.search(r"[（）]\s*:(?!\w)|(?<!\w):\s*[（）]|[（）]:", line):
+            problems.append(f"full-width bracket beside ':': {line}")
+        if re.search(r"(?<!随机)种子", line):
+            problems.append(f"种子 for the seed: {line}")
+    return problems
+
+
+@pytest.mark.parametrize("view, output_format", [
+    pytest.param(view, output_format, id=f"{output_format}-{view}")
+    for output_format in ("table", "markdown", "latex") for view in sorted(VIEWS)])
+def test_a_chinese_view_keeps_its_punctuation_of_one_width(view, output_format):
+    from backtrace_cli.formats.registry import names
+
+    args = VIEWS[view]
+    if output_format != "table" and ("--format" in args or output_format not in names(args[0])):
+        pytest.skip(f"{view} is shown in its own format")
+    result = run(*args, "--lang", "zh", *(() if output_format == "table"
+                                           else ("--format", output_format)))
+    assert result.exit_code == 0, result.stderr
+    assert punctuation_problems(result.stdout + result.stderr) == []
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_chinese_help_keeps_its_punctuation_of_one_width(name):
+    result = run(name, "--help", "--lang", "zh")
+    assert result.exit_code == 0
+    assert punctuation_problems(result.stdout) == []
+
+
+def test_every_chinese_message_keeps_its_punctuation_of_one_width():
+    """Each message of the catalogues, as it is written (views join messages too: the tests
+    above read them whole)."""
+    found = []
+    for name in ("backtrace", "click"):
+        for message in catalogue.read(messages.catalogue_path(name)):
+            written = message.string if isinstance(message.string, (list, tuple)) else (
+                message.string,)
+            found += [f"{message.id!r}: {problem}" for text in written if message.id
+                      for problem in punctuation_problems(text)]
+    assert found == []
+
+
+def test_the_punctuation_check_sees_each_kind_of_problem():
+    assert len(punctuation_problems("损失 mse，3 轮, 批量 1\n预测（训练前）: x\n种子 dL/dz = 1\n"
+                                    "打乱顺序（随机种子 0）\n取值 [1, 2]，或 86,400 秒")) == 3
+
+
+def test_the_seed_of_a_gradient_and_a_carried_cell_read_plainly():
+    seeded = run("grad", "x*w", "x=2", "w=3", "--dz", "5", "--lang", "zh")
+    assert "反向传播: 初始梯度 dL/dz = 5（初始梯度，--dz）" in seeded.stdout
+    graded = run("grade", "y_hat = x*w; r = y_hat - y; loss = r**2", "x=1", "y=2", "w=1",
+                 "--answers", "-", "--lang", "zh",
+                 input='{"forward": {"r": -2}, "local": {"v7/v5": -4}}')
+    assert ("后面有 1 个单元格源自前面的错误（连带）：用你在上游写下的值来算，它们是对的。"
+            in graded.stdout)
+    assert "dL/d(变量)" in seeded.stdout and "dvariable" not in seeded.stdout
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))

@@ -49,7 +49,7 @@ def test_the_chinese_worksheet_has_chinese_titles_and_kinds():
     assert "| 4 | 局部 | v7/v5 | dloss/dr | ________ |" in text
     assert "| 5 | 乘积 | v7/v5 | dloss/dloss · dloss/dr | ________ |" in text
     assert "| 14 | 梯度 | x | dloss/dx | ________ |" in text
-    assert "- 填写 16 个编号空格（[1] 到 [16]）: 前向传播的值、局部导数、" in text
+    assert "- 填写 16 个编号空格（[1] 到 [16]）：前向传播的值、局部导数、" in text
     assert "## 练习单" in text and "## 批改" in text
     # the English worksheet is unchanged
     assert "| # | kind | cell | meaning | answer |" in worksheet("en")
@@ -95,7 +95,7 @@ def test_the_grade_is_chinese(tmp_path):
         "批改",
         "得分: 16 个单元格中 5 个正确（正确 5、接近 0、错误 1、连带 1、未填 9）。",
         "第一个错误，乘积 v7/v5: dloss/dloss · dloss/dr = 1 · (-2) = -2，你写的是 2",
-        "后面有 1 个单元格源自前面的错误（连带）: 按上游所写的值是对的。",
+        "后面有 1 个单元格源自前面的错误（连带）：用你在上游写下的值来算，它们是对的。",
     ]
     assert "单元格，按前向与反向传播计算它们的顺序" in lines
     row = next(line for line in lines if line.startswith("│ 乘积 │ v7/v5"))

@@ -219,6 +219,8 @@ def test_an_unreadable_script(tmp_path):
 def test_an_unknown_option_before_the_script(tmp_path):
     script = write(tmp_path, "ok.py", "print(1)\n")
     assert_bad_input(runner("run", "--bogus", str(script)), "No such option '--bogus'.")
+    assert_bad_input(runner("run", "--quite", str(script)),
+                     "No such option '--quite'. Did you mean '--quiet'?")
 
 
 def test_python_without_compare(tmp_path):

@@ -26,7 +26,7 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]")
 
 
 def report_of(expression, bindings, seed=1.0):
-    return build(explanation_of(expression, bindings, seed=seed, cross_check=False))
+    return build(explanation_of(expression, bindings, dz=seed, cross_check=False))
 
 
 def test_the_slide_has_step_zero_then_one_step_per_edge():

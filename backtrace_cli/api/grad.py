@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backtrace_cli.api.result import Rendered
-from backtrace_cli.api.values import as_bindings, as_value
+from backtrace_cli.api.values import as_bindings, as_value, dz_given
 from backtrace_cli.engine.picks import split_names
 from backtrace_cli.explain.gradient import Explanation
 from backtrace_cli.i18n import _
@@ -31,7 +31,7 @@ class GradResult(Rendered):
 
     @property
     def gradients(self) -> dict[str, Any]:
-        """d(seed * output)/d(name) for every reported variable: floats or nested lists."""
+        """d(dz * output)/d(name) for every reported variable: floats or nested lists."""
         return {name: plain(value) for name, value in self.explanation.gradients.items()}
 
     @property
@@ -44,23 +44,24 @@ class GradResult(Rendered):
         return f"GradResult(output={self.output!r}, gradients={self.gradients!r})"
 
 
-def explanation_of(expression: str, bindings: Mapping[str, Any] | None, *, seed: Any = 1.0,
+def explanation_of(expression: str, bindings: Mapping[str, Any] | None, *, dz: Any = 1.0,
                    wrt: str | Sequence[str] | None = None, cross_check: bool = True,
                    check_timeout: float = 5.0) -> Explanation:
-    """Parse, build the tape, sweep forward and backward, and cross-check if asked."""
+    """Parse, build the tape, sweep forward and backward from ``dz`` = dL/d(output), and
+    cross-check if asked."""
     from backtrace_cli.checks.timeout import Timeout
     from backtrace_cli.engine.tape import compile_program
     from backtrace_cli.explain.gradient import explain
     from backtrace_cli.syntax.parser import parse
 
     values = as_bindings(bindings)
-    seed_value = as_value(seed, "seed")
+    seed_value = as_value(dz, "dz")
     timeout = Timeout(check_timeout, "check_timeout").seconds
     tape = compile_program(parse(expression))
     return explain(tape, values, seed_value, split_names(wrt), cross_check, timeout)
 
 
-def explained_in_mode(expression: str, bindings: Mapping[str, Any] | None, *, seed: Any = 1.0,
+def explained_in_mode(expression: str, bindings: Mapping[str, Any] | None, *, dz: Any = 1.0,
                       wrt: str | Sequence[str] | None = None, cross_check: bool = True,
                       check_timeout: float = 5.0, mode: str = "reverse"):
     """(explanation, forward mode or None, report) of ``grad`` in a mode: reverse (the
@@ -74,7 +75,7 @@ def explained_in_mode(expression: str, bindings: Mapping[str, Any] | None, *, se
     if mode == "reverse":
         from backtrace_cli.report.grad import build
 
-        explanation = explanation_of(expression, bindings, seed=seed, wrt=wrt,
+        explanation = explanation_of(expression, bindings, dz=dz, wrt=wrt,
                                      cross_check=cross_check, check_timeout=check_timeout)
         return explanation, None, build(explanation)
     import dataclasses
@@ -82,7 +83,7 @@ def explained_in_mode(expression: str, bindings: Mapping[str, Any] | None, *, se
     from backtrace_cli.explain.forward import checked_forward, forward_mode
     from backtrace_cli.report.forward import build
 
-    explanation = explanation_of(expression, bindings, seed=seed, wrt=wrt,
+    explanation = explanation_of(expression, bindings, dz=dz, wrt=wrt,
                                  cross_check=cross_check and mode == "both",
                                  check_timeout=check_timeout)
     modes = forward_mode(explanation)
@@ -93,21 +94,23 @@ def explained_in_mode(expression: str, bindings: Mapping[str, Any] | None, *, se
     return explanation, modes, build(explanation, modes, mode)
 
 
-def grad(expression: str, bindings: Mapping[str, Any] | None = None, *, seed: Any = 1.0,
+def grad(expression: str, bindings: Mapping[str, Any] | None = None, *, dz: Any = None,
          wrt: str | Sequence[str] | None = None, cross_check: bool = True,
-         check_timeout: float = 5.0, mode: str = "reverse") -> GradResult:
+         check_timeout: float = 5.0, mode: str = "reverse", **renamed: Any) -> GradResult:
     """The forward and backward pass of ``expression`` at ``bindings``.
 
-    >>> grad("x*w", {"x": 2, "w": 3}, seed=5).gradients
+    >>> grad("x*w", {"x": 2, "w": 3}, dz=5).gradients
     {'x': 15.0, 'w': 10.0}
 
-    ``bindings`` maps names to numbers, nested lists or NumPy arrays; ``seed`` is dL/d(output)
-    (``--dz``); ``wrt`` picks the reported variables; ``cross_check`` runs SymPy and finite
+    ``bindings`` maps names to numbers, nested lists or NumPy arrays; ``dz`` is dL/d(output)
+    (``--dz``, default 1; ``seed=``, its old name, still works with a DeprecationWarning);
+    ``wrt`` picks the reported variables; ``cross_check`` runs SymPy and finite
     differences (``checks_agree`` says whether they agree); ``mode`` is ``reverse``,
     ``forward`` (gradients from tangent sweeps) or ``both`` (``--mode``). Bad input raises
     ``BacktraceError`` with the message the command line prints.
     """
+    dz = dz_given(dz, renamed, "grad")
     explanation, modes, report = explained_in_mode(
-        expression, bindings, seed=seed, wrt=wrt, cross_check=cross_check,
+        expression, bindings, dz=dz, wrt=wrt, cross_check=cross_check,
         check_timeout=check_timeout, mode=mode)
     return GradResult(explanation, report, modes)

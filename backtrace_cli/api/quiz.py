@@ -130,21 +130,10 @@ def quiz(expression: str | None = None, bindings: Mapping[str, Any] | None = Non
 
 
 def _explained(expression: str, bindings, dz) -> Explanation:
-    """grad's explanation of the program; the seed is called ``dz`` here, since ``seed``
-    draws the random program."""
+    """grad's explanation of the program from ``dz`` = dL/d(output)."""
     from backtrace_cli.api.grad import explanation_of
-    from backtrace_cli.errors import BacktraceError
 
-    try:
-        return explanation_of(expression, bindings, seed=dz, cross_check=False)
-    except BacktraceError as error:
-        if getattr(error, "field", None) == "seed":
-            error.field = "dz"
-            if error.message.startswith("seed"):
-                error.message = "dz" + error.message[len("seed"):]
-            if error.hint:
-                error.hint = error.hint.replace("seed", "dz")
-        raise
+    return explanation_of(expression, bindings, dz=dz, cross_check=False)
 
 
 def read_answers_file(path: str):
@@ -164,12 +153,14 @@ def read_answers_file(path: str):
 
 
 def grade(expression: str, bindings: Mapping[str, Any] | None = None, *,
-          answers: str | Mapping[str, Any], seed: Any = 1.0) -> GradeResult:
+          answers: str | Mapping[str, Any], dz: Any = None, **renamed: Any) -> GradeResult:
     """Mark ``answers`` against grad's numbers for ``expression`` at ``bindings``.
 
     ``answers`` is a path (a JSON file or a filled-in Markdown worksheet) or a mapping with
     the sections of an answers file: ``forward``, ``local``, ``product``, ``gradients``.
-    ``seed`` is dL/d(output), as ``grad``'s.
+    ``dz`` is dL/d(output) (default 1), as ``grad``'s and ``quiz``'s: a key of ``quiz``
+    holds the ``dz`` to grade it with (``seed=``, the old name of ``dz``, still works with a
+    DeprecationWarning; ``quiz``'s own ``seed`` draws a random program and is not this).
 
     >>> grade("x*w", {"x": 2, "w": 3}, answers={"gradients": {"x": 3, "w": 3}}).score
     {'right': 1, 'close': 0, 'wrong': 1, 'carried': 0, 'missing': 0, 'total': 2}
@@ -177,11 +168,13 @@ def grade(expression: str, bindings: Mapping[str, Any] | None = None, *,
     import json
 
     from backtrace_cli.api.grad import explanation_of
+    from backtrace_cli.api.values import dz_given
     from backtrace_cli.data.answers import read_json
     from backtrace_cli.errors import UsageError
     from backtrace_cli.explain.grading import grade as mark
     from backtrace_cli.report.grade import build
 
+    dz = dz_given(dz, renamed, "grade")
     if isinstance(answers, str):
         read = read_answers_file(answers)
     elif isinstance(answers, Mapping):
@@ -194,6 +187,6 @@ def grade(expression: str, bindings: Mapping[str, Any] | None = None, *,
     else:
         raise UsageError(_("answers must be a path or a mapping of sections"),
                          _("e.g. {example}").format(example='{"gradients": {"x": -2}}'))
-    explanation = explanation_of(expression, bindings, seed=seed, cross_check=False)
+    explanation = explanation_of(expression, bindings, dz=dz, cross_check=False)
     grading = mark(explanation, read)
     return GradeResult(grading, build(grading))

@@ -142,3 +142,22 @@ def as_bindings(bindings: Mapping[str, Any] | None) -> dict[str, Any]:
             raise BindingError(_("the binding name {name!r} is not a string").format(name=name))
         result[name] = as_value(value, name)
     return result
+
+
+def dz_given(dz: Any, renamed: dict[str, Any], function: str) -> Any:
+    """The gradient's seed dL/d(output) a caller gave: ``dz`` (1.0 when not given), or the
+    old keyword ``seed``, still taken with a DeprecationWarning (``seed`` now names only the
+    random draw of ``quiz``). Any other unknown keyword is Python's TypeError."""
+    unknown = [name for name in renamed if name != "seed"]
+    if unknown:
+        raise TypeError(f"{function}() got an unexpected keyword argument {unknown[0]!r}")
+    if "seed" not in renamed:
+        return 1.0 if dz is None else dz
+    if dz is not None:
+        raise TypeError(f"{function}() got both dz and seed; give dz (seed is its old name)")
+    import warnings
+
+    warnings.warn(f"{function}(seed=...) is now {function}(dz=...): dz is dL/d(output), the "
+                  "gradient's seed (as the command line's --dz); seed names only quiz's random "
+                  "draw", DeprecationWarning, stacklevel=3)
+    return renamed["seed"]

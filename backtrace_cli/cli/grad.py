@@ -45,7 +45,7 @@ Examples:
 Exit codes: 0 ok, 1 a cross-check disagreed, 2 bad input, 130 interrupted."""
 
 # The core names its settings; this command's options for them (docs/cli.md).
-FLAGS = {"seed": "--dz", "wrt": "--wrt", "check_timeout": "--check-timeout", "mode": "--mode",
+FLAGS = {"dz": "--dz", "wrt": "--wrt", "check_timeout": "--check-timeout", "mode": "--mode",
          "order": "--order"}
 
 
@@ -151,7 +151,7 @@ def grad(ctx, expr, bindings, seed, wrt, mode, check, check_timeout, output_form
         check_writable(graph_path, "--graph")
     try:
         explanation, _, report = explained_in_mode(
-            source, values, seed=seed_value, wrt=wrt, cross_check=check,
+            source, values, dz=seed_value, wrt=wrt, cross_check=check,
             check_timeout=check_timeout, mode=mode)
     except BacktraceError as error:
         raise flagged(error, FLAGS) from None

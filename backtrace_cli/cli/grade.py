@@ -38,7 +38,7 @@ them, is shown with its computation.
 Exit codes: 0 nothing wrong, 1 a cell is wrong or carried, 2 bad input or an
 unreadable answers file (with its line and column), 130 interrupted."""
 
-FLAGS = {"seed": "--dz", "answers": "--answers"}
+FLAGS = {"dz": "--dz", "answers": "--answers"}
 
 
 @click.command(cls=BacktraceCommand, context_settings=EXPRESSION_CONTEXT, epilog=GRADE_EPILOG)
@@ -71,7 +71,7 @@ def grade(expr, bindings, seed, answers_path, output_format) -> None:
     values = parse_bindings(bindings, source)
     seed_value = parse_value(seed, "--dz")
     try:
-        result = mark(source, values, answers=answers_path, seed=seed_value)
+        result = mark(source, values, answers=answers_path, dz=seed_value)
     except BacktraceError as error:
         raise flagged(error, FLAGS) from None
     options = output_options() if output_format == "table" else plain_options()

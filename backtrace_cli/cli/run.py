@@ -41,8 +41,10 @@ syntax error (printed as Python prints it), 130 when interrupted; 2 when
 SCRIPT cannot be read, or, with --compare, when that Python cannot import
 PyTorch; with --compare, 1 when the outputs differ.""")
 
-# Only the run's own options stand before SCRIPT; everything after it goes to the script.
-RUN_CONTEXT = {"ignore_unknown_options": True, "allow_interspersed_args": False}
+# Only the run's own options stand before SCRIPT; parsing stops at SCRIPT, so everything after
+# it goes to the script untouched (also --help). An unknown option before SCRIPT is Click's
+# usage error, with its did-you-mean (`--quite`: did you mean --quiet?).
+RUN_CONTEXT = {"allow_interspersed_args": False}
 
 
 class RunCommand(Translated, click.Command):
@@ -78,8 +80,6 @@ def _notice() -> None:
 def run(ctx: click.Context, quiet: bool, compare: bool, python_path: str | None,
         explain: str | None, output: str | None, script: str,
         script_args: tuple[str, ...]) -> None:
-    if script.startswith("-") and script != "-" and not _exists(script):
-        raise click.NoSuchOption(script)
     if python_path is not None and not compare:
         raise click.UsageError(_("--python names the interpreter for --compare; add --compare"))
     if compare:
@@ -176,12 +176,6 @@ def _after(recorder, quiet: bool, wanted, output, script: str, code: int) -> Non
             source = "" if script == "-" else read_script(script).decode("utf-8", "replace")
             text = document.html_text(recorder, script, code, source)
         write_output(output, text.encode("utf-8"), "output")
-
-
-def _exists(path: str) -> bool:
-    import os
-
-    return os.path.exists(path)
 
 
 def _compare(script: str, script_args: tuple[str, ...], python: str) -> int:

@@ -47,11 +47,10 @@ def simplify(expr, bindings, input_name, timeout, output_format) -> None:
     source = read_expression(expr)
     values = parse_bindings(bindings, source)
     try:
-        collapse = affine(source, values, input=input_name, timeout=timeout)
+        result = affine(source, values, input=input_name, timeout=timeout)
     except BacktraceError as error:
         raise flagged(error, {"input": "--input", "timeout": "--timeout"}) from None
     from backtrace_cli.formats.registry import render
-    from backtrace_cli.report.affine import build
 
     options = output_options() if output_format == "table" else plain_options()
-    emit(render(build(collapse, source), output_format, options), output_format)
+    emit(render(result.report, output_format, options), output_format)

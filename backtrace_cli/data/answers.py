@@ -198,7 +198,7 @@ def read_worksheet(text: str, path: str | None = None) -> Answers:
     written: dict[int, tuple[str, int, int]] = {}
     kinds: list[str] = []
     for line, cells in _answer_rows(text, rows, header, path):
-        number_text, kind_written, key = (cells[i][0].strip() for i in range(3))
+        number_text, kind_written, key = (_unescaped(cells[i][0].strip()) for i in range(3))
         kind = spelled["kinds"].get(kind_written.lower())
         if not (number_text.isascii() and number_text.isdigit()) or len(number_text) > 9:
             raise DataError(_("the Answers table's row has {text!r} in its # column, not the "
@@ -283,6 +283,17 @@ def _spellings() -> dict:
         for kind, name in KIND_NAMES.items():
             spelled["kinds"].setdefault(catalogue.gettext(name).lower(), kind)
     return spelled
+
+
+def _unescaped(text: str) -> str:
+    """A cell's text as Markdown shows it: ``\\_a`` is ``_a``, ``&lt;`` is ``<`` (the
+    worksheet escapes what Markdown would read as markup)."""
+    import html
+
+    return html.unescape(_MARKDOWN_ESCAPE.sub(r"\1", text))
+
+
+_MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
 def _offset(text: str, padding: str) -> int:

@@ -194,21 +194,21 @@ def _seed_shape_error(tape: Tape, seed_shape: tuple, output_shape: tuple) -> Sha
             tape.source,
             output.span,
             _(
-                "reduce it, e.g. sum({text}) or mean(...), or give seed as an array of shape "
+                "reduce it, e.g. sum({text}) or mean(...), or give dz as an array of shape "
                 "{value}"
             ).format(text=output.text, value=shape_text(output_shape)),
         )
-        error.field = "seed"  # the CLI says --dz, also in the hint
+        error.field = "dz"  # the CLI says --dz, also in the hint
         return error
     error = ShapeError(
-        _("seed has shape {value} but {label} has shape {value2}").format(
+        _("dz has shape {value} but {label} has shape {value2}").format(
             value=shape_text(seed_shape), label=label, value2=shape_text(output_shape)
         ),
         tape.source,
         output.span,
         _("the seed dL/d(output) must have the output's shape"),
     )
-    error.field = "seed"  # the CLI says --dz
+    error.field = "dz"  # the CLI says --dz
     return error
 
 

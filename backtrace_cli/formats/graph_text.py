@@ -197,7 +197,7 @@ def tree_text(report: Report, width: int = TEXT_FILE_WIDTH, color: bool = False)
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, color_system="standard" if color else None,
                       force_terminal=color, highlight=False, legacy_windows=False,
-                      no_color=not color)
+                      no_color=not color, force_jupyter=False)  # text, even in a notebook
     console.print(to_tree(report))
     return buffer.getvalue()
 

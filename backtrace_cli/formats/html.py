@@ -51,6 +51,9 @@ def _table(section: Table, row_steps: bool = False) -> list[str]:
 
 def _lines(section: Lines) -> list[str]:
     out = [f"<h4>{_cell(section.title)}</h4>"] if section.title is not None else []
+    if section.preformatted:  # a drawing in characters: kept line for line
+        body = "\n".join(escape(line.plain.rstrip()) for line in section.lines)
+        return out + [f'<pre class="bt-chart">{body}</pre>']
     out.append("<ul>" + "".join(f"<li>{_cell(line)}</li>" for line in section.lines) + "</ul>")
     return out
 

@@ -32,16 +32,18 @@ border-radius:4px;background:#f9fafb;color:#111827;cursor:pointer}
 SFMono-Regular,Menlo,Consolas,monospace;font-size:0.92em}
 .backtrace.bt-js .bt-steps>li{display:none}
 .backtrace.bt-js .bt-steps>li.bt-active{display:list-item}
-.backtrace.bt-js g.edge.bt-pending path,.backtrace.bt-js g.edge.bt-pending polygon{
-stroke:#d1d5db;fill:#d1d5db}
+.backtrace.bt-js g.edge.bt-pending path{stroke:#d1d5db;fill:none}
+.backtrace.bt-js g.edge.bt-pending polygon{stroke:#d1d5db;fill:#d1d5db}
 .backtrace.bt-js g.edge.bt-pending polygon[fill=none]{fill:none}
 .backtrace.bt-js g.edge.bt-pending text{visibility:hidden}
-.backtrace.bt-js g.edge.bt-active path{stroke:#dc2626;stroke-width:3}
+.backtrace.bt-js g.edge.bt-active path{stroke:#dc2626;stroke-width:3;fill:none}
 .backtrace.bt-js g.edge.bt-active polygon{stroke:#dc2626;fill:#dc2626}
 .backtrace.bt-js g.edge.bt-active text{font-weight:bold;fill:#dc2626}
 .backtrace.bt-js g.node.bt-target ellipse,.backtrace.bt-js g.node.bt-target path,
 .backtrace.bt-js g.node.bt-target polygon{stroke:#dc2626;stroke-width:3}
 .backtrace.bt-js tr.bt-active td{background:#fef3c7}
+.backtrace pre.bt-chart{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;
+line-height:1.15;margin:0.3em 0 0.8em;overflow-x:auto}
 """
 
 SCRIPT = """\
@@ -59,6 +61,7 @@ SCRIPT = """\
     var play = root.querySelector("button[data-action=play]");
     var edges = root.querySelectorAll(".bt-graph g.edge[data-step]");
     var rows = root.querySelectorAll("tr[data-step]");
+    var label = root.getAttribute("data-gradient-label") || "grad {gradient}";
     var nodes = {};
     root.querySelectorAll(".bt-graph g.node[data-node]").forEach(function (node) {
       var texts = node.querySelectorAll("text");
@@ -106,7 +109,7 @@ SCRIPT = """\
         node.group.classList.toggle("bt-target", id === target);
         if (!node.text) { return; }
         node.text.textContent = (step === last || !(id in gradients))
-          ? node.original : "grad " + gradients[id];
+          ? node.original : label.split("{gradient}").join(gradients[id]);
       });
     }
     function stop() {

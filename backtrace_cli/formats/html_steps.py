@@ -134,4 +134,8 @@ def root_attributes(steps: Report) -> str:
     last = len(steps.data["steps"]) - 1
     if last > MAX_STEPS:
         return ""
-    return f' data-last-step="{last}" data-step="0" data-interval="{PLAY_INTERVAL}"'
+    # How the picture names a node's gradient ("grad 15"), in the reader's language: the
+    # script writes the running sum into it while stepping.
+    label = escape(_("grad {gradient}"))
+    return (f' data-last-step="{last}" data-step="0" data-interval="{PLAY_INTERVAL}"'
+            f' data-gradient-label="{label}"')

@@ -344,6 +344,8 @@ def write(report: Report, options: Options = PLAIN) -> str:
     if language() == "zh":  # Chinese text needs ctex, which needs xelatex (or lualatex)
         lines[1:2] = [f"% needs \\usepackage{{ctex, {PACKAGES}}}", "% compile with xelatex"]
     for section in report.sections:
+        if isinstance(section, Lines) and section.preformatted:
+            continue  # a drawing in box characters (train's chart); its numbers are tabled
         lines += [_paragraph(section.title), ""]
         if isinstance(section, Table):
             lines += [_sentence(line) + "\n" for line in section.before]

@@ -32,6 +32,7 @@ def console(options: Options, file=None):
         force_terminal=options.color,
         highlight=False, emoji=False, markup=False,
         legacy_windows=False, soft_wrap=options.width is None,
+        force_jupyter=False,  # in a notebook too, the text goes to the file, not the page
     )
 
 

@@ -195,7 +195,8 @@ def tangent_section(explanation: Explanation, sweep: Sweep, k: int, total: int) 
     seed_math = (r"\dot{" + math_name(sweep.wrt) + "}"
                  + (f"_{{[{','.join(map(str, sweep.element))}]}}" if sweep.element else ""))
     title = joined(_("Tangent sweep {k} of {total}: seed ").format(k=k, total=total),
-                   Text(f"{dotted(sweep.label)} = 1", f"{seed_math} = 1"), f" ({others})")
+                   Text(f"{dotted(sweep.label)} = 1", f"{seed_math} = 1"),
+                   _(" ({others})").format(others=others))
     output = labels[tape.output]
     loss = explanation.loss_label
     out_tangent = sweep.tangents.tangents[tape.output]

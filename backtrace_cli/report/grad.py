@@ -12,7 +12,7 @@ from __future__ import annotations
 from backtrace_cli.engine.tape import CONST
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.explain.gradient import ChainRule, Explanation
-from backtrace_cli.i18n import _, translated
+from backtrace_cli.i18n import N_, _, translated
 from backtrace_cli.ops.table import shape_text
 from backtrace_cli.report import graph, steps
 from backtrace_cli.report.grad_json import grad_json_text
@@ -100,9 +100,14 @@ def shape_of(explanation: Explanation, index: int) -> Text:
     return Text(plain_shape, r" \times ".join(str(size) for size in shape))
 
 
+# A column's derivative, d(loss)/d(a node) or d(loss)/d(a variable): "node" and "variable"
+# are words, so they are written in the reader's language (dL/d(节点)).
+DERIVATIVE_OF = {"node": N_("d{loss}/dnode"), "variable": N_("d{loss}/dvariable")}
+
+
 def derivative_cell(loss: str, of: str, of_math: str) -> Text:
-    """``dL/dnode`` with its fraction."""
-    return Text(f"d{loss}/d{of}", partial(math_name(loss), of_math))
+    """``dL/dnode`` (``of``: "node" or "variable") with its fraction."""
+    return Text(translated(DERIVATIVE_OF[of]).format(loss=loss), partial(math_name(loss), of_math))
 
 
 def seed_text(explanation: Explanation, aligned: bool = False) -> Text:
@@ -118,9 +123,10 @@ def seed_text(explanation: Explanation, aligned: bool = False) -> Text:
     if aligned:
         return Text(line, equation, code=True)
     if explanation.loss_label != explanation.labels[explanation.tape.output]:
-        plain = line[: len(line) - len(_(" (the seed, --dz)"))]
-        return joined(Text(plain, equation), _(" (the seed, "),
-                      Text("--dz", code=True), ")")
+        said = _(" (the seed, --dz)")
+        before, flag, after = said.partition("--dz")
+        return joined(Text(line[: len(line) - len(said)], equation), before,
+                      Text(flag, code=True), after)
     return Text(line, equation)
 
 
@@ -182,7 +188,7 @@ def backward_section(explanation: Explanation) -> Table:
     columns += [Column(Text(_("shape")))] if arrays else []
     columns += [
         Column(joined(_("upstream "), derivative_cell(loss, "node", NODE)), "right"),
-        Column(joined(_("local "), Text("dnode/dinput", partial(r"\,\mathrm{node}", INPUT)))),
+        Column(joined(_("local "), Text(_("dnode/dinput"), partial(r"\,\mathrm{node}", INPUT)))),
         Column(Text(_("local value")), "right"),
         Column(Text(_("product")), "right"),
     ]

@@ -106,7 +106,7 @@ def gradient_section(explanation: HessianExplanation) -> Table:
                  for name, value in zip(result.variables, result.gradient))
     return Table(
         title=text(_("Gradient")),
-        columns=(Column(text(_("variable"))), Column(Text("dL/d(variable)", r"\partial L / "
+        columns=(Column(text(_("variable"))), Column(Text(_("dL/d(variable)"), r"\partial L / "
                                                         r"\partial \mathrm{variable}"),
                                                    "right")),
         rows=rows,

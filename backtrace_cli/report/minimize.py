@@ -34,13 +34,20 @@ def _signed(value) -> str:
     return f"({shown})" if shown.startswith("-") else shown
 
 
+def listed(items) -> str:
+    """Items of a list inside a sentence, with the reader's separator (Chinese: 、, so that a
+    sentence does not mix , and ，)."""
+    return _(", ").join(items)
+
+
 def settings_text(settings) -> str:
     """method newton, 7 steps / method adam, lr 0.1 (beta1 0.9, beta2 0.999, eps 1e-08),
     100 steps."""
     method = settings.method
     extra = {"momentum": _(" (momentum {momentum})").format(momentum=f"{settings.momentum:g}"),
-             "adam": f" (beta1 {settings.beta1:g}, beta2 {settings.beta2:g}, "
-                     f"eps {settings.eps:g})"}.get(method, "")
+             "adam": _(" (beta1 {beta1}, beta2 {beta2}, eps {eps})").format(
+                 beta1=f"{settings.beta1:g}", beta2=f"{settings.beta2:g}",
+                 eps=f"{settings.eps:g}")}.get(method, "")
     rate = _(", lr {lr}").format(lr=f"{settings.rate:g}") if settings.rate is not None else ""
     return _("method {method}{rate}{extra}, {count}").format(
         method=method, rate=rate, extra=extra, count=_steps(settings.steps))
@@ -48,7 +55,7 @@ def settings_text(settings) -> str:
 
 def header_lines(outcome, initial) -> list[str]:
     """What is about to be minimised, from where, how."""
-    start = ", ".join(f"{name}={number(value)}" for name, value in initial.items())
+    start = listed(f"{name}={number(value)}" for name, value in initial.items())
     where = _(" from {start}").format(start=start) if start else ""
     lines = [_("Minimising {label} = {source}{where}").format(
                  label=outcome.label, source=_one_line(outcome.source), where=where),
@@ -180,7 +187,7 @@ def explained_sections(outcome) -> list:
     from backtrace_cli.report.grad import build as grad_report
 
     update = outcome.result.explained
-    where = ", ".join(f"{name}={number(value)}" for name, value in update.before.items())
+    where = listed(f"{name}={number(value)}" for name, value in update.before.items())
     lines = [text(_("Step {step} starts from {where}; its gradient, as backtrace grad "
                     "computes it:").format(step=update.step, where=where))]
     update_line = update_text(outcome, update, _)

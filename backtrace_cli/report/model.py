@@ -81,7 +81,9 @@ class Table:
 @dataclass(frozen=True)
 class Lines:
     """A titled block of lines: the chain rule, a verdict, a summary. ``equations`` says each
-    line is a displayed equation (LaTeX sets them in an ``align*``)."""
+    line is a displayed equation (LaTeX sets them in an ``align*``). ``preformatted`` says the
+    lines are a drawing in fixed-width characters (train's loss chart): writers keep them as
+    they are, line for line, in one block (a fenced code block, ``<pre>``)."""
 
     title: Text | None
     lines: tuple[Text, ...]
@@ -90,6 +92,7 @@ class Lines:
     cut: bool = True
     key: str = ""
     indent: str = "  "  # before each line in text writers ("" for a verdict read as prose)
+    preformatted: bool = False
 
 
 Section = Table | Lines

@@ -8,7 +8,7 @@ import math
 
 from backtrace_cli.engine.values import is_array
 from backtrace_cli.i18n import _, ngettext
-from backtrace_cli.report.model import Column, Report, Table, text
+from backtrace_cli.report.model import Column, Lines, Report, Table, text
 from backtrace_cli.report.text import display_width, number, plain
 
 # The loss table shows every epoch up to this many, else about this many evenly spaced.
@@ -141,12 +141,12 @@ def header_lines(outcome) -> list[str]:
           "({rows} rows; inputs {inputs}; target {target})").format(
             model=problem.model_source, source=source, rows=dataset.rows,
             inputs=", ".join(problem.inputs), target=problem.target),
-        _("loss {loss}, {optimizer} lr {lr}, ").format(
-            loss=problem.loss_name, optimizer=settings.optimizer, lr=f"{settings.lr:g}")
-        + ngettext("{epochs} epoch", "{epochs} epochs", settings.epochs).format(
-            epochs=settings.epochs) + f", {batch}"
-        + (_(", shuffled (seed {seed})").format(seed=settings.seed) if settings.shuffle else "")
-        + f", {settings.dtype}",
+        _("loss {loss}, {optimizer} lr {lr}, {epochs}, {batch}{shuffled}, {dtype}").format(
+            loss=problem.loss_name, optimizer=settings.optimizer, lr=f"{settings.lr:g}",
+            epochs=ngettext("{epochs} epoch", "{epochs} epochs", settings.epochs).format(
+                epochs=settings.epochs), batch=batch,
+            shuffled=(_(", shuffled (seed {seed})").format(seed=settings.seed)
+                      if settings.shuffle else ""), dtype=settings.dtype),
     ]
     for values, value in zip(outcome.predictions_in, outcome.before):
         lines.append(_("predict (before training): {input} -> y_hat = {value}").format(
@@ -192,8 +192,10 @@ def build(outcome, *, live: bool = False, explain: dict | None = None) -> Report
                    text(number(history[i].last_loss))) for i in shown),
             before=tuple(text(line) for line in opening), notes=notes, cut=False, key="loss",
         ))
-        if len(history) > 1:
-            params_before = terminal_curve([r.loss for r in history]) + [""]
+        if len(history) > 1:  # the chart of the loss, just below its table
+            sections.append(Lines(None, tuple(text(line) for line in terminal_curve(
+                [r.loss for r in history])), cut=False, key="loss_chart", indent="",
+                preformatted=True))
     else:
         params_before = opening
     sections.append(Table(
