@@ -338,3 +338,25 @@ def test_the_schema_is_valid_and_docs_cli_md_names_its_keys():
         named.add(span)
     assert sorted(required_keys(schema("run")) - named) == []
     assert "`run.json`" in text
+
+
+def test_a_failure_of_the_record_never_reaches_the_script(monkeypatch, capsys):
+    from backtrace_cli.run.record import Recorder
+
+    def broken(self, call):
+        raise ValueError("a bug of the record")
+
+    monkeypatch.setattr(Recorder, "_record", broken)
+    recorder, code = record("lecture04.py")
+    assert code == 0
+    assert capsys.readouterr().out.encode() == (CAPTURED / "lecture04.stdout").read_bytes()
+    assert recorder.failure == (0, "ValueError: a bug of the record") and recorder.calls == []
+
+
+def test_explain_and_output_do_not_combine_with_compare(tmp_path):
+    for option in (("--explain", "1"), ("-o", str(tmp_path / "run.json"))):
+        stdout, stderr, code = cli("--compare", *option, "lecture04.py")
+        assert code == 2 and stdout == b""
+        assert stderr.splitlines()[-1] == ("Error: --explain and -o record a run of "
+                                           "backtrace's torch; they do not combine with "
+                                           "--compare")

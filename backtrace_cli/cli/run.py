@@ -82,6 +82,9 @@ def run(ctx: click.Context, quiet: bool, compare: bool, python_path: str | None,
         script_args: tuple[str, ...]) -> None:
     if python_path is not None and not compare:
         raise click.UsageError(_("--python names the interpreter for --compare; add --compare"))
+    if compare and (explain is not None or output is not None):
+        raise click.UsageError(_("--explain and -o record a run of backtrace's torch; they do "
+                                 "not combine with --compare"))
     if compare:
         if script == "-":
             raise click.UsageError(_("--compare needs SCRIPT as a file: stdin cannot be read "
@@ -146,6 +149,10 @@ def _after(recorder, quiet: bool, wanted, output, script: str, code: int) -> Non
     if not quiet or wanted:
         for line in messages.diagnosis_lines(recorder.diagnoses):
             click.echo(line, err=True)
+    if recorder.failure is not None and (not quiet or wanted or output is not None):
+        click.echo(_("backtrace: the record stopped at backward() {index} ({reason}); the "
+                     "script ran as it would under python").format(
+                         index=recorder.failure[0] + 1, reason=recorder.failure[1]), err=True)
     if not wanted and output is None:
         return
     from backtrace_cli.formats.registry import render

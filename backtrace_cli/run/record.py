@@ -150,6 +150,7 @@ class Recorder:
         # name -> weak leaf node that name held at a backward()
         self._leaf_names: dict[str, Any] = {}
         self._spaces: list[dict] = []  # the namespaces seen (checked again at the end)
+        self.failure: tuple[int, str] | None = None  # (backward() number, what went wrong)
 
     # ------------------------------------------------------------------ hooks
     def install(self) -> None:
@@ -173,6 +174,16 @@ class Recorder:
 
     # ------------------------------------------------------------------ backward()
     def __call__(self, call) -> None:
+        """Record one backward(). A failure of the record itself never reaches the script:
+        it is kept (``failure``) and said after the run, and recording stops."""
+        if self.failure is not None:
+            return
+        try:
+            self._record(call)
+        except Exception as error:  # noqa: BLE001 - the script must run as under python
+            self.failure = (self.count, f"{type(error).__name__}: {error}")
+
+    def _record(self, call) -> None:
         frame = _user_frame()
         names: dict[int, str] = {}
         tensors = {}
@@ -265,6 +276,12 @@ class Recorder:
     # ------------------------------------------------------------------ other hooks
     def failed(self, tensor, nodes, error) -> None:
         """A backward() that raised: through a graph freed by an earlier one?"""
+        try:
+            self._failed(nodes)
+        except Exception as problem:  # noqa: BLE001 - the script's own error goes on
+            self.failure = self.failure or (self.count, f"{type(problem).__name__}: {problem}")
+
+    def _failed(self, nodes) -> None:
         for node in nodes:
             if node.args is None and node.saves:
                 first = self._freed_by.get(node)
@@ -275,6 +292,12 @@ class Recorder:
                 return
 
     def in_place(self, tensor) -> None:
+        try:
+            self._in_place(tensor)
+        except Exception as problem:  # noqa: BLE001 - PyTorch's error is raised next
+            self.failure = self.failure or (self.count, f"{type(problem).__name__}: {problem}")
+
+    def _in_place(self, tensor) -> None:
         frame = _user_frame()
         where = None if frame is None else (frame.f_code, frame.f_lasti)
         name = ""
@@ -313,8 +336,11 @@ class Recorder:
 
     def finish(self) -> None:
         """Look at the script's namespaces once more (a mistake that ended the run)."""
-        for space in self._spaces:
-            self._check_space(space)
+        try:
+            for space in self._spaces:
+                self._check_space(space)
+        except Exception as problem:  # noqa: BLE001 - a namespace the script left odd
+            self.failure = self.failure or (self.count, f"{type(problem).__name__}: {problem}")
         self.diagnoses.sort(key=lambda d: (d.line or 0))
 
 
