@@ -360,3 +360,16 @@ def test_explain_and_output_do_not_combine_with_compare(tmp_path):
         assert stderr.splitlines()[-1] == ("Error: --explain and -o record a run of "
                                            "backtrace's torch; they do not combine with "
                                            "--compare")
+
+
+def test_a_long_run_s_page_has_the_first_and_last_calls(monkeypatch, capsys):
+    from backtrace_cli.run import document
+
+    recorder, _ = record("lecture04.py", capsys)
+    monkeypatch.setattr(document, "PAGE_CALLS", 10)
+    shown = [call.index for call in document.page_calls(recorder, [150, "last"])]
+    assert shown == [1, 2, 3, 4, 5, 150, 296, 297, 298, 299, 300]
+    page = document.html_text(recorder, "lecture04.py", 0, "", [150])
+    assert page.count("<option ") == 11
+    assert ("This page has 11 of the 300 backward() calls: the first 5, the last 5 and those "
+            "--explain names; -o FILE.json has them all.") in page

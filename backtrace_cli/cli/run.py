@@ -181,7 +181,7 @@ def _after(recorder, quiet: bool, wanted, output, script: str, code: int) -> Non
             from backtrace_cli.run.script import read_script
 
             source = "" if script == "-" else read_script(script).decode("utf-8", "replace")
-            text = document.html_text(recorder, script, code, source)
+            text = document.html_text(recorder, script, code, source, wanted or ())
         write_output(output, text.encode("utf-8"), "output")
 
 

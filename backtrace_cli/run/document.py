@@ -115,14 +115,36 @@ PAGE_STYLE = (".bt-source{font-family:monospace;white-space:pre;font-size:0.85em
               ".bt-diagnoses{color:#8a1c00}")
 
 
-def html_text(recorder: Recorder, script: str, exit_code: int, source: str) -> str:
+# The page holds at most this many backward() calls (each is a step-through of its own): the
+# first and last halves, and every call --explain names; the JSON has them all.
+PAGE_CALLS = 100
+PAGE_NOTE = N_("This page has {shown} of the {count} backward() calls: the first {half}, the "
+               "last {half} and those --explain names; -o FILE.json has them all.")
+
+
+def page_calls(recorder: Recorder, wanted=()) -> list:
+    """The calls the page shows (all of them up to PAGE_CALLS)."""
+    calls = recorder.calls
+    if len(calls) <= PAGE_CALLS:
+        return list(calls)
+    half = PAGE_CALLS // 2
+    keep = set(range(1, half + 1)) | set(range(len(calls) - half + 1, len(calls) + 1))
+    keep |= {len(calls) if k == "last" else k for k in wanted}
+    return [call for call in calls if call.index in keep]
+
+
+def html_text(recorder: Recorder, script: str, exit_code: int, source: str,
+              wanted=()) -> str:
     count = len(recorder.calls)
     options = []
     sections = []
+    shown = page_calls(recorder, wanted)
+    note = "" if len(shown) == count else "<p>" + escape(translated(PAGE_NOTE).format(
+        shown=len(shown), count=count, half=PAGE_CALLS // 2)) + "</p>"
     # every call's fragment has the step-through's style and script: the page has them once
     style = f"<style>{html_format.STYLE}</style>"
     step_script = f"<script>{html_format.script()}</script>"
-    for call in recorder.calls:
+    for call in shown:
         line = call.line if call.line is not None else 0
         label = translated(CHOOSER).format(index=call.index, count=count, line=line)
         options.append(f'<option value="{call.index}" data-line="{line}">{escape(label)}'
@@ -142,7 +164,7 @@ def html_text(recorder: Recorder, script: str, exit_code: int, source: str) -> s
         "</head>", "<body>", f"<h1>backtrace run {escape(script)}</h1>",
         "<p>" + escape(_("exit code {code}, {count} backward() calls").format(
             code=exit_code, count=count)) + "</p>",
-        f'<ul class="bt-diagnoses">{diagnoses}</ul>' if diagnoses else "",
+        f'<ul class="bt-diagnoses">{diagnoses}</ul>' if diagnoses else "", note,
         f'<label>backward() <select id="bt-call">{"".join(options)}</select></label>'
         if options else "",
         f'<ol class="bt-source">{listing}</ol>',
