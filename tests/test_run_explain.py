@@ -96,6 +96,14 @@ def test_lecture05_losses_are_pytorchs(capsys):
         assert item(call.nodes[call.output].value) == printed
     names = {leaf.name for leaf in recorder.calls[0].leaves}
     assert names == {"model.linear.weight", "model.linear.bias"}
+    from backtrace_cli.run.explained import explanation
+
+    nodes = explanation(recorder.calls[0]).tape.nodes
+    assert [(node.name, node.text) for node in nodes if node.name or node.kind == "const"] == [
+        ("model.linear.weight", "model.linear.weight"), ("model.linear.bias",
+                                                        "model.linear.bias"),
+        (None, "x_data"), ("y_pred", "self.linear(x)"), (None, "y_data"),
+        ("loss", "criterion(y_pred, y_data)")]
 
 
 @pytest.mark.parametrize("name", ["lecture04.py", "lecture04_homework.py", "no_grad_update.py"])

@@ -103,7 +103,6 @@ def explanation(call: Call) -> Explanation:
     nodes = []
     variables: dict[str, int] = {}
     bindings = {}
-    used_names: set[str] = set()
     for index, record in enumerate(call.nodes):
         text = source_text(record.site)
         name = record.name
@@ -117,7 +116,8 @@ def explanation(call: Call) -> Explanation:
             nodes.append(Node(index, VAR, None, (), name, name, PREC_ATOM, NO_SPAN))
         elif record.kind == CONST:
             value = shown(record.value)
-            constant_text = text or (format(value) if isinstance(value, float) else "tensor")
+            constant_text = name or text or (format(value) if isinstance(value, float)
+                                             else "tensor")
             nodes.append(Node(index, CONST, None, (), None, constant_text, PREC_ATOM, NO_SPAN,
                               value))
         else:
@@ -127,8 +127,6 @@ def explanation(call: Call) -> Explanation:
                 op = _fused_op(function, len(record.inputs))
             nodes.append(Node(index, OP, op, record.inputs, name, text or function,
                               op.precedence, NO_SPAN))
-        if name is not None:
-            used_names.add(name)
     source = nodes[call.output].text
     tape = Tape(nodes=tuple(nodes), output=call.output, variables=tuple(variables),
                 variable_nodes=dict(variables), source=source)

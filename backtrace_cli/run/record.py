@@ -193,6 +193,8 @@ class Recorder:
                 node = _node_of_tensor(tensor)
                 if node is not None:
                     names.setdefault(id(node), name)
+                else:  # a tensor without grad is a constant of the graph: its storage
+                    names.setdefault(id(tensor._value), name)
             self._remember_space(frame.f_globals)
             if frame.f_locals is not frame.f_globals:
                 self._check_space(frame.f_locals)
@@ -249,7 +251,8 @@ class Recorder:
             value = node.value if node.kind != VAR else node.variable._value
             nodes.append(NodeRecord(node.kind, node.op, function,
                                     tuple(order[id(s)] for s in node.inputs),
-                                    _copy(value), node.site, names.get(id(node))))
+                                    _copy(value), node.site,
+                                    names.get(id(node) if node.kind != CONST else id(value))))
         edges = []
         for node, position, upstream, product in call.edges or ():
             local = None
