@@ -381,3 +381,40 @@ def test_a_long_run_s_page_has_the_first_and_last_calls(monkeypatch, capsys):
     assert page.count("<option ") == 11
     assert ("This page has 11 of the 300 backward() calls: the first 5, the last 5 and those "
             "--explain names; -o FILE.json has them all.") in page
+
+
+STUDENTS = ROOT / "tests" / "data" / "explain"
+STUDENT_MISTAKES = {
+    "sgd_no_zero_grad.py": [("grad-not-zeroed", 13, "model.bias"),
+                            ("grad-not-zeroed", 13, "model.weight")],
+    "non_leaf_in_function.py": [("non-leaf-update", 8, "w")],
+    "kept_then_in_place.py": [("graph-kept", 11, "losses"), ("in-place-leaf", 13, "w")],
+}
+
+
+@pytest.mark.parametrize("name", sorted(STUDENT_MISTAKES))
+def test_student_scripts_mistakes_inside_functions_and_modules(name):
+    from backtrace_cli.run.record import Recorder
+    from backtrace_cli.run.script import run_script
+
+    recorder = Recorder(keep=False)
+    recorder.install()
+    try:
+        run_script(str(STUDENTS / name))
+    finally:
+        recorder.remove()
+    recorder.finish()
+    found = sorted((d.kind, d.line, d.fields["name"]) for d in recorder.diagnoses)
+    assert found == STUDENT_MISTAKES[name] and recorder.calls == []
+
+
+@pytest.mark.parametrize("name", sorted(STUDENT_MISTAKES))
+def test_student_scripts_print_what_pytorch_prints(name):
+    probe = subprocess.run([sys.executable, "-c", "import torch"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("PyTorch is not importable: the scripts' output is not compared")
+    theirs = subprocess.run([sys.executable, name], cwd=STUDENTS, capture_output=True)
+    ours, stderr, code = cli("-q", name, cwd=STUDENTS)
+    assert (ours, code) == (theirs.stdout, theirs.returncode)
+    expected = theirs.stderr.decode().splitlines()
+    assert stderr.splitlines()[-1:] == expected[-1:]

@@ -145,6 +145,7 @@ class Recorder:
         self.diagnoses: list[Diagnosis] = []
         self._seen: set = set()
         self._freed_by: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._swept: weakref.WeakSet = weakref.WeakSet()  # every node a backward() ran through
         # leaf node -> (value when its .grad was last written, call index)
         self._written: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         # name -> weak leaf node that name held at a backward()
@@ -218,6 +219,7 @@ class Recorder:
             self.calls.append(Call(index, call.site, nodes, order[id(root)], _copy(call.seed),
                                    edges, leaves, call.output._value.dtype))
         for node in call.nodes:
+            self._swept.add(node)
             if node.saves:
                 self._freed_by[node] = (index, call.site)  # the line is found if needed
         for name, tensor in tensors.items():
@@ -331,9 +333,9 @@ class Recorder:
             if leaf is not None and _reaches(grad_fn, leaf):
                 self._diagnose("non-leaf-update", line_of(grad_fn.site), name, name=name)
                 continue
-            if grad_fn in self._freed_by:
+            if grad_fn in self._swept:
                 continue  # a graph already used: the tensor is just left over
-            freed = _first_freed(grad_fn, self._freed_by)
+            freed = _first_freed(grad_fn, self._swept)
             if freed is not None:
                 self._diagnose("graph-kept", line_of(grad_fn.site), name, name=name)
 
@@ -361,12 +363,13 @@ def _reaches(start, target) -> bool:
     return False
 
 
-def _first_freed(start, freed_by):
+def _first_freed(start, swept):
+    """The first node below ``start`` that an earlier backward() ran through, or None."""
     seen = {id(start)}
     stack = [start]
     while stack:
         node = stack.pop()
-        if node is not start and node in freed_by:
+        if node is not start and node in swept:
             return node
         for source in node.inputs:
             if source.kind == OP and id(source) not in seen:
