@@ -5,6 +5,9 @@ schemas checked on every CliRunner invocation.
 (review the diff before committing). Hypothesis runs the modest "ci" profile by default;
 ``HYPOTHESIS_PROFILE=long pytest tests/test_properties.py`` searches much longer.
 
+``pytest -m "not slow"`` is the fast tier: the tests that ``tiers.py`` lists are marked
+``slow`` as they are collected (the list, and why each is there, is in that file).
+
 Every ``CliRunner().invoke`` of ``grad``, ``train`` or ``simplify`` that ran with
 ``--format json`` and printed something has its stdout validated against
 ``docs/schema/COMMAND.json`` (``helpers.validate``) when the test function returns (so that the
@@ -20,6 +23,7 @@ import os
 import click.testing
 import helpers
 import pytest
+import tiers
 from helpers import SCHEMA_COMMANDS
 from hypothesis import HealthCheck, settings
 
@@ -51,6 +55,24 @@ def pytest_addoption(parser) -> None:
         default=False,
         help="rewrite tests/golden/* from the current output instead of comparing",
     )
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark the tests of the slow tier (tiers.py) ``slow``; ``-m "not slow"`` leaves them out."""
+    for item in items:
+        function = getattr(item, "originalname", item.name)
+        if tiers.is_slow(item.path.name, function):
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_ignore_collect(collection_path, config):
+    """With ``-m "not slow"``, a file whose every test is slow is not even imported (some
+    import PyTorch or a browser driver, which takes seconds). Otherwise pytest decides."""
+    only_fast = " ".join((config.getoption("markexpr", "") or "").split()) == "not slow"
+    if only_fast and collection_path.suffix == ".py" and tiers.is_slow_module(
+            collection_path.name):
+        return True
+    return None
 
 
 # ----------------------------------------------------------------------------- JSON schemas

@@ -1,4 +1,5 @@
-"""Assertions that many test files share: golden files, refused input, and the JSON schemas."""
+"""What many test files share: running the CLI (``invoke``, ``run_json``), golden files,
+refused input, and the JSON schemas."""
 
 from __future__ import annotations
 
@@ -13,20 +14,27 @@ SCHEMAS = Path(__file__).parent.parent / "docs" / "schema"
 # The commands whose --format json has a schema, docs/schema/COMMAND.json.
 SCHEMA_COMMANDS = ("grad", "train", "simplify", "minimize", "quiz", "grade", "jacobian", "hessian")
 
-def invoke(*args: str):
-    """Run ``backtrace ARGS...`` in-process (stdout and stderr kept apart)."""
+def invoke(*args: str, input: str | bytes | None = None, env: dict | None = None):
+    """Run ``backtrace ARGS...`` in-process (stdout and stderr kept apart), with INPUT on
+    stdin and ENV added to the environment. The command must end in an exit code: any other
+    exception that escaped it fails the test, whatever the exit code."""
     from click.testing import CliRunner
 
     from backtrace_cli.cli.main import main
 
-    return CliRunner().invoke(main, list(args))
+    result = CliRunner().invoke(main, list(args), input=input, env=env)
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        result.exception, result.stderr)
+    return result
 
 
-def run_json(*args: str) -> dict:
-    """``backtrace ARGS... --format json``, which must succeed with nothing on stderr."""
-    result = invoke(*args, "--format", "json")
-    assert result.exit_code == 0, result.stderr
-    assert result.stderr == ""
+def run_json(*args: str, input: str | bytes | None = None, exit_code: int = 0) -> dict:
+    """``backtrace ARGS... --format json``: the JSON object it printed. It must exit with
+    EXIT_CODE (0 unless told), and a run that succeeds prints nothing on stderr."""
+    result = invoke(*args, "--format", "json", input=input)
+    assert result.exit_code == exit_code, result.stderr
+    if exit_code == 0:
+        assert result.stderr == ""
     return json.loads(result.stdout)
 
 

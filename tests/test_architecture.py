@@ -7,6 +7,7 @@ lazy import cannot hide a wrong direction or a circle.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,7 @@ def _top(module: str, path: Path) -> str:
     return parts[1]
 
 
+@functools.cache  # every test reads the same files: parse each once per session
 def _imports(module: str, path: Path) -> list[tuple[str, int]]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     is_package = path.name == "__init__.py"

@@ -13,6 +13,7 @@ import json
 import pytest
 import sympy  # noqa: F401  (imported once, so the SymPy check's forked child starts warm)
 from click.testing import CliRunner
+from helpers import invoke
 
 from backtrace_cli.checks.verify import CheckReport, VariableCheck, run_checks
 from backtrace_cli.cli.main import main
@@ -25,7 +26,7 @@ INCONCLUSIVE_NOTE = ("inconclusive: the difference quotient changes as the step 
 
 
 def grad_json(*args: str):
-    result = CliRunner().invoke(main, ["grad", *args, "--format", "json"])
+    result = invoke("grad", *args, "--format", "json")
     return result.exit_code, json.loads(result.stdout) if result.stdout else None, result
 
 

@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from helpers import assert_bad_input, assert_golden, validate
+from helpers import assert_bad_input, assert_golden, invoke, run_json, validate
 from rich.console import Console
 from worked_examples import (
     MICROGRAD_README,
@@ -37,17 +36,6 @@ from backtrace_cli.syntax.parser import parse
 GOLDEN = Path(__file__).parent / "golden"
 SLIDE = ["grad", "x*w", "--x", "2", "--w", "3", "--dz", "5"]
 LECTURE = "y_hat = x*w; r = y_hat - y; loss = r**2"
-
-
-def invoke(*args: str, input: str | None = None):
-    return CliRunner().invoke(main, list(args), input=input)
-
-
-def run_json(*args: str, input: str | None = None) -> dict:
-    result = invoke(*args, "--format", "json", input=input)
-    assert result.exit_code == 0, result.stderr
-    assert result.stderr == ""
-    return json.loads(result.stdout)
 
 
 def bindings_args(bindings: dict[str, float]) -> list[str]:

@@ -7,6 +7,7 @@ samples/. The PyTorch comparisons skip when torch is not installed (it is not a 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -17,6 +18,7 @@ import time
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+import helpers
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -36,18 +38,8 @@ def plain_environment(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-def invoke(*args: str):
-    result = CliRunner().invoke(main, ["train", *args])
-    # Only a clean exit is allowed: any other exception is a bug, whatever the exit code.
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        result.exception, result.stderr)
-    return result
-
-
-def run_json(*args: str, exit_code: int = 0) -> dict:
-    result = invoke(*args, "--format", "json")
-    assert result.exit_code == exit_code, result.stderr
-    return json.loads(result.stdout)
+invoke = functools.partial(helpers.invoke, "train")
+run_json = functools.partial(helpers.run_json, "train")
 
 
 def write(tmp_path: Path, text: str, name: str = "data.csv") -> str:

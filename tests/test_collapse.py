@@ -3,11 +3,13 @@ gives the single W and b, symbolically (SymPy) and as numbers."""
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from helpers import run_json
 
 from backtrace_cli.cli.main import main
 from backtrace_cli.engine.tape import compile_program
@@ -24,10 +26,7 @@ WITH_SIGMOID = "W2 @ sigmoid(W1 @ x + b1) + b2"
 MATRICES = [f"W1={W1}", f"b1={B1}", f"W2={W2}", f"b2={B2}", f"x={X}"]
 
 
-def simplify_json(*args: str) -> dict:
-    result = CliRunner().invoke(main, ["simplify", *args, "--format", "json"])
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
+simplify_json = functools.partial(run_json, "simplify")
 
 
 def test_two_linear_layers_collapse_into_one_matrix():

@@ -8,9 +8,8 @@ import json
 
 import pytest
 import sympy  # noqa: F401  (imported once, so the forked SymPy child starts warm)
-from click.testing import CliRunner
+from helpers import invoke
 
-from backtrace_cli.cli.main import main
 from backtrace_cli.engine.tape import compile_program
 from backtrace_cli.explain.affine import stacked_layers
 from backtrace_cli.syntax.parser import parse
@@ -19,7 +18,7 @@ STACKED_SENTENCE = "Stacked linear layers add nothing"
 
 
 def simplify(*args: str):
-    result = CliRunner().invoke(main, ["simplify", *args])
+    result = invoke("simplify", *args)
     assert result.exit_code == 0, result.stderr
     return result.stdout
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from backtrace_cli.data import fast, stream, text
 from backtrace_cli.data import reader as data
+from backtrace_cli.data.fast import load_fast
 from backtrace_cli.data.reader import Dataset, lecture_dataset, load_csv
 from backtrace_cli.errors import DataError
 
@@ -115,8 +116,8 @@ def test_single_column_and_single_row(tmp_path):
 def test_fast_path_is_taken_for_plain_and_plainly_quoted_files(tmp_path):
     plain = write(tmp_path, "x,y\n1,2\n\n3,4\n", "plain.csv")
     quoted = write(tmp_path, '"x","y"\n"1","2"\n', "quoted.csv")
-    assert data._load_fast(plain, ",") == data._load_exact(plain, ",")
-    assert data._load_fast(quoted, ",") == data._load_exact(quoted, ",")
+    assert load_fast(plain, ",") == data.load_exact(plain, ",")
+    assert load_fast(quoted, ",") == data.load_exact(quoted, ",")
 
 
 @pytest.mark.parametrize(
@@ -132,7 +133,7 @@ def test_fast_path_is_taken_for_plain_and_plainly_quoted_files(tmp_path):
     ],
 )
 def test_fast_path_declines_what_it_cannot_vouch_for(tmp_path, body):
-    assert data._load_fast(write(tmp_path, "x,y\n" + body), ",") is None
+    assert load_fast(write(tmp_path, "x,y\n" + body), ",") is None
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
@@ -513,9 +514,9 @@ def csv_files(draw):
 def test_property_known_outcome_and_paths_agree(tmp_path_factory, case):
     text, delimiter, columns, values, expected_error = case
     path = write(tmp_path_factory.mktemp("prop"), text)
-    fast = data._load_fast(path, delimiter)
+    fast = load_fast(path, delimiter)
     try:
-        exact = data._load_exact(path, delimiter)
+        exact = data.load_exact(path, delimiter)
     except DataError as error:
         event("rejected")
         assert fast is None, "the fast path accepted a file the exact path rejects"
@@ -563,8 +564,8 @@ def tricky_files(draw):
 def test_property_fast_path_never_accepts_what_the_exact_path_rejects(tmp_path_factory, case):
     text, delimiter = case
     path = write(tmp_path_factory.mktemp("tricky"), text)
-    fast = data._load_fast(path, delimiter)
+    fast = load_fast(path, delimiter)
     event("fast path declined" if fast is None else "fast path accepted")
     if fast is None:
         return
-    assert data._load_exact(path, delimiter) == fast
+    assert data.load_exact(path, delimiter) == fast

@@ -12,6 +12,7 @@ import numpy
 import pytest
 
 from backtrace_cli.data import reader
+from backtrace_cli.data.fast import load_fast
 from backtrace_cli.data.reader import CsvStream, load_csv
 from backtrace_cli.errors import DataError
 
@@ -27,7 +28,7 @@ def write(tmp_path: Path, content: str, name: str = "data.csv") -> str:
 
 def every_reader(path: str, columns=USED, delimiter: str = ","):
     """The same file through the exact path, load_csv (fast path first) and the stream."""
-    exact = reader._load_exact(path, delimiter, columns)
+    exact = reader.load_exact(path, delimiter, columns)
     loaded = load_csv(path, delimiter, columns=columns)
     stream = CsvStream(path, delimiter, chunk_rows=2, columns=columns)
     streamed = numpy.concatenate(list(stream.chunks()))
@@ -56,7 +57,7 @@ def test_an_unused_text_column_is_not_read(tmp_path):
 
 def test_the_fast_path_reads_only_the_used_columns(tmp_path):
     path = write(tmp_path, WITH_IDS)
-    fast = reader._load_fast(path, ",", USED)
+    fast = load_fast(path, ",", USED)
     assert fast is not None and fast.values.tolist() == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
 
 
@@ -83,7 +84,7 @@ def test_a_function_chooses_the_columns_from_the_header(tmp_path):
 
 def test_quoted_text_in_an_unused_column(tmp_path):
     path = write(tmp_path, 'x,y,name\n1,2,"Smith, John"\n3,4,"say ""hi"""\n')
-    assert reader._load_fast(path, ",", USED) is None  # quotes: the exact path decides
+    assert load_fast(path, ",", USED) is None  # quotes: the exact path decides
     exact, loaded, _, streamed = every_reader(path)
     assert loaded.values.tolist() == [[1.0, 2.0], [3.0, 4.0]] == streamed.tolist()
 
@@ -107,7 +108,7 @@ def test_a_bad_cell_in_a_used_column_names_line_and_column(tmp_path, stream):
 def test_a_ragged_row_is_refused_even_when_its_missing_cell_is_unused(tmp_path, stream):
     path = write(tmp_path, "x,y,id\n1,2,a\n3,4\n")
     if not stream:
-        assert reader._load_fast(path, ",", USED) is None
+        assert load_fast(path, ",", USED) is None
     error = error_of(path, stream=stream)
     assert (error.line, error.column) == (3, None)
     assert error.message == "expected 3 fields, found 2 (a ragged row)"
@@ -127,7 +128,7 @@ def test_a_trailing_delimiter_in_the_header_and_rows_is_accepted(tmp_path, newli
     exact, loaded, stream, streamed = every_reader(path, columns=None)
     assert exact == loaded and loaded.columns == ("x", "y") == loaded.header
     assert loaded.values.tolist() == [[1.0, 2.0], [3.0, 4.0]] == streamed.tolist()
-    assert reader._load_fast(path, ",") == loaded  # the fast path vouches for it too
+    assert load_fast(path, ",") == loaded  # the fast path vouches for it too
 
 
 def test_a_trailing_cell_with_spaces_is_empty_too(tmp_path):
@@ -157,4 +158,4 @@ def test_an_unused_column_and_a_trailing_cell_together(tmp_path):
     exact, loaded, _, streamed = every_reader(path)
     assert loaded.values.tolist() == [[1.0, 2.0], [3.0, 4.0]] == streamed.tolist()
     assert loaded.header == ("x", "id", "y")
-    assert reader._load_fast(path, ",", USED) == loaded
+    assert load_fast(path, ",", USED) == loaded

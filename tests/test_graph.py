@@ -6,6 +6,7 @@ evaluation order); SVG is parsed with xml.etree; Mermaid is compared with golden
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import sys
@@ -13,11 +14,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from helpers import assert_golden
+from helpers import assert_golden, invoke
 from rich.console import Console
 
-from backtrace_cli.cli.main import main
 from backtrace_cli.engine.tape import CONST, VAR, compile_program
 from backtrace_cli.errors import OutputError
 from backtrace_cli.explain.gradient import explain
@@ -394,8 +393,7 @@ def test_write_graph_file_picks_the_format_from_the_suffix(tmp_path):
 
 
 # ----------------------------------------------------------------------------- the command
-def run(*args: str):
-    return CliRunner().invoke(main, ["graph", *args])
+run = functools.partial(invoke, "graph")
 
 
 LECTURE_ARGS = (LECTURE, "x=1", "w=1", "y=2")

@@ -10,16 +10,12 @@ from pathlib import Path
 
 import pytest
 from babel.messages.catalog import Message
-from click.testing import CliRunner
+from helpers import invoke as run
 from rich.cells import cell_len
 
 from backtrace_cli import catalogue, i18n
 from backtrace_cli.cli import messages
-from backtrace_cli.cli.main import COMMANDS, main
-
-
-def run(*args: str, env: dict | None = None, input: str | None = None):
-    return CliRunner().invoke(main, list(args), env=env, input=input)
+from backtrace_cli.cli.main import COMMANDS
 
 
 # ----------------------------------------------------------------------------- catalogues

@@ -12,19 +12,13 @@ import math
 import string
 
 import pytest
-from click.testing import CliRunner
-from helpers import assert_bad_input
-
-from backtrace_cli.cli.main import main
+from helpers import assert_bad_input, invoke
 
 LETTERS = string.ascii_letters  # a..z and A..Z: every one of them is some command's flag
 
 
-def invoke(*args: str):
-    return CliRunner().invoke(main, list(args))
-
-
 def run_json(*args: str) -> dict:
+    """The JSON a command printed; the arguments place --format json themselves."""
     result = invoke(*args)
     assert result.exit_code == 0, (result.stdout[:300], result.stderr)
     assert result.stderr == ""

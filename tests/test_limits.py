@@ -17,29 +17,14 @@ import time
 
 import pytest
 import sympy  # noqa: F401  (imported once here, so the SymPy check's forked child starts warm)
-from click.testing import CliRunner
 from helpers import assert_bad_input as assert_refused
-from helpers import validate
+from helpers import invoke, run_json, validate
 
 from backtrace_cli.checks import verify as check
-from backtrace_cli.cli.main import main
+from backtrace_cli.checks.symbolic import sympy_power
 from backtrace_cli.engine.tape import compile_program
 from backtrace_cli.limits import ALL_LIMITS
 from backtrace_cli.syntax.parser import parse
-
-
-def invoke(*args: str, input: str | None = None):
-    result = CliRunner().invoke(main, list(args), input=input)
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        result.exception, result.stderr)
-    assert "Traceback" not in result.stderr
-    return result
-
-
-def run_json(*args: str) -> dict:
-    result = invoke(*args, "--format", "json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 # ----------------------------------------------------------------------------- every limit
@@ -208,13 +193,13 @@ def test_tiny_powers_never_make_sympy_build_a_giant_integer(source):
 def test_sympy_power_keeps_exact_powers_exact():
     import sympy as sp
 
-    assert check._sympy_power(sp, sp.Integer(2), sp.Integer(10)) == 1024
-    assert check._sympy_power(sp, sp.Rational(1, 3), sp.Integer(-5)) == 243
-    assert check._sympy_power(sp, sp.Integer(-1), sp.Integer(2**60)) == 1
-    assert check._sympy_power(sp, sp.Integer(0), sp.Integer(2**60)) == 0
+    assert sympy_power(sp, sp.Integer(2), sp.Integer(10)) == 1024
+    assert sympy_power(sp, sp.Rational(1, 3), sp.Integer(-5)) == 243
+    assert sympy_power(sp, sp.Integer(-1), sp.Integer(2**60)) == 1
+    assert sympy_power(sp, sp.Integer(0), sp.Integer(2**60)) == 0
     x = sp.Symbol("x")
-    assert check._sympy_power(sp, x, sp.Integer(2**40)) == x ** (2**40)
-    big = check._sympy_power(sp, sp.Integer(2), sp.Integer(-(2**40)))
+    assert sympy_power(sp, x, sp.Integer(2**40)) == x ** (2**40)
+    big = sympy_power(sp, sp.Integer(2), sp.Integer(-(2**40)))
     assert isinstance(big, sp.Float)
     assert big == sp.Float(2, 30) ** sp.Integer(-(2**40))
 

@@ -10,6 +10,7 @@ import os
 
 import pytest
 from click.testing import CliRunner
+from helpers import invoke as run
 
 from backtrace_cli.cli.main import main
 from backtrace_cli.errors import OutputError
@@ -22,14 +23,6 @@ LECTURE_CSV = "x,y\n1,2\n2,4\n3,6\n"
 def plain_environment(monkeypatch):
     for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "COLUMNS", "NO_COLOR"):
         monkeypatch.delenv(name, raising=False)
-
-
-def run(*args: str, input: str | bytes | None = None):
-    result = CliRunner().invoke(main, list(args), input=input)
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        result.exception, result.stderr)
-    assert "Traceback" not in result.stderr
-    return result
 
 
 # ----------------------------------------------------------------------------- '-' as stdin

@@ -5,19 +5,13 @@ from __future__ import annotations
 
 import json
 
-from click.testing import CliRunner
-
-from backtrace_cli.cli.main import main
+from helpers import invoke as run
 
 LECTURE = "y_hat = x*w; r = y_hat - y; loss = r**2"
 LECTURE_BINDINGS = ("x=1", "y=2", "w=1")
 # Answers for some blanks of the lecture's worksheet: [5] is wrong (dloss/dr · ... = -2),
 # [7] carries it, [14] (dloss/dx) is right; the Unicode minus is a minus.
 ANSWERS = {1: "1", 2: "-1", 3: "1", 4: "-2", 5: "2", 7: "2", 14: "−2"}
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
 
 
 def worksheet(language: str) -> str:

@@ -26,7 +26,7 @@ DOCS = Path(__file__).parent.parent / "docs" / "cli.md"
 
 def run(*args: str, exit_code: int = 0) -> dict:
     """One invocation, its JSON validated (by the conftest hook) before this returns."""
-    result = CliRunner().invoke(main, list(args))
+    result = helpers.invoke(*args)
     assert result.exit_code == exit_code, (result.stdout[-300:], result.stderr)
     helpers.check_pending()
     return json.loads(result.stdout)

@@ -100,7 +100,7 @@ def test_ctrl_c_while_the_cache_is_written_leaves_no_cache_behind(tmp_path, monk
     cache = tmp_path / "cache"
     cache.mkdir()
     path = write_rows(tmp_path / "data.csv")
-    real = stream_module._chunk_values
+    real = stream_module.chunk_values
     calls = []
 
     def interrupted_on_the_second_block(*args):
@@ -109,7 +109,7 @@ def test_ctrl_c_while_the_cache_is_written_leaves_no_cache_behind(tmp_path, monk
             raise KeyboardInterrupt
         return real(*args)
 
-    monkeypatch.setattr(stream_module, "_chunk_values", interrupted_on_the_second_block)
+    monkeypatch.setattr(stream_module, "chunk_values", interrupted_on_the_second_block)
     monkeypatch.setattr(stream_module, "BLOCK_CHARACTERS", 64)  # a few lines per block
     with pytest.raises(KeyboardInterrupt) as caught:
         CsvStream(path, chunk_rows=8, cache_dir=str(cache))

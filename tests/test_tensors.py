@@ -5,13 +5,11 @@ checked before evaluation, gradients against NumPy by hand, finite differences, 
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import sympy
 from click.testing import CliRunner
-from helpers import assert_bad_input
+from helpers import assert_bad_input, invoke, run_json
 
 from backtrace_cli.checks.verify import run_checks
 from backtrace_cli.cli.main import main
@@ -28,17 +26,6 @@ W = [[0.1, 0.2], [0.3, 0.4]]
 X = [1.0, 2.0]
 B = [0.5, -0.5]
 NETWORK = "sum(sigmoid(W @ x + b))"
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(main, list(args))
-
-
-def run_json(*args: str) -> dict:
-    result = invoke(*args, "--format", "json")
-    assert result.exit_code == 0, result.stderr
-    assert result.stderr == ""
-    return json.loads(result.stdout)
 
 
 def arrays(**values) -> dict:

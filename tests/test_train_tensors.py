@@ -5,14 +5,14 @@ specs; the XOR sample that a linear model cannot fit and a two-layer network can
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
+import helpers
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from backtrace_cli.cli.main import main
 from backtrace_cli.explain.gradient import explain
 from backtrace_cli.train.loop import Settings, build_problem, predict, train
 
@@ -112,14 +112,8 @@ def test_predict_with_array_parameters():
     assert value == pytest.approx(expected, rel=1e-14)
 
 
-def invoke(*args):
-    return CliRunner().invoke(main, ["train", *args])
-
-
-def train_json(*args) -> dict:
-    result = invoke(*args, "--format", "json")
-    assert result.exit_code == 0, result.stderr
-    return json.loads(result.stdout)
+invoke = functools.partial(helpers.invoke, "train")
+train_json = functools.partial(helpers.run_json, "train")
 
 
 NETWORK_PARAMS = ("--param", "W1=randn:4x2", "--param", "b1=zeros:4", "--param", "W2=randn:4",

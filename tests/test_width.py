@@ -11,6 +11,7 @@ import io
 import json
 import re
 
+import helpers
 import pytest
 from click.testing import CliRunner
 
@@ -29,7 +30,7 @@ def _plain_environment(monkeypatch):
 
 
 def invoke(*args: str, env: dict | None = None):
-    result = CliRunner().invoke(main, list(args), env=env)
+    result = helpers.invoke(*args, env=env)
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
     return result.stdout

@@ -278,7 +278,7 @@ def check_hessian(tape: Tape, bindings: Mapping[str, float], names: Sequence[str
 
 
 # ----------------------------------------------------------------------------- orders
-def _sympy_orders(tape: Tape, bindings, name: str, order: int, budget: float) -> list:
+def sympy_orders(tape: Tape, bindings, name: str, order: int, budget: float) -> list:
     """Run in the child: the derivatives of order 1..order in ``name`` at the point. Past
     ``budget`` seconds the higher orders are skipped, so the lower ones still arrive."""
     import sympy as sp
@@ -333,7 +333,7 @@ def check_orders(tape: Tape, bindings, name: str, derivatives: Sequence[float],
     recursion = min(200_000, 50 * len(tape.nodes) + 1_000)
     # Each order's derivative is larger than the last: the child stops starting new ones at
     # half the time, so a slow high order does not cost the ones before it.
-    rows, note = in_child(_sympy_orders, (tape, dict(bindings), name, len(checks),
+    rows, note = in_child(sympy_orders, (tape, dict(bindings), name, len(checks),
                                           timeout / 2), timeout, recursion)
     for check, (value, row_note) in zip(checks, rows or ()):
         check.sympy_value, check.note = value, row_note

@@ -14,7 +14,7 @@ from backtrace_cli.engine.nodes import CONST, VAR, Tape
 from backtrace_cli.ops.table import CONSTANTS
 
 _DERIVATIVE_TEXT_LIMIT = 10_000
-_EXACT_POWER_BITS = 100_000  # larger exact powers are taken in floating point (_sympy_power)
+_EXACT_POWER_BITS = 100_000  # larger exact powers are taken in floating point (sympy_power)
 
 
 def _sympy_number(sp, node):
@@ -26,7 +26,7 @@ def _sympy_number(sp, node):
     return sp.Float(value)
 
 
-def _sympy_power(sp, base, exponent):
+def sympy_power(sp, base, exponent):
     """``base**exponent``, except that an exact rational raised to a whole number whose exact
     value would need more than ``_EXACT_POWER_BITS`` bits is taken in 30-digit floating point.
 
@@ -81,9 +81,9 @@ def sympy_expression(tape: Tape, seed, shapes: Sequence[tuple] | None = None):
 
 
 def _sympy_op(sp, op, *args):
-    """One op on SymPy values; powers through _sympy_power, which bounds exact integers."""
+    """One op on SymPy values; powers through sympy_power, which bounds exact integers."""
     if op.name == "pow":
-        return _sympy_power(sp, *args)
+        return sympy_power(sp, *args)
     return op.sympy(sp, *args)
 
 

@@ -43,7 +43,6 @@ from backtrace_cli.checks.symbolic import (  # noqa: F401
     _sympy_derivatives,
     _sympy_number,
     _sympy_op,
-    _sympy_power,
     _sympy_seed,
     element_symbols,
     sympy_expression,

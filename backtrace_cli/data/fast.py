@@ -15,7 +15,7 @@ from backtrace_cli.data.text import _is_blank
 from backtrace_cli.errors import DataError
 
 
-def _load_fast(path: str, delimiter: str, wanted=None) -> Dataset | None:
+def load_fast(path: str, delimiter: str, wanted=None) -> Dataset | None:
     """The dataset parsed by ``numpy.loadtxt``, or None when the exact path must decide.
 
     Only regular files qualify: the header is read here and the body by ``loadtxt``, so the

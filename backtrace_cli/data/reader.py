@@ -2,10 +2,10 @@
 
 Two paths read the same format and must agree:
 
-* the exact path (``_load_exact``) is the specification. It reads the file once, splits it
+* the exact path (``load_exact``) is the specification. It reads the file once, splits it
   into physical lines the way an editor counts them (``\\n``, ``\\r\\n`` or a lone ``\\r``),
   and checks every cell, so its errors name the line and the column to fix.
-* the fast path (``_load_fast``) hands the body to ``numpy.loadtxt`` (C parser) and only
+* the fast path (``load_fast``) hands the body to ``numpy.loadtxt`` (C parser) and only
   *accepts* a result it can vouch for; on any doubt it returns ``None`` and the exact path
   runs. It never raises a user-facing error itself.
 
@@ -49,13 +49,13 @@ from backtrace_cli.data.dataset import (  # noqa: F401
 )
 from backtrace_cli.data.fast import (  # noqa: F401
     _identity,
-    _load_fast,
     _loadtxt,
     _loadtxt_quoted,
     _quotes_are_plain,
     _read_header,
+    load_fast,
 )
-from backtrace_cli.data.stream import CsvStream, _chunk_values  # noqa: F401
+from backtrace_cli.data.stream import CsvStream  # noqa: F401
 from backtrace_cli.data.text import (  # noqa: F401
     _LINE_BREAK,
     MAX_LINE_BYTES,
@@ -89,16 +89,16 @@ def load_csv(path: str, delimiter: str = ",", columns=None) -> Dataset:
     not in the header is a DataError.
     """
     _check_delimiter(delimiter, path)
-    dataset = _load_fast(path, delimiter, columns)
+    dataset = load_fast(path, delimiter, columns)
     if dataset is not None:
         return dataset
-    return _load_exact(path, delimiter, columns)
+    return load_exact(path, delimiter, columns)
 
 
 # --- the exact path: the specification of the format ------------------------------------
 
 
-def _load_exact(path: str, delimiter: str, columns=None) -> Dataset:
+def load_exact(path: str, delimiter: str, columns=None) -> Dataset:
     """Parse line by line; return the dataset or raise the DataError for the first problem."""
     text = _decode(_read_bytes(path), path)
     if not text:

@@ -207,7 +207,7 @@ class CsvStream:
                         block = block[offset + 1 :]
                         if not block:
                             continue
-                    values = _chunk_values(block, line_number, layout, delimiter, path)
+                    values = chunk_values(block, line_number, layout, delimiter, path)
                     line_number += len(block)
                     if len(values):
                         yield values
@@ -313,11 +313,11 @@ def _npy_header(rows: int) -> bytes:
     return _NPY_MAGIC + len(text).to_bytes(2, "little") + text.encode("latin-1")
 
 
-def _chunk_values(
+def chunk_values(
     block: list[str], lines_before: int, columns, delimiter: str, path: str
 ) -> numpy.ndarray:
     """The rows of one block of lines (without their line breaks)."""
-    # The fast path, vouched for as in _load_fast: the right shape, one row per non-blank
+    # The fast path, vouched for as in load_fast: the right shape, one row per non-blank
     # line, every value finite; anything else goes to the exact parser.
     layout = as_layout(columns)
     usecols = None
