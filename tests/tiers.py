@@ -201,6 +201,14 @@ SLOW_TESTS: dict[str, tuple[str, ...]] = {
         "test_every_format_is_byte_for_byte_grads",
         "test_a_deep_graph_needs_no_recursion",
     ),
+    "test_run.py": (  # each runs the script in fresh interpreters: python's and backtrace's
+        "test_the_script_runs_as_main_with_its_arguments_folder_and_stdin",
+        "test_endings_and_errors_are_pythons",
+        "test_the_script_from_stdin",
+        "test_ctrl_c_prints_the_traceback_and_exits_130",
+        "test_the_run_imports_neither_sympy_nor_rich_before_the_script",
+        "test_what_backtraces_torch_does_not_have_raises_where_the_script_uses_it",
+    ),
     "test_same_files.py": (
         "test_two_options_naming_one_file_are_refused",
         "test_different_files_are_fine",
