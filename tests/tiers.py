@@ -41,6 +41,7 @@ SLOW_MODULES = (
     "test_interrupts.py",  # Ctrl-C sent to child processes at chosen moments
     "test_jacobian_torch.py",  # imports PyTorch
     "test_pipes.py",  # shell pipelines closed early
+    "test_run_explain.py",  # whole scripts recorded; backtrace run in child processes; Chromium
     "test_streams.py",  # every command in child processes: narrow encodings, closed pipes
     "test_work_limits.py",  # commands in child processes under a memory limit (RLIMIT_AS)
 )
