@@ -42,6 +42,7 @@ SLOW_MODULES = (
     "test_interrupts.py",  # Ctrl-C, SIGTERM, SIGHUP sent to child processes at known phases
     "test_jacobian_torch.py",  # imports PyTorch
     "test_pipes.py",  # shell pipelines closed early
+    "test_run_explain.py",  # whole scripts recorded; backtrace run in child processes; Chromium
     "test_streams.py",  # every command in child processes: narrow encodings, closed pipes
     "test_train_unused_columns.py",  # train on every data path and model, twice each
     "test_work_limits.py",  # commands in child processes under a memory limit (RLIMIT_AS)

@@ -68,21 +68,121 @@ def _notice() -> None:
                    "line that differs (exit 1).")
 @click.option("--python", "python_path", metavar="PATH", default=None,
               help="The Python that has PyTorch, for --compare (default: this one).")
+@click.option("--explain", "explain", metavar="K[,K...]|last", default=None,
+              help="After the run, print to stderr the tables of these backward() calls "
+                   "(1-based; last is the last one).")
+@click.option("--output", "-o", "output", metavar="FILE", default=None,
+              help="Write the record of every backward() and the mistakes found: .json, .md "
+                   "or .html.")
 @click.argument("script", metavar="SCRIPT")
 @click.argument("script_args", metavar="[ARGS]...", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
-def run(ctx: click.Context, quiet: bool, compare: bool, python_path: str | None, script: str,
+def run(ctx: click.Context, quiet: bool, compare: bool, python_path: str | None,
+        explain: str | None, output: str | None, script: str,
         script_args: tuple[str, ...]) -> None:
     if python_path is not None and not compare:
         raise click.UsageError(_("--python names the interpreter for --compare; add --compare"))
+    if compare and (explain is not None or output is not None):
+        raise click.UsageError(_("--explain and -o record a run of backtrace's torch; they do "
+                                 "not combine with --compare"))
     if compare:
         if script == "-":
             raise click.UsageError(_("--compare needs SCRIPT as a file: stdin cannot be read "
                                      "twice"))
         ctx.exit(_compare(script, script_args, python_path or sys.executable))
+    wanted = _explained(explain) if explain is not None else None
+    if output is not None:
+        _check_output(output)
     from backtrace_cli.run.script import run_script
 
-    ctx.exit(run_script(script, script_args, on_torch_import=None if quiet else _notice))
+    notice = None if quiet else _notice
+    if quiet and wanted is None and output is None:
+        ctx.exit(run_script(script, script_args, on_torch_import=notice))
+    from backtrace_cli.run.record import Recorder
+
+    recorder = Recorder(keep=bool(wanted) or output is not None)
+    recorder.install()
+    try:
+        code = run_script(script, script_args, on_torch_import=notice)
+    finally:
+        recorder.remove()
+    recorder.finish()
+    _after(recorder, quiet, wanted, output, script, code)
+    ctx.exit(code)
+
+
+OUTPUT_SUFFIXES = (".json", ".md", ".html")
+
+
+def _explained(text: str) -> list:
+    """--explain K[,K...]|last as a list of numbers (1-based) and "last"."""
+    wanted: list = []
+    for part in text.split(","):
+        part = part.strip()
+        if part == "last":
+            wanted.append("last")
+        elif part.isdigit() and int(part) >= 1:
+            wanted.append(int(part))
+        else:
+            raise click.BadParameter(
+                _("{value} is not a backward() call: give numbers from 1, or last").format(
+                    value=repr(part)), param_hint="'--explain'")
+    return wanted
+
+
+def _check_output(path: str) -> None:
+    from backtrace_cli.files import check_writable
+
+    if not path.endswith(OUTPUT_SUFFIXES):
+        raise click.BadParameter(
+            _("{path} must end in .json, .md or .html").format(path=path),
+            param_hint="'--output'")
+    check_writable(path, "output")
+
+
+def _after(recorder, quiet: bool, wanted, output, script: str, code: int) -> None:
+    """What backtrace says once the script has finished: the mistakes, the asked tables,
+    the file."""
+    from backtrace_cli.run import messages
+
+    sys.stdout.flush()
+    if not quiet or wanted:
+        for line in messages.diagnosis_lines(recorder.diagnoses):
+            click.echo(line, err=True)
+    if recorder.failure is not None and (not quiet or wanted or output is not None):
+        click.echo(_("backtrace: the record stopped at backward() {index} ({reason}); the "
+                     "script ran as it would under python").format(
+                         index=recorder.failure[0] + 1, reason=recorder.failure[1]), err=True)
+    if not wanted and output is None:
+        return
+    from backtrace_cli.formats.registry import render
+    from backtrace_cli.report.grad import build
+    from backtrace_cli.run import document
+    from backtrace_cli.run.explained import explanation
+
+    count = len(recorder.calls)
+    for k in wanted or ():
+        index = count if k == "last" else k
+        if not 1 <= index <= count:
+            click.echo(_("--explain {value}: the script made {count} backward() calls").format(
+                value=k, count=count), err=True)
+            continue
+        call = recorder.calls[index - 1]
+        click.echo(document.title(call, count), err=True)
+        click.echo(render(build(explanation(call)), "table"), err=True, nl=False)
+    if output is not None:
+        from backtrace_cli.files import write_output
+
+        if output.endswith(".json"):
+            text = document.json_text(recorder, script, code)
+        elif output.endswith(".md"):
+            text = document.markdown_text(recorder, script, code)
+        else:
+            from backtrace_cli.run.script import read_script
+
+            source = "" if script == "-" else read_script(script).decode("utf-8", "replace")
+            text = document.html_text(recorder, script, code, source, wanted or ())
+        write_output(output, text.encode("utf-8"), "output")
 
 
 def _compare(script: str, script_args: tuple[str, ...], python: str) -> int:

@@ -124,9 +124,15 @@ def user_frame(depth: int = 2):
 
 
 def site() -> tuple | None:
-    """Where the user's code is now: (code object, instruction offset); cheap to take."""
+    """Where the user's code is now: (code object, instruction offset, the caller's frame's
+    (code object, offset) or None); cheap to take. The caller's place names a value a
+    function returns (``y_pred = forward(x)``) in ``backtrace run``'s record."""
     frame = user_frame(3)
-    return None if frame is None else (frame.f_code, frame.f_lasti)
+    if frame is None:
+        return None
+    back = frame.f_back
+    return (frame.f_code, frame.f_lasti,
+            None if back is None else (back.f_code, back.f_lasti))
 
 
 def source_position(where: tuple | None) -> tuple | None:
@@ -134,7 +140,7 @@ def source_position(where: tuple | None) -> tuple | None:
     the source that made a node (Python 3.11's code positions), or None."""
     if where is None:
         return None
-    code, offset = where
+    code, offset = where[0], where[1]
     positions = list(code.co_positions())
     index = offset // 2
     if not 0 <= index < len(positions):
@@ -174,7 +180,8 @@ class BackwardCall:
         self.edges, self.leaves, self.site = edges, leaves, where
 
 
-# Callables given each BackwardCall before the graph is freed; RECORD_EDGES asks the sweep
+# Callables given each BackwardCall before the graph is freed (and, through their optional
+# ``failed(tensor, nodes, error)``, a backward that raised); RECORD_EDGES asks the sweep
 # to keep every edge for them.
 LISTENERS: list = []
 RECORD_EDGES = [False]
@@ -205,7 +212,14 @@ def run_backward(tensor, gradient=None, retain_graph=None) -> None:
     root = tensor._grad_fn if tensor._grad_fn is not None else tensor._accumulator()
     nodes = recording.reachable(root)
     edges = [] if RECORD_EDGES[0] else None
-    adjoints = recording.reverse(root, seed, _sweep_step, edges, nodes)
+    try:
+        adjoints = recording.reverse(root, seed, _sweep_step, edges, nodes)
+    except RuntimeError as error:  # backward twice: listeners hear of it (backtrace run)
+        for listener in LISTENERS:
+            failed = getattr(listener, "failed", None)
+            if failed is not None:
+                failed(tensor, nodes, error)
+        raise
     leaves = []
     for node, adjoint in adjoints.items():
         if node.kind == VAR:

@@ -340,7 +340,13 @@ def _warn_at_user(message: str, user_frame) -> None:
 def in_place_check(tensor) -> None:
     """PyTorch's error for an in-place op on a leaf that requires grad (with grad on)."""
     if GradMode.enabled and tensor._requires_grad and tensor._grad_fn is None:
+        for listener in IN_PLACE_LISTENERS:  # backtrace run's diagnoses (in-place-leaf)
+            listener(tensor)
         raise RuntimeError(LEAF_IN_PLACE)
+
+
+# Callables given the leaf before PyTorch's in-place error is raised (backtrace run's record).
+IN_PLACE_LISTENERS: list = []
 
 
 def as_array(value, dtype):
