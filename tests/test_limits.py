@@ -304,3 +304,15 @@ def test_a_model_of_5000_terms_trains():
     assert done.returncode == 0
     validate("train", done.stdout)
     assert set(json.loads(done.stdout)["params"]) == {"w0", "w1", "w2"}
+
+
+@pytest.mark.parametrize("document", ["README.md", "docs/cli.md"])
+def test_every_limit_is_in_the_documents_limits(document):
+    """The README's table and the contract name every limit and its variable."""
+    from pathlib import Path
+
+    from backtrace_cli.limits import ALL_LIMITS
+
+    text = (Path(__file__).resolve().parent.parent / document).read_text(encoding="utf-8")
+    missing = [limit.env for limit in ALL_LIMITS if f"`{limit.env}`" not in text]
+    assert missing == [], f"{document} does not name {missing}"
