@@ -110,11 +110,11 @@ def run_script(path: str, args: Sequence[str] = (), *,
     # How deep a recursion can go from where the script will run, measured at the same depth
     # of the stack (from this frame, through exec) as the script's own module.
     probe: dict = {}
-    exec(DEPTH_PROBE, probe)
+    exec(DEPTH_PROBE, probe)  # our own constant code (below), never the user's text
     with _as_main(path, filename, args) as main_module, torch_imports(on_torch_import), \
             _recursion_as_in_python(probe["reached"]):
         try:
-            exec(code, main_module.__dict__)
+            exec(code, main_module.__dict__)  # the user's own script, as `python` runs it
         except SystemExit as exit_request:
             return exit_code_of(exit_request)
         except KeyboardInterrupt as error:
