@@ -15,7 +15,7 @@ import math
 
 import numpy
 
-from backtrace_cli.torchlike import _dtypes
+import backtrace_cli.torchlike._dtypes as _dtypes
 from backtrace_cli.torchlike._missing import not_in_subset
 from backtrace_cli.torchlike._tensor import FLOAT_OR_COMPLEX, Tensor, plain
 

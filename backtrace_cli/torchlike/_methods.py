@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import numpy
 
-from backtrace_cli.torchlike import _dtypes, _ops, _shapes
-from backtrace_cli.torchlike import _functions as fn
+import backtrace_cli.torchlike._dtypes as _dtypes
+import backtrace_cli.torchlike._functions as fn
+import backtrace_cli.torchlike._ops as _ops
+import backtrace_cli.torchlike._shapes as _shapes
 from backtrace_cli.torchlike._autograd import GradMode, backend, make
 from backtrace_cli.torchlike._device import device
 from backtrace_cli.torchlike._ops import node_of

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy
 
+import backtrace_cli.torchlike._dtypes as _dtypes
+import backtrace_cli.torchlike._functions as fn
 from backtrace_cli.engine import recording
-from backtrace_cli.torchlike import _dtypes
-from backtrace_cli.torchlike import _functions as fn
 from backtrace_cli.torchlike._autograd import GradMode, backend, make
 from backtrace_cli.torchlike._sums import full_mean, full_sum  # noqa: F401 (nn.functional)
 from backtrace_cli.torchlike._tensor import Tensor, as_array, in_place_check

@@ -131,7 +131,7 @@ def _with_suffixes(text: str, suffixes: list[str], indent: int) -> str:
 
 def tensor_text(tensor) -> str:
     """``repr(tensor)`` as PyTorch writes it."""
-    from backtrace_cli.torchlike import _dtypes
+    import backtrace_cli.torchlike._dtypes as _dtypes
 
     prefix = "tensor("
     indent = len(prefix)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy
 
-from backtrace_cli.torchlike import _functions as fn
+import backtrace_cli.torchlike._functions as fn
 from backtrace_cli.torchlike._autograd import GradMode, backend, make
 from backtrace_cli.torchlike._missing import not_in_subset
 from backtrace_cli.torchlike._ops import _quiet, node_of, tensor_of

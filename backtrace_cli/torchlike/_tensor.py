@@ -12,7 +12,7 @@ import warnings
 
 import numpy
 
-from backtrace_cli.torchlike import _dtypes
+import backtrace_cli.torchlike._dtypes as _dtypes
 from backtrace_cli.torchlike._autograd import AccumulateGrad, GradMode, backend, run_backward
 from backtrace_cli.torchlike._missing import not_in_subset
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy
 
-from backtrace_cli.torchlike import _dtypes
-from backtrace_cli.torchlike import _functions as fn
+import backtrace_cli.torchlike._dtypes as _dtypes
+import backtrace_cli.torchlike._functions as fn
 from backtrace_cli.torchlike._autograd import GradMode, backend, make, user_frame
 from backtrace_cli.torchlike._missing import not_in_subset
 from backtrace_cli.torchlike._ops import _quiet, full_mean, full_sum, node_of, tensor_of, unary

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import math
 
+import backtrace_cli.torchlike._dtypes as _dtypes
 import backtrace_cli.torchlike.nn.functional as F  # noqa: N812 (PyTorch's name)
 import backtrace_cli.torchlike.nn.init as init
-from backtrace_cli.torchlike import _dtypes
 from backtrace_cli.torchlike._creation import empty
 from backtrace_cli.torchlike._missing import not_in_subset
 from backtrace_cli.torchlike.nn.parameter import Parameter

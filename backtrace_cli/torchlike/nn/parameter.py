@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backtrace_cli.torchlike import _dtypes
+import backtrace_cli.torchlike._dtypes as _dtypes
 from backtrace_cli.torchlike._tensor import Tensor
 
 
