@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from backtrace_cli.engine.values import to_plain as plain
-from backtrace_cli.explain.affine import BIAS_AT_GIVEN, REASONS
+from backtrace_cli.explain.affine import REASONS
+from backtrace_cli.explain.affine_numbers import BIAS_AT_GIVEN
 from backtrace_cli.i18n import _, from_template, translated
 from backtrace_cli.ops.table import shape_text
 from backtrace_cli.report.model import Lines, Report, text

@@ -135,3 +135,41 @@ def minimize_growth_warning(values: Sequence[float], label: str,
     if second is not None:
         return N_MINIMIZE_GROWTH_ONE.format(**fields, second=second)
     return N_MINIMIZE_GROWTH_MANY.format(**fields)
+
+
+def minimize_growth(outcome, max_variables: int) -> str | None:
+    """The warning for a ``train.minimize.MinimizeOutcome`` whose value kept growing; for gd,
+    with the largest stable lr of a quadratic, 2/h (h: the largest curvature at the start,
+    from a Hessian of at most ``max_variables`` variables, newton's limit)."""
+    values = [point.value for point in outcome.result.history]
+    if growth(values) is None:
+        return None
+    gd = outcome.settings.method == "gd"
+    curvature = _start_curvature(outcome, max_variables) if gd else None
+    return minimize_growth_warning(values, outcome.label, curvature)
+
+
+def _start_curvature(outcome, max_variables: int):
+    """(the second derivative's name for one variable, else None; the Hessian's largest
+    eigenvalue at the start), or None when it is not positive and finite or too large to
+    compute (newton's limit)."""
+    import numpy as np
+
+    from backtrace_cli.engine.higher import hessian_at
+    from backtrace_cli.errors import BacktraceError
+
+    result = outcome.result
+    if sum(int(np.size(value)) for value in result.initial.values()) > max_variables:
+        return None
+    try:
+        second = hessian_at(outcome.tape, {**result.fixed, **result.initial},
+                            list(result.wrt) or None)
+    except (BacktraceError, ArithmeticError, ValueError):  # a limit, or undefined there
+        return None
+    size = len(second.variables)
+    h = np.asarray(second.hessian, dtype=np.float64).reshape(size, size)
+    largest = float(np.linalg.eigvalsh(h)[-1]) if np.all(np.isfinite(h)) else 0.0
+    if not largest > 0:
+        return None
+    name = f"d²{outcome.label}/d{second.variables[0]}²" if size == 1 else None
+    return name, largest

@@ -30,13 +30,7 @@ from backtrace_cli.engine.values import (
     shape_of,
     with_shape,
 )
-from backtrace_cli.errors import (
-    BacktraceError,
-    EvaluationError,
-    ShapeError,
-    UsageError,
-    setting_error,
-)
+from backtrace_cli.errors import EvaluationError, ShapeError, UsageError, setting_error
 from backtrace_cli.i18n import N_, _
 from backtrace_cli.ops.table import shape_text
 from backtrace_cli.phases import reached as reached_phase
@@ -377,6 +371,7 @@ def run(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings, *,
     import time
 
     from backtrace_cli.explain.gradient import explain, node_labels
+    from backtrace_cli.train.advice import minimize_growth
 
     check_problem(tape, start, settings)
     outcome = MinimizeOutcome(tape.source, tape, settings, None,  # type: ignore[arg-type]
@@ -393,7 +388,7 @@ def run(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings, *,
     outcome.result = minimize(tape, start, settings, on_step,
                               traced if settings.trace_limit else None)
     outcome.elapsed = time.perf_counter() - started
-    growing = _growth_warning(outcome, start)
+    growing = minimize_growth(outcome, MAX_NEWTON_VARIABLES)
     if growing is not None:
         outcome.warnings.append(growing)
     explained = outcome.result.explained
@@ -402,44 +397,3 @@ def run(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings, *,
         outcome.explanation = explain(tape, at, 1.0, outcome.result.variables, check=True)
     return outcome
 
-
-def _growth_warning(outcome: MinimizeOutcome, start: Mapping[str, Any]) -> str | None:
-    """A warning when the value kept growing (train/advice.py's rule); for gd, the largest
-    stable lr of a quadratic, 2/h, with h the largest curvature at the start."""
-    from backtrace_cli.train.advice import minimize_growth_warning
-
-    values = [point.value for point in outcome.result.history]
-    return minimize_growth_warning(values, outcome.label, _start_curvature(outcome, start)
-                                   if outcome.settings.method == "gd" else None)
-
-
-def _start_curvature(outcome: MinimizeOutcome, start: Mapping[str, Any]):
-    """(the second derivative's name for one variable, else None; the Hessian's largest
-    eigenvalue at the start), or None when it is not positive and finite or too large to
-    compute (as newton's limit)."""
-    import numpy as np
-
-    from backtrace_cli.engine.higher import hessian_at
-
-    result = outcome.result
-    at = {**result.fixed, **result.initial}
-    picked = list(result.wrt) or None
-    numbers = sum(int(np.size(value)) for value in result.initial.values())
-    if numbers > MAX_NEWTON_VARIABLES:
-        return None
-    try:
-        second = hessian_at(outcome.tape, at, picked)
-    except (BacktraceError, ArithmeticError, ValueError):  # a limit, or undefined there
-        return None
-    size = len(second.variables)
-    h = np.asarray(second.hessian, dtype=np.float64).reshape(size, size)
-    if not np.all(np.isfinite(h)):
-        return None
-    largest = float(np.linalg.eigvalsh(h)[-1])
-    if not largest > 0:
-        return None
-    name = None
-    if size == 1:
-        f, x = outcome.label, second.variables[0]
-        name = f"d²{f}/d{x}²"
-    return name, largest
