@@ -53,8 +53,8 @@ def name_warnings(problem, columns: Sequence[str]) -> list[str]:
 
 # ----------------------------------------------------------------------------- growth
 # A run is diverging when its loss grows GROWTH_UPDATES times in a row, each time by more than
-# GROWTH_TOLERANCE of its size, and ends above the value where that growth began (growth that
-# a later descent undoes, as momentum's overshoot can, is no divergence). Gradient descent
+# GROWTH_TOLERANCE of its size, and ends no lower than those increases took it (growth that a
+# later descent undoes, as momentum's overshoot or one of Adam's bursts can, is no divergence). Gradient descent
 # with a step too large for the curvature multiplies the loss by the same factor > 1 at every
 # step, so five increases of over 1% each catch it at its first steps; a run that converges
 # (each step lowers the loss, or wobbles by rounding) never grows five times in a row.
@@ -85,15 +85,16 @@ GROWTH_TEMPLATES = (N_TRAIN_GROWTH, N_MINIMIZE_GROWTH_ONE, N_MINIMIZE_GROWTH_MAN
 
 
 def growth(values: Sequence[float]) -> tuple[int, int] | None:
-    """(i, count): ``values[i]`` is where the first unrecovered run of at least
-    GROWTH_UPDATES increases (each by more than GROWTH_TOLERANCE·|value|) began, and
-    ``count`` how many increases in a row it made; None when there is none."""
+    """(i, count): ``values[i]`` is where the first run of at least GROWTH_UPDATES increases
+    (each by more than GROWTH_TOLERANCE·|value|) began that the end of the run did not undo
+    (the last value is at least ``values[i + GROWTH_UPDATES]``), and ``count`` how many
+    increases in a row it made; None when there is none."""
     i, n = 0, len(values)
     while i < n - 1:
         j = i
         while j < n - 1 and values[j + 1] > values[j] + GROWTH_TOLERANCE * abs(values[j]):
             j += 1
-        if j - i >= GROWTH_UPDATES and values[-1] > values[i]:
+        if j - i >= GROWTH_UPDATES and values[-1] >= values[i + GROWTH_UPDATES]:
             return i, j - i
         i = max(j, i + 1)
     return None
