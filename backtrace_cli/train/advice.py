@@ -55,9 +55,10 @@ def name_warnings(problem, columns: Sequence[str]) -> list[str]:
 # A run is diverging when its loss grows GROWTH_UPDATES times in a row, each time by more than
 # GROWTH_TOLERANCE of its size, and ends no lower than those increases took it (growth that a
 # later descent undoes, as momentum's overshoot or one of Adam's bursts can, is no
-# divergence). Gradient descent with a step too large for the curvature multiplies the loss by the same factor > 1 at every
-# step, so five increases of over 1% each catch it at its first steps; a run that converges
-# (each step lowers the loss, or wobbles by rounding) never grows five times in a row.
+# divergence). Gradient descent with a step too large for the curvature multiplies the loss
+# by the same factor > 1 at every step, so five increases of over 1% each catch it at its
+# first steps; a run that converges (each step lowers the loss, or wobbles by rounding)
+# never grows five times in a row.
 GROWTH_UPDATES = 5
 GROWTH_TOLERANCE = 0.01
 
