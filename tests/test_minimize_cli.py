@@ -221,6 +221,10 @@ def test_divergence_reports_the_finished_steps_then_exits_1():
     assert document["steps"] == 322 and len(document["history"]) == 323
     assert document["params"] == {"x": 1.2887398992905214e+154}
     assert result.stderr == (
+        "Warning: z grew 322 times in a row, from 9 (step 0) to 1.66e+308 (step 322), each "
+        "time by more than 1%: the growth began with update 1, and the run is diverging; try "
+        "a smaller lr: at the start d²z/dx² = 2, and gradient descent on a quadratic is stable "
+        "only for lr < 2/2 = 1\n"
         "Error: minimize diverged at step 323: (-3.8662196978715646e+154)**2 overflows a float "
         "at node v3: x**2\n  the last finite parameters: x=1.2887398992905214e+154\n"
         "  hint: try a smaller --lr\n")

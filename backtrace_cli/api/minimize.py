@@ -52,6 +52,12 @@ class MinimizeResult(Rendered):
     def interrupted(self) -> bool:
         return self.outcome.result.interrupted
 
+    @property
+    def warnings(self) -> list[str]:
+        """What the run did that it did not stop for (a value growing step after step), in
+        English, as the JSON ``warnings`` list."""
+        return list(self.outcome.warnings)
+
     def __repr__(self) -> str:
         return f"MinimizeResult(params={self.params!r}, value={self.value!r})"
 

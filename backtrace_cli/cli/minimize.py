@@ -150,6 +150,11 @@ def _minimize(expr, bindings, method, lr, steps, momentum, beta1, beta2, eps, tr
     report = build(outcome, live=printed["header"])
     options = output_options() if output_format == "table" else plain_options()
     emit(render(report, output_format, options), output_format)
+    for warning in outcome.warnings:
+        from backtrace_cli.train.advice import GROWTH_TEMPLATES
+
+        click.echo(_("Warning: {warning}").format(
+            warning=from_template(warning, GROWTH_TEMPLATES)), err=True)
     if output_format == "table" and sys.stderr.isatty():
         elapsed = outcome.elapsed
         rate = result.steps / elapsed if elapsed > 0 else 0.0

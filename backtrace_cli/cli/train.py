@@ -273,7 +273,11 @@ def _train(csv, model, target, param_items, init_path, lr, epochs, batch_text, l
     explain = explain_document(outcome) if output_format != "table" else None
     report = build(outcome, live=printed["header"], explain=explain)
     for warning in outcome.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        from backtrace_cli.i18n import from_template
+        from backtrace_cli.train.advice import GROWTH_TEMPLATES
+
+        click.echo(_("Warning: {warning}").format(
+            warning=from_template(warning, GROWTH_TEMPLATES)), err=True)
     if console is not None:
         from backtrace_cli.formats.registry import Options
 

@@ -102,11 +102,17 @@ def json_text(value) -> str:
         import json
 
         return json.dumps(value.tolist(), separators=(",", ":"))
-    return repr(float(value))
+    return _number_json_text(value)
+
+
+# repr's words for the numbers that are not finite, as json.dumps writes them (NaN is no JSON
+# of the standard, but Python's json reads it back; a writer of strict JSON turns it to null).
+_NOT_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 
 
 def _number_json_text(value, text=repr, number=float) -> str:
-    return text(number(value))
+    written = text(number(value))
+    return _NOT_FINITE.get(written, written)
 
 
 def json_writer(scalars: bool) -> Callable[[Any], str]:

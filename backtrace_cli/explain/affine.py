@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from backtrace_cli.engine.nodes import CONST, OP, VAR, Tape
-from backtrace_cli.engine.sweeps import backward, forward
 from backtrace_cli.engine.values import holds_arrays, shape_of
 from backtrace_cli.errors import BindingError, did_you_mean
 from backtrace_cli.i18n import N_, _
@@ -65,7 +64,6 @@ DIVISION_REASON = N_("{where} divides by a value that depends on {name}")
 POWER_REASON = N_("{where} raises a value that depends on {name} to a power")
 APPLIED_REASON = N_("{op} at {where} is applied to a value that depends on {name}")
 REASONS = (PRODUCT_REASON, DIVISION_REASON, POWER_REASON, APPLIED_REASON)
-
 
 def affinity(tape: Tape, name: str) -> tuple[bool, str | None]:
     """Whether the output is affine in the variable ``name``, and if not, which node and why
@@ -152,7 +150,11 @@ def analyse(tape: Tape, bindings: Mapping[str, Any], name: str, shapes: list | N
     if not affine:
         return Collapse(name, False, reason, input_shape, output_shape, None, None, None,
                         None, None, None, rule_note, decided_by, stacked_layers(tape, name))
-    weight, bias, residual = _numbers(tape, bindings, name, shapes, m)
+    from backtrace_cli.explain.affine_numbers import numbers
+
+    weight, bias, residual, bias_note = numbers(tape, bindings, name, shapes, m)
+    if bias_note is not None:
+        rule_note = bias_note if rule_note is None else f"{rule_note}; {bias_note}"
     from backtrace_cli.checks.sandbox import in_child
     from backtrace_cli.limits import SYMPY_MAX_NODES
 
@@ -242,39 +244,6 @@ def stacked_layers(tape: Tape, name: str) -> bool:
         ):
             layers[node.index] += 1
     return layers[tape.output] >= 2
-
-
-def _numbers(tape: Tape, bindings, name: str, shapes, m):
-    """b = f(0); W, row by row, from reverse sweeps seeded with each output element (the
-    Jacobian, exact for an affine f, with no differences taken); and how well W x + b
-    matches f(x) at the given x."""
-    import numpy
-
-    input_shape = shapes[tape.variable_nodes[name]] if shapes else ()
-    output_shape = shapes[tape.output] if shapes else ()
-
-    def output_at(value) -> Any:
-        point = dict(bindings)
-        point[name] = value if input_shape else m.number(value)
-        return numpy.asarray(forward(tape, point, m)[tape.output], dtype=float)
-
-    values = forward(tape, bindings, m)
-    rows = []
-    for index in numpy.ndindex(output_shape):
-        seed = numpy.zeros(output_shape)
-        seed[index] = 1.0
-        seed = seed if output_shape else m.number(1.0)
-        result = backward(tape, values, seed, (name,), m, shapes=shapes)
-        adjoint = result.adjoints[tape.variable_nodes[name]]
-        rows.append(numpy.zeros(input_shape) if adjoint is None
-                    else numpy.asarray(adjoint, dtype=float))
-    weight = numpy.stack(rows).reshape(output_shape + input_shape)
-    bias = output_at(numpy.zeros(input_shape))
-    given = numpy.asarray(bindings[name], dtype=float)
-    axes = len(input_shape)
-    reproduced = numpy.tensordot(weight, given, axes=axes) + bias if axes else weight * given + bias
-    residual = float(numpy.max(numpy.abs(reproduced - output_at(given)), initial=0.0))
-    return weight[()], bias[()], residual
 
 
 def _symbolic(tape: Tape, name: str, shapes) -> tuple:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from backtrace_cli.engine.values import to_plain as plain
 from backtrace_cli.explain.affine import REASONS
+from backtrace_cli.explain.affine_numbers import BIAS_AT_GIVEN
 from backtrace_cli.i18n import _, from_template, translated
 from backtrace_cli.ops.table import shape_text
 from backtrace_cli.report.model import Lines, Report, text
@@ -68,15 +69,21 @@ def lines(collapse, source: str) -> list[str]:
     out.append(f"  W = {weight}{number(collapse.weight)}   ({weight_shape})")
     out.append(f"  b = {bias}{number(collapse.bias)}   "
                f"({shape_text(getattr(collapse.bias, 'shape', ()))})")
-    out.append(
-        _("Check: W {x} + b gives the output at the given {x} "
-          "(largest difference {residual}).").format(x=x, residual=f"{collapse.residual:.3g}")
-    )
+    if collapse.residual is not None:  # None: b was taken at the given x (see the note)
+        out.append(
+            _("Check: W {x} + b gives the output at the given {x} "
+              "(largest difference {residual}).").format(x=x,
+                                                         residual=f"{collapse.residual:.3g}")
+        )
     if collapse.stacked_layers:
         out.append(_("Stacked linear layers add nothing: a nonlinearity (sigmoid, tanh, relu) "
                      "between them is what keeps them apart."))
     if collapse.note:
-        out.append(_("Note: {note}").format(note=translated(collapse.note)))
+        note = translated(collapse.note)
+        if note == collapse.note:  # parts joined by "; ", one of them with values
+            note = "; ".join(from_template(part, (BIAS_AT_GIVEN,))
+                             for part in collapse.note.split("; "))
+        out.append(_("Note: {note}").format(note=note))
     return out
 
 

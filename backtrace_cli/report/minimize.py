@@ -248,6 +248,7 @@ def document(outcome) -> dict:
         "diverged": _stop(result.diverged),
         "blocked": _stop(result.blocked),
         "interrupted": result.interrupted,
+        "warnings": list(outcome.warnings),
     }
     if outcome.traced:
         data["trace"] = [_update_document(outcome, update) for update in outcome.traced]

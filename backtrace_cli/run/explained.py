@@ -150,7 +150,7 @@ def explanation(call: Call) -> Explanation:
             adjoints[variables[leaf.name]] = shown(leaf.added)
     for name in variables:
         gradients.setdefault(name, shown(numpy.zeros_like(call.nodes[variables[name]].value)))
-    shapes = None
+    shapes = [() for _ in call.nodes]  # one-element tensors are shown as numbers
     if any(numpy.asarray(record.value).size != 1 for record in call.nodes):
         shapes = [numpy.asarray(record.value).shape for record in call.nodes]
         values = [numpy.asarray(record.value, dtype=numpy.float64) for record in call.nodes]

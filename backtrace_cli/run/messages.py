@@ -33,6 +33,8 @@ TEMPLATES = {
         "iteration's graph stays alive (memory grows each step): use l.item() to add the "
         "number."),
 }
+# The fields that hold the script's numbers (the others are names and line numbers).
+NUMBER_FIELDS = ("before", "added", "after")
 LINE = N_("line {line}: {kind}: {message}")
 TITLE = N_("backward() {index} of {count}, line {line}: {text}")
 
@@ -51,7 +53,7 @@ def number_text(value) -> str:
 
 def message(kind: str, fields: dict, first_line=None) -> str:
     """The sentence of a diagnosis in the reader's language."""
-    values = {key: (number_text(value) if isinstance(value, numpy.ndarray) else value)
+    values = {key: (number_text(value) if key in NUMBER_FIELDS else value)
               for key, value in fields.items()}
     if kind == "backward-twice" and values.get("first") is None:
         values["first"] = "?"

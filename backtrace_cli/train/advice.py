@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from backtrace_cli.i18n import N_
+
 # The loss growing by this factor (three orders of magnitude) over its first epoch's value.
 EXPLODING_FACTOR = 1e3
 
@@ -47,3 +49,129 @@ def name_warnings(problem, columns: Sequence[str]) -> list[str]:
                        f"did you mean the column '{close[0]}'?"
                        + (" (names are case-sensitive)" if same_case else ""))
     return out
+
+
+# ----------------------------------------------------------------------------- growth
+# A run is diverging when its loss grows GROWTH_UPDATES times in a row, each time by more than
+# GROWTH_TOLERANCE of its size, and ends no lower than those increases took it (growth that a
+# later descent undoes, as momentum's overshoot or one of Adam's bursts can, is no
+# divergence). Gradient descent with a step too large for the curvature multiplies the loss
+# by the same factor > 1 at every step, so five increases of over 1% each catch it at its
+# first steps; a run that converges (each step lowers the loss, or wobbles by rounding)
+# never grows five times in a row.
+GROWTH_UPDATES = 5
+GROWTH_TOLERANCE = 0.01
+
+N_TRAIN_GROWTH = N_(
+    "the loss per epoch grew {count} times in a row, from {before} (epoch {epoch}) to "
+    "{after} (epoch {last}), each time by more than {percent}%: the growth began with "
+    "update {update}, and the run is diverging; try a smaller lr (e.g. {smaller})")
+N_MINIMIZE_GROWTH = N_(
+    "{f} grew {count} times in a row, from {before} (step {start}) to {after} (step "
+    "{last}), each time by more than {percent}%: the growth began with update {update}, "
+    "and the run is diverging; try a smaller lr")
+N_MINIMIZE_GROWTH_ONE = N_(
+    "{f} grew {count} times in a row, from {before} (step {start}) to {after} (step "
+    "{last}), each time by more than {percent}%: the growth began with update {update}, "
+    "and the run is diverging; try a smaller lr: at the start {second} = {h}, and gradient "
+    "descent on a quadratic is stable only for lr < 2/{h} = {limit}")
+N_MINIMIZE_GROWTH_MANY = N_(
+    "{f} grew {count} times in a row, from {before} (step {start}) to {after} (step "
+    "{last}), each time by more than {percent}%: the growth began with update {update}, "
+    "and the run is diverging; try a smaller lr: at the start the Hessian's largest "
+    "eigenvalue is {h}, and gradient descent on a quadratic is stable only for "
+    "lr < 2/{h} = {limit}")
+GROWTH_TEMPLATES = (N_TRAIN_GROWTH, N_MINIMIZE_GROWTH_ONE, N_MINIMIZE_GROWTH_MANY,
+                    N_MINIMIZE_GROWTH)
+
+
+def growth(values: Sequence[float]) -> tuple[int, int] | None:
+    """(i, count): ``values[i]`` is where the first run of at least GROWTH_UPDATES increases
+    (each by more than GROWTH_TOLERANCE·|value|) began that the end of the run did not undo
+    (the last value is at least ``values[i + GROWTH_UPDATES]``), and ``count`` how many
+    increases in a row it made; None when there is none."""
+    i, n = 0, len(values)
+    while i < n - 1:
+        j = i
+        while j < n - 1 and values[j + 1] > values[j] + GROWTH_TOLERANCE * abs(values[j]):
+            j += 1
+        if j - i >= GROWTH_UPDATES and values[-1] >= values[i + GROWTH_UPDATES]:
+            return i, j - i
+        i = max(j, i + 1)
+    return None
+
+
+def _fields(values, i: int, count: int) -> dict:
+    return {"count": count, "before": f"{values[i]:.3g}", "after": f"{values[i + count]:.3g}",
+            "percent": f"{GROWTH_TOLERANCE * 100:g}"}
+
+
+def train_growth_warning(losses: Sequence[float], per_epoch: int, lr: float) -> str | None:
+    """The warning for a training run whose loss per epoch keeps growing (epoch ``e``'s loss
+    is its updates' mean, each taken before its update: the updates of epoch i+1 made the
+    growth to epoch i+2)."""
+    found = growth(losses)
+    if found is None:
+        return None
+    i, count = found
+    return N_TRAIN_GROWTH.format(**_fields(losses, i, count), epoch=i + 1, last=i + 1 + count,
+                                 update=i * per_epoch + 1, smaller=f"{lr / 10:g}")
+
+
+def minimize_growth_warning(values: Sequence[float], label: str,
+                            curvature: tuple[str | None, float] | None) -> str | None:
+    """The warning for a minimize run whose value keeps growing: ``values[k]`` is the value
+    after step k. ``curvature`` (gd only): (the second derivative's name for one variable,
+    None for several; the largest curvature at the start), when it is positive."""
+    found = growth(values)
+    if found is None:
+        return None
+    i, count = found
+    fields = dict(_fields(values, i, count), f=label, start=i, last=i + count, update=i + 1)
+    if curvature is None:
+        return N_MINIMIZE_GROWTH.format(**fields)
+    from backtrace_cli.syntax.parser import format_number
+
+    second, h = curvature
+    fields.update(h=format_number(h), limit=format_number(2 / h))
+    if second is not None:
+        return N_MINIMIZE_GROWTH_ONE.format(**fields, second=second)
+    return N_MINIMIZE_GROWTH_MANY.format(**fields)
+
+
+def minimize_growth(outcome, max_variables: int) -> str | None:
+    """The warning for a ``train.minimize.MinimizeOutcome`` whose value kept growing; for gd,
+    with the largest stable lr of a quadratic, 2/h (h: the largest curvature at the start,
+    from a Hessian of at most ``max_variables`` variables, newton's limit)."""
+    values = [point.value for point in outcome.result.history]
+    if growth(values) is None:
+        return None
+    gd = outcome.settings.method == "gd"
+    curvature = _start_curvature(outcome, max_variables) if gd else None
+    return minimize_growth_warning(values, outcome.label, curvature)
+
+
+def _start_curvature(outcome, max_variables: int):
+    """(the second derivative's name for one variable, else None; the Hessian's largest
+    eigenvalue at the start), or None when it is not positive and finite or too large to
+    compute (newton's limit)."""
+    import numpy as np
+
+    from backtrace_cli.engine.higher import hessian_at
+    from backtrace_cli.errors import BacktraceError
+
+    result = outcome.result
+    if sum(int(np.size(value)) for value in result.initial.values()) > max_variables:
+        return None
+    try:
+        second = hessian_at(outcome.tape, {**result.fixed, **result.initial},
+                            list(result.wrt) or None)
+    except (BacktraceError, ArithmeticError, ValueError):  # a limit, or undefined there
+        return None
+    size = len(second.variables)
+    h = np.asarray(second.hessian, dtype=np.float64).reshape(size, size)
+    largest = float(np.linalg.eigvalsh(h)[-1]) if np.all(np.isfinite(h)) else 0.0
+    if not largest > 0:
+        return None
+    name = f"d²{outcome.label}/d{second.variables[0]}²" if size == 1 else None
+    return name, largest

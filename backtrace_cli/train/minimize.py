@@ -358,6 +358,7 @@ class MinimizeOutcome:
     traced: list[Update] = field(default_factory=list)
     explanation: Any = None  # explain.gradient.Explanation of explain_step, if asked
     elapsed: float = 0.0
+    warnings: list[str] = field(default_factory=list)  # English; the CLI shows them translated
 
 
 def run(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings, *,
@@ -370,6 +371,7 @@ def run(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings, *,
     import time
 
     from backtrace_cli.explain.gradient import explain, node_labels
+    from backtrace_cli.train.advice import minimize_growth
 
     check_problem(tape, start, settings)
     outcome = MinimizeOutcome(tape.source, tape, settings, None,  # type: ignore[arg-type]
@@ -386,8 +388,12 @@ def run(tape: Tape, start: Mapping[str, Any], settings: MinimizeSettings, *,
     outcome.result = minimize(tape, start, settings, on_step,
                               traced if settings.trace_limit else None)
     outcome.elapsed = time.perf_counter() - started
+    growing = minimize_growth(outcome, MAX_NEWTON_VARIABLES)
+    if growing is not None:
+        outcome.warnings.append(growing)
     explained = outcome.result.explained
     if explained is not None:
         at = {**outcome.result.fixed, **explained.before}
         outcome.explanation = explain(tape, at, 1.0, outcome.result.variables, check=True)
     return outcome
+

@@ -16,7 +16,7 @@ from typing import Any
 from backtrace_cli.errors import DataError, EvaluationError, setting_error
 from backtrace_cli.i18n import _
 from backtrace_cli.train import params as params_module
-from backtrace_cli.train.advice import loss_warnings, name_warnings
+from backtrace_cli.train.advice import loss_warnings, name_warnings, train_growth_warning
 from backtrace_cli.train.loop import train
 from backtrace_cli.train.problem import Problem, build_problem
 from backtrace_cli.train.problem import predict as predict_value
@@ -240,8 +240,12 @@ def _fit(model, dataset, settings, target, loss, given, init, predict, is_lectur
     outcome.result = result
     outcome.after = [predict_value(problem, result.params, values, settings.dtype)
                      for values in predictions_in]
-    if result.divergence is None:  # a divergence is an error of its own, which says so
-        outcome.warnings += loss_warnings([record.loss for record in result.history])
+    losses = [record.loss for record in result.history]
+    growing = train_growth_warning(losses, per_epoch, settings.lr)
+    if growing is not None:  # also before a divergence: where it began, and what to do
+        outcome.warnings.append(growing)
+    elif result.divergence is None:  # a divergence is an error of its own, which says so
+        outcome.warnings += loss_warnings(losses)
     if result.captured is not None:
         from backtrace_cli.explain.gradient import explain
 
