@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import stat
 
 from backtrace_cli.errors import OutputError
@@ -87,7 +86,7 @@ def write_atomic(path: str, data: bytes) -> None:
     stem = os.path.basename(real).encode("utf-8", "surrogateescape")[:200].decode(
         "utf-8", "ignore"
     )
-    temp = os.path.join(folder, f".{stem}.{secrets.token_hex(4)}.tmp")
+    temp = os.path.join(folder, f".{stem}.{os.urandom(4).hex()}.tmp")
     try:
         # 0o666 and the umask: the file gets the permissions a plain open() would give it.
         descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)

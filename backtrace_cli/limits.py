@@ -106,3 +106,8 @@ def within(limit: Limit, amount: int, message: str) -> None:
     raise UsageError(message.format(amount=f"{amount:,}", limit=f"{allowed:,}"),
                      _("ask for less (fewer variables, --wrt, a lower order), or raise the "
                        "limit with {env}={value}").format(env=limit.env, value=amount))
+
+
+# --digits: the significant digits a view may be shortened to (17 shows every float64 digit).
+# Kept here, below the report layer, so the CLI's option reads them without the report model.
+MIN_DIGITS, MAX_DIGITS = 1, 17

@@ -292,15 +292,17 @@ def test_python_dash_m():
 
 
 def test_a_disagreeing_check_exits_1_and_still_reports(monkeypatch):
-    from backtrace_cli.explain import gradient as grad
+    # explain/gradient.py imports run_checks when it checks (start-up), so it is patched where
+    # it lives
+    from backtrace_cli.checks import verify
 
-    real = grad.run_checks
+    real = verify.run_checks
 
     def off_by_one(tape, bindings, seed, gradients, *args, **kwargs):
         wrong = {name: value + 1.0 for name, value in gradients.items()}
         return real(tape, bindings, seed, wrong, *args, **kwargs)
 
-    monkeypatch.setattr(grad, "run_checks", off_by_one)
+    monkeypatch.setattr(verify, "run_checks", off_by_one)
     result = invoke(*SLIDE, "--format", "json")
     assert result.exit_code == 1
     document = json.loads(result.stdout)

@@ -66,13 +66,7 @@ def explained_in_mode(expression: str, bindings: Mapping[str, Any] | None, *, dz
                       check_timeout: float = 5.0, mode: str = "reverse"):
     """(explanation, forward mode or None, report) of ``grad`` in a mode: reverse (the
     default report), forward (tangent sweeps, whose gradients are the ones checked) or both."""
-    from backtrace_cli.errors import setting_error
-    from backtrace_cli.explain.forward import MODES
-
-    if mode not in MODES:
-        raise setting_error("mode", _("mode must be one of {modes}, not {value}").format(
-            modes=", ".join(MODES), value=repr(mode)))
-    if mode == "reverse":
+    if mode == "reverse":  # the default: loads neither the forward-mode sweeps nor their costs
         from backtrace_cli.report.grad import build
 
         explanation = explanation_of(expression, bindings, dz=dz, wrt=wrt,
@@ -80,7 +74,12 @@ def explained_in_mode(expression: str, bindings: Mapping[str, Any] | None, *, dz
         return explanation, None, build(explanation)
     import dataclasses
 
-    from backtrace_cli.explain.forward import checked_forward, forward_mode
+    from backtrace_cli.errors import setting_error
+    from backtrace_cli.explain.forward import MODES, checked_forward, forward_mode
+
+    if mode not in MODES:
+        raise setting_error("mode", _("mode must be one of {modes}, not {value}").format(
+            modes=", ".join(MODES), value=repr(mode)))
     from backtrace_cli.report.forward import build
 
     explanation = explanation_of(expression, bindings, dz=dz, wrt=wrt,

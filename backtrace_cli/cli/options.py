@@ -7,7 +7,7 @@ import math
 import click
 
 from backtrace_cli.cli.language import Translated, lang_option
-from backtrace_cli.report.digits import MAX_DIGITS, MIN_DIGITS
+from backtrace_cli.limits import MAX_DIGITS, MIN_DIGITS
 
 # `--x 2` is not an option Click knows: it must reach the bindings untouched.
 EXPRESSION_CONTEXT = {"ignore_unknown_options": True, "allow_interspersed_args": True}

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from backtrace_cli.checks.verify import CheckReport, run_checks
 from backtrace_cli.engine.nodes import OP, VAR, Tape
 from backtrace_cli.engine.picks import parse_pick
 from backtrace_cli.engine.sweeps import Backward, Edge, backward, forward, gradients
@@ -34,6 +34,9 @@ from backtrace_cli.i18n import _
 from backtrace_cli.ops.table import shape_text
 from backtrace_cli.phases import reached as reached_phase
 from backtrace_cli.syntax.parser import format_number
+
+if TYPE_CHECKING:
+    from backtrace_cli.checks.verify import CheckReport
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,8 @@ def _explain(tape, bindings, seed, names, check, check_timeout, m, shapes) -> Ex
         report = check_with_steps(tape, bindings, values, seed, grads, steps, result.kinks,
                                   check_timeout, m, shapes)
     elif check:
+        from backtrace_cli.checks.verify import run_checks  # --no-check loads no checks
+
         report = run_checks(tape, bindings, seed, grads, result.kinks, timeout=check_timeout,
                             m=m, shapes=shapes)
     return Explanation(

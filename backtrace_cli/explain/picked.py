@@ -8,18 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from backtrace_cli.checks.differences import (
-    NUMERIC_ATOL,
-    NUMERIC_RTOL,
-    SYMPY_ATOL,
-    SYMPY_RTOL,
-    _close,
-)
-from backtrace_cli.checks.verify import CheckReport
 from backtrace_cli.engine.nodes import Tape
 from backtrace_cli.engine.picks import check_pick, parse_pick, pick_name
 from backtrace_cli.engine.values import as_float64
+
+if TYPE_CHECKING:  # the checks are loaded when a report has one (not with --no-check)
+    from backtrace_cli.checks.verify import CheckReport
 
 
 def checked_picks(tape: Tape, names: Sequence[str], shapes) -> dict[str, tuple]:
@@ -68,6 +64,8 @@ def picked_report(check: CheckReport | None, names: Sequence[str], picks: dict[s
     ``lead`` axes (a Jacobian's output axes) come before the variable's."""
     if check is None:
         return None
+    from backtrace_cli.checks.verify import CheckReport
+
     variables = {}
     for name in names:
         if name not in picks:
@@ -81,6 +79,14 @@ def picked_report(check: CheckReport | None, names: Sequence[str], picks: dict[s
 
 
 def _picked_check(check, name: str, index: tuple):
+    from backtrace_cli.checks.differences import (
+        NUMERIC_ATOL,
+        NUMERIC_RTOL,
+        SYMPY_ATOL,
+        SYMPY_RTOL,
+        _close,
+    )
+
     gradient = part(check.gradient, index)
     sympy_value = part(check.sympy_value, index)
     numeric_value = part(check.numeric_value, index)

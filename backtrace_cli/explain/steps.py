@@ -9,11 +9,14 @@ the tape cut there (``engine.cut``), bound to its value.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from backtrace_cli.checks.verify import CheckReport, run_checks
 from backtrace_cli.engine.cut import cut_at
 from backtrace_cli.engine.nodes import VAR, Tape
 from backtrace_cli.explain.labels import node_labels
+
+if TYPE_CHECKING:
+    from backtrace_cli.checks.verify import CheckReport
 
 
 def named_steps(tape: Tape) -> dict[str, int]:
@@ -36,6 +39,8 @@ def check_with_steps(
 ) -> CheckReport:
     """``run_checks`` for variables and named steps alike: a step is checked on the tape cut
     at it (one cut per step: cutting two would hide one's path through the other)."""
+    from backtrace_cli.checks.verify import CheckReport, run_checks  # only when checking
+
     variables = {name: value for name, value in gradients.items() if name not in steps}
     report = CheckReport()
     if variables:

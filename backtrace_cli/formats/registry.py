@@ -10,8 +10,10 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from backtrace_cli.report.model import Report
+if TYPE_CHECKING:  # the model is loaded by the report builders, not by --help
+    from backtrace_cli.report.model import Report
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from backtrace_cli.ops.shapes import SHAPE_RULES
@@ -85,10 +86,6 @@ class Op:
     # node into that constant (its forward gives the same number everywhere), so x**0 has
     # the derivatives 0 of every order instead of an undefined 0 * 0**-1 one order later.
     constant_when: tuple[tuple[int, float, float], ...] = ()
-    forward: Callable[..., Any] = field(init=False, repr=False, compare=False)
-    derivatives: tuple[Callable[..., Any], ...] = field(init=False, repr=False, compare=False)
-    vjps: tuple[Callable[..., Any], ...] = field(init=False, repr=False, compare=False)
-    jvps: tuple[Callable[..., Any], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.derivative_ops and self.derivative_code:
@@ -106,41 +103,51 @@ class Op:
             raise ValueError(f"op {self.name}: a template to be shown with, and only then")
         if self.shape_rule not in SHAPE_RULES:
             raise ValueError(f"op {self.name}: unknown shape rule {self.shape_rule}")
-        names = "ab"[: self.arity]
-        # forward(m, *args), derivatives[k](m, args, out) and vjps[k](m, g, args, out,
-        # position), compiled from the templates.
+
+    # forward(m, *args), derivatives[k](m, args, out), vjps[k](m, g, args, out, position)
+    # and jvps[k](m, t, args, out, position), compiled from the templates when an op is
+    # first used (a small command uses a few of the table's ops: start-up compiles no
+    # others). Each is compiled once and then kept on the op.
+
+    def _operands(self) -> dict[str, str]:
+        return {n: f"args[{i}]" for i, n in enumerate("ab"[: self.arity])}
+
+    @cached_property
+    def forward(self) -> Callable[..., Any]:
         if self.variadic:
-            forward = _compile("lambda m, *args: " + self.code.format(args="args"))
-            operands = {}
-        else:
-            forward = _compile(f"lambda m, {', '.join(names)}: "
-                               + self.code.format(**{n: n for n in names}))
-            operands = {n: f"args[{i}]" for i, n in enumerate(names)}
-        vjps = tuple(
+            return _compile("lambda m, *args: " + self.code.format(args="args"))
+        names = "ab"[: self.arity]
+        return _compile(f"lambda m, {', '.join(names)}: "
+                        + self.code.format(**{n: n for n in names}))
+
+    @cached_property
+    def derivatives(self) -> tuple[Callable[..., Any], ...]:
+        """derivatives[k](m, args, out), compiled from derivative_code (made by
+        derive_codes for an op written with derivative_ops)."""
+        operands = self._operands()
+        return tuple(
+            _compile("lambda m, args, out: " + template.format(out="out", **operands))
+            for template in self.derivative_code
+        )
+
+    @cached_property
+    def vjps(self) -> tuple[Callable[..., Any], ...]:
+        operands = {} if self.variadic else self._operands()
+        return tuple(
             _compile("lambda m, g, args, out, position: "
                      + template.format(g="g", out="out", position="position", **operands))
             for template in self.vjp_code
         )
-        object.__setattr__(self, "forward", forward)
-        self._compile_derivatives()
-        jvps = tuple(
+
+    @cached_property
+    def jvps(self) -> tuple[Callable[..., Any], ...]:
+        operands = {} if self.variadic else self._operands()
+        return tuple(
             _compile("lambda m, t, args, out, position: "
                      + template.format(t="t", out="out", position="position", args="args",
                                        **operands))
             for template in self.jvp_code
         )
-        object.__setattr__(self, "vjps", vjps)
-        object.__setattr__(self, "jvps", jvps)
-
-    def _compile_derivatives(self) -> None:
-        """derivatives[k](m, args, out), compiled from derivative_code (none yet for an op
-        whose code derive_codes has still to make)."""
-        operands = {n: f"args[{i}]" for i, n in enumerate("ab"[: self.arity])}
-        derivatives = tuple(
-            _compile("lambda m, args, out: " + template.format(out="out", **operands))
-            for template in self.derivative_code
-        )
-        object.__setattr__(self, "derivatives", derivatives)
 
     def is_kink(self, args: tuple) -> bool:
         if self.kink is None:
@@ -258,4 +265,4 @@ def derive_codes(ops: Sequence[Op]) -> None:
             for form in forms
         )
         object.__setattr__(op, "derivative_code", codes)
-        op._compile_derivatives()
+        op.__dict__.pop("derivatives", None)  # compiled from the new code when used

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from backtrace_cli.limits import MAX_DIGITS, MIN_DIGITS  # noqa: F401  (their old home)
 from backtrace_cli.report.model import Lines, Report, Table, Text
 
-MIN_DIGITS, MAX_DIGITS = 1, 17
 # Reports that are pictures only (no JSON document): their data is what is drawn.
 PICTURES = ("graph", "steps")
 
