@@ -202,3 +202,14 @@ def test_compare_finds_the_lecture_program_identical():
     assert code == 0, stderr
     assert stdout == captured("lecture04.py")[0]
     assert stderr.decode().startswith("compare: identical output with PyTorch 2.13.0")
+
+
+def test_the_readme_sample_is_the_captured_lecture_program():
+    """samples/lecture04.py (the README runs it) is the lecture-04 script PyTorch's output was
+    captured for, but for its opening comment: the sample is held to PyTorch's bytes."""
+
+    def code(path: Path) -> list[str]:
+        return [line for line in path.read_text(encoding="utf-8").splitlines()
+                if not line.startswith("#")]
+
+    assert code(ROOT / "samples" / "lecture04.py") == code(DATA / "lecture04.py")
